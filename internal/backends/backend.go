@@ -1,0 +1,145 @@
+// Package backends defines the contract every cache backend implements and the
+// types that cross it. Backends move bytes; they never decode values.
+package backends
+
+import (
+	"context"
+	"time"
+)
+
+// Backend is one connection (or pool of connections) to a cache.
+// Keys and values are arbitrary bytes carried in Go strings and slices.
+type Backend interface {
+	// Get returns the entry under key, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) (*Entry, error)
+	// Set stores value under key. A zero ttl means no expiry.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes keys, batching and pipelining internally, and returns how
+	// many existed.
+	Delete(ctx context.Context, keys ...string) (int64, error)
+	// Scan streams the keys matching a Redis-style glob in batches. It never
+	// collects the whole keyspace; fn's error stops the scan and is returned.
+	Scan(ctx context.Context, pattern string, fn func(keys []string) error) error
+	// Inspect returns metadata for keys, in the same order; keys that vanished
+	// since they were listed have Missing set.
+	Inspect(ctx context.Context, keys []string) ([]KeyInfo, error)
+	// TTL returns the remaining lifetime of key, or an error wrapping ErrNotFound.
+	TTL(ctx context.Context, key string) (TTL, error)
+	// Expire changes the lifetime of key; zero removes the expiry where the
+	// backend can. A missing key gives an error wrapping ErrNotFound.
+	Expire(ctx context.Context, key string, ttl time.Duration) error
+	// Stats returns normalized server statistics plus the raw figures.
+	Stats(ctx context.Context) (*Stats, error)
+	// Describe says what this backend is, without network I/O.
+	Describe() Info
+	Close() error
+}
+
+// TTL is the remaining lifetime of a key. The zero value means "no expiry";
+// a missing key is an error (ErrNotFound), never a TTL value.
+type TTL struct {
+	Expires   bool
+	Remaining time.Duration
+}
+
+// NoExpiry is the TTL of a key that lives until it is deleted or evicted.
+var NoExpiry = TTL{}
+
+// ExpiresIn is the TTL of a key that expires after d.
+func ExpiresIn(d time.Duration) TTL { return TTL{Expires: true, Remaining: d} }
+
+// Seconds returns the remaining lifetime in seconds, or nil for no expiry;
+// it is the shape of the "ttl" field in JSON output.
+func (t TTL) Seconds() *float64 {
+	if !t.Expires {
+		return nil
+	}
+	s := t.Remaining.Seconds()
+	return &s
+}
+
+// Entry is one stored value with its metadata.
+type Entry struct {
+	Key   string
+	Value []byte // string values; nil for collection types
+	TTL   TTL
+	Type  string // "string", "hash", "list", "set", "zset", "stream", ...
+	Size  int64  // bytes of a string value
+	Flags uint32 // memcached client flags
+	// Collection holds a bounded read of a non-string value (hash, list, ...).
+	Collection *Collection
+	// Server names the node that answered, where a backend has several.
+	Server string
+}
+
+// Collection is a bounded, read-only view of a non-string Redis value.
+type Collection struct {
+	Kind      string // same as Entry.Type
+	Length    int64  // total number of elements on the server
+	Items     []Item // at most the backend's read limit
+	Truncated bool   // Items holds fewer than Length elements
+}
+
+// Item is one element of a collection. Which fields are set depends on the kind:
+// hash: Field+Value; list, set: Value; zset: Value+Score; stream: ID+Fields.
+type Item struct {
+	Field  []byte
+	Value  []byte
+	Score  float64
+	ID     string
+	Fields []FieldValue
+}
+
+// FieldValue is one field of a stream entry.
+type FieldValue struct {
+	Field []byte
+	Value []byte
+}
+
+// KeyInfo is the listing metadata of one key.
+type KeyInfo struct {
+	Key     string
+	Missing bool
+	Type    string
+	TTL     TTL
+	Size    int64 // bytes of a string value (or -1 when unknown)
+	Length  int64 // elements of a collection (0 for strings)
+	Prefix  []byte
+	Partial bool // Prefix is only the first bytes of the value
+}
+
+// Stats are normalized server statistics; zero-valued figures the backend does
+// not know are reported as unknown through the Has* fields of Known.
+type Stats struct {
+	Keys        int64
+	MemoryBytes int64
+	Hits        int64
+	Misses      int64
+	Evictions   int64
+	Expired     int64
+	OpsPerSec   float64
+	Connections int64
+	Uptime      time.Duration
+	Version     string
+	// Known lists the normalized field names the backend really reported.
+	Known map[string]bool
+	// Raw holds the server's own figures, per server for pools and clusters.
+	Raw map[string]map[string]string
+}
+
+// HitRatio returns hits/(hits+misses), or ok=false when there were no lookups.
+func (s *Stats) HitRatio() (ratio float64, ok bool) {
+	total := s.Hits + s.Misses
+	if total == 0 {
+		return 0, false
+	}
+	return float64(s.Hits) / float64(total), true
+}
+
+// Info describes a backend without contacting it.
+type Info struct {
+	Kind    string // "redis", "memcached", "http"
+	Address string // redacted: never holds a password
+	// Capabilities names optional features, e.g. "ttl", "types", "expire-persist".
+	Capabilities []string
+}

@@ -1,0 +1,119 @@
+package backends
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactTable(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		secret         string // must not survive; "" = nothing secret
+	}{
+		{"empty", "", "", ""},
+		{"no userinfo", "redis://redis.internal:6379/0", "redis://redis.internal:6379/0", ""},
+		{"user only", "redis://app@redis.internal:6379/0", "redis://app@redis.internal:6379/0", ""},
+		{"user and password", "redis://app:s3cret@redis.internal:6379/0", "redis://app:***@redis.internal:6379/0", "s3cret"},
+		{"password only", "redis://:s3cret@h:6379", "redis://:***@h:6379", "s3cret"},
+		{"empty password", "redis://u:@h", "redis://u:***@h", ""},
+		{"rediss", "rediss://default:pa55@h:6380?tls=1", "rediss://default:***@h:6380?tls=1", "pa55"},
+		{"percent-encoded", "redis://u:p%40ss%2Fw@h", "redis://u:***@h", "p%40ss"},
+		{"password with @", "redis://u:p@ss@h:6379/0", "redis://u:***@h:6379/0", "p@ss"},
+		{"password with two @", "redis://u:a@b@c@h", "redis://u:***@h", "a@b@c"},
+		{"password with /", "redis://u:ab/cd@h:6379/0", "redis://u:***@h:6379/0", "ab/cd"},
+		{"password with #", "redis://u:ab#cd@h:6379", "redis://u:***@h:6379", "ab#cd"},
+		{"password with ?", "redis://u:ab?cd@h", "redis://u:***@h", "ab?cd"},
+		{"password with :", "redis://u:a:b:c@h:6379", "redis://u:***@h:6379", "a:b:c"},
+		{"password with ://", "redis://u:x://y@h", "redis://u:***@h", "x://y"},
+		{"password with space", "redis://u:a b@h", "redis://u:***@h", "a b"},
+		{"digits password with # parses as host", "redis://u:12#34@h", "redis://u:***@h", "12#34"},
+		{"digits password with / parses as host", "redis://u:12/34@h", "redis://u:***@h", "12/34"},
+		{"username with @ and password with /", "redis://a@b:12/x:pw@host", "redis://a@b:***@host", "12/x:pw"},
+		{"password continues past a parsable host", "redis://u:pw@host/x@y", "redis://u:***@y", "pw@host/x"},
+		{"memcached", "memcached://u:pw@m1:11211,m2:11211", "memcached://u:***@m1:11211,m2:11211", "pw"},
+		{"http basic auth", "https://user:tok3n@cache.example/api", "https://user:***@cache.example/api", "tok3n"},
+		{"sentinel", "redis+sentinel://:pw@s1:26379,s2:26379/mymaster", "redis+sentinel://:***@s1:26379,s2:26379/mymaster", "pw"},
+		{"unix socket", "unix://:pw@/tmp/redis.sock?db=1", "unix://:***@/tmp/redis.sock?db=1", "pw"},
+		{"unix socket no password", "unix:///tmp/redis.sock", "unix:///tmp/redis.sock", ""},
+		{"ipv6 host", "redis://u:pw@[::1]:6379", "redis://u:***@[::1]:6379", "pw"},
+		{"no scheme", "u:pw@h:6379", "u:***@h:6379", "pw"},
+		{"no scheme no password", "h:6379", "h:6379", ""},
+		{"single slash scheme", "redis:/u:pw@h", "redis:***@h", "pw"},
+		{"@ in query without password", "http://h/p?mail=a@b.c", "http://h/p?mail=a@b.c", ""},
+		{"@ in query with port over-masks", "http://h:80/p?mail=a@b.c", "http://h:***@b.c", ""},
+		{"control characters", "redis://u:p\x1b[2J@h", "redis://u:***@h", "p\x1b"},
+		{"just @", "@", "@", ""},
+		{"scheme only", "redis://", "redis://", ""},
+		{"colon at end", "redis://u:", "redis://u:", ""},
+		{"no scheme, :// in password", "u:a://b@h", "u:***@h", "a://b"},
+		// Ambiguous: this is also scheme "u" with user "b"; read that way.
+		{"valid scheme, user only", "u://b@h", "u://b@h", ""},
+		{"invalid scheme", "1x://u:pw@h", "1x:***@h", "pw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.in)
+			if got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if tt.secret != "" && strings.Contains(got, tt.secret) {
+				t.Errorf("Redact(%q) = %q leaks %q", tt.in, got, tt.secret)
+			}
+			if again := Redact(got); again != got {
+				t.Errorf("RedactURL not idempotent: %q then %q", got, again)
+			}
+		})
+	}
+}
+
+// TestRedactURLNeverLeaks builds URLs from awkward passwords and checks that
+// no password of two or more bytes survives.
+func TestRedactURLNeverLeaks(t *testing.T) {
+	passwords := []string{"pw", "p@ss", "a/b", "a#b", "a?b", "a:b", "@@", "/x/", "x@y/z#w?v:u", "]:[", "%zz", "p w", "ü@ñ"}
+	users := []string{"", "u", "user.name", "a@b"}
+	forms := []string{"redis://%s:%s@h:6379/0", "rediss://%s:%s@h", "%s:%s@h", "https://%s:%s@h/p?q=1#f"}
+	for _, form := range forms {
+		for _, user := range users {
+			for _, pw := range passwords {
+				in := strings.Replace(strings.Replace(form, "%s", user, 1), "%s", pw, 1)
+				got := Redact(in)
+				if strings.Contains(got, pw) {
+					t.Errorf("Redact(%q) = %q leaks %q", in, got, pw)
+				}
+				if !strings.Contains(got, "***") {
+					t.Errorf("Redact(%q) = %q has no mask", in, got)
+				}
+			}
+		}
+	}
+}
+
+func FuzzRedact(f *testing.F) {
+	f.Add("redis", "u", "pw", "h:6379/0")
+	f.Add("", "u", "p@ss/x", "h")
+	f.Add("https", "", "a://b#c?d", "cache.example/x?y=1")
+	f.Add("", "", "//x", "h")
+	f.Fuzz(func(t *testing.T, scheme, user, pw, host string) {
+		// A user name has no ':' or '@', a host no '@'; the password is
+		// anything. Then the mask must cover exactly the password.
+		if strings.ContainsAny(user, ":@") || strings.Contains(user, "://") || strings.Contains(host, "@") {
+			return
+		}
+		prefix := ""
+		if scheme == "" && validScheme(user) && strings.HasPrefix(pw, "//") {
+			return // "user://pw@host" reads as a scheme
+		}
+		if scheme != "" {
+			if !validScheme(scheme) {
+				return
+			}
+			prefix = scheme + "://"
+		}
+		in := prefix + user + ":" + pw + "@" + host
+		want := prefix + user + ":***@" + host
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+		_ = Redact(scheme + user + pw + host) // must not panic
+	})
+}

@@ -1,0 +1,90 @@
+package redis
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
+
+// parseInfo reads INFO's "field:value" lines, skipping "# Section" headers.
+func parseInfo(info string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func statsFromInfo(raw map[string]string) *backends.Stats {
+	s := &backends.Stats{Known: map[string]bool{}}
+	num := func(field, name string, dst *int64) {
+		if v, ok := raw[field]; ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				*dst = n
+				s.Known[name] = true
+			}
+		}
+	}
+	num("used_memory", "memory", &s.MemoryBytes)
+	num("keyspace_hits", "hits", &s.Hits)
+	num("keyspace_misses", "misses", &s.Misses)
+	num("evicted_keys", "evictions", &s.Evictions)
+	num("expired_keys", "expired", &s.Expired)
+	num("connected_clients", "connections", &s.Connections)
+	var up int64
+	num("uptime_in_seconds", "uptime", &up)
+	s.Uptime = time.Duration(up) * time.Second
+	if v, ok := raw["instantaneous_ops_per_sec"]; ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			s.OpsPerSec = f
+			s.Known["ops_per_sec"] = true
+		}
+	}
+	if v, ok := raw["redis_version"]; ok {
+		s.Version = "redis " + v
+		if srv, ok := raw["server_name"]; ok && srv != "" && srv != "redis" {
+			s.Version = srv + " " + raw["valkey_version"]
+		}
+		s.Known["version"] = true
+	}
+	return s
+}
+
+// parseXRange reads an XRANGE reply: [[id, [field, value, ...]], ...].
+func parseXRange(reply any) []backends.Item {
+	entries, _ := reply.([]any)
+	items := make([]backends.Item, 0, len(entries))
+	for _, e := range entries {
+		pair, ok := e.([]any)
+		if !ok || len(pair) != 2 {
+			continue
+		}
+		id, _ := pair[0].(string)
+		it := backends.Item{ID: id}
+		fv, _ := pair[1].([]any)
+		for i := 0; i+1 < len(fv); i += 2 {
+			f, _ := fv[i].(string)
+			v, _ := fv[i+1].(string)
+			it.Fields = append(it.Fields, backends.FieldValue{Field: []byte(f), Value: []byte(v)})
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func unixDialer(path string, timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, _ string) (net.Conn, error) {
+		d := net.Dialer{Timeout: timeout}
+		return d.DialContext(ctx, "unix", path)
+	}
+}

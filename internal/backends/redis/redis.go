@@ -1,0 +1,565 @@
+// Package redis is the Redis backend, built on go-redis' UniversalClient so
+// standalone servers, Sentinel and Cluster can share one code path.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
+
+// deleteBatch is how many UNLINKs go out in one pipeline: large enough to
+// amortise the round trip, small enough to keep replies and memory bounded.
+const deleteBatch = 1000
+
+// prefixLen is how much of each string value a listing reads to guess its format.
+const prefixLen = 64
+
+var silenceOnce sync.Once
+
+// quietLogger drops go-redis' own log lines, which would otherwise corrupt CLI
+// output and the dashboard; every error reaches us as a returned value anyway.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// Backend talks to one Redis deployment.
+type Backend struct {
+	client  goredis.UniversalClient
+	target  *target
+	opts    backends.Options
+	mu      sync.Mutex
+	useDel  bool // server predates UNLINK (Redis < 4)
+	version string
+}
+
+// Open connects lazily: no command is sent until the first operation, so
+// `--help` and bad flags never wait on the network.
+func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
+	t, err := parseURL(u, opts.Password)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case "sentinel":
+		return nil, &backends.UnsupportedError{What: "Redis Sentinel (redis+sentinel://)"}
+	case "cluster":
+		return nil, &backends.UnsupportedError{What: "Redis Cluster (redis+cluster://)"}
+	}
+	silenceOnce.Do(func() { goredis.SetLogger(quietLogger{}) })
+	opts = opts.WithDefaults()
+	uo := &goredis.UniversalOptions{
+		Addrs:      t.Addrs,
+		DB:         t.DB,
+		Username:   t.Username,
+		Password:   t.Password,
+		TLSConfig:  t.TLS,
+		ClientName: t.ClientName,
+		MasterName: t.MasterName,
+		// RESP2 works with every server and proxy back to Redis 2.x.
+		Protocol:              2,
+		DialTimeout:           opts.Timeout,
+		ReadTimeout:           opts.Timeout,
+		WriteTimeout:          opts.Timeout,
+		ContextTimeoutEnabled: true,
+		// One quiet attempt: an operator wants "connection refused" now, not
+		// after a dozen silent retries against a dead server.
+		MaxRetries:      1,
+		DialerRetries:   1,
+		PoolSize:        4,
+		DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{
+			Mode: maintnotifications.ModeDisabled,
+		},
+	}
+	if t.Network == "unix" {
+		uo.Dialer = unixDialer(t.Addrs[0], opts.Timeout)
+	}
+	return &Backend{client: goredis.NewUniversalClient(uo), target: t, opts: opts}, nil
+}
+
+func (b *Backend) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.opts.Timeout)
+}
+
+// Describe reports the backend without network I/O.
+func (b *Backend) Describe() backends.Info {
+	return backends.Info{
+		Kind:         "redis",
+		Address:      b.target.Display,
+		Capabilities: []string{"ttl", "expire-persist", "types", "scan-match"},
+	}
+}
+
+// Close releases the connection pool.
+func (b *Backend) Close() error { return b.client.Close() }
+
+// Get reads the value and metadata of one key in one round trip for strings.
+func (b *Backend) Get(ctx context.Context, key string) (*backends.Entry, error) {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	var typ *goredis.StatusCmd
+	var pttl *goredis.DurationCmd
+	var get *goredis.StringCmd
+	_, err := b.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		typ = p.Type(ctx, key)
+		pttl = p.PTTL(ctx, key)
+		get = p.Get(ctx, key)
+		return nil
+	})
+	if err := typ.Err(); err != nil {
+		return nil, b.wrap(err)
+	}
+	if noReply(err, typ) {
+		return nil, b.wrap(err)
+	}
+	kind := typ.Val()
+	if kind == "none" {
+		return nil, backends.NotFound(key)
+	}
+	if err != nil && !isReplyError(err) {
+		return nil, b.wrap(err)
+	}
+	e := &backends.Entry{Key: key, Type: kind, Server: b.target.Display}
+	ttl, err := convertTTL(pttl.Val(), pttl.Err())
+	if errors.Is(err, backends.ErrNotFound) {
+		return nil, backends.NotFound(key) // expired between the commands
+	} else if err != nil {
+		return nil, b.wrap(err)
+	}
+	e.TTL = ttl
+	if kind == "string" {
+		v, err := get.Bytes()
+		if errors.Is(err, goredis.Nil) {
+			return nil, backends.NotFound(key)
+		} else if err != nil {
+			return nil, b.wrap(err)
+		}
+		e.Value = v
+		e.Size = int64(len(v))
+		return e, nil
+	}
+	coll, err := b.readCollection(ctx, key, kind)
+	if err != nil {
+		return nil, err
+	}
+	e.Collection = coll
+	return e, nil
+}
+
+// readCollection reads at most MaxItems elements of a non-string value.
+func (b *Backend) readCollection(ctx context.Context, key, kind string) (*backends.Collection, error) {
+	limit := int64(b.opts.MaxItems)
+	c := &backends.Collection{Kind: kind}
+	var err error
+	switch kind {
+	case "hash":
+		if c.Length, err = b.client.HLen(ctx, key).Result(); err != nil {
+			return nil, b.wrap(err)
+		}
+		err = scanPairs(ctx, limit, func(cur uint64) ([]string, uint64, error) {
+			return b.client.HScan(ctx, key, cur, "", limit).Result()
+		}, func(f, v string) { c.Items = append(c.Items, backends.Item{Field: []byte(f), Value: []byte(v)}) })
+	case "list":
+		if c.Length, err = b.client.LLen(ctx, key).Result(); err != nil {
+			return nil, b.wrap(err)
+		}
+		var vals []string
+		vals, err = b.client.LRange(ctx, key, 0, limit-1).Result()
+		for _, v := range vals {
+			c.Items = append(c.Items, backends.Item{Value: []byte(v)})
+		}
+	case "set":
+		if c.Length, err = b.client.SCard(ctx, key).Result(); err != nil {
+			return nil, b.wrap(err)
+		}
+		var cur uint64
+		for int64(len(c.Items)) < limit {
+			var vals []string
+			vals, cur, err = b.client.SScan(ctx, key, cur, "", limit).Result()
+			if err != nil {
+				break
+			}
+			for _, v := range vals {
+				if int64(len(c.Items)) < limit {
+					c.Items = append(c.Items, backends.Item{Value: []byte(v)})
+				}
+			}
+			if cur == 0 {
+				break
+			}
+		}
+	case "zset":
+		if c.Length, err = b.client.ZCard(ctx, key).Result(); err != nil {
+			return nil, b.wrap(err)
+		}
+		var zs []goredis.Z
+		zs, err = b.client.ZRangeWithScores(ctx, key, 0, limit-1).Result()
+		for _, z := range zs {
+			c.Items = append(c.Items, backends.Item{Value: []byte(fmt.Sprint(z.Member)), Score: z.Score})
+		}
+	case "stream":
+		if c.Length, err = b.client.XLen(ctx, key).Result(); err != nil {
+			return nil, b.wrap(err)
+		}
+		// Raw XRANGE keeps each entry's field order, which go-redis' map loses.
+		var reply any
+		reply, err = b.client.Do(ctx, "XRANGE", key, "-", "+", "COUNT", limit).Result()
+		if err == nil {
+			c.Items = parseXRange(reply)
+		}
+	default:
+		// Module types (ReJSON-RL, TSDB-TYPE, ...) have no generic read.
+		return c, nil
+	}
+	if err != nil {
+		return nil, b.wrap(err)
+	}
+	c.Truncated = int64(len(c.Items)) < c.Length
+	return c, nil
+}
+
+func scanPairs(ctx context.Context, limit int64, page func(uint64) ([]string, uint64, error), add func(f, v string)) error {
+	var cur uint64
+	n := int64(0)
+	for n < limit {
+		kv, next, err := page(cur)
+		if err != nil {
+			return err
+		}
+		for i := 0; i+1 < len(kv) && n < limit; i += 2 {
+			add(kv[i], kv[i+1])
+			n++
+		}
+		if next == 0 {
+			return nil
+		}
+		cur = next
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Set stores a string value; a zero ttl means no expiry (and clears any old one).
+func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	if ttl < 0 {
+		return fmt.Errorf("negative TTL %v", ttl)
+	}
+	return b.wrap(b.client.Set(ctx, key, value, ttl).Err())
+}
+
+// Delete unlinks keys in pipelined batches; Redis < 4 gets DEL instead.
+func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
+	var total int64
+	for start := 0; start < len(keys); start += deleteBatch {
+		end := min(start+deleteBatch, len(keys))
+		n, err := b.deleteBatch(ctx, keys[start:end])
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (b *Backend) deleteBatch(ctx context.Context, keys []string) (int64, error) {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	b.mu.Lock()
+	useDel := b.useDel
+	b.mu.Unlock()
+	cmds, err := b.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range keys {
+			if useDel {
+				p.Del(ctx, k)
+			} else {
+				p.Unlink(ctx, k)
+			}
+		}
+		return nil
+	})
+	if err != nil && !useDel && isUnknownCommand(err) {
+		b.mu.Lock()
+		b.useDel = true
+		b.mu.Unlock()
+		return b.deleteBatch(ctx, keys)
+	}
+	var n int64
+	for _, c := range cmds {
+		if ic, ok := c.(*goredis.IntCmd); ok && ic.Err() == nil {
+			n += ic.Val()
+		}
+	}
+	if err != nil {
+		return n, b.wrap(err)
+	}
+	return n, nil
+}
+
+// Scan pages through SCAN MATCH with the configured COUNT and hands each
+// non-empty page to fn, so memory stays flat whatever the keyspace size.
+// Like SCAN itself it may report a key twice when the server rehashes.
+func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []string) error) error {
+	match := pattern
+	if match == "*" {
+		match = "" // cheaper for the server: no per-key glob match
+	}
+	var cursor uint64
+	for {
+		opCtx, cancel := b.op(ctx)
+		keys, next, err := b.client.Scan(opCtx, cursor, match, int64(b.opts.ScanCount)).Result()
+		cancel()
+		if err != nil {
+			return b.wrap(err)
+		}
+		if len(keys) > 0 {
+			if err := fn(keys); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// Inspect reads type, TTL, size and the first bytes of each key in one
+// pipeline, plus one more for the lengths of collections.
+func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInfo, error) {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	type row struct {
+		typ    *goredis.StatusCmd
+		pttl   *goredis.DurationCmd
+		strlen *goredis.IntCmd
+		prefix *goredis.StringCmd
+	}
+	rows := make([]row, len(keys))
+	_, err := b.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			rows[i] = row{p.Type(ctx, k), p.PTTL(ctx, k), p.StrLen(ctx, k), p.GetRange(ctx, k, 0, prefixLen-1)}
+		}
+		return nil
+	})
+	if err != nil && (!isReplyError(err) || (len(rows) > 0 && noReply(err, rows[0].typ))) {
+		return nil, b.wrap(err)
+	}
+	out := make([]backends.KeyInfo, len(keys))
+	lenCmds := map[int]*goredis.IntCmd{}
+	for i, k := range keys {
+		ki := backends.KeyInfo{Key: k, Type: rows[i].typ.Val(), Size: -1}
+		if ki.Type == "none" || ki.Type == "" {
+			ki.Missing = true
+			out[i] = ki
+			continue
+		}
+		if ttl, err := convertTTL(rows[i].pttl.Val(), rows[i].pttl.Err()); err == nil {
+			ki.TTL = ttl
+		} else {
+			ki.Missing = true
+		}
+		if ki.Type == "string" {
+			ki.Size = rows[i].strlen.Val()
+			ki.Prefix = []byte(rows[i].prefix.Val())
+			ki.Partial = ki.Size > int64(len(ki.Prefix))
+		} else {
+			lenCmds[i] = nil
+		}
+		out[i] = ki
+	}
+	if len(lenCmds) > 0 {
+		_, err := b.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i := range lenCmds {
+				lenCmds[i] = lengthCmd(ctx, p, keys[i], out[i].Type)
+			}
+			return nil
+		})
+		if err != nil && !isReplyError(err) {
+			return nil, b.wrap(err)
+		}
+		for i, c := range lenCmds {
+			if c != nil {
+				out[i].Length = c.Val()
+			}
+		}
+	}
+	return out, nil
+}
+
+func lengthCmd(ctx context.Context, p goredis.Pipeliner, key, kind string) *goredis.IntCmd {
+	switch kind {
+	case "hash":
+		return p.HLen(ctx, key)
+	case "list":
+		return p.LLen(ctx, key)
+	case "set":
+		return p.SCard(ctx, key)
+	case "zset":
+		return p.ZCard(ctx, key)
+	case "stream":
+		return p.XLen(ctx, key)
+	}
+	return nil
+}
+
+// TTL reports the remaining lifetime of key.
+func (b *Backend) TTL(ctx context.Context, key string) (backends.TTL, error) {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	d, err := b.client.PTTL(ctx, key).Result()
+	ttl, err := convertTTL(d, err)
+	if errors.Is(err, backends.ErrNotFound) {
+		return ttl, backends.NotFound(key)
+	}
+	return ttl, b.wrap(err)
+}
+
+// Expire sets a new lifetime; zero makes the key persistent.
+func (b *Backend) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	if ttl < 0 {
+		return fmt.Errorf("negative TTL %v", ttl)
+	}
+	if ttl > 0 {
+		ok, err := b.client.PExpire(ctx, key, ttl).Result()
+		if err != nil {
+			return b.wrap(err)
+		}
+		if !ok {
+			return backends.NotFound(key)
+		}
+		return nil
+	}
+	// PERSIST answers 0 both for a missing key and for one without a TTL.
+	var exists *goredis.IntCmd
+	_, err := b.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Persist(ctx, key)
+		exists = p.Exists(ctx, key)
+		return nil
+	})
+	if err != nil {
+		return b.wrap(err)
+	}
+	if exists.Val() == 0 {
+		return backends.NotFound(key)
+	}
+	return nil
+}
+
+// convertTTL maps go-redis' PTTL sentinels (-1 no expiry, -2 missing, which it
+// returns as nanosecond Durations) to explicit values.
+func convertTTL(d time.Duration, err error) (backends.TTL, error) {
+	if err != nil {
+		return backends.TTL{}, err
+	}
+	switch {
+	case d == -2 || d == -2*time.Millisecond || d == -2*time.Second:
+		return backends.TTL{}, backends.ErrNotFound
+	case d < 0:
+		return backends.NoExpiry, nil
+	}
+	return backends.ExpiresIn(d), nil
+}
+
+// Stats reads INFO and DBSIZE.
+func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
+	ctx, cancel := b.op(ctx)
+	defer cancel()
+	info, err := b.client.Info(ctx).Result()
+	if err != nil {
+		return nil, b.wrap(err)
+	}
+	keys, err := b.client.DBSize(ctx).Result()
+	if err != nil {
+		return nil, b.wrap(err)
+	}
+	raw := parseInfo(info)
+	s := statsFromInfo(raw)
+	s.Keys = keys
+	s.Known["keys"] = true
+	s.Raw = map[string]map[string]string{b.serverName(): raw}
+	b.mu.Lock()
+	b.version = s.Version
+	b.mu.Unlock()
+	return s, nil
+}
+
+func (b *Backend) serverName() string {
+	if len(b.target.Addrs) > 0 {
+		return b.target.Addrs[0]
+	}
+	return b.target.Display
+}
+
+// wrap turns go-redis errors into the backend error types, never leaking a
+// password (go-redis messages carry addresses, not credentials).
+func (b *Backend) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}
+	}
+	if isReplyError(err) {
+		msg := err.Error()
+		if strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
+			msg = "authentication failed (" + msg + "); check the user and password (password_env or CACHECTL_PASSWORD)"
+		}
+		return &backends.ServerError{Address: b.target.Display, Msg: msg}
+	}
+	return &backends.ConnError{Address: b.target.Display, Err: simplifyNetErr(err)}
+}
+
+// isReplyError reports an error reply from the server (go-redis marks those
+// with a RedisError method), as opposed to an I/O failure.
+func isReplyError(err error) bool {
+	var re goredis.Error
+	return errors.As(err, &re) && !errors.Is(err, goredis.Nil)
+}
+
+// noReply reports a pipeline that failed before its first command was
+// answered (e.g. AUTH refused while connecting): go-redis then returns the
+// error for the pipeline but leaves the commands' own errors unset.
+func noReply(pipeErr error, first *goredis.StatusCmd) bool {
+	return pipeErr != nil && first.Err() == nil && first.Val() == ""
+}
+
+func isUnknownCommand(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "unknown command")
+}
+
+// simplifyNetErr keeps the useful tail of a dial error ("connection refused")
+// instead of go-redis' full chain.
+func simplifyNetErr(err error) error {
+	msg := err.Error()
+	for _, tail := range []string{"connection refused", "no such host", "i/o timeout", "no such file or directory", "permission denied", "connection reset by peer", "certificate signed by unknown authority", "EOF"} {
+		if strings.Contains(msg, tail) {
+			if tail == "EOF" {
+				return errors.New("connection closed by server")
+			}
+			if tail == "i/o timeout" {
+				return errors.New("timed out")
+			}
+			return errors.New(tail)
+		}
+	}
+	return err
+}

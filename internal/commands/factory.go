@@ -1,0 +1,176 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/redis"
+	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/iostreams"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+// GlobalOptions are the flags every command shares (DESIGN section 5).
+type GlobalOptions struct {
+	URL         string
+	URLSet      bool
+	Context     string
+	ConfigPath  string
+	Profile     string
+	Namespace   string
+	Output      string
+	Timeout     time.Duration
+	ReadOnly    bool
+	NoColor     bool
+	Verbose     bool
+	EscapedKeys bool
+	ScanCount   int
+}
+
+// Factory carries what commands need from the outside world. Everything is
+// lazy so `--help` and flag errors never read files or dial servers.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Getenv  iostreams.Getenv
+	Now     func() time.Time
+	Openers backends.Openers
+	Global  *GlobalOptions
+
+	resolved *config.Resolved
+}
+
+// NewFactory wires the production dependencies.
+func NewFactory(io *iostreams.IOStreams, getenv iostreams.Getenv) *Factory {
+	return &Factory{
+		IO:     io,
+		Getenv: getenv,
+		Now:    time.Now,
+		Openers: backends.Openers{
+			"redis":  redis.Open,
+			"rediss": redis.Open,
+			"unix":   redis.Open,
+			// Parsed and validated; Open answers "not supported yet".
+			"redis+sentinel":  redis.Open,
+			"rediss+sentinel": redis.Open,
+			"redis+cluster":   redis.Open,
+			"rediss+cluster":  redis.Open,
+		},
+		Global: &GlobalOptions{Timeout: 5 * time.Second, Output: "text", ScanCount: 1000},
+	}
+}
+
+// ConfigPath is --config, else $XDG_CONFIG_HOME/cachectl/config.yaml.
+func (f *Factory) ConfigPath() (string, error) {
+	if f.Global.ConfigPath != "" {
+		return f.Global.ConfigPath, nil
+	}
+	if v, ok := f.Getenv("CACHECTL_CONFIG"); ok && v != "" {
+		return v, nil
+	}
+	return config.DefaultPath(f.Getenv)
+}
+
+// Config loads the contexts file (a missing file is an empty one).
+func (f *Factory) Config() (*config.File, string, error) {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return nil, "", err
+	}
+	file, err := config.Load(path)
+	if err != nil {
+		return nil, path, err
+	}
+	return file, path, nil
+}
+
+// Resolve decides which cache to talk to, once per process.
+func (f *Factory) Resolve() (*config.Resolved, error) {
+	if f.resolved != nil {
+		return f.resolved, nil
+	}
+	file, _, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	r, err := config.Resolve(config.ResolveInput{
+		FlagURL:      f.Global.URL,
+		FlagURLSet:   f.Global.URLSet,
+		FlagContext:  f.Global.Context,
+		FlagReadOnly: f.Global.ReadOnly,
+		Getenv:       f.Getenv,
+		File:         file,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if f.Global.Verbose {
+		fmt.Fprintf(f.IO.ErrOut, "using %s (from %s)\n", config.RedactURL(r.URL), r.Source)
+	}
+	f.resolved = r
+	return r, nil
+}
+
+// Backend opens the resolved cache.
+func (f *Factory) Backend(ctx context.Context) (backends.Backend, error) {
+	r, err := f.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	return f.Openers.Open(ctx, r.URL, backends.Options{
+		Timeout:   f.Global.Timeout,
+		Password:  r.Password,
+		Token:     r.Token,
+		ScanCount: f.Global.ScanCount,
+	})
+}
+
+// CheckWritable refuses writes in read-only mode (exit 4) before any dial.
+func (f *Factory) CheckWritable(what string) error {
+	r, err := f.Resolve()
+	if err != nil {
+		return err
+	}
+	if r.ReadOnly {
+		src := "--read-only"
+		if r.ContextName != "" && !f.Global.ReadOnly {
+			src = fmt.Sprintf("context %q is read-only", r.ContextName)
+		}
+		return &RefusedError{Msg: fmt.Sprintf("refusing to %s: %s", what, src)}
+	}
+	return nil
+}
+
+// ParseKey turns a key argument into stored key bytes: literal, or in the
+// escaped form with --escaped-keys.
+func (f *Factory) ParseKey(arg string) (string, error) {
+	if !f.Global.EscapedKeys {
+		return arg, nil
+	}
+	k, err := textesc.ParseKey(arg)
+	if err != nil {
+		return "", &UsageError{Msg: err.Error()}
+	}
+	return k, nil
+}
+
+// ParseKeys applies ParseKey to each argument.
+func (f *Factory) ParseKeys(args []string) ([]string, error) {
+	keys := make([]string, len(args))
+	for i, a := range args {
+		k, err := f.ParseKey(a)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// JSON reports whether -o json (or jsonl) was asked for.
+func (f *Factory) JSON() bool { return f.Global.Output == "json" || f.Global.Output == "jsonl" }
+
+// osGetenv is os.LookupEnv, the only environment access in the program.
+func osGetenv(k string) (string, bool) { return os.LookupEnv(k) }

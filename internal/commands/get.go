@@ -1,0 +1,337 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/serial"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+type getOptions struct {
+	f    *Factory
+	Keys []string
+	Raw  bool
+	As   string
+	Long bool
+}
+
+// NewCmdGet builds `cachectl get`.
+func NewCmdGet(f *Factory, runF func(context.Context, *getOptions) error) *cobra.Command {
+	opts := &getOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "get KEY...",
+		Short: "Print cached values, decoded",
+		Long: `Print the value of each KEY, decoded: JSON is pretty-printed, text prints
+as itself (so x=$(cachectl get k) works), other bytes as an escaped literal.
+Control characters are always escaped; --raw writes the stored bytes unchanged.
+
+-o json prints {"key", "found", "ttl", "size", "type", "format", "value"} per
+key (an array for several keys); ttl is in seconds, null when the key never
+expires. A missing key prints {"key", "found": false}. If any key is missing
+the exit code is 3.`,
+		Example: `  cachectl get user:1
+  cachectl get user:1 -l                 # with type, format, size and TTL
+  cachectl get user:1 -o json | jq .value
+  cachectl get avatar:7 --raw > avatar.png`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			keys, err := f.ParseKeys(args)
+			if err != nil {
+				return err
+			}
+			opts.Keys = keys
+			if opts.Raw && len(keys) > 1 {
+				return usagef("--raw takes exactly one key (the bytes of several values cannot be told apart)")
+			}
+			if opts.Raw && f.JSON() {
+				return usagef("--raw writes bytes; it cannot be combined with -o %s", f.Global.Output)
+			}
+			if _, err := serial.DecodeAs(nil, opts.As); err != nil {
+				return usagef("--as: %v", err)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return getRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: f.completeKeys(-1),
+	}
+	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "write the stored bytes unchanged")
+	cmd.Flags().StringVar(&opts.As, "as", "auto", "decode as: auto, json, string, int, bytes")
+	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "also show type, format, size and TTL")
+	_ = cmd.RegisterFlagCompletionFunc("as", fixedCompletion("auto", "json", "string", "int", "bytes"))
+	return cmd
+}
+
+type getJSON struct {
+	Key         any             `json:"key"`
+	Found       bool            `json:"found"`
+	TTL         *float64        `json:"ttl,omitempty"`
+	NoExpiry    bool            `json:"-"`
+	Size        *int64          `json:"size,omitempty"`
+	Length      *int64          `json:"length,omitempty"`
+	Truncated   *bool           `json:"truncated,omitempty"`
+	Type        string          `json:"type,omitempty"`
+	Format      string          `json:"format,omitempty"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	DecodeError string          `json:"decode_error,omitempty"`
+}
+
+// MarshalJSON keeps "ttl": null for found keys without expiry, while a
+// missing key's document is just {"key", "found": false}.
+func (g getJSON) MarshalJSON() ([]byte, error) {
+	type plain getJSON
+	if !g.Found {
+		return json.Marshal(struct {
+			Key   any  `json:"key"`
+			Found bool `json:"found"`
+		}{g.Key, false})
+	}
+	return json.Marshal(struct {
+		Key any      `json:"key"`
+		Fnd bool     `json:"found"`
+		TTL *float64 `json:"ttl"`
+		plain
+	}{g.Key, true, g.TTL, plain(g)})
+}
+
+func getRun(ctx context.Context, opts *getOptions) error {
+	f := opts.f
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	w := bufio.NewWriter(f.IO.Out)
+	defer w.Flush()
+	var docs []getJSON
+	missing := 0
+	for i, key := range opts.Keys {
+		e, err := b.Get(ctx, key)
+		if errors.Is(err, backends.ErrNotFound) {
+			missing++
+			if f.JSON() {
+				docs = append(docs, getJSON{Key: jsonKey(key)})
+			} else {
+				w.Flush()
+				fmt.Fprintf(f.IO.ErrOut, "%s key %s not found\n", f.IO.ColorScheme().Red("error:"), textesc.Key(key))
+			}
+			continue
+		}
+		if err != nil {
+			w.Flush()
+			return fmt.Errorf("get %s: %w", textesc.Key(key), err)
+		}
+		switch {
+		case opts.Raw:
+			if e.Collection != nil {
+				return usagef("%s is a %s; --raw needs a string value", textesc.Key(key), e.Type)
+			}
+			if _, err := w.Write(e.Value); err != nil {
+				return err
+			}
+		case f.JSON():
+			doc, err := entryJSON(e, opts.As)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, doc)
+		default:
+			if err := printEntry(f, w, e, opts, i); err != nil {
+				return err
+			}
+		}
+	}
+	if f.JSON() {
+		var v any = docs
+		if len(docs) == 1 {
+			v = docs[0]
+		}
+		if err := writeJSON(w, f.IO.IsStdoutTTY(), v); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if missing > 0 {
+		if f.JSON() || len(opts.Keys) > 1 {
+			return &silentError{err: fmt.Errorf("%d of %d key(s) not found: %w", missing, len(opts.Keys), backends.ErrNotFound)}
+		}
+		return &silentError{err: backends.NotFound(opts.Keys[0])}
+	}
+	return nil
+}
+
+func decodeEntry(e *backends.Entry, as string) serial.Decoded {
+	d, err := serial.DecodeAs(e.Value, as)
+	if err != nil { // as was validated in RunE
+		return serial.Detect(e.Value)
+	}
+	return d
+}
+
+func entryJSON(e *backends.Entry, as string) (getJSON, error) {
+	doc := getJSON{Key: jsonKey(e.Key), Found: true, TTL: ttlJSON(e.TTL), Type: e.Type}
+	if e.Collection != nil {
+		c := e.Collection
+		doc.Length = &c.Length
+		doc.Truncated = &c.Truncated
+		doc.Format = e.Type
+		v, err := json.Marshal(collectionJSON(c))
+		if err != nil {
+			return doc, err
+		}
+		doc.Value = v
+		return doc, nil
+	}
+	doc.Size = &e.Size
+	d := decodeEntry(e, as)
+	doc.Format = string(d.Format)
+	if d.Err != nil {
+		doc.DecodeError = d.Err.Error()
+	}
+	doc.Value = serial.ToJSON(d.Value)
+	return doc, nil
+}
+
+// collectionJSON maps a bounded read of a hash, list, set, sorted set or
+// stream; members are strings, or {"$bytes": base64} when not UTF-8.
+func collectionJSON(c *backends.Collection) any {
+	switch c.Kind {
+	case "hash":
+		m := make([]any, 0, len(c.Items))
+		for _, it := range c.Items {
+			m = append(m, []any{jsonBytes(it.Field), jsonBytes(it.Value)})
+		}
+		return orderedObject(m)
+	case "zset":
+		out := make([]any, 0, len(c.Items))
+		for _, it := range c.Items {
+			out = append(out, map[string]any{"member": jsonBytes(it.Value), "score": it.Score})
+		}
+		return out
+	case "stream":
+		out := make([]any, 0, len(c.Items))
+		for _, it := range c.Items {
+			fields := make([]any, 0, len(it.Fields))
+			for _, fv := range it.Fields {
+				fields = append(fields, []any{jsonBytes(fv.Field), jsonBytes(fv.Value)})
+			}
+			out = append(out, map[string]any{"id": it.ID, "fields": orderedObject(fields)})
+		}
+		return out
+	default:
+		out := make([]any, 0, len(c.Items))
+		for _, it := range c.Items {
+			out = append(out, jsonBytes(it.Value))
+		}
+		return out
+	}
+}
+
+// orderedObject renders [k, v] pairs as a JSON object in their order when
+// every key is a string, else as {"$dict": [[k, v], ...]} like values do.
+type orderedObject []any
+
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	for _, p := range o {
+		if _, ok := p.([]any)[0].(string); !ok {
+			return json.Marshal(map[string]any{"$dict": []any(o)})
+		}
+	}
+	buf := []byte{'{'}
+	for i, p := range o {
+		kv := p.([]any)
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(kv[0])
+		v, err := json.Marshal(kv[1])
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, k...), ':'), v...)
+	}
+	return append(buf, '}'), nil
+}
+
+// printEntry renders one entry for people.
+func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, index int) error {
+	cs := f.IO.ColorScheme()
+	several := len(opts.Keys) > 1
+	if several && index > 0 {
+		fmt.Fprintln(w)
+	}
+	var d serial.Decoded
+	if e.Collection == nil {
+		d = decodeEntry(e, opts.As)
+	}
+	if opts.Long {
+		field := func(name, value string) { fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%-7s", name+":")), value) }
+		field("key", cs.Bold(textesc.Key(e.Key)))
+		field("type", e.Type)
+		if e.Collection != nil {
+			field("length", strconv.FormatInt(e.Collection.Length, 10))
+		} else {
+			field("format", string(d.Format))
+			field("size", humanBytes(e.Size))
+		}
+		ttl := humanTTL(e.TTL)
+		if e.TTL.Expires {
+			ttl += cs.Dim(" (expires " + f.Now().Add(e.TTL.Remaining).UTC().Format("2006-01-02T15:04:05Z") + ")")
+		}
+		field("ttl", ttl)
+		fmt.Fprintln(w, cs.Dim("value:"))
+	} else if several {
+		fmt.Fprintln(w, cs.Bold(textesc.Key(e.Key)))
+	}
+	if e.Collection != nil {
+		return printCollection(f, w, e.Collection)
+	}
+	if d.Err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "%s %s is not valid %s (%v); showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), opts.As, d.Err)
+	}
+	_, err := serial.RenderText(w, d, serial.TextOptions{Color: cs.Enabled()})
+	return err
+}
+
+func printCollection(f *Factory, w io.Writer, c *backends.Collection) error {
+	cs := f.IO.ColorScheme()
+	txt := func(b []byte) string { return textesc.Key(string(b)) }
+	for i, it := range c.Items {
+		switch c.Kind {
+		case "hash":
+			fmt.Fprintf(w, "%s: %s\n", cs.Cyan(txt(it.Field)), txt(it.Value))
+		case "list":
+			fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%d)", i)), txt(it.Value))
+		case "zset":
+			fmt.Fprintf(w, "%s %s\n", cs.Yellow(strconv.FormatFloat(it.Score, 'g', -1, 64)), txt(it.Value))
+		case "stream":
+			fmt.Fprintf(w, "%s", cs.Dim(it.ID))
+			for _, fv := range it.Fields {
+				fmt.Fprintf(w, " %s=%s", cs.Cyan(txt(fv.Field)), txt(fv.Value))
+			}
+			fmt.Fprintln(w)
+		default:
+			fmt.Fprintln(w, txt(it.Value))
+		}
+	}
+	if c.Kind != "hash" && c.Kind != "list" && c.Kind != "set" && c.Kind != "zset" && c.Kind != "stream" {
+		fmt.Fprintf(w, "%s\n", cs.Dim("(values of type "+c.Kind+" cannot be shown)"))
+	}
+	if c.Truncated {
+		fmt.Fprintf(w, "%s\n", cs.Dim(fmt.Sprintf("… showing %d of %d elements", len(c.Items), c.Length)))
+	}
+	return nil
+}

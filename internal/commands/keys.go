@@ -1,0 +1,248 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/serial"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+type keysOptions struct {
+	f       *Factory
+	Pattern string
+	Long    bool
+	Limit   int
+}
+
+// NewCmdKeys builds `cachectl keys`.
+func NewCmdKeys(f *Factory, runF func(context.Context, *keysOptions) error) *cobra.Command {
+	opts := &keysOptions{f: f, Pattern: "*"}
+	cmd := &cobra.Command{
+		Use:   "keys [PATTERN]",
+		Short: "List keys matching a glob pattern, streaming",
+		Long: `List the keys matching PATTERN (default "*"), one per line, as the server
+returns them page by page: output starts at once and memory stays flat on any
+number of keys. Patterns use Redis glob syntax: * ? [abc] [^a] [a-z] and \ to
+escape. Like Redis SCAN, a key may be listed twice if the server resizes its
+table meanwhile.
+
+Keys holding control bytes, invalid UTF-8 or a leading double quote are
+printed in double-quoted escaped form ("a\x1bb"); pass such a key back with
+--escaped-keys (-E). -l adds TYPE, TTL (seconds, - for none), SIZE (bytes, or
+elements for collections) and FORMAT (guessed from the first bytes).`,
+		Example: `  cachectl keys 'session:*'
+  cachectl keys 'user:[0-9]*' -l --limit 20
+  cachectl keys -o jsonl | jq -r .key`,
+		Args: rangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				p, err := f.ParseKey(args[0])
+				if err != nil {
+					return err
+				}
+				opts.Pattern = p
+			}
+			if opts.Limit < 0 {
+				return usagef("--limit must be positive")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return keysRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "add type, TTL, size and format columns")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "stop after N keys (0: no limit)")
+	return cmd
+}
+
+var errLimitReached = errors.New("limit reached")
+
+type keyRowJSON struct {
+	Key    any      `json:"key"`
+	Type   string   `json:"type,omitempty"`
+	TTL    *float64 `json:"ttl"`
+	Size   *int64   `json:"size,omitempty"`
+	Length *int64   `json:"length,omitempty"`
+	Format string   `json:"format,omitempty"`
+}
+
+func keysRun(ctx context.Context, opts *keysOptions) error {
+	f := opts.f
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
+	p := newKeyPrinter(f, w, opts.Long)
+	count := 0
+	err = b.Scan(ctx, opts.Pattern, func(keys []string) error {
+		if opts.Limit > 0 && count+len(keys) > opts.Limit {
+			keys = keys[:opts.Limit-count]
+		}
+		if opts.Long {
+			infos, err := b.Inspect(ctx, keys)
+			if err != nil {
+				return err
+			}
+			for _, ki := range infos {
+				if !ki.Missing { // expired or deleted since SCAN saw it
+					p.row(ki)
+				}
+			}
+		} else {
+			for _, k := range keys {
+				p.key(k)
+			}
+		}
+		count += len(keys)
+		// Flush each page on a terminal so rows appear as they arrive; in a
+		// pipe the 64 KiB buffer keeps syscalls few.
+		if f.IO.IsStdoutTTY() {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+		if p.err != nil {
+			return p.err
+		}
+		if opts.Limit > 0 && count >= opts.Limit {
+			return errLimitReached
+		}
+		return nil
+	})
+	if errors.Is(err, errLimitReached) {
+		err = nil
+	}
+	p.finish()
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err == nil {
+		err = p.err
+	}
+	return err
+}
+
+// keyPrinter writes rows in the output format chosen; a JSON document is
+// streamed as an array so it never has to be held in memory.
+type keyPrinter struct {
+	f      *Factory
+	w      io.Writer
+	long   bool
+	mode   string
+	n      int
+	header bool
+	err    error
+}
+
+func newKeyPrinter(f *Factory, w io.Writer, long bool) *keyPrinter {
+	return &keyPrinter{f: f, w: w, long: long, mode: f.Global.Output}
+}
+
+func (p *keyPrinter) write(s string) {
+	if p.err == nil {
+		_, p.err = io.WriteString(p.w, s)
+	}
+}
+
+func (p *keyPrinter) json(v any) {
+	var sb strings.Builder
+	if err := writeJSON(&sb, false, v); err != nil {
+		p.err = err
+		return
+	}
+	line := strings.TrimSuffix(sb.String(), "\n")
+	switch p.mode {
+	case "json":
+		if p.n == 0 {
+			p.write("[")
+		} else {
+			p.write(",")
+		}
+		p.write("\n" + line)
+	default:
+		p.write(line + "\n")
+	}
+	p.n++
+}
+
+func (p *keyPrinter) finish() {
+	if p.mode == "json" {
+		if p.n == 0 {
+			p.write("[]\n")
+		} else {
+			p.write("\n]\n")
+		}
+	}
+}
+
+func (p *keyPrinter) key(k string) {
+	if p.mode != "text" {
+		p.json(struct {
+			Key any `json:"key"`
+		}{jsonKey(k)})
+		return
+	}
+	p.write(textesc.Key(k) + "\n")
+	p.n++
+}
+
+func (p *keyPrinter) row(ki backends.KeyInfo) {
+	format := ""
+	if ki.Type == "string" {
+		format = string(serial.Sniff(ki.Prefix, !ki.Partial))
+	}
+	if p.mode != "text" {
+		r := keyRowJSON{Key: jsonKey(ki.Key), Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format}
+		if ki.Type == "string" {
+			r.Size = &ki.Size
+		} else {
+			r.Length = &ki.Length
+		}
+		p.json(r)
+		return
+	}
+	ttl, size := "-", ""
+	if ki.TTL.Expires {
+		ttl = scriptTTL(ki.TTL)
+	}
+	if ki.Type == "string" {
+		size = fmt.Sprint(ki.Size)
+	} else {
+		size = fmt.Sprint(ki.Length)
+	}
+	if format == "" {
+		format = "-"
+	}
+	tty := p.f.IO.IsStdoutTTY()
+	if !tty {
+		// Tab-separated for cut/awk; the key goes last so it may hold anything.
+		p.write(ki.Type + "\t" + ttl + "\t" + size + "\t" + format + "\t" + textesc.Key(ki.Key) + "\n")
+		return
+	}
+	cs := p.f.IO.ColorScheme()
+	if !p.header {
+		p.header = true
+		p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s", "TYPE", "TTL", "SIZE", "FORMAT", "KEY")) + "\n")
+	}
+	if ki.TTL.Expires {
+		ttl = humanTTL(ki.TTL)
+	}
+	if ki.Type == "string" {
+		size = humanBytes(ki.Size)
+	} else {
+		size += " items"
+	}
+	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", ki.Type, ttl, size, format, cs.Cyan(textesc.Key(ki.Key))))
+}

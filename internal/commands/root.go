@@ -1,0 +1,168 @@
+// Package commands is cachectl's cobra command tree. Each command has an
+// Options struct, a NewCmdX constructor and an xRun function; nothing here
+// calls os.Exit or reads the environment except through the Factory.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/build"
+	"github.com/cachectl/cachectl/internal/iostreams"
+)
+
+// Main runs cachectl with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := NewFactory(iostreams.System(osGetenv), osGetenv)
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes one command line against a Factory and reports the exit code;
+// tests call it with a test Factory.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		cs := f.IO.ColorScheme()
+		if !silent(err) {
+			fmt.Fprintln(f.IO.ErrOut, cs.Red("error:")+" "+ErrorMessage(err))
+		}
+		return ExitCode(err)
+	}
+	return ExitOK
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	g := f.Global
+	root := &cobra.Command{
+		Use:   "cachectl",
+		Short: "Inspect and administer Redis, Memcached and in-process caches",
+		Long: `cachectl reads, writes, lists and invalidates cache entries in Redis and
+other caches, decodes the values Python apps store, and shows exactly what a
+key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
+2 usage, 3 key not found, 4 refused for safety, 130 interrupted.`,
+		Version:       build.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.URLSet = cmd.Flags().Changed("url")
+			switch g.Output {
+			case "text", "json", "jsonl":
+			default:
+				return usagef("invalid --output %q: want text, json or jsonl", g.Output)
+			}
+			if g.Timeout <= 0 {
+				return usagef("--timeout must be positive, got %v", g.Timeout)
+			}
+			if g.ScanCount < 1 {
+				return usagef("--scan-count must be at least 1")
+			}
+			if g.NoColor {
+				f.IO.SetColorEnabled(false)
+			}
+			switch g.Profile {
+			case "", "none":
+			default:
+				return usagef("profile %q is not supported yet (only none for now)", g.Profile)
+			}
+			if g.Namespace != "" && (g.Profile == "" || g.Profile == "none") {
+				return usagef("--namespace needs a --profile that uses namespaces")
+			}
+			return nil
+		},
+	}
+	root.SetVersionTemplate("cachectl version {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
+
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.URL, "url", "u", "", "cache URL: redis://[user[:pass]@]host[:port][/db], rediss://, unix:///path.sock (env CACHECTL_URL, CACHE_URL)")
+	pf.StringVarP(&g.Context, "context", "c", "", "named context from the config file (env CACHECTL_CONTEXT)")
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/cachectl/config.yaml; env CACHECTL_CONFIG)")
+	pf.StringVar(&g.Profile, "profile", "none", "framework key layout: none")
+	pf.StringVarP(&g.Namespace, "namespace", "n", "", "namespace of the profile")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text, json or jsonl")
+	pf.DurationVar(&g.Timeout, "timeout", g.Timeout, "timeout of each operation")
+	pf.BoolVar(&g.ReadOnly, "read-only", false, "refuse every write (exit 4)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also NO_COLOR=1)")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say which cache and settings are used")
+	pf.BoolVarP(&g.EscapedKeys, "escaped-keys", "E", false, `key arguments use the escaped form that output prints ("a\x00b", \n, \t, \\, \xNN, \uNNNN)`)
+	pf.IntVar(&g.ScanCount, "scan-count", g.ScanCount, "COUNT hint of each SCAN page")
+	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json", "jsonl"))
+	_ = root.RegisterFlagCompletionFunc("profile", fixedCompletion("none"))
+	_ = root.RegisterFlagCompletionFunc("context", f.completeContexts)
+
+	root.AddCommand(
+		NewCmdGet(f, nil),
+		NewCmdSet(f, nil),
+		NewCmdDel(f, nil),
+		NewCmdKeys(f, nil),
+		NewCmdTTL(f, nil),
+		NewCmdExpire(f, nil),
+		NewCmdStats(f, nil),
+		NewCmdConfig(f),
+		NewCmdVersion(f),
+		NewCmdMan(f),
+	)
+	return root
+}
+
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// silentError has already been reported to the user (e.g. per-key "not
+// found" lines); only its exit code remains to be returned.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }
+
+func silent(err error) bool {
+	_, ok := err.(*silentError)
+	return ok
+}
+
+// exactArgs and friends make cobra's argument errors usage errors (exit 2).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d (see %s --help)", cmd.CommandPath(), n, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("%s needs at least %d argument(s) (see %s --help)", cmd.CommandPath(), n, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usagef("%s takes %d to %d arguments, got %d (see %s --help)", cmd.CommandPath(), lo, hi, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,149 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/serial"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+// maxSetInput bounds what set reads from stdin or a file; Redis refuses
+// strings over 512 MiB anyway, and reading more would only exhaust memory.
+const maxSetInput = 512 << 20
+
+type setOptions struct {
+	f          *Factory
+	Key        string
+	Value      *string // nil: read stdin or --file
+	File       string
+	TTL        string
+	Serializer string
+}
+
+// NewCmdSet builds `cachectl set`.
+func NewCmdSet(f *Factory, runF func(context.Context, *setOptions) error) *cobra.Command {
+	opts := &setOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "set KEY [VALUE|-]",
+		Short: "Store a value",
+		Long: `Store a value under KEY. The value comes from the VALUE argument, from
+standard input ("-" or no VALUE), or from --file.
+
+--serializer decides the stored bytes: raw (default) and string store the
+input unchanged (string insists on UTF-8); json parses the input as JSON and
+stores it as Python's json.dumps writes it.`,
+		Example: `  cachectl set greeting hello
+  cachectl set user:1 '{"name": "Ada"}' --serializer json --ttl 5m
+  curl -s https://example.org/blob | cachectl set blob - --ttl 1h
+  cachectl set report --file report.pdf`,
+		Args: rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key, err := f.ParseKey(args[0])
+			if err != nil {
+				return err
+			}
+			opts.Key = key
+			if len(args) == 2 && args[1] != "-" {
+				opts.Value = &args[1]
+			}
+			if opts.File != "" && len(args) == 2 {
+				return usagef("give the value either as an argument or with --file, not both")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return setRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: f.completeKeys(1),
+	}
+	cmd.Flags().StringVar(&opts.File, "file", "", "read the value from FILE")
+	cmd.Flags().StringVar(&opts.TTL, "ttl", "", "time to live: 300 (seconds), 30s, 5m, 1h30m, 2d; 0 or absent = no expiry")
+	cmd.Flags().StringVar(&opts.Serializer, "serializer", "raw", "how to store the input: "+joinNames(serial.Serializers()))
+	_ = cmd.RegisterFlagCompletionFunc("serializer", fixedCompletion(serial.Serializers()...))
+	return cmd
+}
+
+func setRun(ctx context.Context, opts *setOptions) error {
+	f := opts.f
+	var ttl time.Duration
+	if opts.TTL != "" {
+		d, err := parseTTL(opts.TTL)
+		if err != nil {
+			return usagef("--ttl: %v", err)
+		}
+		ttl = d
+	}
+	input, err := readSetInput(f, opts)
+	if err != nil {
+		return err
+	}
+	value, err := serial.Encode(input, opts.Serializer)
+	if err != nil {
+		return usagef("--serializer %s: %v", opts.Serializer, err)
+	}
+	if err := f.CheckWritable("set " + textesc.Key(opts.Key)); err != nil {
+		return err
+	}
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.Set(ctx, opts.Key, value, ttl); err != nil {
+		return fmt.Errorf("set %s: %w", textesc.Key(opts.Key), err)
+	}
+	t := backends.NoExpiry
+	if ttl > 0 {
+		t = backends.ExpiresIn(ttl)
+	}
+	if f.JSON() {
+		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
+			Key    any      `json:"key"`
+			Stored bool     `json:"stored"`
+			Size   int      `json:"size"`
+			TTL    *float64 `json:"ttl"`
+		}{jsonKey(opts.Key), true, len(value), ttlJSON(t)})
+	}
+	if f.IO.IsStderrTTY() {
+		cs := f.IO.ColorScheme()
+		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), humanBytes(int64(len(value))), humanTTL(t))
+	}
+	return nil
+}
+
+func readSetInput(f *Factory, opts *setOptions) ([]byte, error) {
+	switch {
+	case opts.Value != nil:
+		return []byte(*opts.Value), nil
+	case opts.File != "":
+		fh, err := os.Open(opts.File)
+		if err != nil {
+			return nil, usagef("--file: %v", err)
+		}
+		defer fh.Close()
+		return readLimited(fh, opts.File)
+	default:
+		if f.IO.IsStdinTTY() {
+			return nil, usagef("no value: pass VALUE, pipe it to standard input with -, or use --file")
+		}
+		return readLimited(f.IO.In, "standard input")
+	}
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSetInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > maxSetInput {
+		return nil, usagef("%s is larger than %s, the most a cache value can hold", name, humanBytes(maxSetInput))
+	}
+	return data, nil
+}

@@ -1,0 +1,167 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
+
+type statsOptions struct {
+	f   *Factory
+	Raw bool
+}
+
+// NewCmdStats builds `cachectl stats`.
+func NewCmdStats(f *Factory, runF func(context.Context, *statsOptions) error) *cobra.Command {
+	opts := &statsOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Show normalized server statistics",
+		Long: `Show the server's keys, memory, hits, misses, hit ratio, evictions,
+operations per second, connections, uptime and version, named the same way for
+every backend. --raw adds the server's own figures (always in -o json).`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return statsRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "also print every figure the server reports")
+	return cmd
+}
+
+type statsJSON struct {
+	Backend     string                       `json:"backend"`
+	Address     string                       `json:"address"`
+	Version     *string                      `json:"version"`
+	Keys        *int64                       `json:"keys"`
+	MemoryBytes *int64                       `json:"memory_bytes"`
+	Hits        *int64                       `json:"hits"`
+	Misses      *int64                       `json:"misses"`
+	HitRatio    *float64                     `json:"hit_ratio"`
+	Evictions   *int64                       `json:"evictions"`
+	Expired     *int64                       `json:"expired"`
+	OpsPerSec   *float64                     `json:"ops_per_sec"`
+	Connections *int64                       `json:"connections"`
+	UptimeS     *int64                       `json:"uptime_s"`
+	Raw         map[string]map[string]string `json:"raw"`
+}
+
+func statsRun(ctx context.Context, opts *statsOptions) error {
+	f := opts.f
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	s, err := b.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	info := b.Describe()
+	known := func(name string) bool { return s.Known[name] }
+	i64 := func(name string, v int64) *int64 {
+		if !known(name) {
+			return nil
+		}
+		return &v
+	}
+	doc := statsJSON{Backend: info.Kind, Address: info.Address, Raw: s.Raw}
+	if known("version") {
+		doc.Version = &s.Version
+	}
+	doc.Keys = i64("keys", s.Keys)
+	doc.MemoryBytes = i64("memory", s.MemoryBytes)
+	doc.Hits = i64("hits", s.Hits)
+	doc.Misses = i64("misses", s.Misses)
+	doc.Evictions = i64("evictions", s.Evictions)
+	doc.Expired = i64("expired", s.Expired)
+	doc.Connections = i64("connections", s.Connections)
+	doc.UptimeS = i64("uptime", int64(s.Uptime.Seconds()))
+	if known("ops_per_sec") {
+		doc.OpsPerSec = &s.OpsPerSec
+	}
+	if r, ok := s.HitRatio(); ok && known("hits") && known("misses") {
+		r = math.Round(r*10000) / 10000
+		doc.HitRatio = &r
+	}
+	if f.JSON() {
+		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc)
+	}
+	return printStats(f, info, s, doc, opts.Raw)
+}
+
+func printStats(f *Factory, info backends.Info, s *backends.Stats, doc statsJSON, raw bool) error {
+	cs := f.IO.ColorScheme()
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", cs.Bold(name), value) }
+	unknown := cs.Dim("unknown")
+	num := func(p *int64) string {
+		if p == nil {
+			return unknown
+		}
+		return fmt.Sprint(*p)
+	}
+	row("backend", info.Kind+"  "+info.Address)
+	if doc.Version != nil {
+		row("version", *doc.Version)
+	}
+	row("keys", num(doc.Keys))
+	if doc.MemoryBytes != nil {
+		row("memory", humanBytes(*doc.MemoryBytes))
+	} else {
+		row("memory", unknown)
+	}
+	row("hits", num(doc.Hits))
+	row("misses", num(doc.Misses))
+	if doc.HitRatio != nil {
+		row("hit ratio", fmt.Sprintf("%.1f%%", *doc.HitRatio*100))
+	} else {
+		row("hit ratio", cs.Dim("n/a (no lookups yet)"))
+	}
+	row("evictions", num(doc.Evictions))
+	row("expired", num(doc.Expired))
+	if doc.OpsPerSec != nil {
+		row("ops/s", fmt.Sprintf("%g", *doc.OpsPerSec))
+	}
+	row("connections", num(doc.Connections))
+	if doc.UptimeS != nil {
+		row("uptime", humanDuration(s.Uptime))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !raw {
+		return nil
+	}
+	servers := make([]string, 0, len(s.Raw))
+	for name := range s.Raw {
+		servers = append(servers, name)
+	}
+	sort.Strings(servers)
+	for _, srv := range servers {
+		fmt.Fprintf(f.IO.Out, "\n%s\n", cs.Bold("# "+srv))
+		fields := s.Raw[srv]
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+		for _, k := range names {
+			fmt.Fprintf(tw, "%s\t%s\n", k, fields[k])
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

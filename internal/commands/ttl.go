@@ -1,0 +1,135 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+type ttlOptions struct {
+	f   *Factory
+	Key string
+}
+
+// NewCmdTTL builds `cachectl ttl`.
+func NewCmdTTL(f *Factory, runF func(context.Context, *ttlOptions) error) *cobra.Command {
+	opts := &ttlOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "ttl KEY",
+		Short: "Show the remaining time to live of a key",
+		Long: `Print the remaining time to live of KEY. In a pipe it prints whole seconds,
+or "none" when the key never expires; on a terminal a readable duration.
+A missing key exits 3. -o json gives {"key", "ttl"} with ttl in seconds or null.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key, err := f.ParseKey(args[0])
+			if err != nil {
+				return err
+			}
+			opts.Key = key
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return ttlRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: f.completeKeys(1),
+	}
+	return cmd
+}
+
+func ttlRun(ctx context.Context, opts *ttlOptions) error {
+	f := opts.f
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	t, err := b.TTL(ctx, opts.Key)
+	if err != nil {
+		return err
+	}
+	if f.JSON() {
+		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
+			Key any      `json:"key"`
+			TTL *float64 `json:"ttl"`
+		}{jsonKey(opts.Key), ttlJSON(t)})
+	}
+	if f.IO.IsStdoutTTY() {
+		_, err = fmt.Fprintln(f.IO.Out, humanTTL(t))
+		return err
+	}
+	_, err = fmt.Fprintln(f.IO.Out, scriptTTL(t))
+	return err
+}
+
+type expireOptions struct {
+	f        *Factory
+	Key      string
+	Duration time.Duration
+}
+
+// NewCmdExpire builds `cachectl expire`.
+func NewCmdExpire(f *Factory, runF func(context.Context, *expireOptions) error) *cobra.Command {
+	opts := &expireOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "expire KEY DURATION",
+		Short: "Change the time to live of a key",
+		Long: `Set KEY to expire after DURATION: 300 (seconds), 30s, 5m, 1h30m, 2d.
+A DURATION of 0 removes the expiry. A missing key exits 3.`,
+		Example: `  cachectl expire session:42 15m
+  cachectl expire config:flags 0     # never expire`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key, err := f.ParseKey(args[0])
+			if err != nil {
+				return err
+			}
+			opts.Key = key
+			d, err := parseTTL(args[1])
+			if err != nil {
+				return usagef("%v", err)
+			}
+			opts.Duration = d
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return expireRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: f.completeKeys(1),
+	}
+	return cmd
+}
+
+func expireRun(ctx context.Context, opts *expireOptions) error {
+	f := opts.f
+	if err := f.CheckWritable("change the TTL of " + textesc.Key(opts.Key)); err != nil {
+		return err
+	}
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.Expire(ctx, opts.Key, opts.Duration); err != nil {
+		return err
+	}
+	t := backends.NoExpiry
+	if opts.Duration > 0 {
+		t = backends.ExpiresIn(opts.Duration)
+	}
+	if f.JSON() {
+		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
+			Key any      `json:"key"`
+			TTL *float64 `json:"ttl"`
+		}{jsonKey(opts.Key), ttlJSON(t)})
+	}
+	if f.IO.IsStderrTTY() {
+		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), humanTTL(t))
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Environment variables read by Resolve.
+const (
+	EnvURL      = "CACHECTL_URL"
+	EnvCacheURL = "CACHE_URL" // the aiocache/Starlette .env convention
+	EnvContext  = "CACHECTL_CONTEXT"
+	EnvPassword = "CACHECTL_PASSWORD"
+	EnvToken    = "CACHECTL_TOKEN"
+)
+
+// ErrNoURL means that neither flags, environment nor contexts name a cache.
+var ErrNoURL = errors.New("no cache URL: pass --url, set CACHECTL_URL or CACHE_URL, or choose a context with cachectl config use-context")
+
+// ResolveInput is what Resolve chooses from.
+type ResolveInput struct {
+	FlagURL     string // -u/--url
+	FlagURLSet  bool
+	FlagContext string // -c/--context ("" = not given)
+	// FlagReadOnly is --read-only.
+	FlagReadOnly bool
+	// Getenv has the signature of os.LookupEnv. Variables set to "" count as
+	// unset; so do URL and context variables holding only whitespace.
+	Getenv func(string) (string, bool)
+	// File is the loaded contexts file; nil counts as empty.
+	File *File
+}
+
+// Resolved is the cache a command talks to and the credentials to use.
+type Resolved struct {
+	URL         string // may contain a password if the user wrote one: display via RedactURL
+	Source      string // "flag --url", "env CACHECTL_URL", "env CACHE_URL", `context "prod"`
+	ContextName string // "" when no context is used
+	Context     *Context
+	Password    string // from the context's password_env, else env CACHECTL_PASSWORD
+	Token       string // from the context's token_env, else env CACHECTL_TOKEN
+	ReadOnly    bool   // --read-only, or the context's read_only
+}
+
+// Resolve picks the cache URL in this order: --url > --context >
+// CACHECTL_URL > CACHE_URL > CACHECTL_CONTEXT > the file's current-context.
+// A context named by flag, env or current-context that does not exist is an
+// error wrapping *NoContextError; when nothing names a cache the error is
+// ErrNoURL. Error messages name environment variables, never their values.
+func Resolve(in ResolveInput) (*Resolved, error) {
+	env := func(name string) string { return lookup(in.Getenv, name) }
+	trimmed := func(name string) string { return strings.TrimSpace(env(name)) }
+
+	fromEnv := func(r *Resolved) *Resolved {
+		r.Password = env(EnvPassword)
+		r.Token = env(EnvToken)
+		r.ReadOnly = in.FlagReadOnly
+		return r
+	}
+
+	switch {
+	case in.FlagURLSet:
+		u := strings.TrimSpace(in.FlagURL)
+		if u == "" {
+			return nil, errors.New("flag --url is empty")
+		}
+		return fromEnv(&Resolved{URL: u, Source: "flag --url"}), nil
+	case in.FlagContext != "":
+		return resolveContext(in, in.FlagContext)
+	}
+	if u := trimmed(EnvURL); u != "" {
+		return fromEnv(&Resolved{URL: u, Source: "env " + EnvURL}), nil
+	}
+	if u := trimmed(EnvCacheURL); u != "" {
+		return fromEnv(&Resolved{URL: u, Source: "env " + EnvCacheURL}), nil
+	}
+	if name := trimmed(EnvContext); name != "" {
+		return resolveContext(in, name)
+	}
+	if in.File != nil && in.File.CurrentContext != "" {
+		return resolveContext(in, in.File.CurrentContext)
+	}
+	return nil, ErrNoURL
+}
+
+func resolveContext(in ResolveInput, name string) (*Resolved, error) {
+	c, ok := in.File.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("%w (see cachectl config get-contexts)", &NoContextError{Name: name})
+	}
+	if strings.TrimSpace(c.URL) == "" {
+		return nil, fmt.Errorf("context %q has no url (set one with cachectl config set-context)", name)
+	}
+	r := &Resolved{
+		URL:         strings.TrimSpace(c.URL),
+		Source:      fmt.Sprintf("context %q", name),
+		ContextName: name,
+		Context:     c,
+		ReadOnly:    in.FlagReadOnly || c.ReadOnly,
+	}
+	var err error
+	if r.Password, err = secret(in.Getenv, name, "password_env", c.PasswordEnv, EnvPassword); err != nil {
+		return nil, err
+	}
+	if r.Token, err = secret(in.Getenv, name, "token_env", c.TokenEnv, EnvToken); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// secret reads the variable a context names in key (password_env or
+// token_env); a context that names none falls back to fallback.
+func secret(getenv func(string) (string, bool), ctxName, key, varName, fallback string) (string, error) {
+	if varName == "" {
+		return lookup(getenv, fallback), nil
+	}
+	if !validVarName(varName) {
+		// Do not echo it: it may be the password itself, pasted in error.
+		return "", fmt.Errorf("context %q: %s is not a valid environment variable name (it must name a variable, not hold the secret)", ctxName, key)
+	}
+	v := lookup(getenv, varName)
+	if v == "" {
+		return "", fmt.Errorf("context %q: %s %s is not set", ctxName, key, varName)
+	}
+	return v, nil
+}
+
+// validVarName reports whether s looks like a POSIX environment variable name.
+func validVarName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,445 @@
+package serial
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth bounds the nesting of containers a decoder accepts. Python's own
+// json module gives up (RecursionError) at about this depth, so no Python app
+// reads or writes deeper JSON; the bound also keeps rendering, whose indentation
+// grows with depth, small.
+const MaxDepth = 1000
+
+// MaxIntDigits is Python's default sys.int_max_str_digits: json.loads refuses
+// an integer literal with more digits, and so do we (it also keeps a hostile
+// value from costing quadratic time in big-number conversion).
+const MaxIntDigits = 4300
+
+// parseJSON decodes b the way Python's json.loads(bytes) does: the whole input
+// must be one JSON value (surrounding whitespace allowed); NaN, Infinity and
+// -Infinity are accepted; integers stay exact; object keys keep their order,
+// and a repeated key keeps the position of its first occurrence with the value
+// of its last, like a Python dict. A lone surrogate escape (which Python keeps
+// in a str) becomes U+FFFD, since a Str node is always valid UTF-8.
+func parseJSON(b []byte) (*Value, error) {
+	p := jsonParser{b: b}
+	p.skipSpace()
+	v, err := p.value()
+	if err == nil {
+		p.skipSpace()
+		if p.i < len(b) {
+			err = p.errf("extra data " + p.describe())
+		}
+	}
+	// Python decodes the bytes as UTF-8 before parsing; report a bad byte
+	// first when it comes no later than the syntax error. (Checking after
+	// parsing spares the scan of long text that fails at its first byte.)
+	limit := len(b)
+	if fe, ok := err.(*FormatError); ok {
+		limit = min(len(b), fe.Offset+utf8.UTFMax)
+	}
+	if off := invalidUTF8(b[:limit]); off >= 0 && (err == nil || off <= err.(*FormatError).Offset) {
+		return nil, &FormatError{Format: FormatJSON, Offset: off, Msg: "invalid UTF-8 byte " + hexByte(b[off])}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+type jsonParser struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+func (p *jsonParser) errf(msg string) *FormatError {
+	return &FormatError{Format: FormatJSON, Offset: p.i, Msg: msg}
+}
+
+// describe names the byte at the current position for an error message.
+func (p *jsonParser) describe() string {
+	if p.i >= len(p.b) {
+		return "end of input"
+	}
+	r, _ := utf8.DecodeRune(p.b[p.i:])
+	return strconv.QuoteRuneToASCII(r)
+}
+
+func (p *jsonParser) unexpected(want string) *FormatError {
+	if p.i >= len(p.b) {
+		return p.errf("unexpected end of input, expecting " + want)
+	}
+	return p.errf("unexpected " + p.describe() + ", expecting " + want)
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) literal(word string) bool {
+	if len(p.b)-p.i >= len(word) && string(p.b[p.i:p.i+len(word)]) == word {
+		p.i += len(word)
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) value() (*Value, error) {
+	if p.i >= len(p.b) {
+		return nil, p.unexpected("a value")
+	}
+	switch c := p.b[p.i]; c {
+	case '{':
+		return p.object()
+	case '[':
+		return p.array()
+	case '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return NewStr(s), nil
+	case 't':
+		if p.literal("true") {
+			return NewBool(true), nil
+		}
+	case 'f':
+		if p.literal("false") {
+			return NewBool(false), nil
+		}
+	case 'n':
+		if p.literal("null") {
+			return None(), nil
+		}
+	case 'N':
+		if p.literal("NaN") {
+			return NewFloat(math.NaN()), nil
+		}
+	case 'I':
+		if p.literal("Infinity") {
+			return NewFloat(math.Inf(1)), nil
+		}
+	case '-':
+		if p.literal("-Infinity") {
+			return NewFloat(math.Inf(-1)), nil
+		}
+		return p.number()
+	default:
+		if c >= '0' && c <= '9' {
+			return p.number()
+		}
+	}
+	return nil, p.unexpected("a value")
+}
+
+func (p *jsonParser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.errf("nesting deeper than " + strconv.Itoa(MaxDepth) + " levels")
+	}
+	return nil
+}
+
+func (p *jsonParser) array() (*Value, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	p.i++ // '['
+	v := &Value{Kind: KindList}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		p.depth--
+		v.Items = []*Value{}
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		item, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		v.Items = append(v.Items, item)
+		p.skipSpace()
+		if p.i < len(p.b) {
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case ']':
+				p.i++
+				p.depth--
+				return v, nil
+			}
+		}
+		return nil, p.unexpected("',' or ']'")
+	}
+}
+
+func (p *jsonParser) object() (*Value, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	p.i++ // '{'
+	v := &Value{Kind: KindDict, Pairs: []Pair{}}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		p.depth--
+		return v, nil
+	}
+	var index map[string]int // key -> position, built once the object grows
+	for {
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.unexpected("a property name in double quotes")
+		}
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.unexpected("':'")
+		}
+		p.i++
+		p.skipSpace()
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		// Python dict semantics: a repeated key keeps its first position and
+		// takes the last value.
+		pos := -1
+		if index != nil {
+			if at, ok := index[key]; ok {
+				pos = at
+			}
+		} else {
+			for at := range v.Pairs {
+				if v.Pairs[at].Key.Str == key {
+					pos = at
+					break
+				}
+			}
+		}
+		if pos >= 0 {
+			v.Pairs[pos].Value = val
+		} else {
+			v.Pairs = append(v.Pairs, Pair{Key: NewStr(key), Value: val})
+			if index != nil {
+				index[key] = len(v.Pairs) - 1
+			} else if len(v.Pairs) > 16 {
+				index = make(map[string]int, 2*len(v.Pairs))
+				for at, pr := range v.Pairs {
+					index[pr.Key.Str] = at
+				}
+			}
+		}
+		p.skipSpace()
+		if p.i < len(p.b) {
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case '}':
+				p.i++
+				p.depth--
+				return v, nil
+			}
+		}
+		return nil, p.unexpected("',' or '}'")
+	}
+}
+
+// str reads a string literal at p.i (which is '"').
+func (p *jsonParser) str() (string, error) {
+	p.i++
+	start := p.i
+	// Fast path: no escapes.
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '"' {
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		p.i++
+	}
+	buf := append([]byte(nil), p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errf("invalid control character " + hexByte(c) + " in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		// escape
+		if p.i+1 >= len(p.b) {
+			p.i++
+			return "", p.unexpected("an escape")
+		}
+		esc := p.b[p.i+1]
+		switch esc {
+		case '"', '\\', '/':
+			buf = append(buf, esc)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4(p.i + 2)
+			if !ok {
+				return "", p.errf("invalid \\u escape")
+			}
+			p.i += 6
+			if utf16.IsSurrogate(r) {
+				if r < 0xdc00 && p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+					if r2, ok := p.hex4(p.i + 2); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+						r = utf16.DecodeRune(r, r2)
+						p.i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+			continue
+		default:
+			p.i++
+			return "", p.errf("invalid escape " + p.describe())
+		}
+		p.i += 2
+	}
+	return "", p.errf("unterminated string")
+}
+
+func (p *jsonParser) hex4(at int) (rune, bool) {
+	if at+4 > len(p.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?: an Int node
+// when there is neither fraction nor exponent, a Float node otherwise.
+func (p *jsonParser) number() (*Value, error) {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digitsStart := p.i
+	if p.i >= len(p.b) || !isDigit(p.b[p.i]) {
+		return nil, p.unexpected("a digit")
+	}
+	if p.b[p.i] == '0' {
+		p.i++
+	} else {
+		for p.i < len(p.b) && isDigit(p.b[p.i]) {
+			p.i++
+		}
+	}
+	isFloat := false
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		if p.i+1 < len(p.b) && isDigit(p.b[p.i+1]) {
+			isFloat = true
+			p.i++
+			for p.i < len(p.b) && isDigit(p.b[p.i]) {
+				p.i++
+			}
+		}
+		// Otherwise "1." stops before the dot, and the dot is extra data, as in Python.
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		j := p.i + 1
+		if j < len(p.b) && (p.b[j] == '+' || p.b[j] == '-') {
+			j++
+		}
+		if j < len(p.b) && isDigit(p.b[j]) {
+			isFloat = true
+			p.i = j
+			for p.i < len(p.b) && isDigit(p.b[p.i]) {
+				p.i++
+			}
+		}
+	}
+	text := string(p.b[start:p.i])
+	if isFloat {
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil && !isRangeErr(err) { // out of range gives ±Inf or 0, like Python's float()
+			return nil, &FormatError{Format: FormatJSON, Offset: start, Msg: "invalid number"}
+		}
+		return NewFloat(f), nil
+	}
+	return parseIntText(text, p.i-digitsStart, FormatJSON, start)
+}
+
+// parseIntText makes an Int node of a validated decimal literal.
+func parseIntText(text string, ndigits int, f Format, offset int) (*Value, error) {
+	if ndigits > MaxIntDigits {
+		return nil, &FormatError{Format: f, Offset: offset,
+			Msg: "integer with " + strconv.Itoa(ndigits) + " digits exceeds the limit of " + strconv.Itoa(MaxIntDigits)}
+	}
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return NewInt(i), nil
+	}
+	n, ok := new(big.Int).SetString(text, 10)
+	if !ok {
+		return nil, &FormatError{Format: f, Offset: offset, Msg: "invalid integer"}
+	}
+	if n.IsInt64() {
+		return NewInt(n.Int64()), nil
+	}
+	return &Value{Kind: KindInt, Big: n}, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+func hexByte(c byte) string { return "0x" + string([]byte{hexDigits[c>>4], hexDigits[c&15]}) }

@@ -1,0 +1,172 @@
+package serial
+
+import (
+	"encoding/hex"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// pyFloatRepr is Python's repr(float) (which json.dumps uses too): the
+// shortest digits that round-trip, in fixed notation when
+// 1e-4 <= |x| < 1e16 (with ".0" when integral), otherwise as d.ddde±XX.
+// Go's 'g' format switches notation at different points and never adds ".0".
+func pyFloatRepr(f float64) string {
+	return string(appendPyFloat(nil, f))
+}
+
+func appendPyFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, "nan"...)
+	case math.IsInf(f, 1):
+		return append(dst, "inf"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-inf"...)
+	}
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	i := len(e) - 1
+	for e[i] != 'e' {
+		i--
+	}
+	exp, _ := strconv.Atoi(string(e[i+1:]))
+	if f == 0 || (exp >= -4 && exp < 16) {
+		start := len(dst)
+		dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+		for _, c := range dst[start:] {
+			if c == '.' {
+				return dst
+			}
+		}
+		return append(dst, ".0"...)
+	}
+	// Go already writes at least two exponent digits with a sign, as Python does.
+	return append(dst, e...)
+}
+
+// pyStrRepr is Python's repr(str): single quotes unless the text holds a
+// single quote and no double quote; \\, the quote, \t \n \r escaped; other
+// non-printable characters as \xNN, \uNNNN or \UNNNNNNNN.
+func pyStrRepr(s string) string {
+	return string(appendPyStr(nil, s, -1))
+}
+
+// appendPyStr appends repr(s[:limit]) (all of s when limit < 0 or >= len(s),
+// cut at a character boundary otherwise).
+func appendPyStr(dst []byte, s string, limit int) []byte {
+	if limit >= 0 && limit < len(s) {
+		for limit > 0 && !utf8.RuneStart(s[limit]) {
+			limit--
+		}
+		s = s[:limit]
+	}
+	quote := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		quote = '"'
+	}
+	dst = append(dst, quote)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == quote || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c < 0x20 || c == 0x7f:
+				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1: // impossible for a Str node; stay safe
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		case unicode.IsPrint(r):
+			dst = append(dst, s[i:i+size]...)
+		case r <= 0xff:
+			dst = append(dst, '\\', 'x', hexDigits[r>>4], hexDigits[r&15])
+		case r <= 0xffff:
+			dst = append(dst, '\\', 'u')
+			dst = appendHex(dst, uint32(r), 4)
+		default:
+			dst = append(dst, '\\', 'U')
+			dst = appendHex(dst, uint32(r), 8)
+		}
+		i += size
+	}
+	return append(dst, quote)
+}
+
+// appendPyBytes appends Python's repr(bytes) of b[:limit] (all of b when
+// limit < 0).
+func appendPyBytes(dst []byte, b []byte, limit int) []byte {
+	if limit >= 0 && limit < len(b) {
+		b = b[:limit]
+	}
+	quote := byte('\'')
+	if indexByte(b, '\'') >= 0 && indexByte(b, '"') < 0 {
+		quote = '"'
+	}
+	dst = append(dst, 'b', quote)
+	for _, c := range b {
+		switch {
+		case c == quote || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c < 0x20 || c >= 0x7f:
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, quote)
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func appendHex(dst []byte, v uint32, width int) []byte {
+	for shift := (width - 1) * 4; shift >= 0; shift -= 4 {
+		dst = append(dst, hexDigits[(v>>uint(shift))&15])
+	}
+	return dst
+}
+
+// uuidString is the canonical 8-4-4-4-12 lower-case form.
+func uuidString(b []byte) string {
+	if len(b) != 16 {
+		return hex.EncodeToString(b) // malformed node; decoders never produce one
+	}
+	var out []byte
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexDigits[c>>4], hexDigits[c&15])
+	}
+	return string(out)
+}
