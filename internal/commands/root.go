@@ -52,7 +52,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cachectl",
 		Short: "Inspect and administer Redis, Memcached and in-process caches",
-		Long: `cachectl reads, writes, lists and invalidates cache entries in Redis and
+		Long: `cachectl reads, writes, lists and expires cache entries in Redis and
 other caches, decodes the values Python apps store, and shows exactly what a
 key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
 2 usage, 3 key not found, 4 refused for safety, 130 interrupted.`,
