@@ -44,6 +44,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("REDIS_URL", u)
 			env.Setenv("REDIS_BASE", base)
 			env.Setenv("REDIS_SOCKET", os.Getenv("CACHECTL_TEST_REDIS_SOCKET"))
+			env.Setenv("TLS_ADDR", os.Getenv("CACHECTL_TEST_REDIS_TLS_ADDR"))
+			env.Setenv("TLS_DIR", os.Getenv("CACHECTL_TEST_TLS_DIR"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("HOME", env.WorkDir)
 			for _, k := range []string{"CACHECTL_URL", "CACHE_URL", "CACHECTL_CONTEXT", "CACHECTL_PASSWORD", "CACHECTL_CONFIG", "NO_COLOR", "CLICOLOR_FORCE"} {

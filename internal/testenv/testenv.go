@@ -116,3 +116,17 @@ func RedisSocket(t testing.TB) string {
 	t.Helper()
 	return need(t, "CACHECTL_TEST_REDIS_SOCKET", "Redis unix socket")
 }
+
+// RedisTLS returns the address of the TLS-only test Redis (it requires a
+// client certificate) and the directory holding ca.pem, client.pem and client.key.
+func RedisTLS(t testing.TB) (addr, certDir string) {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_REDIS_TLS_ADDR", "TLS Redis server"), need(t, "CACHECTL_TEST_TLS_DIR", "test certificates")
+}
+
+// RedisNoUnlinkURL returns a Redis whose UNLINK command is disabled, standing
+// in for servers older than Redis 4.
+func RedisNoUnlinkURL(t testing.TB) string {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_REDIS_NOUNLINK_URL", "Redis without UNLINK")
+}
