@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -42,6 +43,7 @@ func TestScripts(t *testing.T) {
 			}
 			env.Defer(cleanup)
 			env.Setenv("REDIS_URL", u)
+			env.Setenv("REDIS_DB", u[strings.LastIndex(u, "/")+1:])
 			env.Setenv("REDIS_BASE", base)
 			env.Setenv("REDIS_SOCKET", os.Getenv("CACHECTL_TEST_REDIS_SOCKET"))
 			env.Setenv("TLS_ADDR", os.Getenv("CACHECTL_TEST_REDIS_TLS_ADDR"))

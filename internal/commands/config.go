@@ -162,18 +162,7 @@ func newCmdUseContext(f *Factory) *cobra.Command {
 		Args:              exactArgs(1),
 		ValidArgsFunction: f.completeContexts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, path, err := f.Config()
-			if err != nil {
-				return err
-			}
-			if err := file.Use(args[0]); err != nil {
-				return err
-			}
-			if err := file.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "switched to context %q\n", args[0])
-			return nil
+			return editConfig(f, (*config.File).Use, args[0], "switched to context %q\n")
 		},
 	}
 }
@@ -267,18 +256,7 @@ func newCmdDeleteContext(f *Factory) *cobra.Command {
 		Args:              exactArgs(1),
 		ValidArgsFunction: f.completeContexts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, path, err := f.Config()
-			if err != nil {
-				return err
-			}
-			if err := file.Delete(args[0]); err != nil {
-				return err
-			}
-			if err := file.Save(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "deleted context %q\n", args[0])
-			return nil
+			return editConfig(f, (*config.File).Delete, args[0], "deleted context %q\n")
 		},
 	}
 }
@@ -296,4 +274,21 @@ func validateURL(ctx context.Context, f *Factory, raw string) error {
 		return err
 	}
 	return b.Close()
+}
+
+// editConfig applies one change to the named context, saves the file and
+// reports it on stderr.
+func editConfig(f *Factory, change func(*config.File, string) error, name, done string) error {
+	file, path, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if err := change(file, name); err != nil {
+		return err
+	}
+	if err := file.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, done, name)
+	return nil
 }

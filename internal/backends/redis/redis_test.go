@@ -363,7 +363,8 @@ func TestCancelledContext(t *testing.T) {
 
 func TestUnixSocket(t *testing.T) {
 	sock := testenv.RedisSocket(t)
-	b := open(t, "unix://"+sock+"?db=3", backends.Options{})
+	dbURL := testenv.RedisURL(t) // a database of our own on the same server
+	b := open(t, "unix://"+sock+"?db="+dbURL[strings.LastIndex(dbURL, "/")+1:], backends.Options{})
 	ctx := context.Background()
 	if err := b.Set(ctx, "unix-k", []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
