@@ -17,12 +17,21 @@ import (
 )
 
 type getOptions struct {
-	f    *Factory
-	Keys []string
-	Raw  bool
-	As   string
-	Long bool
+	f        *Factory
+	Keys     []string
+	Raw      bool
+	As       string
+	Long     bool
+	MaxItems int // -1: automatic (bounded on a terminal, all in a pipe)
+	MaxBytes int // -1: automatic
 }
+
+// On a terminal a huge value would scroll away thousands of screens; these
+// bounds keep text output readable there. Pipes and -o json get everything.
+const (
+	ttyMaxItems = 1000
+	ttyMaxBytes = 1 << 20
+)
 
 // NewCmdGet builds `cachectl get`.
 func NewCmdGet(f *Factory, runF func(context.Context, *getOptions) error) *cobra.Command {
@@ -68,6 +77,8 @@ the exit code is 3.`,
 	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "write the stored bytes unchanged")
 	cmd.Flags().StringVar(&opts.As, "as", "auto", "decode as: auto, json, string, int, bytes")
 	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "also show type, format, size and TTL")
+	cmd.Flags().IntVar(&opts.MaxItems, "max-items", -1, "text output: show at most N items of each list, dict or set (default 1000 on a terminal, all in a pipe; 0 = all)")
+	cmd.Flags().IntVar(&opts.MaxBytes, "max-bytes", -1, "text output: show at most N bytes of each string or bytes value (default 1 MiB on a terminal, all in a pipe; 0 = all)")
 	_ = cmd.RegisterFlagCompletionFunc("as", fixedCompletion("auto", "json", "string", "int", "bytes"))
 	return cmd
 }
@@ -302,7 +313,24 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 	if d.Err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "%s %s is not valid %s (%v); showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), opts.As, d.Err)
 	}
-	_, err := serial.RenderText(w, d, serial.TextOptions{Color: cs.Enabled()})
+	maxItems, maxBytes := opts.MaxItems, opts.MaxBytes
+	if maxItems < 0 {
+		maxItems = 0
+		if f.IO.IsStdoutTTY() {
+			maxItems = ttyMaxItems
+		}
+	}
+	if maxBytes < 0 {
+		maxBytes = 0
+		if f.IO.IsStdoutTTY() {
+			maxBytes = ttyMaxBytes
+		}
+	}
+	cut, err := serial.RenderText(w, d, serial.TextOptions{Color: cs.Enabled(), MaxItems: maxItems, MaxBytes: maxBytes})
+	if err == nil && cut {
+		fmt.Fprintf(f.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all, --raw or -o json give everything)\n",
+			cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
+	}
 	return err
 }
 
