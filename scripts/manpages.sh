@@ -3,5 +3,5 @@
 set -euo pipefail
 rm -rf manpages
 mkdir -p manpages
-go run ./cmd/cachectl man --dir manpages 2>/dev/null
+go run ./cmd/cachectl man --dir manpages >/dev/null
 gzip -9 -n manpages/*.1
