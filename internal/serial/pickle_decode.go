@@ -1,0 +1,2277 @@
+package serial
+
+import (
+	"encoding/binary"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Pickle decoding: a parse-only interpreter of the pickle virtual machine
+// (protocols 0-5). It never imports or calls anything: a global becomes a
+// name, a call becomes data (DESIGN §6).
+//
+// We wrote our own instead of using a library: nlpodyssey/gopickle is served
+// here only at v0.2.0 and has no allocation limits (a small hostile pickle can
+// exhaust memory through it), and kisielk/og-rek's decoder lacks BUILD, NEWOBJ,
+// sets and LONG4, which every dataclass, UUID and protocol-4 set needs. Ours
+// keeps every limit in Limits, and turns the known reducers into natural nodes.
+//
+// How Python values map to the tree:
+//   - None, bool, int, float, str, bytes, bytearray, list, tuple, dict, set and
+//     frozenset become their kinds (bytearray is Bytes, as in JSON). Python 2
+//     str (STRING, BINSTRING) is Str when ASCII, else Bytes.
+//   - datetime.datetime/date/time, timedelta, decimal.Decimal and uuid.UUID
+//     become their kinds. A datetime's tzinfo sets Offset (datetime.timezone,
+//     pytz) or Zone (zoneinfo.ZoneInfo, pytz); a named zone's offset is looked
+//     up in the system time-zone database, as Python's zoneinfo does (fold
+//     included), and left out when the zone is unknown there. The name of a
+//     datetime.timezone is dropped, as isoformat() drops it. A datetime whose
+//     tzinfo is another class stays an object datetime.datetime(naive, tzinfo).
+//   - collections.OrderedDict becomes a plain Dict (its order is the dict's).
+//   - Any other call or instance becomes an Object node: Str the qualified
+//     name ("module.Qualname", Python 2 names mapped as _compat_pickle does),
+//     Items the constructor arguments, State what BUILD passed. Items that
+//     SETITEM(S) or APPEND(S)/ADDITEMS add to such an object (dict and list
+//     subclasses, defaultdict, deque) are collected in one dict (or list)
+//     appended to Items, so defaultdict(list, {'a': [1]}) reads as
+//     collections.defaultdict(builtins.list, {'a': [1]}). NEWOBJ_EX's keyword
+//     arguments are appended to Items as a dict when there are any.
+//   - A BUILD state (dict or None, slots dict), what the default __setstate__
+//     of a class with __slots__ receives, is merged into one dict; any other
+//     state is kept as it is.
+//   - A class or function used as a value (defaultdict's factory, an Enum
+//     member pickled by name through getattr) is an Object node with no
+//     arguments (Items nil) and no state.
+//   - A container that contains itself is cut with a cycle marker; shared
+//     references are shared (or copied where a cycle is cut), and the tree,
+//     counted with repetition, is bounded by Limits.MaxBytes: what exceeds it
+//     becomes a truncated marker, so walking the tree is always cheap.
+
+// Limits bounds the work and memory of DecodePickle. A zero field takes its
+// value from DefaultLimits.
+type Limits struct {
+	MaxDepth int // container nesting (deeper pickles are refused)
+	MaxMemo  int // memo entries: the highest memo index a pickle may use, plus one
+	// MaxItems keeps only the first MaxItems items of each container (the rest
+	// become a truncated marker); 0 keeps all, bounded only by MaxBytes.
+	MaxItems int
+	// MaxBytes bounds the approximate memory of the decoded tree (nodes, item
+	// slices, text), with shared references counted each time they appear in
+	// the tree. A pickle that needs more to parse is refused; a tree that only
+	// grows past it by repeating shared references is cut with a truncated marker.
+	MaxBytes int64
+}
+
+// DefaultLimits are the limits of detection and `get`.
+var DefaultLimits = Limits{MaxDepth: MaxDepth, MaxMemo: 1 << 20, MaxItems: 0, MaxBytes: 256 << 20}
+
+const formatPickle Format = "pickle"
+
+// Pickle opcodes (pickletools.opcodes).
+const (
+	opMark            = '('
+	opStop            = '.'
+	opPop             = '0'
+	opPopMark         = '1'
+	opDup             = '2'
+	opFloat           = 'F'
+	opInt             = 'I'
+	opBinInt          = 'J'
+	opBinInt1         = 'K'
+	opLong            = 'L'
+	opBinInt2         = 'M'
+	opNone            = 'N'
+	opPersID          = 'P'
+	opBinPersID       = 'Q'
+	opReduce          = 'R'
+	opString          = 'S'
+	opBinString       = 'T'
+	opShortBinString  = 'U'
+	opUnicode         = 'V'
+	opBinUnicode      = 'X'
+	opAppend          = 'a'
+	opBuild           = 'b'
+	opGlobal          = 'c'
+	opDict            = 'd'
+	opEmptyDict       = '}'
+	opAppends         = 'e'
+	opGet             = 'g'
+	opBinGet          = 'h'
+	opInst            = 'i'
+	opLongBinGet      = 'j'
+	opList            = 'l'
+	opEmptyList       = ']'
+	opObj             = 'o'
+	opPut             = 'p'
+	opBinPut          = 'q'
+	opLongBinPut      = 'r'
+	opSetItem         = 's'
+	opTuple           = 't'
+	opEmptyTuple      = ')'
+	opSetItems        = 'u'
+	opBinFloat        = 'G'
+	opProto           = 0x80
+	opNewObj          = 0x81
+	opExt1            = 0x82
+	opExt2            = 0x83
+	opExt4            = 0x84
+	opTuple1          = 0x85
+	opTuple2          = 0x86
+	opTuple3          = 0x87
+	opNewTrue         = 0x88
+	opNewFalse        = 0x89
+	opLong1           = 0x8a
+	opLong4           = 0x8b
+	opBinBytes        = 'B'
+	opShortBinBytes   = 'C'
+	opShortBinUnicode = 0x8c
+	opBinUnicode8     = 0x8d
+	opBinBytes8       = 0x8e
+	opEmptySet        = 0x8f
+	opAddItems        = 0x90
+	opFrozenSet       = 0x91
+	opNewObjEx        = 0x92
+	opStackGlobal     = 0x93
+	opMemoize         = 0x94
+	opFrame           = 0x95
+	opByteArray8      = 0x96
+	opNextBuffer      = 0x97
+	opReadOnlyBuffer  = 0x98
+)
+
+// Approximate costs charged against Limits.MaxBytes.
+const (
+	valueCost = 144 + 8 // a Value, plus its pointer in a parent
+	pairCost  = 16
+	ptrCost   = 8
+)
+
+// maxLongBytes bounds LONG1/LONG4: a longer integer has more than MaxIntDigits
+// decimal digits (Python refuses to print those too).
+const maxLongBytes = (MaxIntDigits*3322/1000)/8 + 2
+
+// DecodePickle decodes a complete pickle (protocol 0-5): the whole input up to
+// and including STOP, nothing after it. Errors are *FormatError values.
+func DecodePickle(b []byte, lim Limits) (*Value, error) {
+	d := newPickleDecoder(b, lim)
+	root, err := d.run()
+	if err != nil {
+		return nil, err
+	}
+	return d.finish(root)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxMemo <= 0 {
+		l.MaxMemo = DefaultLimits.MaxMemo
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxItems < 0 {
+		l.MaxItems = 0
+	}
+	return l
+}
+
+type pickleDecoder struct {
+	in    []byte
+	s     string // the input as a string: str payloads are substrings of it
+	pos   int
+	op    int // offset of the opcode being run
+	lim   Limits
+	used  int64
+	proto int
+
+	stack []*Value
+	marks []int
+	fence int // stack index of the innermost mark (items below it cannot be popped)
+	memo  []*Value
+	nmemo int // filled memo entries (MEMOIZE stores at this index)
+
+	refs     map[*Value]globalCode // nodes that stand for a class or function
+	shared   map[*Value]struct{}   // containers pushed again by GET or DUP
+	objItems map[*Value]*Value     // object -> the dict/list collecting its SETITEMS/APPENDS
+
+	slab     []Value
+	ptrs     []*Value
+	pairs    []Pair
+	dts      []DateTime
+	barena   []byte
+	zones    int // zone lookups that missed the shared cache
+	lastZone string
+	lastLoc  *time.Location
+
+	cycle *Value
+}
+
+func newPickleDecoder(b []byte, lim Limits) *pickleDecoder {
+	lim = lim.withDefaults()
+	d := &pickleDecoder{in: b, s: string(b), lim: lim, used: int64(len(b))}
+	d.stack = make([]*Value, 0, 32)
+	return d
+}
+
+// ---- errors ----
+
+func (d *pickleDecoder) errAt(off int, msg string) error {
+	return &FormatError{Format: formatPickle, Offset: off, Msg: msg}
+}
+
+func (d *pickleDecoder) fail(msg string) error { return d.errAt(d.op, msg) }
+
+func (d *pickleDecoder) truncated() error {
+	return d.errAt(len(d.in), "unexpected end of input in "+opName(d.in[d.op])+" at offset "+strconv.Itoa(d.op))
+}
+
+func (d *pickleDecoder) underflow() error {
+	return d.fail(opName(d.in[d.op]) + ": unpickling stack underflow")
+}
+
+func (d *pickleDecoder) tooBig() error {
+	return d.fail("decoding needs more than " + humanBytes(d.lim.MaxBytes) + " (limit)")
+}
+
+// ---- allocation ----
+
+func (d *pickleDecoder) charge(n int64) error {
+	d.used += n
+	if d.used > d.lim.MaxBytes {
+		return d.tooBig()
+	}
+	return nil
+}
+
+// node returns a zeroed Value from the current slab.
+func (d *pickleDecoder) node() *Value {
+	if len(d.slab) == cap(d.slab) {
+		n := 2 * cap(d.slab)
+		if n < 16 {
+			n = 16
+		} else if n > 1024 {
+			n = 1024
+		}
+		d.slab = make([]Value, 0, n)
+	}
+	d.slab = d.slab[:len(d.slab)+1]
+	d.used += valueCost
+	return &d.slab[len(d.slab)-1]
+}
+
+// items returns a copy of src in an exactly-sized slice (appending to it
+// reallocates, so it never runs into its neighbours).
+func (d *pickleDecoder) items(src []*Value) []*Value {
+	n := len(src)
+	d.used += int64(n) * ptrCost
+	if n > 256 {
+		out := make([]*Value, n)
+		copy(out, src)
+		return out
+	}
+	if cap(d.ptrs)-len(d.ptrs) < n {
+		d.ptrs = make([]*Value, 0, 4096)
+	}
+	off := len(d.ptrs)
+	d.ptrs = append(d.ptrs, src...)
+	return d.ptrs[off : off+n : off+n]
+}
+
+func (d *pickleDecoder) pairSlice(n int) []Pair {
+	d.used += int64(n) * pairCost
+	if n > 256 {
+		return make([]Pair, 0, n)
+	}
+	if cap(d.pairs)-len(d.pairs) < n {
+		d.pairs = make([]Pair, 0, 2048)
+	}
+	off := len(d.pairs)
+	d.pairs = d.pairs[:off+n]
+	return d.pairs[off : off : off+n]
+}
+
+func (d *pickleDecoder) bytesCopy(p []byte) []byte {
+	n := len(p)
+	d.used += int64(n)
+	if n > 2048 {
+		return append([]byte(nil), p...)
+	}
+	if cap(d.barena)-len(d.barena) < n {
+		d.barena = make([]byte, 0, 16<<10)
+	}
+	off := len(d.barena)
+	d.barena = append(d.barena, p...)
+	return d.barena[off : off+n : off+n]
+}
+
+func (d *pickleDecoder) newDT() *DateTime {
+	if len(d.dts) == cap(d.dts) {
+		d.dts = make([]DateTime, 0, 64)
+	}
+	d.dts = d.dts[:len(d.dts)+1]
+	return &d.dts[len(d.dts)-1]
+}
+
+func (d *pickleDecoder) intNode(i int64) *Value {
+	v := d.node()
+	v.Kind, v.Int = KindInt, i
+	return v
+}
+
+func (d *pickleDecoder) strNode(s string) *Value {
+	v := d.node()
+	v.Kind, v.Str = KindStr, s
+	return v
+}
+
+func (d *pickleDecoder) bytesNode(b []byte) *Value {
+	v := d.node()
+	v.Kind, v.Bytes = KindBytes, b
+	return v
+}
+
+func (d *pickleDecoder) seqNode(k Kind, items []*Value) *Value {
+	v := d.node()
+	v.Kind, v.Items = k, items
+	return v
+}
+
+func (d *pickleDecoder) object(class string, args []*Value, state *Value) *Value {
+	if args == nil {
+		args = []*Value{}
+	}
+	v := d.node()
+	v.Kind, v.Str, v.Items, v.State = KindObject, class, args, state
+	return v
+}
+
+// ---- stack ----
+
+func (d *pickleDecoder) push(v *Value) { d.stack = append(d.stack, v) }
+
+func (d *pickleDecoder) pop() (*Value, error) {
+	n := len(d.stack)
+	if n <= d.fence {
+		return nil, d.underflow()
+	}
+	v := d.stack[n-1]
+	d.stack = d.stack[:n-1]
+	return v, nil
+}
+
+func (d *pickleDecoder) top() (*Value, error) {
+	n := len(d.stack)
+	if n <= d.fence {
+		return nil, d.underflow()
+	}
+	return d.stack[n-1], nil
+}
+
+// popMark pops the innermost mark and returns the items above it (valid until
+// the next push) and the stack index where the mark was.
+func (d *pickleDecoder) popMark() ([]*Value, int, error) {
+	if len(d.marks) == 0 {
+		return nil, 0, d.fail(opName(d.in[d.op]) + ": could not find MARK")
+	}
+	m := d.marks[len(d.marks)-1]
+	d.marks = d.marks[:len(d.marks)-1]
+	d.fence = 0
+	if len(d.marks) > 0 {
+		d.fence = d.marks[len(d.marks)-1]
+	}
+	items := d.stack[m:]
+	d.stack = d.stack[:m]
+	return items, m, nil
+}
+
+// ---- input ----
+
+func (d *pickleDecoder) read(n uint64) ([]byte, error) {
+	if n > uint64(len(d.in)-d.pos) {
+		return nil, d.truncated()
+	}
+	p := d.in[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return p, nil
+}
+
+// line returns the bytes up to the next newline (excluded) and moves past it.
+func (d *pickleDecoder) line() ([]byte, error) {
+	rest := d.in[d.pos:]
+	for i, c := range rest {
+		if c == '\n' {
+			d.pos += i + 1
+			return rest[:i], nil
+		}
+	}
+	return nil, d.truncated()
+}
+
+func (d *pickleDecoder) uint(n int) (uint64, error) {
+	p, err := d.read(uint64(n))
+	if err != nil {
+		return 0, err
+	}
+	switch n {
+	case 1:
+		return uint64(p[0]), nil
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(p)), nil
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(p)), nil
+	}
+	return binary.LittleEndian.Uint64(p), nil
+}
+
+// ---- the machine ----
+
+func (d *pickleDecoder) run() (*Value, error) {
+	for d.pos < len(d.in) {
+		d.op = d.pos
+		op := d.in[d.pos]
+		d.pos++
+		if d.used > d.lim.MaxBytes {
+			return nil, d.tooBig()
+		}
+		switch op {
+		case opProto:
+			n, err := d.uint(1)
+			if err != nil {
+				return nil, err
+			}
+			if n > 5 {
+				return nil, d.fail("unsupported pickle protocol: " + strconv.FormatUint(n, 10))
+			}
+			d.proto = int(n)
+		case opFrame:
+			n, err := d.uint(8)
+			if err != nil {
+				return nil, err
+			}
+			if n > uint64(len(d.in)-d.pos) {
+				return nil, d.fail("FRAME of " + strconv.FormatUint(n, 10) + " bytes runs past the end of the input")
+			}
+		case opStop:
+			v, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			if d.pos != len(d.in) {
+				return nil, d.errAt(d.pos, strconv.Itoa(len(d.in)-d.pos)+" bytes of trailing data after STOP")
+			}
+			return v, nil
+
+		case opMark:
+			d.marks = append(d.marks, len(d.stack))
+			d.fence = len(d.stack)
+			d.used += 8
+		case opPop:
+			if n := len(d.marks); n > 0 && d.marks[n-1] == len(d.stack) {
+				if _, _, err := d.popMark(); err != nil {
+					return nil, err
+				}
+			} else if _, err := d.pop(); err != nil {
+				return nil, err
+			}
+		case opPopMark:
+			if _, _, err := d.popMark(); err != nil {
+				return nil, err
+			}
+		case opDup:
+			v, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			d.noteShared(v)
+			d.used += ptrCost
+			d.push(v)
+
+		case opNone:
+			v := d.node()
+			d.push(v)
+		case opNewTrue, opNewFalse:
+			v := d.node()
+			v.Kind, v.Bool = KindBool, op == opNewTrue
+			d.push(v)
+		case opBinInt:
+			n, err := d.uint(4)
+			if err != nil {
+				return nil, err
+			}
+			d.push(d.intNode(int64(int32(uint32(n)))))
+		case opBinInt1:
+			if d.pos >= len(d.in) {
+				return nil, d.truncated()
+			}
+			d.push(d.intNode(int64(d.in[d.pos])))
+			d.pos++
+		case opBinInt2:
+			n, err := d.uint(2)
+			if err != nil {
+				return nil, err
+			}
+			d.push(d.intNode(int64(n)))
+		case opLong1, opLong4:
+			var n uint64
+			var err error
+			if op == opLong1 {
+				n, err = d.uint(1)
+			} else {
+				n, err = d.uint(4)
+				if err == nil && int32(uint32(n)) < 0 {
+					return nil, d.fail("LONG4 has a negative byte count")
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			p, err := d.read(n)
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.longBytes(p)
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opInt, opLong:
+			ln, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.textInt(ln, op == opLong)
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opBinFloat:
+			p, err := d.read(8)
+			if err != nil {
+				return nil, err
+			}
+			v := d.node()
+			v.Kind, v.Float = KindFloat, math.Float64frombits(binary.BigEndian.Uint64(p))
+			d.push(v)
+		case opFloat:
+			ln, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			f, err := parsePyFloat(string(ln))
+			if err != nil {
+				return nil, d.fail("FLOAT: " + err.Error())
+			}
+			v := d.node()
+			v.Kind, v.Float = KindFloat, f
+			d.push(v)
+
+		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
+			n, err := d.uint(lenSize(op))
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.utf8Str(n)
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opUnicode:
+			ln, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			s, err := rawUnicodeEscape(ln)
+			if err != nil {
+				return nil, d.fail("UNICODE: " + err.Error())
+			}
+			d.used += int64(len(s))
+			d.push(d.strNode(s))
+		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
+			n, err := d.uint(lenSize(op))
+			if err != nil {
+				return nil, err
+			}
+			p, err := d.read(n)
+			if err != nil {
+				return nil, err
+			}
+			d.push(d.bytesNode(d.bytesCopy(p)))
+		case opShortBinString, opBinString:
+			var n uint64
+			var err error
+			if op == opShortBinString {
+				n, err = d.uint(1)
+			} else {
+				n, err = d.uint(4)
+				if err == nil && int32(uint32(n)) < 0 {
+					return nil, d.fail("BINSTRING has a negative byte count")
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			p, err := d.read(n)
+			if err != nil {
+				return nil, err
+			}
+			d.push(d.py2Str(p))
+		case opString:
+			ln, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			if len(ln) < 2 || ln[0] != ln[len(ln)-1] || (ln[0] != '\'' && ln[0] != '"') {
+				return nil, d.fail("the STRING opcode argument must be quoted")
+			}
+			p, err := escapeDecode(ln[1 : len(ln)-1])
+			if err != nil {
+				return nil, d.fail("STRING: " + err.Error())
+			}
+			d.push(d.py2Str(p))
+
+		case opEmptyList:
+			d.push(d.seqNode(KindList, nil))
+		case opEmptyTuple:
+			d.push(d.seqNode(KindTuple, []*Value{}))
+		case opEmptyDict:
+			v := d.node()
+			v.Kind = KindDict
+			d.push(v)
+		case opEmptySet:
+			d.push(d.seqNode(KindSet, nil))
+		case opTuple1, opTuple2, opTuple3:
+			n := int(op-opTuple1) + 1
+			if len(d.stack)-d.fence < n {
+				return nil, d.underflow()
+			}
+			items := d.items(d.stack[len(d.stack)-n:])
+			d.stack = d.stack[:len(d.stack)-n]
+			d.push(d.seqNode(KindTuple, items))
+		case opTuple, opList, opFrozenSet:
+			its, _, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			kind := KindTuple
+			if op == opList {
+				kind = KindList
+			} else if op == opFrozenSet {
+				kind = KindFrozenSet
+			}
+			d.push(d.seqNode(kind, d.items(its)))
+		case opDict:
+			its, _, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			if len(its)%2 != 0 {
+				return nil, d.fail("odd number of items for DICT")
+			}
+			pairs := d.pairSlice(len(its) / 2)
+			for i := 0; i < len(its); i += 2 {
+				pairs = append(pairs, Pair{its[i], its[i+1]})
+			}
+			v := d.node()
+			v.Kind, v.Pairs = KindDict, pairs
+			d.push(v)
+
+		case opAppend:
+			x, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			target, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.appendTo(target, []*Value{x}); err != nil {
+				return nil, err
+			}
+		case opAppends, opAddItems:
+			its, m, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			if m == 0 {
+				return nil, d.underflow()
+			}
+			if err := d.appendTo(d.stack[m-1], its); err != nil {
+				return nil, err
+			}
+		case opSetItem:
+			val, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			key, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			target, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.setItems(target, []*Value{key, val}); err != nil {
+				return nil, err
+			}
+		case opSetItems:
+			its, m, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			if m == 0 {
+				return nil, d.underflow()
+			}
+			if len(its)%2 != 0 {
+				return nil, d.fail("odd number of items for SETITEMS")
+			}
+			if err := d.setItems(d.stack[m-1], its); err != nil {
+				return nil, err
+			}
+
+		case opMemoize:
+			v, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.memoPut(uint64(d.nmemo), v); err != nil {
+				return nil, err
+			}
+		case opBinPut, opLongBinPut, opPut:
+			var idx uint64
+			var err error
+			switch op {
+			case opBinPut:
+				idx, err = d.uint(1)
+			case opLongBinPut:
+				idx, err = d.uint(4)
+			default:
+				idx, err = d.lineIndex()
+			}
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.memoPut(idx, v); err != nil {
+				return nil, err
+			}
+		case opBinGet, opLongBinGet, opGet:
+			var idx uint64
+			var err error
+			switch op {
+			case opBinGet:
+				idx, err = d.uint(1)
+			case opLongBinGet:
+				idx, err = d.uint(4)
+			default:
+				idx, err = d.lineIndex()
+			}
+			if err != nil {
+				return nil, err
+			}
+			if idx >= uint64(len(d.memo)) || d.memo[idx] == nil {
+				return nil, d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
+			}
+			v := d.memo[idx]
+			d.noteShared(v)
+			d.used += ptrCost
+			d.push(v)
+
+		case opGlobal:
+			mod, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			name, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			if !utf8.Valid(mod) || !utf8.Valid(name) {
+				return nil, d.fail("GLOBAL: module or name is not UTF-8")
+			}
+			d.push(d.global(string(mod), string(name)))
+		case opStackGlobal:
+			name, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			mod, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			if mod.Kind != KindStr || name.Kind != KindStr {
+				return nil, d.fail("STACK_GLOBAL requires str")
+			}
+			d.push(d.global(mod.Str, name.Str))
+		case opReduce:
+			args, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			fn, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			if args.Kind != KindTuple {
+				return nil, d.fail("REDUCE arguments are a " + args.Kind.String() + ", not a tuple")
+			}
+			v, err := d.call(fn, args.Items[:len(args.Items):len(args.Items)])
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opNewObj, opNewObjEx:
+			var kwargs *Value
+			var err error
+			if op == opNewObjEx {
+				if kwargs, err = d.pop(); err != nil {
+					return nil, err
+				}
+				if kwargs.Kind != KindDict {
+					return nil, d.fail("NEWOBJ_EX keyword arguments are a " + kwargs.Kind.String() + ", not a dict")
+				}
+			}
+			args, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			cls, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			if args.Kind != KindTuple {
+				return nil, d.fail(opName(op) + " arguments are a " + args.Kind.String() + ", not a tuple")
+			}
+			d.push(d.newObj(cls, args.Items[:len(args.Items):len(args.Items)], kwargs))
+		case opInst:
+			mod, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			name, err := d.line()
+			if err != nil {
+				return nil, err
+			}
+			if !utf8.Valid(mod) || !utf8.Valid(name) {
+				return nil, d.fail("INST: module or name is not UTF-8")
+			}
+			its, _, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			args := d.items(its)
+			v, err := d.call(d.global(string(mod), string(name)), args)
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opObj:
+			its, _, err := d.popMark()
+			if err != nil {
+				return nil, err
+			}
+			if len(its) == 0 {
+				return nil, d.underflow()
+			}
+			all := d.items(its)
+			v, err := d.call(all[0], all[1:])
+			if err != nil {
+				return nil, err
+			}
+			d.push(v)
+		case opBuild:
+			state, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			target, err := d.top()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.build(target, state); err != nil {
+				return nil, err
+			}
+		case opExt1, opExt2, opExt4:
+			n := 1
+			if op == opExt2 {
+				n = 2
+			} else if op == opExt4 {
+				n = 4
+			}
+			code, err := d.uint(n)
+			if err != nil {
+				return nil, err
+			}
+			if op == opExt4 {
+				code = uint64(int64(int32(uint32(code))))
+			}
+			if int64(code) <= 0 {
+				return nil, d.fail("EXT specifies code <= 0")
+			}
+			d.push(d.object("copyreg.extension", d.items([]*Value{d.intNode(int64(code))}), nil))
+
+		case opPersID, opBinPersID:
+			return nil, d.fail("persistent IDs (pickle " + opName(op) + ") cannot be decoded: the pickle refers to objects its writer stored elsewhere")
+		case opNextBuffer, opReadOnlyBuffer:
+			return nil, d.fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored")
+		default:
+			return nil, d.fail("unknown opcode " + hexByte(op))
+		}
+	}
+	return nil, d.errAt(len(d.in), "unexpected end of input (no STOP opcode)")
+}
+
+// lenSize is the size of the length prefix of a str or bytes opcode.
+func lenSize(op byte) int {
+	switch op {
+	case opShortBinUnicode, opShortBinBytes:
+		return 1
+	case opBinUnicode, opBinBytes:
+		return 4
+	}
+	return 8
+}
+
+var opNames = map[byte]string{
+	opMark: "MARK", opStop: "STOP", opPop: "POP", opPopMark: "POP_MARK", opDup: "DUP", opFloat: "FLOAT",
+	opInt: "INT", opBinInt: "BININT", opBinInt1: "BININT1", opLong: "LONG", opBinInt2: "BININT2", opNone: "NONE",
+	opPersID: "PERSID", opBinPersID: "BINPERSID", opReduce: "REDUCE", opString: "STRING", opBinString: "BINSTRING",
+	opShortBinString: "SHORT_BINSTRING", opUnicode: "UNICODE", opBinUnicode: "BINUNICODE", opAppend: "APPEND",
+	opBuild: "BUILD", opGlobal: "GLOBAL", opDict: "DICT", opEmptyDict: "EMPTY_DICT", opAppends: "APPENDS",
+	opGet: "GET", opBinGet: "BINGET", opInst: "INST", opLongBinGet: "LONG_BINGET", opList: "LIST",
+	opEmptyList: "EMPTY_LIST", opObj: "OBJ", opPut: "PUT", opBinPut: "BINPUT", opLongBinPut: "LONG_BINPUT",
+	opSetItem: "SETITEM", opTuple: "TUPLE", opEmptyTuple: "EMPTY_TUPLE", opSetItems: "SETITEMS",
+	opBinFloat: "BINFLOAT", opProto: "PROTO", opNewObj: "NEWOBJ", opExt1: "EXT1", opExt2: "EXT2", opExt4: "EXT4",
+	opTuple1: "TUPLE1", opTuple2: "TUPLE2", opTuple3: "TUPLE3", opNewTrue: "NEWTRUE", opNewFalse: "NEWFALSE",
+	opLong1: "LONG1", opLong4: "LONG4", opBinBytes: "BINBYTES", opShortBinBytes: "SHORT_BINBYTES",
+	opShortBinUnicode: "SHORT_BINUNICODE", opBinUnicode8: "BINUNICODE8", opBinBytes8: "BINBYTES8",
+	opEmptySet: "EMPTY_SET", opAddItems: "ADDITEMS", opFrozenSet: "FROZENSET", opNewObjEx: "NEWOBJ_EX",
+	opStackGlobal: "STACK_GLOBAL", opMemoize: "MEMOIZE", opFrame: "FRAME", opByteArray8: "BYTEARRAY8",
+	opNextBuffer: "NEXT_BUFFER", opReadOnlyBuffer: "READONLY_BUFFER",
+}
+
+func opName(op byte) string {
+	if s, ok := opNames[op]; ok {
+		return s
+	}
+	return "opcode " + hexByte(op)
+}
+
+// ---- memo and sharing ----
+
+func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
+	if idx >= uint64(d.lim.MaxMemo) {
+		return d.fail("memo index " + strconv.FormatUint(idx, 10) + " exceeds the limit of " + strconv.Itoa(d.lim.MaxMemo) + " entries")
+	}
+	i := int(idx)
+	if i >= len(d.memo) {
+		grow := i + 1 - len(d.memo)
+		if err := d.charge(int64(grow) * ptrCost); err != nil {
+			return err
+		}
+		d.memo = append(d.memo, make([]*Value, grow)...)
+	}
+	if d.memo[i] == nil {
+		d.nmemo++
+	}
+	d.memo[i] = v
+	return nil
+}
+
+func (d *pickleDecoder) lineIndex() (uint64, error) {
+	ln, err := d.line()
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(ln)), 10, 64)
+	if err != nil {
+		return 0, d.fail(opName(d.in[d.op]) + ": invalid memo index " + strconv.Quote(string(ln)))
+	}
+	return n, nil
+}
+
+// noteShared records a node pushed a second time: a container that can now
+// sit in two places of the tree, or inside itself.
+func (d *pickleDecoder) noteShared(v *Value) {
+	switch v.Kind {
+	case KindList, KindTuple, KindSet, KindFrozenSet, KindDict, KindObject:
+		if d.shared == nil {
+			d.shared = make(map[*Value]struct{})
+		}
+		d.shared[v] = struct{}{}
+	}
+}
+
+// ---- scalars ----
+
+// longBytes decodes LONG1/LONG4's little-endian two's complement.
+func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
+	n := len(p)
+	if n == 0 {
+		return d.intNode(0), nil
+	}
+	if n <= 8 {
+		var u uint64
+		for i := n - 1; i >= 0; i-- {
+			u = u<<8 | uint64(p[i])
+		}
+		if p[n-1]&0x80 != 0 && n < 8 {
+			u |= ^uint64(0) << (8 * n) // sign-extend
+		}
+		return d.intNode(int64(u)), nil
+	}
+	if n > maxLongBytes {
+		return nil, d.fail("integer of " + strconv.Itoa(n) + " bytes exceeds the limit of " + strconv.Itoa(MaxIntDigits) + " digits")
+	}
+	be := make([]byte, n)
+	for i := range p {
+		be[n-1-i] = p[i]
+	}
+	x := new(big.Int).SetBytes(be)
+	if p[n-1]&0x80 != 0 {
+		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
+	}
+	d.used += int64(n)
+	v := d.node()
+	v.Kind = KindInt
+	if x.IsInt64() {
+		v.Int = x.Int64()
+	} else {
+		v.Big = x
+	}
+	return v, nil
+}
+
+// textInt parses the argument of INT ("I01"/"I00" are True/False) or LONG
+// (with its trailing "L").
+func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
+	s := strings.TrimSpace(string(ln))
+	if !long && (s == "00" || s == "01") {
+		v := d.node()
+		v.Kind, v.Bool = KindBool, s == "01"
+		return v, nil
+	}
+	if long {
+		s = strings.TrimSuffix(s, "L")
+	}
+	digits := strings.TrimLeft(s, "+-")
+	if len(s)-len(digits) > 1 || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return nil, d.fail(opName(d.in[d.op]) + ": invalid integer " + strconv.Quote(string(ln)))
+	}
+	if len(digits) > MaxIntDigits {
+		return nil, d.fail("integer with " + strconv.Itoa(len(digits)) + " digits exceeds the limit of " + strconv.Itoa(MaxIntDigits))
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return d.intNode(i), nil
+	}
+	x, ok := new(big.Int).SetString(strings.TrimPrefix(s, "+"), 10)
+	if !ok {
+		return nil, d.fail(opName(d.in[d.op]) + ": invalid integer " + strconv.Quote(string(ln)))
+	}
+	d.used += int64(len(digits) / 2)
+	v := d.node()
+	v.Kind, v.Big = KindInt, x
+	return v, nil
+}
+
+// parsePyFloat is Python's float(text) for the FLOAT opcode's argument.
+func parsePyFloat(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	low := strings.ToLower(strings.TrimLeft(t, "+-"))
+	if strings.HasPrefix(low, "0x") || strings.ContainsRune(t, '_') || t == "" {
+		return 0, strconv.ErrSyntax
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil && !isRangeErr(err) {
+		return 0, err
+	}
+	return f, nil
+}
+
+// utf8Str reads n bytes of UTF-8 as a Str node. Python writes str with the
+// "surrogatepass" error handler; a surrogate pair becomes the character it
+// stands for and a lone surrogate U+FFFD, since a Str node is valid UTF-8.
+func (d *pickleDecoder) utf8Str(n uint64) (*Value, error) {
+	if n > uint64(len(d.in)-d.pos) {
+		return nil, d.truncated()
+	}
+	start := d.pos
+	d.pos += int(n)
+	s := d.s[start:d.pos]
+	if !utf8.ValidString(s) {
+		fixed, ok := decodeSurrogatePass(s)
+		if !ok {
+			return nil, d.fail(opName(d.in[d.op]) + ": invalid UTF-8")
+		}
+		s = fixed
+	}
+	return d.strNode(s), nil
+}
+
+// decodeSurrogatePass decodes UTF-8 that may hold encoded surrogates.
+func decodeSurrogatePass(s string) (string, bool) {
+	var b strings.Builder
+	surrogate := func(i int) rune { // the surrogate encoded at s[i:i+3], or -1
+		if i+3 <= len(s) && s[i] == 0xed && s[i+1] >= 0xa0 && s[i+1] <= 0xbf && s[i+2]&0xc0 == 0x80 {
+			return 0xd000 | rune(s[i+1]&0x3f)<<6 | rune(s[i+2]&0x3f)
+		}
+		return -1
+	}
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || size != 1 {
+			b.WriteString(s[i : i+size])
+			i += size
+			continue
+		}
+		hi := surrogate(i)
+		if hi < 0 {
+			return "", false
+		}
+		if lo := surrogate(i + 3); hi < 0xdc00 && lo >= 0xdc00 {
+			b.WriteRune(0x10000 + (hi-0xd800)<<10 + (lo - 0xdc00))
+			i += 6
+			continue
+		}
+		b.WriteRune(utf8.RuneError)
+		i += 3
+	}
+	return b.String(), true
+}
+
+// rawUnicodeEscape decodes Python's raw-unicode-escape codec (the UNICODE
+// opcode): bytes are Latin-1 characters, except \uXXXX and \UXXXXXXXX after
+// an odd number of backslashes.
+func rawUnicodeEscape(p []byte) (string, error) {
+	var b strings.Builder
+	b.Grow(len(p))
+	var pendingHi rune = -1
+	put := func(r rune) {
+		if pendingHi >= 0 {
+			if r >= 0xdc00 && r <= 0xdfff {
+				b.WriteRune(0x10000 + (pendingHi-0xd800)<<10 + (r - 0xdc00))
+				pendingHi = -1
+				return
+			}
+			b.WriteRune(utf8.RuneError)
+			pendingHi = -1
+		}
+		switch {
+		case r >= 0xd800 && r <= 0xdbff:
+			pendingHi = r
+		case r >= 0xdc00 && r <= 0xdfff:
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	for i := 0; i < len(p); {
+		if p[i] != '\\' {
+			put(rune(p[i]))
+			i++
+			continue
+		}
+		j := i
+		for j < len(p) && p[j] == '\\' {
+			j++
+		}
+		run := j - i
+		if run%2 == 0 || j >= len(p) || (p[j] != 'u' && p[j] != 'U') {
+			for k := 0; k < run; k++ {
+				put('\\')
+			}
+			i = j
+			continue
+		}
+		for k := 0; k < run-1; k++ {
+			put('\\')
+		}
+		n := 4
+		if p[j] == 'U' {
+			n = 8
+		}
+		if j+1+n > len(p) {
+			return "", errTruncatedEscape
+		}
+		x, err := strconv.ParseUint(string(p[j+1:j+1+n]), 16, 32)
+		if err != nil {
+			return "", errTruncatedEscape
+		}
+		if x > utf8.MaxRune {
+			return "", errBadEscape
+		}
+		put(rune(x))
+		i = j + 1 + n
+	}
+	if pendingHi >= 0 {
+		b.WriteRune(utf8.RuneError)
+	}
+	return b.String(), nil
+}
+
+type pickleTextError string
+
+func (e pickleTextError) Error() string { return string(e) }
+
+const (
+	errTruncatedEscape = pickleTextError("truncated \\uXXXX or \\UXXXXXXXX escape")
+	errBadEscape       = pickleTextError("\\Uxxxxxxxx out of range")
+)
+
+// escapeDecode is Python's codecs.escape_decode (the STRING opcode's quoted
+// Python 2 str literal).
+func escapeDecode(p []byte) ([]byte, error) {
+	out := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(p) {
+			return nil, pickleTextError("trailing \\ in string")
+		}
+		switch c = p[i]; c {
+		case '\n':
+		case '\\', '\'', '"':
+			out = append(out, c)
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'v':
+			out = append(out, 11)
+		case 'x':
+			if i+2 >= len(p) {
+				return nil, pickleTextError("invalid \\x escape")
+			}
+			x, err := strconv.ParseUint(string(p[i+1:i+3]), 16, 8)
+			if err != nil {
+				return nil, pickleTextError("invalid \\x escape")
+			}
+			out = append(out, byte(x))
+			i += 2
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			x := int(c - '0')
+			for k := 0; k < 2 && i+1 < len(p) && p[i+1] >= '0' && p[i+1] <= '7'; k++ {
+				i++
+				x = x*8 + int(p[i]-'0')
+			}
+			out = append(out, byte(x))
+		default:
+			out = append(out, '\\', c)
+		}
+	}
+	return out, nil
+}
+
+// py2Str is a Python 2 str: Str when ASCII (what Python 3 loads by default),
+// else Bytes (what it loads with encoding="bytes").
+func (d *pickleDecoder) py2Str(p []byte) *Value {
+	for _, c := range p {
+		if c >= 0x80 {
+			return d.bytesNode(d.bytesCopy(p))
+		}
+	}
+	d.used += int64(len(p))
+	return d.strNode(string(p))
+}
+
+// ---- containers ----
+
+func (d *pickleDecoder) appendTo(target *Value, its []*Value) error {
+	op := d.in[d.op]
+	switch target.Kind {
+	case KindList:
+		if op == opAddItems {
+			break
+		}
+		if target.Items == nil {
+			target.Items = d.items(its)
+		} else {
+			d.used += int64(len(its)) * ptrCost
+			target.Items = append(target.Items, its...)
+		}
+		return nil
+	case KindSet:
+		if op != opAddItems {
+			break
+		}
+		if target.Items == nil {
+			target.Items = d.items(its)
+		} else {
+			d.used += int64(len(its)) * ptrCost
+			target.Items = append(target.Items, its...)
+		}
+		return nil
+	case KindObject:
+		if _, isRef := d.refs[target]; isRef {
+			break
+		}
+		coll := d.collector(target, KindList)
+		if coll == nil {
+			break
+		}
+		d.used += int64(len(its)) * ptrCost
+		coll.Items = append(coll.Items, its...)
+		return nil
+	}
+	return d.fail(opName(op) + " on a " + target.Kind.String())
+}
+
+func (d *pickleDecoder) setItems(target *Value, its []*Value) error {
+	var dict *Value
+	switch target.Kind {
+	case KindDict:
+		dict = target
+	case KindObject:
+		if _, isRef := d.refs[target]; !isRef {
+			dict = d.collector(target, KindDict)
+		}
+	}
+	if dict == nil {
+		return d.fail(opName(d.in[d.op]) + " on a " + target.Kind.String())
+	}
+	if dict.Pairs == nil {
+		dict.Pairs = d.pairSlice(len(its) / 2)
+	} else {
+		d.used += int64(len(its)/2) * pairCost
+	}
+	for i := 0; i < len(its); i += 2 {
+		dict.Pairs = append(dict.Pairs, Pair{its[i], its[i+1]})
+	}
+	return nil
+}
+
+// collector returns the dict or list (kind) appended to an object's
+// arguments that collects what SETITEMS or APPENDS add to the object; nil when
+// the object already collects the other kind.
+func (d *pickleDecoder) collector(obj *Value, kind Kind) *Value {
+	if d.objItems == nil {
+		d.objItems = make(map[*Value]*Value)
+	}
+	if c, ok := d.objItems[obj]; ok {
+		if c.Kind != kind {
+			return nil
+		}
+		return c
+	}
+	c := d.node()
+	c.Kind = kind
+	obj.Items = append(obj.Items[:len(obj.Items):len(obj.Items)], c)
+	d.objItems[obj] = c
+	return c
+}
+
+// ---- globals and calls ----
+
+type globalCode uint8
+
+const (
+	gOther globalCode = iota
+	gDateTime
+	gDate
+	gTime
+	gTimeDelta
+	gDecimal
+	gUUID
+	gSet
+	gFrozenSet
+	gBytes
+	gByteArray
+	gCodecsEncode
+	gGetattr
+	gReconstructor
+	gNewObj
+	gNewObjEx
+	gOrderedDict
+	gZoneInfoUnpickle
+)
+
+var knownGlobals = map[string]globalCode{
+	"datetime.datetime":           gDateTime,
+	"datetime.date":               gDate,
+	"datetime.time":               gTime,
+	"datetime.timedelta":          gTimeDelta,
+	"decimal.Decimal":             gDecimal,
+	"_pydecimal.Decimal":          gDecimal,
+	"uuid.UUID":                   gUUID,
+	"builtins.set":                gSet,
+	"builtins.frozenset":          gFrozenSet,
+	"builtins.bytes":              gBytes,
+	"builtins.bytearray":          gByteArray,
+	"_codecs.encode":              gCodecsEncode,
+	"codecs.encode":               gCodecsEncode,
+	"builtins.getattr":            gGetattr,
+	"copyreg._reconstructor":      gReconstructor,
+	"copyreg.__newobj__":          gNewObj,
+	"copyreg.__newobj_ex__":       gNewObjEx,
+	"collections.OrderedDict":     gOrderedDict,
+	"zoneinfo.ZoneInfo._unpickle": gZoneInfoUnpickle,
+}
+
+// global returns a node standing for the class or function module.name.
+func (d *pickleDecoder) global(module, name string) *Value {
+	if d.proto < 3 {
+		module, name = py2Name(module, name)
+	}
+	return d.ref(module + "." + name)
+}
+
+func (d *pickleDecoder) ref(qualified string) *Value {
+	v := d.node()
+	v.Kind, v.Str = KindObject, qualified
+	if d.refs == nil {
+		d.refs = make(map[*Value]globalCode)
+	}
+	d.refs[v] = knownGlobals[qualified]
+	return v
+}
+
+// call is REDUCE, INST and OBJ: fn(*args).
+func (d *pickleDecoder) call(fn *Value, args []*Value) (*Value, error) {
+	code, isRef := d.refs[fn]
+	if !isRef {
+		// Calling an instance or a call's result: keep both as data.
+		return d.object("<call>", append([]*Value{fn}, args...), nil), nil
+	}
+	if v := d.known(code, fn, args); v != nil {
+		return v, nil
+	}
+	return d.object(fn.Str, args, nil), nil
+}
+
+// known builds the natural node of a known reducer, or returns nil when the
+// arguments are not the shape it understands.
+func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value {
+	switch code {
+	case gDateTime, gDate, gTime:
+		return d.temporal(code, args)
+	case gTimeDelta:
+		var p [3]int64
+		if len(args) > 3 {
+			return nil
+		}
+		for i, a := range args {
+			if a.Kind != KindInt || a.Big != nil || a.Int > 1e15 || a.Int < -1e15 {
+				return nil
+			}
+			p[i] = a.Int
+		}
+		td := NormalizeTimeDelta(p[0], p[1], p[2])
+		if td.Days > 999999999 || td.Days < -999999999 {
+			return nil
+		}
+		v := d.node()
+		v.Kind, v.TD = KindTimeDelta, &td
+		return v
+	case gDecimal:
+		if len(args) == 1 && args[0].Kind == KindStr && validDecimal(args[0].Str) {
+			v := d.node()
+			v.Kind, v.Str = KindDecimal, strings.TrimSpace(args[0].Str)
+			return v
+		}
+		if len(args) == 1 && args[0].Kind == KindInt {
+			v := d.node()
+			v.Kind, v.Str = KindDecimal, args[0].IntString()
+			return v
+		}
+	case gUUID:
+		if len(args) == 1 && args[0].Kind == KindStr {
+			if u, ok := parseUUIDText(args[0].Str); ok {
+				return d.uuidNode(u)
+			}
+		}
+	case gSet, gFrozenSet:
+		kind := KindSet
+		if code == gFrozenSet {
+			kind = KindFrozenSet
+		}
+		switch {
+		case len(args) == 0:
+			return d.seqNode(kind, nil)
+		case len(args) == 1 && args[0].Kind.isSeq():
+			return d.seqNode(kind, d.items(args[0].Items))
+		}
+	case gBytes, gByteArray, gCodecsEncode:
+		if len(args) == 0 && code != gCodecsEncode {
+			return d.bytesNode([]byte{})
+		}
+		if len(args) == 1 && args[0].Kind == KindBytes && code != gCodecsEncode {
+			return d.bytesNode(args[0].Bytes)
+		}
+		if len(args) == 2 && args[0].Kind == KindStr && args[1].Kind == KindStr {
+			if b, ok := encodeText(args[0].Str, args[1].Str); ok {
+				d.used += int64(len(b))
+				return d.bytesNode(b)
+			}
+		}
+	case gGetattr:
+		if len(args) == 2 && args[1].Kind == KindStr {
+			if _, isRef := d.refs[args[0]]; isRef {
+				return d.ref(args[0].Str + "." + args[1].Str)
+			}
+		}
+	case gReconstructor:
+		if len(args) == 3 {
+			if _, isRef := d.refs[args[1]]; isRef {
+				if args[1].Str == "builtins.object" || args[2].Kind == KindNone {
+					return d.newObj(args[0], nil, nil)
+				}
+				return d.newObj(args[0], d.items(args[2:3]), nil)
+			}
+		}
+	case gNewObj:
+		if len(args) >= 1 {
+			return d.newObj(args[0], args[1:], nil)
+		}
+	case gNewObjEx:
+		if len(args) == 3 && args[1].Kind == KindTuple && args[2].Kind == KindDict {
+			return d.newObj(args[0], args[1].Items, args[2])
+		}
+	case gOrderedDict:
+		return d.orderedDict(args)
+	case gZoneInfoUnpickle:
+		if len(args) >= 1 && args[0].Kind == KindStr {
+			return d.object("zoneinfo.ZoneInfo", d.items(args[:1]), nil)
+		}
+	}
+	return nil
+}
+
+// newObj is NEWOBJ and copyreg.__newobj__: cls.__new__(cls, *args, **kwargs).
+func (d *pickleDecoder) newObj(cls *Value, args []*Value, kwargs *Value) *Value {
+	args = args[:len(args):len(args)]
+	if kwargs != nil && len(kwargs.Pairs) > 0 {
+		args = append(args, kwargs)
+	}
+	if _, isRef := d.refs[cls]; !isRef {
+		return d.object("<new>", append([]*Value{cls}, args...), nil)
+	}
+	return d.object(cls.Str, args, nil)
+}
+
+func (d *pickleDecoder) orderedDict(args []*Value) *Value {
+	v := d.node()
+	v.Kind = KindDict
+	if len(args) == 0 {
+		return v
+	}
+	if len(args) != 1 {
+		return nil
+	}
+	switch a := args[0]; {
+	case a.Kind == KindDict:
+		v.Pairs = append(d.pairSlice(len(a.Pairs)), a.Pairs...)
+	case a.Kind == KindList || a.Kind == KindTuple:
+		v.Pairs = d.pairSlice(len(a.Items))
+		for _, it := range a.Items {
+			if !(it.Kind == KindList || it.Kind == KindTuple) || len(it.Items) != 2 {
+				return nil
+			}
+			v.Pairs = append(v.Pairs, Pair{it.Items[0], it.Items[1]})
+		}
+	default:
+		return nil
+	}
+	return v
+}
+
+// kindClasses names the class of a natural node, for a BUILD on it.
+var kindClasses = [...]string{
+	KindNone: "builtins.NoneType", KindBool: "builtins.bool", KindInt: "builtins.int", KindFloat: "builtins.float",
+	KindStr: "builtins.str", KindBytes: "builtins.bytes", KindList: "builtins.list", KindTuple: "builtins.tuple",
+	KindSet: "builtins.set", KindFrozenSet: "builtins.frozenset", KindDict: "builtins.dict",
+	KindDateTime: "datetime.datetime", KindDate: "datetime.date", KindTime: "datetime.time",
+	KindTimeDelta: "datetime.timedelta", KindDecimal: "decimal.Decimal", KindUUID: "uuid.UUID",
+	KindObject: "builtins.object", KindExt: "builtins.object", KindCycle: "builtins.object", KindTruncated: "builtins.object",
+}
+
+// build is BUILD: set the state of target (in place, so every reference sees it).
+func (d *pickleDecoder) build(target, state *Value) error {
+	if _, isRef := d.refs[target]; isRef {
+		return d.fail("BUILD on the class " + target.Str)
+	}
+	state = mergeSlotState(d, state)
+	if target.Kind != KindObject {
+		// Python would call __setstate__ of a natural value (a datetime or
+		// a set, say) or fail; keep the value and its state as an object.
+		old := d.node()
+		*old = *target
+		*target = Value{Kind: KindObject, Str: kindClasses[old.Kind], Items: d.items([]*Value{old}), State: state}
+		return nil
+	}
+	if target.Str == "uuid.UUID" && len(target.Items) == 0 && state.Kind == KindDict {
+		for _, p := range state.Pairs {
+			if p.Key.Kind == KindStr && p.Key.Str == "int" && p.Value.Kind == KindInt {
+				if u, ok := uuidFromInt(p.Value); ok {
+					*target = Value{Kind: KindUUID, Bytes: d.bytesCopy(u[:])}
+					return nil
+				}
+			}
+		}
+	}
+	if target.State != nil && target.State.Kind == KindDict && state.Kind == KindDict {
+		merged := d.node()
+		merged.Kind = KindDict
+		merged.Pairs = append(append(d.pairSlice(len(target.State.Pairs)+len(state.Pairs)), target.State.Pairs...), state.Pairs...)
+		target.State = merged
+		return nil
+	}
+	target.State = state
+	return nil
+}
+
+// mergeSlotState turns the state (dict or None, slots dict) that the default
+// __reduce_ex__ writes for a class with __slots__ into one dict.
+func mergeSlotState(d *pickleDecoder, state *Value) *Value {
+	if state.Kind != KindTuple || len(state.Items) != 2 {
+		return state
+	}
+	first, slots := state.Items[0], state.Items[1]
+	if (first.Kind != KindNone && first.Kind != KindDict) || slots.Kind != KindDict {
+		return state
+	}
+	v := d.node()
+	v.Kind = KindDict
+	v.Pairs = append(append(d.pairSlice(len(first.Pairs)+len(slots.Pairs)), first.Pairs...), slots.Pairs...)
+	return v
+}
+
+func (d *pickleDecoder) uuidNode(u [16]byte) *Value {
+	v := d.node()
+	v.Kind, v.Bytes = KindUUID, d.bytesCopy(u[:])
+	return v
+}
+
+// uuidFromInt converts UUID's int state (0 <= n < 2**128).
+func uuidFromInt(n *Value) ([16]byte, bool) {
+	var u [16]byte
+	if n.Big == nil {
+		if n.Int < 0 {
+			return u, false
+		}
+		binary.BigEndian.PutUint64(u[8:], uint64(n.Int))
+		return u, true
+	}
+	if n.Big.Sign() < 0 || n.Big.BitLen() > 128 {
+		return u, false
+	}
+	n.Big.FillBytes(u[:])
+	return u, true
+}
+
+// parseUUIDText accepts what uuid.UUID(hex) does: braces, "urn:uuid:" and
+// hyphens are dropped, 32 hex digits remain.
+func parseUUIDText(s string) ([16]byte, bool) {
+	var u [16]byte
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "urn:"), "uuid:")
+	s = strings.Trim(s, "{}")
+	s = strings.ReplaceAll(s, "-", "")
+	if len(s) != 32 {
+		return u, false
+	}
+	for i := 0; i < 16; i++ {
+		x, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return u, false
+		}
+		u[i] = byte(x)
+	}
+	return u, true
+}
+
+// validDecimal reports whether Decimal(s) accepts s (surrounding whitespace,
+// sign, digits with a point and exponent, or Infinity/Inf/NaN/sNaN with a
+// diagnostic).
+func validDecimal(s string) bool {
+	s = strings.TrimSpace(s)
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	low := strings.ToLower(s)
+	switch {
+	case low == "inf" || low == "infinity":
+		return true
+	case strings.HasPrefix(low, "nan") || strings.HasPrefix(low, "snan"):
+		diag := strings.TrimPrefix(strings.TrimPrefix(low, "s"), "nan")
+		return strings.Trim(diag, "0123456789") == ""
+	}
+	mant, exp := low, ""
+	if i := strings.IndexByte(low, 'e'); i >= 0 {
+		mant, exp = low[:i], low[i+1:]
+		if exp != "" && (exp[0] == '+' || exp[0] == '-') {
+			exp = exp[1:]
+		}
+		if exp == "" || strings.Trim(exp, "0123456789") != "" {
+			return false
+		}
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	if intPart+frac == "" || strings.Trim(intPart+frac, "0123456789") != "" {
+		return false
+	}
+	return len(s) <= 1<<16
+}
+
+// encodeText is str.encode(encoding) for the codecs pickles use.
+func encodeText(s, encoding string) ([]byte, bool) {
+	enc := strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToLower(encoding))
+	switch enc {
+	case "latin1", "iso88591", "l1", "8859", "cp819", "latin":
+		out := make([]byte, 0, len(s))
+		for _, r := range s {
+			if r > 0xff {
+				return nil, false
+			}
+			out = append(out, byte(r))
+		}
+		return out, true
+	case "ascii", "usascii", "646":
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return nil, false
+			}
+		}
+		return []byte(s), true
+	case "utf8", "u8", "utf":
+		return []byte(s), true
+	}
+	return nil, false
+}
+
+// ---- datetime ----
+
+func (d *pickleDecoder) temporal(code globalCode, args []*Value) *Value {
+	var dt DateTime
+	var tz *Value
+	var ok bool
+	switch code {
+	case gDateTime:
+		ok, tz = d.dtPayload(args, 10, &dt)
+	case gDate:
+		ok, tz = d.dtPayload(args, 4, &dt)
+		ok = ok && tz == nil
+	case gTime:
+		ok, tz = d.dtPayload(args, 6, &dt)
+	}
+	if !ok {
+		return nil
+	}
+	kind := KindDateTime
+	if code == gDate {
+		kind = KindDate
+	} else if code == gTime {
+		kind = KindTime
+	}
+	aware := true
+	if tz != nil && tz.Kind != KindNone {
+		aware = d.applyTZ(kind, &dt, tz)
+	}
+	p := d.newDT()
+	*p = dt
+	v := d.node()
+	v.Kind, v.DT = kind, p
+	if !aware {
+		// An unknown tzinfo: keep it beside the naive value.
+		return d.object(kindClasses[kind], d.items([]*Value{v, tz}), nil)
+	}
+	return v
+}
+
+// dtPayload reads a datetime/date/time state: the packed bytes (or a Latin-1
+// str, as Python 2 wrote them) and an optional tzinfo, or the constructor's
+// integer arguments.
+func (d *pickleDecoder) dtPayload(args []*Value, size int, dt *DateTime) (bool, *Value) {
+	if len(args) == 0 {
+		return false, nil
+	}
+	var tz *Value
+	var p []byte
+	switch a := args[0]; a.Kind {
+	case KindBytes:
+		p = a.Bytes
+	case KindStr:
+		b, ok := encodeText(a.Str, "latin1")
+		if !ok {
+			return false, nil
+		}
+		p = b
+	case KindInt:
+		return d.dtInts(args, size, dt)
+	default:
+		return false, nil
+	}
+	if len(p) != size || len(args) > 2 {
+		return false, nil
+	}
+	if len(args) == 2 {
+		tz = args[1]
+	}
+	switch size {
+	case 10, 4:
+		dt.Year, dt.Month, dt.Day = int(p[0])<<8|int(p[1]), int(p[2]&0x7f), int(p[3])
+		dt.Fold = p[2]&0x80 != 0
+		if size == 10 {
+			dt.Hour, dt.Minute, dt.Second = int(p[4]), int(p[5]), int(p[6])
+			dt.Microsecond = int(p[7])<<16 | int(p[8])<<8 | int(p[9])
+		} else if dt.Fold {
+			return false, nil
+		}
+	case 6:
+		dt.Hour, dt.Minute, dt.Second = int(p[0]&0x7f), int(p[1]), int(p[2])
+		dt.Fold = p[0]&0x80 != 0
+		dt.Microsecond = int(p[3])<<16 | int(p[4])<<8 | int(p[5])
+	}
+	return validDT(size, dt), tz
+}
+
+func (d *pickleDecoder) dtInts(args []*Value, size int, dt *DateTime) (bool, *Value) {
+	n, min := 7, 3 // datetime(year, month, day[, hour[, minute[, second[, microsecond]]]])
+	if size == 4 {
+		n = 3
+	} else if size == 6 {
+		n, min = 4, 0
+	}
+	var vals [7]int
+	i := 0
+	for ; i < len(args) && i < n && args[i].Kind == KindInt; i++ {
+		if args[i].Big != nil || args[i].Int < 0 || args[i].Int > 9999 {
+			return false, nil
+		}
+		vals[i] = int(args[i].Int)
+	}
+	if i < min {
+		return false, nil
+	}
+	var tz *Value
+	if i < len(args) {
+		if size == 4 || i != len(args)-1 {
+			return false, nil
+		}
+		tz = args[i]
+	}
+	if size == 6 {
+		dt.Hour, dt.Minute, dt.Second, dt.Microsecond = vals[0], vals[1], vals[2], vals[3]
+	} else {
+		dt.Year, dt.Month, dt.Day = vals[0], vals[1], vals[2]
+		dt.Hour, dt.Minute, dt.Second, dt.Microsecond = vals[3], vals[4], vals[5], vals[6]
+	}
+	return validDT(size, dt), tz
+}
+
+func validDT(size int, dt *DateTime) bool {
+	if size != 6 {
+		if dt.Year < 1 || dt.Year > 9999 || dt.Month < 1 || dt.Month > 12 || dt.Day < 1 ||
+			dt.Day > daysIn(dt.Year, dt.Month) {
+			return false
+		}
+	}
+	return dt.Hour < 24 && dt.Minute < 60 && dt.Second < 60 && dt.Microsecond < 1_000_000
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// applyTZ sets the zone fields of dt from a tzinfo node; false when the
+// tzinfo is not one we know.
+func (d *pickleDecoder) applyTZ(kind Kind, dt *DateTime, tz *Value) bool {
+	if tz.Kind != KindObject {
+		return false
+	}
+	args := tz.Items
+	switch tz.Str {
+	case "datetime.timezone":
+		if len(args) < 1 || len(args) > 2 || args[0].Kind != KindTimeDelta {
+			return false
+		}
+		td := args[0].TD
+		off := time.Duration(td.Days*86400+td.Seconds)*time.Second + time.Duration(td.Microseconds)*time.Microsecond
+		if off <= -24*time.Hour || off >= 24*time.Hour {
+			return false
+		}
+		dt.HasOffset, dt.Offset = true, off
+		return true
+	case "pytz._UTC":
+		dt.HasOffset, dt.Offset = true, 0
+		return len(args) == 0
+	case "zoneinfo.ZoneInfo", "pytz._p":
+		if len(args) < 1 || args[0].Kind != KindStr || args[0].Str == "" {
+			return false
+		}
+		dt.Zone = args[0].Str
+		if tz.Str == "pytz._p" && len(args) >= 2 {
+			// A localized pytz zone carries its offset: (zone, utcoffset, dst, tzname).
+			if args[1].Kind != KindInt || args[1].Big != nil || args[1].Int <= -86400 || args[1].Int >= 86400 {
+				return false
+			}
+			dt.HasOffset, dt.Offset = true, time.Duration(args[1].Int)*time.Second
+			return true
+		}
+		if loc := d.location(dt.Zone); loc != nil {
+			if off, ok := zoneOffset(loc, kind, dt); ok {
+				dt.HasOffset, dt.Offset = true, off
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// location loads a named zone through a cache shared by all decodes; a
+// pickle naming many unknown zones stops looking them up after a few.
+func (d *pickleDecoder) location(name string) *time.Location {
+	if name == d.lastZone {
+		return d.lastLoc
+	}
+	loc := d.lookupZone(name)
+	d.lastZone, d.lastLoc = name, loc
+	return loc
+}
+
+func (d *pickleDecoder) lookupZone(name string) *time.Location {
+	if loc, ok := zoneCache.get(name); ok {
+		return loc
+	}
+	if d.zones >= 16 || !validZoneName(name) {
+		return nil
+	}
+	d.zones++
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = nil
+	}
+	zoneCache.put(name, loc)
+	return loc
+}
+
+func validZoneName(s string) bool {
+	if s == "" || len(s) > 64 || s == "Local" || s[0] == '/' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/_+-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// zoneOffset is the UTC offset Python's zoneinfo gives a wall time: after a
+// transition once the wall time reaches transition + the larger of the two
+// offsets (fold 0) or the smaller (fold 1). So an ambiguous time takes the
+// earlier offset with fold 0, and a time in a gap the offset before the gap
+// with fold 0. A time (no date) gets an offset only from a fixed-offset zone,
+// as in Python.
+func zoneOffset(loc *time.Location, kind Kind, dt *DateTime) (time.Duration, bool) {
+	if kind == KindTime {
+		t := time.Unix(0, 0).In(loc)
+		if start, end := t.ZoneBounds(); !start.IsZero() || !end.IsZero() {
+			return 0, false
+		}
+		_, off := t.Zone()
+		return time.Duration(off) * time.Second, true
+	}
+	wall := time.Date(dt.Year, time.Month(dt.Month), dt.Day, dt.Hour, dt.Minute, dt.Second, 0, time.UTC).Unix()
+	// Transitions more than two days before the wall time are passed whatever the fold.
+	t := time.Unix(wall-2*86400, 0).In(loc)
+	for range 16 {
+		_, off := t.Zone()
+		_, end := t.ZoneBounds()
+		if end.IsZero() {
+			return time.Duration(off) * time.Second, true
+		}
+		_, after := end.Zone()
+		lo, hi := off, after
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		threshold := end.Unix() + int64(hi)
+		if dt.Fold {
+			threshold = end.Unix() + int64(lo)
+		}
+		if wall < threshold {
+			return time.Duration(off) * time.Second, true
+		}
+		t = end
+	}
+	return 0, false
+}
+
+// ---- finishing: cut cycles, bound the expanded tree, check depth ----
+
+type pickleWalker struct {
+	d       *pickleDecoder
+	budget  int64 // nodes the tree may still hold, counted with repetition
+	onPath  map[*Value]bool
+	maxDeep int
+}
+
+func (d *pickleDecoder) finish(root *Value) (*Value, error) {
+	// Every node of the tree counts each time it appears, so shared
+	// references repeated beyond MaxBytes worth of nodes are cut.
+	w := &pickleWalker{d: d, budget: d.lim.MaxBytes / valueCost, maxDeep: d.lim.MaxDepth}
+	if len(d.shared) > 0 {
+		w.onPath = make(map[*Value]bool)
+	}
+	v, _, err := w.walk(root, 0)
+	return v, err
+}
+
+func (w *pickleWalker) cycle() *Value {
+	if w.d.cycle == nil {
+		w.d.cycle = NewCycle()
+	}
+	return w.d.cycle
+}
+
+// walk returns v, or a copy of it with cycles cut and the budget applied
+// (changed reports a copy); v itself is never modified.
+func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
+	w.budget--
+	switch v.Kind {
+	case KindList, KindTuple, KindSet, KindFrozenSet, KindDict, KindObject:
+	default:
+		return v, false, nil
+	}
+	if len(v.Items) == 0 && len(v.Pairs) == 0 && v.State == nil {
+		return v, false, nil
+	}
+	if depth >= w.maxDeep {
+		return nil, false, &FormatError{Format: formatPickle, Offset: -1, Msg: "nesting deeper than " + strconv.Itoa(w.maxDeep) + " levels"}
+	}
+	if w.onPath != nil {
+		if _, ok := w.d.shared[v]; ok {
+			if w.onPath[v] {
+				return w.cycle(), true, nil
+			}
+			w.onPath[v] = true
+			defer delete(w.onPath, v)
+		}
+	}
+	var out *Value // the copy, made at the first change
+	change := func() {
+		if out == nil {
+			out = &Value{}
+			*out = *v
+		}
+	}
+	limit := w.d.lim.MaxItems
+	if n := len(v.Items); n > 0 {
+		var items []*Value
+		for i, it := range v.Items {
+			if w.budget <= 0 || (limit > 0 && i >= limit) {
+				if items == nil {
+					items = append(make([]*Value, 0, i+1), v.Items[:i]...)
+				}
+				items = append(items, NewTruncated(int64(n-i)))
+				break
+			}
+			nv, changed, err := w.walk(it, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed && items == nil {
+				items = append(make([]*Value, 0, n), v.Items[:i]...)
+			}
+			if items != nil {
+				items = append(items, nv)
+			}
+		}
+		if items != nil {
+			change()
+			out.Items = items
+		}
+	}
+	if n := len(v.Pairs); n > 0 {
+		var pairs []Pair
+		for i, p := range v.Pairs {
+			if w.budget <= 0 || (limit > 0 && i >= limit) {
+				if pairs == nil {
+					pairs = append(make([]Pair, 0, i+1), v.Pairs[:i]...)
+				}
+				pairs = append(pairs, Pair{NewTruncated(int64(n - i)), None()})
+				break
+			}
+			k, kc, err := w.walk(p.Key, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			val, vc, err := w.walk(p.Value, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			if (kc || vc) && pairs == nil {
+				pairs = append(make([]Pair, 0, n), v.Pairs[:i]...)
+			}
+			if pairs != nil {
+				pairs = append(pairs, Pair{k, val})
+			}
+		}
+		if pairs != nil {
+			change()
+			out.Pairs = pairs
+		}
+	}
+	if v.State != nil {
+		if w.budget <= 0 {
+			change()
+			out.State = NewTruncated(1)
+		} else {
+			st, changed, err := w.walk(v.State, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed {
+				change()
+				out.State = st
+			}
+		}
+	}
+	if out != nil {
+		return out, true, nil
+	}
+	return v, false, nil
+}
+
+// zoneCache holds the time zones decodes have looked up (nil: unknown), up
+// to a bound, for every decoder of the process.
+var zoneCache = &locationCache{m: make(map[string]*time.Location)}
+
+type locationCache struct {
+	mu sync.Mutex
+	m  map[string]*time.Location
+}
+
+func (c *locationCache) get(name string) (*time.Location, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	loc, ok := c.m[name]
+	return loc, ok
+}
+
+func (c *locationCache) put(name string, loc *time.Location) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < 512 {
+		c.m[name] = loc
+	}
+}
+
+// ---- Python 2 names (Lib/_compat_pickle.py) ----
+
+// py2Name maps a Python 2 global to its Python 3 name, as the unpickler does
+// for protocols 0-2 (NAME_MAPPING first, then IMPORT_MAPPING).
+func py2Name(module, name string) (string, string) {
+	if m, ok := py2Names[module+"\x00"+name]; ok {
+		return m[0], m[1]
+	}
+	if module == "exceptions" && py2Exceptions[name] {
+		return "builtins", name
+	}
+	if module == "multiprocessing" && (name == "AuthenticationError" || name == "BufferTooShort" ||
+		name == "ProcessError" || name == "TimeoutError") {
+		return "multiprocessing.context", name
+	}
+	if m, ok := py2Modules[module]; ok {
+		return m, name
+	}
+	return module, name
+}
+
+var py2Names = map[string][2]string{
+	"__builtin__\x00xrange":              {"builtins", "range"},
+	"__builtin__\x00reduce":              {"functools", "reduce"},
+	"__builtin__\x00intern":              {"sys", "intern"},
+	"__builtin__\x00unichr":              {"builtins", "chr"},
+	"__builtin__\x00unicode":             {"builtins", "str"},
+	"__builtin__\x00long":                {"builtins", "int"},
+	"__builtin__\x00basestring":          {"builtins", "str"},
+	"itertools\x00izip":                  {"builtins", "zip"},
+	"itertools\x00imap":                  {"builtins", "map"},
+	"itertools\x00ifilter":               {"builtins", "filter"},
+	"itertools\x00ifilterfalse":          {"itertools", "filterfalse"},
+	"itertools\x00izip_longest":          {"itertools", "zip_longest"},
+	"UserDict\x00IterableUserDict":       {"collections", "UserDict"},
+	"UserDict\x00UserDict":               {"collections", "UserDict"},
+	"UserList\x00UserList":               {"collections", "UserList"},
+	"UserString\x00UserString":           {"collections", "UserString"},
+	"whichdb\x00whichdb":                 {"dbm", "whichdb"},
+	"_socket\x00fromfd":                  {"socket", "fromfd"},
+	"socket\x00_socketobject":            {"socket", "SocketType"},
+	"_multiprocessing\x00Connection":     {"multiprocessing.connection", "Connection"},
+	"multiprocessing.process\x00Process": {"multiprocessing.context", "Process"},
+	"multiprocessing.forking\x00Popen":   {"multiprocessing.popen_fork", "Popen"},
+	"urllib\x00ContentTooShortError":     {"urllib.error", "ContentTooShortError"},
+	"urllib\x00getproxies":               {"urllib.request", "getproxies"},
+	"urllib\x00pathname2url":             {"urllib.request", "pathname2url"},
+	"urllib\x00quote_plus":               {"urllib.parse", "quote_plus"},
+	"urllib\x00quote":                    {"urllib.parse", "quote"},
+	"urllib\x00unquote_plus":             {"urllib.parse", "unquote_plus"},
+	"urllib\x00unquote":                  {"urllib.parse", "unquote"},
+	"urllib\x00url2pathname":             {"urllib.request", "url2pathname"},
+	"urllib\x00urlcleanup":               {"urllib.request", "urlcleanup"},
+	"urllib\x00urlencode":                {"urllib.parse", "urlencode"},
+	"urllib\x00urlopen":                  {"urllib.request", "urlopen"},
+	"urllib\x00urlretrieve":              {"urllib.request", "urlretrieve"},
+	"urllib2\x00HTTPError":               {"urllib.error", "HTTPError"},
+	"urllib2\x00URLError":                {"urllib.error", "URLError"},
+	"exceptions\x00StandardError":        {"builtins", "Exception"},
+}
+
+var py2Exceptions = map[string]bool{
+	"ArithmeticError": true, "AssertionError": true, "AttributeError": true, "BaseException": true,
+	"BufferError": true, "BytesWarning": true, "DeprecationWarning": true, "EOFError": true,
+	"EnvironmentError": true, "Exception": true, "FloatingPointError": true, "FutureWarning": true,
+	"GeneratorExit": true, "IOError": true, "ImportError": true, "ImportWarning": true,
+	"IndentationError": true, "IndexError": true, "KeyError": true, "KeyboardInterrupt": true,
+	"LookupError": true, "MemoryError": true, "NameError": true, "NotImplementedError": true,
+	"OSError": true, "OverflowError": true, "PendingDeprecationWarning": true, "ReferenceError": true,
+	"RuntimeError": true, "RuntimeWarning": true, "StopIteration": true, "SyntaxError": true,
+	"SyntaxWarning": true, "SystemError": true, "SystemExit": true, "TabError": true, "TypeError": true,
+	"UnboundLocalError": true, "UnicodeDecodeError": true, "UnicodeEncodeError": true, "UnicodeError": true,
+	"UnicodeTranslateError": true, "UnicodeWarning": true, "UserWarning": true, "ValueError": true,
+	"Warning": true, "ZeroDivisionError": true, "WindowsError": true,
+}
+
+var py2Modules = map[string]string{
+	"__builtin__": "builtins", "copy_reg": "copyreg", "Queue": "queue", "SocketServer": "socketserver",
+	"ConfigParser": "configparser", "repr": "reprlib", "tkFileDialog": "tkinter.filedialog",
+	"tkSimpleDialog": "tkinter.simpledialog", "tkColorChooser": "tkinter.colorchooser",
+	"tkCommonDialog": "tkinter.commondialog", "Dialog": "tkinter.dialog", "Tkdnd": "tkinter.dnd",
+	"tkFont": "tkinter.font", "tkMessageBox": "tkinter.messagebox", "ScrolledText": "tkinter.scrolledtext",
+	"Tkconstants": "tkinter.constants", "Tix": "tkinter.tix", "ttk": "tkinter.ttk", "Tkinter": "tkinter",
+	"markupbase": "_markupbase", "_winreg": "winreg", "thread": "_thread", "dummy_thread": "_dummy_thread",
+	"dbhash": "dbm.bsd", "dumbdbm": "dbm.dumb", "dbm": "dbm.ndbm", "gdbm": "dbm.gnu",
+	"xmlrpclib": "xmlrpc.client", "SimpleXMLRPCServer": "xmlrpc.server", "httplib": "http.client",
+	"htmlentitydefs": "html.entities", "HTMLParser": "html.parser", "Cookie": "http.cookies",
+	"cookielib": "http.cookiejar", "BaseHTTPServer": "http.server", "test.test_support": "test.support",
+	"commands": "subprocess", "urlparse": "urllib.parse", "robotparser": "urllib.robotparser",
+	"urllib2": "urllib.request", "anydbm": "dbm", "_abcoll": "collections.abc",
+	"cPickle": "pickle", "_elementtree": "xml.etree.ElementTree", "FileDialog": "tkinter.filedialog",
+	"SimpleDialog": "tkinter.simpledialog", "DocXMLRPCServer": "xmlrpc.server",
+	"SimpleHTTPServer": "http.server", "CGIHTTPServer": "http.server", "UserDict": "collections",
+	"UserList": "collections", "UserString": "collections", "whichdb": "dbm", "StringIO": "io",
+	"cStringIO": "io",
+}
