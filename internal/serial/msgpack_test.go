@@ -17,7 +17,6 @@ import (
 	"time"
 )
 
-const systemPython = "/usr/bin/python3"
 
 type msgpackVector struct {
 	Name   string `json:"name"`

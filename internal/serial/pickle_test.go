@@ -18,9 +18,6 @@ import (
 
 const pickleVectorsFile = "testdata/vectors/pickle.jsonl"
 
-// systemPython is Debian's Python, which has the stdlib modules the
-// generator and the round-trip checks need (a pyenv python3 may not).
-const systemPython = "/usr/bin/python3"
 
 type pickleVector struct {
 	Name     string          `json:"name"`
