@@ -9,6 +9,7 @@
 package serial
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func (e *FormatError) Error() string {
 // is also text: it only catches what JSON refuses, like "007" or "+5". Empty
 // input is the empty string. Detect never fails: what fits no format is bytes,
 // with Err set when the value looked like JSON (starts with '{' or '[').
-func Detect(b []byte) Decoded {
+func detectText(b []byte) Decoded {
 	if len(b) == 0 {
 		return Decoded{Format: FormatString, Value: NewStr("")}
 	}
@@ -94,8 +95,10 @@ func Detect(b []byte) Decoded {
 	return d
 }
 
-// decodeModes are the values DecodeAs takes, in the order help text lists them.
-var decodeModes = []string{"auto", "json", "string", "int", "bytes"}
+// decodeModes are the formats DecodeAs takes, in the order help text lists
+// them; each may also be prefixed by a codec ("zlib+pickle"), and a codec alone
+// ("gzip") inflates and then detects.
+var decodeModes = []string{"auto", "pickle", "json", "msgpack", "string", "int", "bytes"}
 
 // DecodeModes lists the values DecodeAs (and `get --as`) accepts.
 func DecodeModes() []string { return append([]string(nil), decodeModes...) }
@@ -106,12 +109,30 @@ func DecodeModes() []string { return append([]string(nil), decodeModes...) }
 // not valid in the forced format comes back as bytes with Err saying why; the
 // error return is only for an unknown format name.
 func DecodeAs(b []byte, as string) (Decoded, error) {
+	return Decode(b, DecodeOptions{As: as})
+}
+
+// decodeForced decodes b as one named format (no codec), falling back to
+// bytes with the reason.
+func decodeForced(b []byte, as string, o DecodeOptions) (Decoded, error) {
 	fallback := func(err error) Decoded {
 		return Decoded{Format: FormatBytes, Value: NewBytes(b), Err: err}
 	}
 	switch as {
 	case "auto", "":
-		return Detect(b), nil
+		return detectAuto(b, o), nil
+	case string(formatPickle):
+		v, err := DecodePickle(b, o.pickleLimits())
+		if err != nil {
+			return fallback(err), nil
+		}
+		return Decoded{Format: formatPickle, Value: v}, nil
+	case string(FormatMsgpack):
+		v, err := DecodeMsgpack(b, MsgpackLimits{})
+		if err != nil {
+			return fallback(err), nil
+		}
+		return Decoded{Format: FormatMsgpack, Value: v}, nil
 	case string(FormatJSON):
 		v, err := parseJSON(b)
 		if err != nil {
@@ -132,7 +153,7 @@ func DecodeAs(b []byte, as string) (Decoded, error) {
 	case string(FormatBytes):
 		return Decoded{Format: FormatBytes, Value: NewBytes(b)}, nil
 	}
-	return Decoded{}, errors.New("unknown format " + strconv.Quote(as) + " (valid: " + strings.Join(decodeModes, ", ") + ")")
+	return Decoded{}, errors.New("unknown format " + strconv.Quote(as) + " (valid: " + strings.Join(decodeModes, ", ") + ", optionally after a codec: " + strings.Join(codecs, ", ") + ", e.g. zlib+pickle)")
 }
 
 // Sniff guesses the format of a value from its first bytes, cheaply, for
@@ -143,6 +164,22 @@ func DecodeAs(b []byte, as string) (Decoded, error) {
 func Sniff(prefix []byte, complete bool) Format {
 	if complete {
 		return Detect(prefix).Format
+	}
+	switch {
+	case bytes.HasPrefix(prefix, magicGzip):
+		return CodecGzip
+	case bytes.HasPrefix(prefix, magicZstd):
+		return CodecZstd
+	case bytes.HasPrefix(prefix, magicLZ4):
+		return CodecLZ4
+	case bytes.HasPrefix(prefix, magicSnappyFramed):
+		return CodecSnappy
+	case zlibHeader(prefix) && !utf8.Valid(prefix):
+		return CodecZlib
+	case isPickleHeader(prefix):
+		return FormatPickle
+	case len(prefix) > 0 && (prefix[0]>>4 == 0x8 || prefix[0]>>4 == 0x9 || prefix[0] >= 0xdc && prefix[0] <= 0xdf):
+		return FormatMsgpack // a map or array header: no text starts like that
 	}
 	if !validUTF8Prefix(prefix) {
 		return FormatBytes

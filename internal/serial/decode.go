@@ -1,0 +1,162 @@
+package serial
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FormatPickle names Python's pickle format.
+const FormatPickle = formatPickle
+
+// DecodeOptions tune Decode.
+type DecodeOptions struct {
+	// As forces a format: "" or "auto" detects; otherwise one of DecodeModes,
+	// a codec (Codecs) to inflate before detecting, or "codec+format".
+	As string
+	// MaxInflate caps the size of a decompressed value (default DefaultMaxInflate).
+	MaxInflate int64
+	// Pickle bounds the pickle decoder (zero fields: DefaultLimits).
+	Pickle Limits
+}
+
+func (o DecodeOptions) pickleLimits() Limits {
+	l := o.Pickle
+	if l.MaxDepth == 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxMemo == 0 {
+		l.MaxMemo = DefaultLimits.MaxMemo
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	return l
+}
+
+// Detect decodes b in the order of DESIGN section 6: a compression wrapper
+// (then the inner bytes), pickle, JSON, msgpack, ASCII integer, UTF-8 text,
+// and bytes. It never fails: a value that fails its apparent format comes
+// back as bytes with Err saying why.
+func Detect(b []byte) Decoded {
+	d, _ := Decode(b, DecodeOptions{})
+	return d
+}
+
+// Decode decodes b as opts say. The error return is only for an unknown
+// format or codec name in opts.As; bad data gives bytes with Err set.
+func Decode(b []byte, opts DecodeOptions) (Decoded, error) {
+	codec, format, err := parseAs(opts.As)
+	if err != nil {
+		return Decoded{}, err
+	}
+	inner := b
+	switch {
+	case codec != "":
+		out, err := DecompressAs(b, codec, opts.MaxInflate)
+		if err != nil {
+			return Decoded{Format: FormatBytes, Value: NewBytes(b), Err: err}, nil
+		}
+		inner = out
+	case format == "" || format == "auto":
+		out, c, ok, err := Decompress(b, opts.MaxInflate)
+		if ok && err != nil {
+			return Decoded{Format: FormatBytes, Value: NewBytes(b), Err: err}, nil
+		}
+		if ok {
+			inner, codec = out, c
+		}
+	}
+	d, err := decodeForced(inner, format, opts)
+	if err != nil {
+		return Decoded{}, err
+	}
+	if codec != "" {
+		if d.Format == FormatBytes && d.Err != nil && format != "" && format != "auto" {
+			// The forced inner format failed: show the stored bytes, not the inflated ones.
+			d.Value = NewBytes(b)
+			d.Err = fmt.Errorf("inflated %s: %w", codec, d.Err)
+		}
+		d.Format = Format(codec + "+" + string(d.Format))
+	}
+	return d, nil
+}
+
+// parseAs splits "zlib+pickle", "zlib" or "pickle" and checks the names.
+func parseAs(as string) (codec, format string, err error) {
+	as = strings.ToLower(strings.TrimSpace(as))
+	if c, f, ok := strings.Cut(as, "+"); ok {
+		codec, format = c, f
+	} else if isCodec(as) {
+		codec = as
+	} else {
+		format = as
+	}
+	if codec != "" && !isCodec(codec) {
+		return "", "", fmt.Errorf("unknown codec %q (valid: %s)", codec, strings.Join(codecs, ", "))
+	}
+	for _, m := range decodeModes {
+		if format == m || format == "" {
+			return codec, format, nil
+		}
+	}
+	_, err = decodeForced(nil, format, DecodeOptions{})
+	return "", "", err
+}
+
+func isCodec(s string) bool {
+	for _, c := range codecs {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// detect is auto-detection of uncompressed bytes.
+func detectAuto(b []byte, o DecodeOptions) Decoded {
+	if len(b) == 0 {
+		return detectText(b)
+	}
+	var reason error
+	if isPickleHeader(b) {
+		v, err := DecodePickle(b, o.pickleLimits())
+		if err == nil {
+			return Decoded{Format: formatPickle, Value: v}
+		}
+		reason = err
+	} else if mayBePickle01(b) {
+		// Protocols 0 and 1 have no header: only a complete parse counts.
+		if v, err := DecodePickle(b, o.pickleLimits()); err == nil {
+			return Decoded{Format: formatPickle, Value: v}
+		}
+	}
+	if reason == nil && mayBeJSON(b) {
+		if d := detectText(b); d.Format == FormatJSON {
+			return d
+		}
+	}
+	if reason == nil {
+		if v, err := DecodeMsgpack(b, MsgpackLimits{}); err == nil && PlausibleMsgpack(b, v) {
+			return Decoded{Format: FormatMsgpack, Value: v}
+		}
+	}
+	d := detectText(b)
+	if reason != nil && d.Format == FormatBytes {
+		d.Err = reason
+	}
+	return d
+}
+
+// isPickleHeader reports the PROTO opcode of protocols 2 to 5.
+func isPickleHeader(b []byte) bool {
+	return len(b) >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5
+}
+
+// mayBePickle01 is a cheap shape test for protocol 0 and 1 pickles: they end
+// with STOP and start with an opcode that begins a value.
+func mayBePickle01(b []byte) bool {
+	if len(b) < 2 || b[len(b)-1] != '.' {
+		return false
+	}
+	return strings.IndexByte("(}])NIJKLMFGSTUVXcgh", b[0]) >= 0
+}
