@@ -17,7 +17,6 @@ import (
 	"time"
 )
 
-
 type msgpackVector struct {
 	Name   string `json:"name"`
 	Hex    string `json:"hex"`

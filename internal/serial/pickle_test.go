@@ -18,7 +18,6 @@ import (
 
 const pickleVectorsFile = "testdata/vectors/pickle.jsonl"
 
-
 type pickleVector struct {
 	Name     string          `json:"name"`
 	Protocol int             `json:"protocol"`
