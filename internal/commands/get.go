@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"strings"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ type getOptions struct {
 	Raw      bool
 	As       string
 	Long     bool
+	MaxInflate int64
 	MaxItems int // -1: automatic (bounded on a terminal, all in a pipe)
 	MaxBytes int // -1: automatic
 }
@@ -75,11 +77,12 @@ the exit code is 3.`,
 		ValidArgsFunction: f.completeKeys(-1),
 	}
 	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "write the stored bytes unchanged")
-	cmd.Flags().StringVar(&opts.As, "as", "auto", "decode as: auto, json, string, int, bytes")
+	cmd.Flags().StringVar(&opts.As, "as", "auto", "decode as: "+strings.Join(serial.DecodeModes(), ", ")+"; a codec ("+strings.Join(serial.Codecs(), ", ")+") inflates first, e.g. zlib+pickle")
+	cmd.Flags().Var(newByteSize(&opts.MaxInflate, serial.DefaultMaxInflate), "max-inflate", "largest decompressed size accepted (e.g. 64MiB, 1GiB)")
 	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "also show type, format, size and TTL")
 	cmd.Flags().IntVar(&opts.MaxItems, "max-items", -1, "text output: show at most N items of each list, dict or set (default 1000 on a terminal, all in a pipe; 0 = all)")
 	cmd.Flags().IntVar(&opts.MaxBytes, "max-bytes", -1, "text output: show at most N bytes of each string or bytes value (default 1 MiB on a terminal, all in a pipe; 0 = all)")
-	_ = cmd.RegisterFlagCompletionFunc("as", fixedCompletion("auto", "json", "string", "int", "bytes"))
+	_ = cmd.RegisterFlagCompletionFunc("as", fixedCompletion(append(serial.DecodeModes(), serial.Codecs()...)...))
 	return cmd
 }
 
@@ -152,7 +155,7 @@ func getRun(ctx context.Context, opts *getOptions) error {
 				return err
 			}
 		case f.JSON():
-			doc, err := entryJSON(e, opts.As)
+			doc, err := entryJSON(e, opts)
 			if err != nil {
 				return err
 			}
@@ -184,15 +187,15 @@ func getRun(ctx context.Context, opts *getOptions) error {
 	return nil
 }
 
-func decodeEntry(e *backends.Entry, as string) serial.Decoded {
-	d, err := serial.DecodeAs(e.Value, as)
+func decodeEntry(e *backends.Entry, opts *getOptions) serial.Decoded {
+	d, err := serial.Decode(e.Value, serial.DecodeOptions{As: opts.As, MaxInflate: opts.MaxInflate})
 	if err != nil { // as was validated in RunE
 		return serial.Detect(e.Value)
 	}
 	return d
 }
 
-func entryJSON(e *backends.Entry, as string) (getJSON, error) {
+func entryJSON(e *backends.Entry, opts *getOptions) (getJSON, error) {
 	doc := getJSON{Key: jsonKey(e.Key), Found: true, TTL: ttlJSON(e.TTL), Type: e.Type}
 	if e.Collection != nil {
 		c := e.Collection
@@ -207,7 +210,7 @@ func entryJSON(e *backends.Entry, as string) (getJSON, error) {
 		return doc, nil
 	}
 	doc.Size = &e.Size
-	d := decodeEntry(e, as)
+	d := decodeEntry(e, opts)
 	doc.Format = string(d.Format)
 	if d.Err != nil {
 		doc.DecodeError = d.Err.Error()
@@ -286,7 +289,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 	}
 	var d serial.Decoded
 	if e.Collection == nil {
-		d = decodeEntry(e, opts.As)
+		d = decodeEntry(e, opts)
 	}
 	if opts.Long {
 		field := func(name, value string) { fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%-7s", name+":")), value) }
@@ -311,7 +314,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		return printCollection(f, w, e.Collection)
 	}
 	if d.Err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s is not valid %s (%v); showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), opts.As, d.Err)
+		fmt.Fprintf(f.IO.ErrOut, "%s %s: %v; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), d.Err)
 	}
 	maxItems, maxBytes := opts.MaxItems, opts.MaxBytes
 	if maxItems < 0 {

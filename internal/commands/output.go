@@ -166,3 +166,50 @@ func joinNames(names []string) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// byteSize is a flag value in bytes that accepts units: 1048576, 64KiB, 64MiB,
+// 1GiB (also KB/MB/GB as powers of 1000).
+type byteSize struct{ p *int64 }
+
+func newByteSize(p *int64, def int64) *byteSize {
+	*p = def
+	return &byteSize{p}
+}
+
+func (b *byteSize) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return humanBytes(*b.p)
+}
+
+func (b *byteSize) Type() string { return "size" }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b.p = n
+	return nil
+}
+
+func parseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n <= 0 || n*float64(mult) > float64(math.MaxInt64/2) {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 64MiB, 1GiB, 1048576)", s)
+	}
+	return int64(n * float64(mult)), nil
+}

@@ -8,6 +8,23 @@ import (
 // FormatPickle names Python's pickle format.
 const FormatPickle = formatPickle
 
+// Inner is the format of the decoded bytes, without a compression wrapper:
+// "zlib+pickle" gives "pickle".
+func (f Format) Inner() Format {
+	if i := strings.LastIndexByte(string(f), '+'); i >= 0 {
+		return f[i+1:]
+	}
+	return f
+}
+
+// Codec is the compression wrapper of a format, or "" ("zlib+pickle" gives "zlib").
+func (f Format) Codec() string {
+	if i := strings.LastIndexByte(string(f), '+'); i >= 0 {
+		return string(f[:i])
+	}
+	return ""
+}
+
 // DecodeOptions tune Decode.
 type DecodeOptions struct {
 	// As forces a format: "" or "auto" detects; otherwise one of DecodeModes,

@@ -57,6 +57,7 @@ func RenderText(w io.Writer, d Decoded, opts TextOptions) (truncated bool, err e
 	p := newPrinter(opts)
 	p.w = w
 	v := d.Value
+	d.Format = d.Format.Inner()
 	switch {
 	case v == nil:
 		p.py(None(), 0)
