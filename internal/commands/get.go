@@ -2,13 +2,13 @@ package commands
 
 import (
 	"bufio"
-	"strings"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,14 +18,14 @@ import (
 )
 
 type getOptions struct {
-	f        *Factory
-	Keys     []string
-	Raw      bool
-	As       string
-	Long     bool
+	f          *Factory
+	Keys       []string
+	Raw        bool
+	As         string
+	Long       bool
 	MaxInflate int64
-	MaxItems int // -1: automatic (bounded on a terminal, all in a pipe)
-	MaxBytes int // -1: automatic
+	MaxItems   int // -1: automatic (bounded on a terminal, all in a pipe)
+	MaxBytes   int // -1: automatic
 }
 
 // On a terminal a huge value would scroll away thousands of screens; these
