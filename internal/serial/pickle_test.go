@@ -161,3 +161,46 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestDecodePickleText checks the Python-like text of decoded CPython
+// pickles, where it says more than the JSON mapping does.
+func TestDecodePickleText(t *testing.T) {
+	want := map[string]string{
+		"enum p4":                  "app.models.Color.RED",
+		"defaultdict list p2":      "collections.defaultdict(builtins.list, {'a': [1, 2], 'b': []})",
+		"defaultdict int empty p4": "collections.defaultdict(builtins.int)",
+		"class reference p3":       "app.models.User",
+		"namedtuple p4":            "app.models.Pair(1, 'two')",
+		"slots dataclass p5":       "app.models.Point{'x': 1, 'y': 2}",
+		"dataclass p0":             "app.models.User{'id': 7, 'name': 'ada', 'tags': ['admin', 'ops']}",
+		"self-referencing list p1": "[1, <cycle>]",
+		"datetime zoneinfo new york ambiguous fold 1 p5": "datetime.datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=zoneinfo.ZoneInfo(key='America/New_York'))",
+		"datetime offset +05:30 p2":                      "datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=19800)))",
+		"set strs p0":                                    "{'date', 'banana', 'cherry', 'apple'}",
+		"bytearray p5":                                   `b'xyz\x00\xff'`,
+		"ordereddict p4":                                 "{'z': 1, 'a': [2], 'm': None}",
+		"uuid small p0":                                  "UUID('00000000-0000-0000-0000-000000000001')",
+		"decimal NaN p2":                                 "Decimal('NaN')",
+		"timedelta negative p4":                          "datetime.timedelta(days=-3, seconds=18000)",
+	}
+	seen := 0
+	for _, vec := range loadPickleVectors(t) {
+		key := vec.Name + " p" + strconv.Itoa(vec.Protocol)
+		w, ok := want[key]
+		if !ok {
+			continue
+		}
+		seen++
+		v, err := DecodePickle(vec.data, DefaultLimits)
+		if err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		if got := v.String(); got != w {
+			t.Errorf("%s:\n got %s\nwant %s", key, got, w)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("found %d of the %d vectors", seen, len(want))
+	}
+}
