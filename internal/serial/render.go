@@ -345,6 +345,9 @@ func (p *printer) py(v *Value, level int) {
 		p.pyDict(v.Pairs, level)
 	case KindObject:
 		p.tok(p.pal.Class, v.Str)
+		if v.Items == nil && v.State == nil {
+			return // the class or function itself (NewGlobal)
+		}
 		if len(v.Items) > 0 || v.State == nil {
 			p.pySeq("(", ")", v.Items, level, false)
 		}

@@ -30,7 +30,7 @@ const (
 	KindTimeDelta             // TD
 	KindDecimal               // Str: the decimal's text, e.g. "1.10", "NaN", "-Infinity"
 	KindUUID                  // Bytes: the 16 bytes
-	KindObject                // Str: qualified class name "module.Name"; Items: args; State
+	KindObject                // Str: qualified class name "module.Name"; Items: args (nil: the class itself); State
 	KindExt                   // Int: msgpack extension type (int8); Bytes: data
 	KindCycle                 // a reference back to an enclosing container (recursive pickle)
 	KindTruncated             // Int: how many items a decoder left out to stay within its limits
@@ -149,8 +149,17 @@ func NewUUID(u [16]byte) *Value { return &Value{Kind: KindUUID, Bytes: u[:]} }
 // NewObject returns an Object node for an instance of class ("module.Name")
 // built from args, with state (nil for none).
 func NewObject(class string, args []*Value, state *Value) *Value {
+	if args == nil {
+		args = []*Value{}
+	}
 	return &Value{Kind: KindObject, Str: class, Items: args, State: state}
 }
+
+// NewGlobal returns an Object node that stands for the class or function
+// name ("module.Name") itself, as a pickle can hold one as a value (the
+// factory of a defaultdict, an Enum member pickled by name): Items nil and
+// no State. It maps to JSON like an object without arguments.
+func NewGlobal(name string) *Value { return &Value{Kind: KindObject, Str: name} }
 
 // NewExt returns a msgpack extension node.
 func NewExt(typ int8, data []byte) *Value { return &Value{Kind: KindExt, Int: int64(typ), Bytes: data} }
