@@ -11,7 +11,17 @@ import (
 // serializers are the names `set --serializer` takes. json (and, in a later
 // stage, pickle and msgpack) parse the input as JSON into a Value tree and
 // encode the tree; string and raw store the input bytes.
-var serializers = []string{"json", "string", "raw"}
+var serializers = []string{"raw", "string", "json", "pickle", "msgpack"}
+
+// DefaultPickleProtocol is what `set --serializer pickle` writes unless told:
+// Python 3.8-3.13's pickle.DEFAULT_PROTOCOL, readable by every Python 3.4+.
+const DefaultPickleProtocol = 4
+
+// EncodeOptions tune EncodeWith.
+type EncodeOptions struct {
+	Serializer     string
+	PickleProtocol int // 2 to 5; 0 means DefaultPickleProtocol
+}
 
 // Serializers lists the serializers Encode accepts.
 func Serializers() []string { return append([]string(nil), serializers...) }
@@ -27,6 +37,14 @@ func ParseJSON(b []byte) (*Value, error) { return parseJSON(b) }
 //     Python's json.dumps(obj) writes it by default (", " and ": " separators,
 //     ensure_ascii, NaN/Infinity literals, floats as repr, big integers exact).
 func Encode(input []byte, serializer string) ([]byte, error) {
+	return EncodeWith(input, EncodeOptions{Serializer: serializer})
+}
+
+// EncodeWith is Encode with options: pickle and msgpack parse the input as
+// JSON like json does, then write the tree as pickle.dumps(obj, protocol) and
+// msgpack.packb(obj, use_bin_type=True) write it.
+func EncodeWith(input []byte, o EncodeOptions) ([]byte, error) {
+	serializer := o.Serializer
 	switch serializer {
 	case "raw":
 		return input, nil
@@ -43,7 +61,17 @@ func Encode(input []byte, serializer string) ([]byte, error) {
 	if err != nil {
 		return nil, errors.New("value is " + err.Error() + "; write text as a JSON string or use --serializer string")
 	}
+	if serializer == "pickle" {
+		return EncodePickle(v, o.pickleProtocol())
+	}
 	return EncodeValue(v, serializer)
+}
+
+func (o EncodeOptions) pickleProtocol() int {
+	if o.PickleProtocol == 0 {
+		return DefaultPickleProtocol
+	}
+	return o.PickleProtocol
 }
 
 // EncodeValue encodes a Value tree with a structured serializer (json; later
@@ -54,6 +82,10 @@ func EncodeValue(v *Value, serializer string) ([]byte, error) {
 	switch serializer {
 	case "json":
 		return appendPyJSON(nil, v, 0)
+	case "pickle":
+		return EncodePickle(v, DefaultPickleProtocol)
+	case "msgpack":
+		return EncodeMsgpack(v)
 	case "string", "raw":
 		return nil, errors.New("serializer " + serializer + " stores bytes, not a value")
 	}

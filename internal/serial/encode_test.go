@@ -71,8 +71,9 @@ func TestEncodeSerializers(t *testing.T) {
 			"value is not valid JSON: unexpected 'h', expecting a value at offset 0; write text as a JSON string or use --serializer string"},
 		{"json refuses trailing data", "{} {}", "json", "",
 			"value is not valid JSON: extra data '{' at offset 3; write text as a JSON string or use --serializer string"},
-		{"unknown serializer lists valid ones", "x", "yaml", "", `unknown serializer "yaml" (valid: json, string, raw)`},
-		{"pickle is not in this stage", "1", "pickle", "", `unknown serializer "pickle" (valid: json, string, raw)`},
+		{"unknown serializer lists valid ones", "x", "yaml", "", `unknown serializer "yaml" (valid: raw, string, json, pickle, msgpack)`},
+		{"pickle protocol 4 like pickle.dumps", "1", "pickle", "\x80\x04K\x01.", ""},
+		{"msgpack like packb", `{"a": [1, "x"]}`, "msgpack", "\x81\xa1a\x92\x01\xa1x", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestEncodeSerializers(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(Serializers(), ","); got != "json,string,raw" {
+	if got := strings.Join(Serializers(), ","); got != "raw,string,json,pickle,msgpack" {
 		t.Errorf("Serializers() = %s", got)
 	}
 }
