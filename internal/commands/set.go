@@ -19,11 +19,11 @@ import (
 const maxSetInput = 512 << 20
 
 type setOptions struct {
-	f          *Factory
-	Key        string
-	Value      *string // nil: read stdin or --file
-	File       string
-	TTL        string
+	f              *Factory
+	Key            string
+	Value          *string // nil: read stdin or --file
+	File           string
+	TTL            string
 	Serializer     string
 	PickleProtocol int
 }
