@@ -19,11 +19,11 @@ import datetime, decimal, msgpack, pickle, sys, uuid
 out = sys.argv[1]
 rows = [{"id": i, "name": f"user-{i}", "email": f"user{i}@example.org", "score": i * 1.5,
          "active": i % 3 == 0, "tags": ["a", "b", str(i % 7)], "n": None}
-        for i in range(100_000)]
+        for i in range(113_000)]
 with open(f"{out}/data.msgpack", "wb") as f:
     f.write(msgpack.packb(rows, use_bin_type=True))
 prow = [dict(r, created=datetime.datetime(2024, 1, 1) + datetime.timedelta(seconds=r["id"]),
-             price=decimal.Decimal(f"{r['id']}.50")) for r in rows[:60_000]]
+             price=decimal.Decimal(f"{r['id']}.50")) for r in rows[:84_000]]
 with open(f"{out}/data.pickle", "wb") as f:
     f.write(pickle.dumps(prow, protocol=5))
 PY
