@@ -11,7 +11,7 @@ package serial
 // (3) an encoder byte-identical to msgpack-python's packb(use_bin_type=True)
 // (smallest int forms, floats always float 64, str8 for short strings); and
 // (4) a single pass straight into Value nodes, with no interface{} tree in
-// between. The format is small (one page of spec), so this is ~400 lines
+// between. The format is small (one page of spec), so this is a few hundred lines
 // checked against vectors made by msgpack-python itself (testdata/vectors).
 
 import (

@@ -566,3 +566,49 @@ func TestMsgpackHostile(t *testing.T) {
 		t.Errorf("truncations took %v", d)
 	}
 }
+
+// benchMsgpack is a realistic ~10 MB msgpack value: a list of 100k records
+// like an API response cache or a bulk cached query, as msgpack.packb writes
+// them.
+func benchMsgpack(tb testing.TB) []byte {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
+	items := make([]*Value, 100_000)
+	for i := range items {
+		w := words[i%len(words)]
+		items[i] = dict(
+			str("id"), NewInt(int64(i)),
+			str("name"), str("user-"+itoa(int64(i))),
+			str("email"), str(w+itoa(int64(i))+"@example.com"),
+			str("active"), NewBool(i%3 != 0),
+			str("score"), NewFloat(float64(i)*0.37),
+			str("tags"), NewList(str(w), str(words[(i+3)%len(words)])),
+			str("avatar"), NewBytes(bytes.Repeat([]byte{byte(i)}, 8)),
+		)
+	}
+	b, err := EncodeMsgpack(NewList(items...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkDecodeMsgpack10MB decodes benchMsgpack. With
+// CACHECTL_BENCH_DUMP=FILE it also writes the bytes there, for timing
+// Python on the same input:
+//
+//	/usr/bin/python3 -m timeit -s 'import msgpack; b=open("FILE","rb").read()' 'msgpack.unpackb(b)'
+func BenchmarkDecodeMsgpack10MB(b *testing.B) {
+	data := benchMsgpack(b)
+	if f := os.Getenv("CACHECTL_BENCH_DUMP"); f != "" {
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeMsgpack(data, MsgpackLimits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
