@@ -48,9 +48,11 @@ import (
 //     member pickled by name through getattr) is an Object node with no
 //     arguments (Items nil) and no state.
 //   - A container that contains itself is cut with a cycle marker; shared
-//     references are shared (or copied where a cycle is cut), and the tree,
-//     counted with repetition, is bounded by Limits.MaxBytes: what exceeds it
-//     becomes a truncated marker, so walking the tree is always cheap.
+//     references are shared (or copied where a cycle is cut). The tree,
+//     counted with repetition, may hold at most twice the nodes and
+//     references the pickle made (plus 65536), and no more than MaxBytes
+//     worth: what exceeds it becomes a truncated marker, so walking or
+//     rendering the tree costs about what reading the pickle did.
 
 // Limits bounds the work and memory of DecodePickle. A zero field takes its
 // value from DefaultLimits.
@@ -206,7 +208,9 @@ type pickleDecoder struct {
 	pairs    []Pair
 	dts      []DateTime
 	barena   []byte
-	zones    int // zone lookups that missed the shared cache
+	nodes    int64 // nodes made
+	refCount int64 // references pushed again (GET, DUP)
+	zones    int   // zone lookups that missed the shared cache
 	lastZone string
 	lastLoc  *time.Location
 
@@ -263,6 +267,7 @@ func (d *pickleDecoder) node() *Value {
 	}
 	d.slab = d.slab[:len(d.slab)+1]
 	d.used += valueCost
+	d.nodes++
 	return &d.slab[len(d.slab)-1]
 }
 
@@ -491,6 +496,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 			}
 			d.noteShared(v)
 			d.used += ptrCost
+			d.refCount++
 			d.push(v)
 
 		case opNone:
@@ -785,6 +791,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 			v := d.memo[idx]
 			d.noteShared(v)
 			d.used += ptrCost
+			d.refCount++
 			d.push(v)
 
 		case opGlobal:
@@ -1092,8 +1099,8 @@ func parsePyFloat(s string) (float64, error) {
 		return 0, strconv.ErrSyntax
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil && !isRangeErr(err) {
-		return 0, err
+	if err != nil && (!isRangeErr(err) || math.IsInf(f, 0)) {
+		return 0, err // Python refuses an overflow too (underflow gives 0)
 	}
 	return f, nil
 }
@@ -2029,9 +2036,13 @@ type pickleWalker struct {
 }
 
 func (d *pickleDecoder) finish(root *Value) (*Value, error) {
-	// Every node of the tree counts each time it appears, so shared
-	// references repeated beyond MaxBytes worth of nodes are cut.
-	w := &pickleWalker{d: d, budget: d.lim.MaxBytes / valueCost, maxDeep: d.lim.MaxDepth}
+	// Every node of the tree counts each time it appears. Without shared
+	// containers that is at most the nodes and references the pickle made;
+	// expanding shared containers may add as much again (plus a little), and
+	// never more than MaxBytes worth of nodes.
+	budget := 2*(d.nodes+d.refCount) + 1<<16
+	budget = min(budget, d.lim.MaxBytes/valueCost)
+	w := &pickleWalker{d: d, budget: budget, maxDeep: d.lim.MaxDepth}
 	if len(d.shared) > 0 {
 		w.onPath = make(map[*Value]bool)
 	}
@@ -2055,11 +2066,14 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 	default:
 		return v, false, nil
 	}
-	if len(v.Items) == 0 && len(v.Pairs) == 0 && v.State == nil {
-		return v, false, nil
+	if v.Kind == KindObject && v.Items == nil && v.State == nil {
+		return v, false, nil // a class or function
 	}
 	if depth >= w.maxDeep {
 		return nil, false, &FormatError{Format: formatPickle, Offset: -1, Msg: "nesting deeper than " + strconv.Itoa(w.maxDeep) + " levels"}
+	}
+	if len(v.Items) == 0 && len(v.Pairs) == 0 && v.State == nil {
+		return v, false, nil
 	}
 	if w.onPath != nil {
 		if _, ok := w.d.shared[v]; ok {

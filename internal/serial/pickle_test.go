@@ -3,18 +3,23 @@ package serial
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const pickleVectorsFile = "testdata/vectors/pickle.jsonl"
@@ -353,5 +358,329 @@ func TestDecodePickleText(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("found %d of the %d vectors", seen, len(want))
+	}
+}
+
+// TestDecodePickleHandMade covers what CPython 3 never writes but other
+// writers (Python 2, hand-made or hostile pickles) do.
+func TestDecodePickleHandMade(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want: ToJSON, or "text:" + String()
+	}{
+		{"p0 INST instance", "(I1\nI2\nimod\nCls\n.", `{"$class":"mod.Cls","$args":[1,2]}`},
+		{"p1 OBJ instance", "(cmod\nCls\nK\x01o.", `{"$class":"mod.Cls","$args":[1]}`},
+		{"a reduce of os.system is only data", "cos\nsystem\n(S'echo hi'\ntR.", `{"$class":"os.system","$args":["echo hi"]}`},
+		{"py2 STRING with escapes", "S'a\\x41\\n\\'q'\n.", `"aA\n'q"`},
+		{"py2 SHORT_BINSTRING non-ASCII is bytes", "U\x02\xc3\xa9.", `{"$bytes":"w6k="}`},
+		{"py2 BINSTRING ASCII is str", "T\x03\x00\x00\x00abc.", `"abc"`},
+		{"py2 datetime with a str state", "\x80\x02cdatetime\ndatetime\nU\n\x07\xe8\x01\x02\x03\x04\x05\x00\x00\x01\x85R.", `"2024-01-02T03:04:05.000001"`},
+		{"py2 name of unicode", "c__builtin__\nunicode\n.", `text:builtins.str`},
+		{"py2 names only below protocol 3", "\x80\x03c__builtin__\nunicode\n.", `text:__builtin__.unicode`},
+		{"py2 exceptions module", "cexceptions\nValueError\n(S'bad'\ntR.", `{"$class":"builtins.ValueError","$args":["bad"]}`},
+		{"LONG text", "L-12345678901234567890L\n.", `-12345678901234567890`},
+		{"INT bools and ints", "(I1\nI01\nI00\nI-7\nl.", `[1,true,false,-7]`},
+		{"FLOAT text inf", "(Finf\nF-2.5\nl.", `["Infinity",-2.5]`},
+		{"UNICODE raw-unicode-escape", "V\\u20ac\\\\u0041x\\U0001f600\n.", `"€\\\\u0041x😀"`},
+		{"UNICODE lone surrogate", "V\\ud800x\n.", `"` + "\ufffd" + `x"`},
+		{"BINUNICODE surrogate pair", "X\x06\x00\x00\x00\xed\xa0\xbd\xed\xb8\x80.", `"😀"`},
+		{"BINUNICODE lone surrogate", "X\x03\x00\x00\x00\xed\xa0\x80.", `"` + "\ufffd" + `"`},
+		{"DUP", "K\x012\x86.", `[1,1]`},
+		{"POP", "NK\x050.", `null`},
+		{"POP of a mark", "K\x01(0.", `1`},
+		{"POP_MARK", "N(K\x01K\x021.", `null`},
+		{"FRAME is optional", "\x80\x04}\x94(\x8c\x01a\x94K\x01u.", `{"a":1}`},
+		{"p0 memo recursion", "(lp0\nI1\nag0\na.", `[1,{"$ref":"cycle"}]`},
+		{"EXT1", "\x80\x02\x82\x05.", `{"$class":"copyreg.extension","$args":[5]}`},
+		{"BUILD on a date keeps both", "\x80\x04\x8c\x08datetime\x8c\x04date\x93C\x04\x07\xe8\x01\x02\x85R}\x8c\x01aK\x01sb.",
+			`{"$class":"datetime.date","$args":["2024-01-02"],"$state":{"a":1}}`},
+		{"BUILD state (dict, slots) is merged", "\x80\x02capp\nC\n)\x81}X\x01\x00\x00\x00xK\x01s}X\x01\x00\x00\x00yK\x02s\x86b.",
+			`{"$class":"app.C","$args":[],"$state":{"x":1,"y":2}}`},
+		{"BUILD twice merges dicts", "\x80\x02capp\nC\n)\x81}X\x01\x00\x00\x00xK\x01sb}X\x01\x00\x00\x00yK\x02sb.",
+			`{"$class":"app.C","$args":[],"$state":{"x":1,"y":2}}`},
+		{"copyreg.__newobj__ called by REDUCE", "\x80\x02ccopy_reg\n__newobj__\ncapp\nC\nK\x07\x86R.", `{"$class":"app.C","$args":[7]}`},
+		{"_reconstructor of a dict subclass", "ccopy_reg\n_reconstructor\n(capp\nD\nc__builtin__\ndict\n(dtR.",
+			`{"$class":"app.D","$args":[{}]}`},
+		{"OrderedDict from pairs (Python 2)", "\x80\x02ccollections\nOrderedDict\n](](X\x01\x00\x00\x00aK\x01ee\x85R.", `{"a":1}`},
+		{"datetime from integer arguments", "\x80\x02cdatetime\ndatetime\n(M\xe8\x07K\x01K\x02K\x03tR.", `"2024-01-02T03:00:00"`},
+		{"datetime with an invalid payload stays an object", "\x80\x04\x8c\x08datetime\x8c\x08datetime\x93C\x04\x07\xe8\x0d\x02\x85R.",
+			`{"$class":"datetime.datetime","$args":[{"$bytes":"B+gNAg=="}]}`},
+		{"pytz static zone", "\x80\x04\x8c\x08datetime\x8c\x08datetime\x93C\n\x07\xe8\x07\x0e\x0a\x1e\x00\x00\x00\x00\x8c\x04pytz\x8c\x02_p\x93\x8c\tEtc/GMT-3\x85R\x86R.",
+			`"2024-07-14T10:30:00+03:00[Etc/GMT-3]"`},
+		{"zone unknown to the system keeps no offset", "\x80\x04\x8c\x08datetime\x8c\x08datetime\x93C\n\x07\xe8\x07\x0e\x0a\x1e\x00\x00\x00\x00\x8c\x08zoneinfo\x8c\x08ZoneInfo\x93\x8c\x0cMars/Olympus\x85R\x86R.",
+			`"2024-07-14T10:30:00[Mars/Olympus]"`},
+		{"UUID from its hex", "\x80\x02cuuid\nUUID\nX\x20\x00\x00\x0012345678123456781234567812345678\x85R.", `"12345678-1234-5678-1234-567812345678"`},
+		{"UUID with an out-of-range int stays an object", "\x80\x02cuuid\nUUID\n)\x81}X\x03\x00\x00\x00intJ\xff\xff\xff\xffsb.",
+			`{"$class":"uuid.UUID","$args":[],"$state":{"int":-1}}`},
+		{"calling a call result", "\x80\x02cmod\nf\n)R)R.", `{"$class":"\u003ccall\u003e","$args":[{"$class":"mod.f","$args":[]}]}`},
+		{"a dict key may be any value", "}(]K\x01u.", `{"$dict":[[[],1]]}`},
+		{"leftover stack items are ignored, as in Python", "K\x01K\x02.", `2`},
+		{"deep MARK stack", strings.Repeat("(", 100000) + "N.", `null`},
+		{"nesting at the limit", strings.Repeat("(", 1000) + strings.Repeat("l", 1000) + ".", strings.Repeat("[", 1000) + strings.Repeat("]", 1000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := DecodePickle([]byte(tt.in), DefaultLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text, ok := strings.CutPrefix(tt.want, "text:"); ok {
+				if got := v.String(); got != text {
+					t.Errorf("got %s, want %s", got, text)
+				}
+				return
+			}
+			if got := ToJSON(v); sameJSON(got, []byte(tt.want)) != nil {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodePickleErrors(t *testing.T) {
+	huge8 := "\xff\xff\xff\xff\xff\xff\xff\x7f"
+	tests := []struct{ name, in, want string }{
+		{"empty", "", "no STOP"},
+		{"no STOP", "\x80\x04N", "no STOP"},
+		{"trailing data", "N.x", "1 bytes of trailing data after STOP at offset 2"},
+		{"protocol 6", "\x80\x06N.", "unsupported pickle protocol: 6"},
+		{"NEXT_BUFFER", "\x80\x05\x97\x98.", "out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored"},
+		{"READONLY_BUFFER", "\x80\x05C\x01x\x98.", "out-of-band buffers"},
+		{"PERSID", "P1\n.", "persistent IDs (pickle PERSID) cannot be decoded"},
+		{"BINPERSID", "NQ.", "persistent IDs (pickle BINPERSID)"},
+		{"memo miss", "h\x05.", "memo value not found at index 5"},
+		{"STOP on an empty stack", ".", "STOP: unpickling stack underflow"},
+		{"APPEND on an empty stack", "a.", "APPEND: unpickling stack underflow"},
+		{"pop below a mark", "N(a.", "APPEND: unpickling stack underflow"},
+		{"odd SETITEMS", "}(K\x01u.", "odd number of items for SETITEMS"},
+		{"APPENDS on a dict", "}(K\x01e.", "APPENDS on a dict"},
+		{"REDUCE args not a tuple", "cmod\nf\nK\x01R.", "REDUCE arguments are a int, not a tuple"},
+		{"STACK_GLOBAL of ints", "\x80\x04K\x01K\x02\x93.", "STACK_GLOBAL requires str"},
+		{"BUILD on a class", "cmod\nC\n}b.", "BUILD on the class mod.C"},
+		{"LONG4 longer than the input", "\x80\x02\x8b\xff\xff\xff\x7f", "unexpected end of input in LONG4 at offset 2"},
+		{"LONG4 negative length", "\x80\x02\x8b\xff\xff\xff\xff", "LONG4 has a negative byte count"},
+		{"LONG4 too many digits", "\x8b\x00\x10\x00\x00" + strings.Repeat("\x01", 4096) + ".", "exceeds the limit of 4300 digits"},
+		{"LONG too many digits", "L" + strings.Repeat("9", 5000) + "L\n.", "integer with 5000 digits exceeds the limit of 4300"},
+		{"BINUNICODE8 longer than the input", "\x80\x04\x8d" + huge8, "unexpected end of input in BINUNICODE8"},
+		{"BINBYTES8 longer than the input", "\x80\x04\x8e" + huge8, "unexpected end of input in BINBYTES8"},
+		{"BYTEARRAY8 longer than the input", "\x80\x05\x96" + huge8, "unexpected end of input in BYTEARRAY8"},
+		{"BINSTRING negative", "T\xff\xff\xff\xff", "BINSTRING has a negative byte count"},
+		{"FRAME longer than the input", "\x80\x04\x95" + huge8 + "N.", "FRAME of 9223372036854775807 bytes runs past the end"},
+		{"unknown opcode", "\xff", "unknown opcode 0xff"},
+		{"memo index over the limit", "Nr\xff\xff\xff\x7f.", "memo index 2147483647 exceeds the limit of 1048576 entries"},
+		{"EXT code 0", "\x82\x00.", "EXT specifies code <= 0"},
+		{"invalid UTF-8", "X\x02\x00\x00\x00\xff\xfe.", "BINUNICODE: invalid UTF-8"},
+		{"STRING unquoted", "Sabc\n.", "the STRING opcode argument must be quoted"},
+		{"UNICODE short escape", "V\\u12\n.", "truncated \\uXXXX"},
+		{"FLOAT overflow", "F1e400\n.", "FLOAT"},
+		{"POP_MARK without a mark", "N1.", "could not find MARK"},
+		{"GLOBAL without newline", "cmod", "unexpected end of input in GLOBAL"},
+		{"nesting too deep", strings.Repeat("(", 1001) + strings.Repeat("l", 1001) + ".", "nesting deeper than 1000 levels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := DecodePickle([]byte(tt.in), DefaultLimits)
+			if err == nil {
+				t.Fatalf("no error; decoded %s", v)
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) || fe.Format != "pickle" {
+				t.Fatalf("error %v is not a pickle *FormatError", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// raceEnabled reports a -race build, where timings are not meaningful.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// measure runs f once and returns its time and the bytes it allocated.
+func measure(f func()) (time.Duration, uint64) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	f()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return elapsed, after.TotalAlloc - before.TotalAlloc
+}
+
+func le32(n int) string {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(n))
+	return string(b[:])
+}
+
+// doublingDAG is l0 = [0]; l(i+1) = [l(i), l(i)]: 2**levels leaves when expanded.
+func doublingDAG(levels int) []byte {
+	var b strings.Builder
+	b.WriteString("\x80\x04]\x94K\x00a")
+	for i := 1; i <= levels; i++ {
+		b.WriteString("](j" + le32(i-1) + "j" + le32(i-1) + "e\x94")
+	}
+	b.WriteString(".")
+	return []byte(b.String())
+}
+
+// TestDecodePickleHostile: hostile pickles end quickly, with bounded memory,
+// as an error or a marked tree.
+func TestDecodePickleHostile(t *testing.T) {
+	big := func(n int, s string) string { return strings.Repeat(s, n) }
+	tests := []struct {
+		name     string
+		in       []byte
+		lim      Limits
+		wantErr  string             // "" for a successful decode
+		check    func(*Value) error // for a successful decode
+		maxAlloc uint64
+	}{
+		{name: "list containing itself a million times",
+			in: []byte("\x80\x04]\x94(" + big(1_000_000, "h\x00") + "e."),
+			check: func(v *Value) error {
+				if len(v.Items) != 1_000_000 || v.Items[0].Kind != KindCycle || v.Items[999_999].Kind != KindCycle {
+					return errors.New("not a list of a million cycle markers")
+				}
+				return nil
+			},
+			maxAlloc: 96 << 20},
+		{name: "100k nested lists (MARK/LIST)", in: []byte(big(100_000, "(") + big(100_000, "l") + "."),
+			wantErr: "nesting deeper than 1000 levels", maxAlloc: 64 << 20},
+		{name: "100k nested lists (EMPTY_LIST/APPEND)", in: []byte("\x80\x02" + big(100_000, "]") + big(99_999, "a") + "."),
+			wantErr: "nesting deeper than 1000 levels", maxAlloc: 64 << 20},
+		{name: "doubling DAG of 60 levels", in: doublingDAG(60), check: hasTruncation, maxAlloc: 64 << 20},
+		{name: "100k references to a 1000-item list",
+			in:    []byte("\x80\x04](" + big(1000, "K\x01") + "e\x94](" + big(100_000, "h\x00") + "e."),
+			check: hasTruncation, maxAlloc: 64 << 20},
+		{name: "memo bomb of MEMOIZE", in: []byte("\x80\x04N" + big(2_000_000, "\x94") + "."),
+			wantErr: "memo index 1048576 exceeds the limit", maxAlloc: 64 << 20},
+		{name: "LONG_BINPUT at the memo limit", in: []byte("Nr" + le32(1<<20-1) + "."), check: isNone, maxAlloc: 32 << 20},
+		{name: "EMPTY_LIST bomb", in: []byte("\x80\x04" + big(2_000_000, "]") + "."), lim: Limits{MaxBytes: 32 << 20},
+			wantErr: "decoding needs more than 32.0 MiB (limit)", maxAlloc: 96 << 20},
+		{name: "EMPTY_LIST bomb, default limits", in: []byte("\x80\x04" + big(3_000_000, "]") + "."),
+			wantErr: "decoding needs more than 256.0 MiB (limit)", maxAlloc: 512 << 20},
+		// The stack grows by append: 40 MiB at the end, about 5 times that allocated on the way.
+		{name: "DUP bomb", in: []byte("N" + big(5_000_000, "2") + "."), check: isNone, maxAlloc: 256 << 20},
+		{name: "LONG4 with a huge length", in: []byte("\x80\x02\x8b\xff\xff\xff\x7f" + big(100, "x")), wantErr: "unexpected end of input in LONG4", maxAlloc: 1 << 20},
+		{name: "BINUNICODE8 with a huge length", in: []byte("\x80\x04\x8d\x00\x00\x00\x00\x00\x00\x00\x40xx"), wantErr: "unexpected end of input in BINUNICODE8", maxAlloc: 1 << 20},
+		{name: "BINBYTES8 with a huge length", in: []byte("\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xffxx"), wantErr: "unexpected end of input in BINBYTES8", maxAlloc: 1 << 20},
+		{name: "LONG4 of 1 MB", in: []byte("\x80\x02\x8b" + le32(1<<20) + big(1<<20, "\x01") + "."), wantErr: "digits", maxAlloc: 8 << 20},
+		{name: "LONG of a million digits", in: []byte("L" + big(1_000_000, "7") + "L\n."), wantErr: "digits", maxAlloc: 8 << 20},
+		{name: "MaxItems cuts containers", in: []byte("\x80\x04](" + big(5000, "K\x01") + "e."), lim: Limits{MaxItems: 10},
+			check: func(v *Value) error {
+				if len(v.Items) != 11 || v.Items[10].Kind != KindTruncated || v.Items[10].Int != 4990 {
+					return errors.New("not cut after 10 items: " + v.String())
+				}
+				return nil
+			},
+			maxAlloc: 4 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := tt.lim
+			var v *Value
+			var err error
+			elapsed, alloc := measure(func() { v, err = DecodePickle(tt.in, lim) })
+			for try := 0; try < 2 && elapsed > time.Second; try++ { // a busy machine: best of three
+				again, _ := measure(func() { v, err = DecodePickle(tt.in, lim) })
+				elapsed = min(elapsed, again)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tt.check(v); err != nil {
+					t.Fatal(err)
+				}
+				js := ToJSON(v)
+				if !json.Valid(js) {
+					t.Fatalf("ToJSON is not valid JSON: %.200s", js)
+				}
+				var out bytes.Buffer
+				if _, err := RenderText(&out, Decoded{Format: "pickle", Value: v}, TextOptions{MaxItems: 100, MaxBytes: 100}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Logf("%v, %.1f MiB allocated for %d input bytes", elapsed.Round(time.Millisecond), float64(alloc)/(1<<20), len(tt.in))
+			if !raceEnabled() && elapsed > time.Second {
+				t.Errorf("took %v, want well under a second", elapsed)
+			}
+			if alloc > tt.maxAlloc {
+				t.Errorf("allocated %.1f MiB, want at most %.1f MiB", float64(alloc)/(1<<20), float64(tt.maxAlloc)/(1<<20))
+			}
+		})
+	}
+}
+
+func hasTruncation(v *Value) error {
+	if !bytes.Contains(ToJSON(v), []byte(`"$truncated"`)) {
+		return errors.New("no truncated marker in the expanded tree")
+	}
+	return nil
+}
+
+func isNone(v *Value) error {
+	if v.Kind != KindNone {
+		return errors.New("got " + v.String() + ", want None")
+	}
+	return nil
+}
+
+// TestDecodePickleTruncatedAnywhere cuts every vector at every offset (at
+// 64 spread offsets and the last 16 when it is over 1 KiB): each prefix is an
+// error, never a panic.
+func TestDecodePickleTruncatedAnywhere(t *testing.T) {
+	n := 0
+	for _, vec := range loadPickleVectors(t) {
+		size := len(vec.data)
+		for cut := 0; cut < size; cut++ {
+			if size > 1024 && cut < size-16 && cut%(size/64) != 0 {
+				continue
+			}
+			n++
+			if v, err := DecodePickle(vec.data[:cut], DefaultLimits); err == nil {
+				t.Fatalf("%s p%d cut at %d of %d decoded to %s", vec.Name, vec.Protocol, cut, size, v)
+			}
+		}
+	}
+	t.Logf("%d prefixes", n)
+}
+
+// TestDecodePickleGarbage feeds random bytes, bare and behind each protocol
+// header: errors or values, never a panic, a hang or invalid JSON.
+func TestDecodePickleGarbage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, rng.IntN(200))
+		for j := range b {
+			if rng.IntN(4) == 0 {
+				b[j] = byte(0x80 + rng.IntN(0x19)) // the protocol 2+ opcodes
+			} else {
+				b[j] = byte(rng.IntN(256))
+			}
+		}
+		if i%2 == 0 {
+			b = append([]byte{0x80, byte(i % 6)}, b...)
+		}
+		if v, err := DecodePickle(b, DefaultLimits); err == nil && !json.Valid(ToJSON(v)) {
+			t.Fatalf("%x: invalid JSON", b)
+		}
 	}
 }

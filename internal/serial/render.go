@@ -344,7 +344,8 @@ func (p *printer) py(v *Value, level int) {
 	case KindDict:
 		p.pyDict(v.Pairs, level)
 	case KindObject:
-		p.tok(p.pal.Class, v.Str)
+		// The class name comes from the value's bytes (a pickle's GLOBAL): escape it.
+		p.tok(p.pal.Class, textesc.Key(v.Str))
 		if v.Items == nil && v.State == nil {
 			return // the class or function itself (NewGlobal)
 		}

@@ -248,3 +248,10 @@ func TestRenderTextEndsWithExactlyOneNewline(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderObjectClassNameIsEscaped(t *testing.T) {
+	got, _ := render(t, Decoded{Format: "pickle", Value: NewObject("evil\x1b[2J.C", nil, nil)}, TextOptions{})
+	if strings.IndexByte(got, 0x1b) >= 0 || !strings.Contains(got, `"evil\x1b[2J.C"()`) {
+		t.Errorf("object with a control byte in its class name rendered as %q", got)
+	}
+}
