@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -493,20 +492,6 @@ func TestDecodePickleErrors(t *testing.T) {
 	}
 }
 
-// raceEnabled reports a -race build, where timings are not meaningful.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
-}
-
 // measure runs f once and returns its time and the bytes it allocated.
 func measure(f func()) (time.Duration, uint64) {
 	runtime.GC()
@@ -619,7 +604,7 @@ func TestDecodePickleHostile(t *testing.T) {
 				}
 			}
 			t.Logf("%v, %.1f MiB allocated for %d input bytes", elapsed.Round(time.Millisecond), float64(alloc)/(1<<20), len(tt.in))
-			if !raceEnabled() && elapsed > time.Second {
+			if !raceEnabled && elapsed > time.Second {
 				t.Errorf("took %v, want well under a second", elapsed)
 			}
 			if alloc > tt.maxAlloc {
