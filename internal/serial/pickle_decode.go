@@ -195,9 +195,9 @@ type pickleDecoder struct {
 
 	stack []*Value
 	marks []int
-	fence int // stack index of the innermost mark (items below it cannot be popped)
-	memo  []*Value
-	nmemo int // filled memo entries (MEMOIZE stores at this index)
+	fence int        // stack index of the innermost mark (items below it cannot be popped)
+	memo  [][]*Value // pages of memoPageSize entries
+	nmemo int        // filled memo entries (MEMOIZE stores at this index)
 
 	refs     map[*Value]globalCode // nodes that stand for a class or function
 	shared   map[*Value]struct{}   // containers pushed again by GET or DUP
@@ -214,7 +214,33 @@ type pickleDecoder struct {
 	lastZone string
 	lastLoc  *time.Location
 
-	cycle *Value
+	cycle  *Value
+	leaves [leafCount]*Value // shared immutable leaves: 0-255, None, False, True
+}
+
+// Leaves the tree may share: immutable, so one node serves every occurrence.
+const (
+	leafNone  = 256
+	leafFalse = 257
+	leafTrue  = 258
+	leafCount = 259
+)
+
+// leaf returns the shared node of the int 0-255, None, False or True.
+func (d *pickleDecoder) leaf(i int) *Value {
+	if v := d.leaves[i]; v != nil {
+		return v
+	}
+	v := d.node()
+	switch i {
+	case leafNone:
+	case leafFalse, leafTrue:
+		v.Kind, v.Bool = KindBool, i == leafTrue
+	default:
+		v.Kind, v.Int = KindInt, int64(i)
+	}
+	d.leaves[i] = v
+	return v
 }
 
 func newPickleDecoder(b []byte, lim Limits) *pickleDecoder {
@@ -500,12 +526,11 @@ func (d *pickleDecoder) run() (*Value, error) {
 			d.push(v)
 
 		case opNone:
-			v := d.node()
-			d.push(v)
-		case opNewTrue, opNewFalse:
-			v := d.node()
-			v.Kind, v.Bool = KindBool, op == opNewTrue
-			d.push(v)
+			d.push(d.leaf(leafNone))
+		case opNewTrue:
+			d.push(d.leaf(leafTrue))
+		case opNewFalse:
+			d.push(d.leaf(leafFalse))
 		case opBinInt:
 			n, err := d.uint(4)
 			if err != nil {
@@ -516,7 +541,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 			if d.pos >= len(d.in) {
 				return nil, d.truncated()
 			}
-			d.push(d.intNode(int64(d.in[d.pos])))
+			d.push(d.leaf(int(d.in[d.pos])))
 			d.pos++
 		case opBinInt2:
 			n, err := d.uint(2)
@@ -785,10 +810,10 @@ func (d *pickleDecoder) run() (*Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			if idx >= uint64(len(d.memo)) || d.memo[idx] == nil {
+			v := d.memoGet(idx)
+			if v == nil {
 				return nil, d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
 			}
-			v := d.memo[idx]
 			d.noteShared(v)
 			d.used += ptrCost
 			d.refCount++
@@ -976,22 +1001,31 @@ func opName(op byte) string {
 
 // ---- memo and sharing ----
 
+// The memo is kept in pages, so growing it never copies it.
+const memoPageSize = 1024
+
 func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
 	if idx >= uint64(d.lim.MaxMemo) {
 		return d.fail("memo index " + strconv.FormatUint(idx, 10) + " exceeds the limit of " + strconv.Itoa(d.lim.MaxMemo) + " entries")
 	}
-	i := int(idx)
-	if i >= len(d.memo) {
-		grow := i + 1 - len(d.memo)
-		if err := d.charge(int64(grow) * ptrCost); err != nil {
+	page, off := int(idx/memoPageSize), int(idx%memoPageSize)
+	for page >= len(d.memo) {
+		if err := d.charge(memoPageSize * ptrCost); err != nil {
 			return err
 		}
-		d.memo = append(d.memo, make([]*Value, grow)...)
+		d.memo = append(d.memo, make([]*Value, memoPageSize))
 	}
-	if d.memo[i] == nil {
+	if d.memo[page][off] == nil {
 		d.nmemo++
 	}
-	d.memo[i] = v
+	d.memo[page][off] = v
+	return nil
+}
+
+func (d *pickleDecoder) memoGet(idx uint64) *Value {
+	if page := idx / memoPageSize; page < uint64(len(d.memo)) {
+		return d.memo[page][idx%memoPageSize]
+	}
 	return nil
 }
 
@@ -1064,9 +1098,7 @@ func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
 func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
 	s := strings.TrimSpace(string(ln))
 	if !long && (s == "00" || s == "01") {
-		v := d.node()
-		v.Kind, v.Bool = KindBool, s == "01"
-		return v, nil
+		return d.leaf(leafFalse + int(s[1]-'0')), nil
 	}
 	if long {
 		s = strings.TrimSuffix(s, "L")
@@ -1617,6 +1649,11 @@ var kindClasses = [...]string{
 func (d *pickleDecoder) build(target, state *Value) error {
 	if _, isRef := d.refs[target]; isRef {
 		return d.fail("BUILD on the class " + target.Str)
+	}
+	switch target.Kind {
+	case KindNone, KindBool, KindInt, KindFloat, KindStr, KindBytes:
+		// Python fails too (these have no __dict__); and the tree shares such leaves.
+		return d.fail("BUILD on a " + target.Kind.String())
 	}
 	state = mergeSlotState(d, state)
 	if target.Kind != KindObject {
