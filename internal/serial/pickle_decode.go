@@ -45,8 +45,15 @@ import (
 //     of a class with __slots__ receives, is merged into one dict; any other
 //     state is kept as it is.
 //   - A class or function used as a value (defaultdict's factory, an Enum
-//     member pickled by name through getattr) is an Object node with no
-//     arguments (Items nil) and no state.
+//     member pickled by name through getattr) is a NewGlobal node: an Object
+//     with nil Items and no state. getattr(global, "name") is the global
+//     "module.Class.name". Calling something that is not a global keeps both
+//     as data: Object "<call>" (or "<new>" for NEWOBJ) with the callable as
+//     its first argument. EXT1/2/4 push Object "copyreg.extension" with the
+//     registry code as its argument.
+//   - Refused with an error: persistent IDs (PERSID, BINPERSID), out-of-band
+//     buffers (NEXT_BUFFER, READONLY_BUFFER), BUILD on None/bool/int/float/
+//     str/bytes (Python fails too), and anything after STOP.
 //   - A container that contains itself is cut with a cycle marker; shared
 //     references are shared (or copied where a cycle is cut). The tree,
 //     counted with repetition, may hold at most twice the nodes and

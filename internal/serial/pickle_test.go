@@ -732,3 +732,67 @@ func BenchmarkDecodePickle10MB(b *testing.B) {
 		}
 	}
 }
+
+// TestEncodePickleGolden pins a few CPython outputs, so the encoder is
+// checked where Python is absent too.
+func TestEncodePickleGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     *Value
+		proto int
+		want  string // pickle.dumps(obj, proto).hex() from CPython 3.11
+	}{
+		{"json dict p4", mustJSON(t, `{"a": 1, "b": [true, null, 1.5]}`), 4,
+			"8004951e000000000000007d94288c0161944b018c0162945d9428884e473ff800000000000065752e"},
+		{"json list p2", mustJSON(t, `["x", "x", -2147483649, 18446744073709551616]`), 2,
+			"80025d710028580100000078710168018a05ffffff7fff8a09000000000000000001652e"},
+		{"json non-ASCII p5", mustJSON(t, `{"k": "é"}`), 5, "8005950d000000000000007d948c016b948c02c3a994732e"},
+		{"empty list p3", NewList(), 3, "80035d71002e"},
+		{"bytes and sets p2", dict(NewInt(1), NewBytes([]byte("ab")), NewInt(2), NewSet(NewInt(1), NewInt(2)), NewInt(3), NewFrozenSet(NewInt(4))), 2,
+			"80027d7100284b01635f636f646563730a656e636f64650a710158020000006162710258060000006c6174696e3171038671045271054b02635f5f6275696c74696e5f5f0a7365740a71065d7107284b014b02658571085271094b03635f5f6275696c74696e5f5f0a66726f7a656e7365740a710a5d710b4b046185710c52710d752e"},
+		{"bytes and sets p4", dict(NewInt(1), NewBytes([]byte("ab")), NewInt(2), NewSet(NewInt(1), NewInt(2)), NewInt(3), NewFrozenSet(NewInt(4))), 4,
+			"8004951d000000000000007d94284b0143026162944b028f94284b014b02904b03284b049194752e"},
+	}
+	for _, tt := range tests {
+		got, err := EncodePickle(tt.v, tt.proto)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if hex.EncodeToString(got) != tt.want {
+			t.Errorf("%s:\n got %x\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, text string) *Value {
+	t.Helper()
+	v, err := ParseJSON([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestEncodePickleRefuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     *Value
+		proto int
+		want  string
+	}{
+		{"protocol 1", None(), 1, "cannot pickle with protocol 1 (valid: 2-5)"},
+		{"protocol 6", None(), 6, "cannot pickle with protocol 6"},
+		{"decimal", NewList(NewDecimal("1.5")), 4, "cannot pickle decimal"},
+		{"datetime", NewDateTime(DateTime{Year: 2024, Month: 1, Day: 1}), 4, "cannot pickle datetime"},
+		{"object", NewObject("app.C", nil, nil), 4, "cannot pickle object"},
+		{"cycle marker", NewList(NewCycle()), 4, "cannot pickle cycle"},
+		{"list in a set", NewSet(NewList()), 4, "cannot pickle a list as a set item (unhashable in Python)"},
+		{"dict key in a tuple", dict(NewTuple(NewInt(1), NewDict()), None()), 3, "cannot pickle a dict as a dict key"},
+	}
+	for _, tt := range tests {
+		if _, err := EncodePickle(tt.v, tt.proto); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
