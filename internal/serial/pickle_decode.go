@@ -266,7 +266,7 @@ func (d *pickleDecoder) errAt(off int, msg string) error {
 func (d *pickleDecoder) fail(msg string) error { return d.errAt(d.op, msg) }
 
 func (d *pickleDecoder) truncated() error {
-	return d.errAt(len(d.in), "unexpected end of input in "+opName(d.in[d.op])+" at offset "+strconv.Itoa(d.op))
+	return d.fail("unexpected end of input in " + opName(d.in[d.op]))
 }
 
 func (d *pickleDecoder) underflow() error {
@@ -502,7 +502,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 				return nil, err
 			}
 			if d.pos != len(d.in) {
-				return nil, d.errAt(d.pos, strconv.Itoa(len(d.in)-d.pos)+" bytes of trailing data after STOP")
+				return nil, d.errAt(d.pos, "trailing data after STOP ("+humanBytes(int64(len(d.in)-d.pos))+")")
 			}
 			return v, nil
 

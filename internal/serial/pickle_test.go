@@ -445,7 +445,7 @@ func TestDecodePickleErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"empty", "", "no STOP"},
 		{"no STOP", "\x80\x04N", "no STOP"},
-		{"trailing data", "N.x", "1 bytes of trailing data after STOP at offset 2"},
+		{"trailing data", "N.x", "not valid pickle: trailing data after STOP (1 byte) at offset 2"},
 		{"protocol 6", "\x80\x06N.", "unsupported pickle protocol: 6"},
 		{"NEXT_BUFFER", "\x80\x05\x97\x98.", "out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored"},
 		{"READONLY_BUFFER", "\x80\x05C\x01x\x98.", "out-of-band buffers"},
@@ -460,7 +460,7 @@ func TestDecodePickleErrors(t *testing.T) {
 		{"REDUCE args not a tuple", "cmod\nf\nK\x01R.", "REDUCE arguments are a int, not a tuple"},
 		{"STACK_GLOBAL of ints", "\x80\x04K\x01K\x02\x93.", "STACK_GLOBAL requires str"},
 		{"BUILD on a class", "cmod\nC\n}b.", "BUILD on the class mod.C"},
-		{"LONG4 longer than the input", "\x80\x02\x8b\xff\xff\xff\x7f", "unexpected end of input in LONG4 at offset 2"},
+		{"LONG4 longer than the input", "\x80\x02\x8b\xff\xff\xff\x7f", "not valid pickle: unexpected end of input in LONG4 at offset 2"},
 		{"LONG4 negative length", "\x80\x02\x8b\xff\xff\xff\xff", "LONG4 has a negative byte count"},
 		{"LONG4 too many digits", "\x8b\x00\x10\x00\x00" + strings.Repeat("\x01", 4096) + ".", "exceeds the limit of 4300 digits"},
 		{"LONG too many digits", "L" + strings.Repeat("9", 5000) + "L\n.", "integer with 5000 digits exceeds the limit of 4300"},
