@@ -45,8 +45,15 @@ import (
 //     of a class with __slots__ receives, is merged into one dict; any other
 //     state is kept as it is.
 //   - A class or function used as a value (defaultdict's factory, an Enum
-//     member pickled by name through getattr) is an Object node with no
-//     arguments (Items nil) and no state.
+//     member pickled by name through getattr) is a NewGlobal node: an Object
+//     with nil Items and no state. getattr(global, "name") is the global
+//     "module.Class.name". Calling something that is not a global keeps both
+//     as data: Object "<call>" (or "<new>" for NEWOBJ) with the callable as
+//     its first argument. EXT1/2/4 push Object "copyreg.extension" with the
+//     registry code as its argument.
+//   - Refused with an error: persistent IDs (PERSID, BINPERSID), out-of-band
+//     buffers (NEXT_BUFFER, READONLY_BUFFER), BUILD on None/bool/int/float/
+//     str/bytes (Python fails too), and anything after STOP.
 //   - A container that contains itself is cut with a cycle marker; shared
 //     references are shared (or copied where a cycle is cut). The tree,
 //     counted with repetition, may hold at most twice the nodes and
@@ -195,9 +202,9 @@ type pickleDecoder struct {
 
 	stack []*Value
 	marks []int
-	fence int // stack index of the innermost mark (items below it cannot be popped)
-	memo  []*Value
-	nmemo int // filled memo entries (MEMOIZE stores at this index)
+	fence int        // stack index of the innermost mark (items below it cannot be popped)
+	memo  [][]*Value // pages of memoPageSize entries
+	nmemo int        // filled memo entries (MEMOIZE stores at this index)
 
 	refs     map[*Value]globalCode // nodes that stand for a class or function
 	shared   map[*Value]struct{}   // containers pushed again by GET or DUP
@@ -214,7 +221,33 @@ type pickleDecoder struct {
 	lastZone string
 	lastLoc  *time.Location
 
-	cycle *Value
+	cycle  *Value
+	leaves [leafCount]*Value // shared immutable leaves: 0-255, None, False, True
+}
+
+// Leaves the tree may share: immutable, so one node serves every occurrence.
+const (
+	leafNone  = 256
+	leafFalse = 257
+	leafTrue  = 258
+	leafCount = 259
+)
+
+// leaf returns the shared node of the int 0-255, None, False or True.
+func (d *pickleDecoder) leaf(i int) *Value {
+	if v := d.leaves[i]; v != nil {
+		return v
+	}
+	v := d.node()
+	switch i {
+	case leafNone:
+	case leafFalse, leafTrue:
+		v.Kind, v.Bool = KindBool, i == leafTrue
+	default:
+		v.Kind, v.Int = KindInt, int64(i)
+	}
+	d.leaves[i] = v
+	return v
 }
 
 func newPickleDecoder(b []byte, lim Limits) *pickleDecoder {
@@ -233,7 +266,7 @@ func (d *pickleDecoder) errAt(off int, msg string) error {
 func (d *pickleDecoder) fail(msg string) error { return d.errAt(d.op, msg) }
 
 func (d *pickleDecoder) truncated() error {
-	return d.errAt(len(d.in), "unexpected end of input in "+opName(d.in[d.op])+" at offset "+strconv.Itoa(d.op))
+	return d.fail("unexpected end of input in " + opName(d.in[d.op]))
 }
 
 func (d *pickleDecoder) underflow() error {
@@ -469,7 +502,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 				return nil, err
 			}
 			if d.pos != len(d.in) {
-				return nil, d.errAt(d.pos, strconv.Itoa(len(d.in)-d.pos)+" bytes of trailing data after STOP")
+				return nil, d.errAt(d.pos, "trailing data after STOP ("+humanBytes(int64(len(d.in)-d.pos))+")")
 			}
 			return v, nil
 
@@ -500,12 +533,11 @@ func (d *pickleDecoder) run() (*Value, error) {
 			d.push(v)
 
 		case opNone:
-			v := d.node()
-			d.push(v)
-		case opNewTrue, opNewFalse:
-			v := d.node()
-			v.Kind, v.Bool = KindBool, op == opNewTrue
-			d.push(v)
+			d.push(d.leaf(leafNone))
+		case opNewTrue:
+			d.push(d.leaf(leafTrue))
+		case opNewFalse:
+			d.push(d.leaf(leafFalse))
 		case opBinInt:
 			n, err := d.uint(4)
 			if err != nil {
@@ -516,7 +548,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 			if d.pos >= len(d.in) {
 				return nil, d.truncated()
 			}
-			d.push(d.intNode(int64(d.in[d.pos])))
+			d.push(d.leaf(int(d.in[d.pos])))
 			d.pos++
 		case opBinInt2:
 			n, err := d.uint(2)
@@ -785,10 +817,10 @@ func (d *pickleDecoder) run() (*Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			if idx >= uint64(len(d.memo)) || d.memo[idx] == nil {
+			v := d.memoGet(idx)
+			if v == nil {
 				return nil, d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
 			}
-			v := d.memo[idx]
 			d.noteShared(v)
 			d.used += ptrCost
 			d.refCount++
@@ -976,22 +1008,31 @@ func opName(op byte) string {
 
 // ---- memo and sharing ----
 
+// The memo is kept in pages, so growing it never copies it.
+const memoPageSize = 1024
+
 func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
 	if idx >= uint64(d.lim.MaxMemo) {
 		return d.fail("memo index " + strconv.FormatUint(idx, 10) + " exceeds the limit of " + strconv.Itoa(d.lim.MaxMemo) + " entries")
 	}
-	i := int(idx)
-	if i >= len(d.memo) {
-		grow := i + 1 - len(d.memo)
-		if err := d.charge(int64(grow) * ptrCost); err != nil {
+	page, off := int(idx/memoPageSize), int(idx%memoPageSize)
+	for page >= len(d.memo) {
+		if err := d.charge(memoPageSize * ptrCost); err != nil {
 			return err
 		}
-		d.memo = append(d.memo, make([]*Value, grow)...)
+		d.memo = append(d.memo, make([]*Value, memoPageSize))
 	}
-	if d.memo[i] == nil {
+	if d.memo[page][off] == nil {
 		d.nmemo++
 	}
-	d.memo[i] = v
+	d.memo[page][off] = v
+	return nil
+}
+
+func (d *pickleDecoder) memoGet(idx uint64) *Value {
+	if page := idx / memoPageSize; page < uint64(len(d.memo)) {
+		return d.memo[page][idx%memoPageSize]
+	}
 	return nil
 }
 
@@ -1064,9 +1105,7 @@ func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
 func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
 	s := strings.TrimSpace(string(ln))
 	if !long && (s == "00" || s == "01") {
-		v := d.node()
-		v.Kind, v.Bool = KindBool, s == "01"
-		return v, nil
+		return d.leaf(leafFalse + int(s[1]-'0')), nil
 	}
 	if long {
 		s = strings.TrimSuffix(s, "L")
@@ -1617,6 +1656,11 @@ var kindClasses = [...]string{
 func (d *pickleDecoder) build(target, state *Value) error {
 	if _, isRef := d.refs[target]; isRef {
 		return d.fail("BUILD on the class " + target.Str)
+	}
+	switch target.Kind {
+	case KindNone, KindBool, KindInt, KindFloat, KindStr, KindBytes:
+		// Python fails too (these have no __dict__); and the tree shares such leaves.
+		return d.fail("BUILD on a " + target.Kind.String())
 	}
 	state = mergeSlotState(d, state)
 	if target.Kind != KindObject {

@@ -27,7 +27,7 @@ func FuzzDecodePickle(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("no result after 10s for %q", b)) })
+		tm := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("no result after 3s for %q", b)) })
 		defer tm.Stop()
 		v, err := DecodePickle(b, Limits{MaxBytes: 64 << 20})
 		if err != nil {
