@@ -494,7 +494,7 @@ def to_json(obj, proto, path=()):
     inner = path + (id(obj),)
     if t in (list, tuple, set, frozenset):
         return [to_json(x, proto, inner) for x in obj]
-    if t in (dict, collections.OrderedDict):
+    if t in (dict, collections.OrderedDict, collections.defaultdict, collections.Counter):
         if all(type(k) is str and k not in RESERVED for k in obj):
             return {k: to_json(x, proto, inner) for k, x in obj.items()}
         return {"$dict": [[to_json(k, proto, inner), to_json(x, proto, inner)] for k, x in obj.items()]}

@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -32,14 +31,16 @@ import (
 //     included), and left out when the zone is unknown there. The name of a
 //     datetime.timezone is dropped, as isoformat() drops it. A datetime whose
 //     tzinfo is another class stays an object datetime.datetime(naive, tzinfo).
-//   - collections.OrderedDict becomes a plain Dict (its order is the dict's).
+//   - collections.OrderedDict, Counter and defaultdict become Dicts (natural
+//     JSON objects) whose Str names the class for the text rendering;
+//     defaultdict's factory is the Dict's one Item.
 //   - Any other call or instance becomes an Object node: Str the qualified
 //     name ("module.Qualname", Python 2 names mapped as _compat_pickle does),
 //     Items the constructor arguments, State what BUILD passed. Items that
 //     SETITEM(S) or APPEND(S)/ADDITEMS add to such an object (dict and list
-//     subclasses, defaultdict, deque) are collected in one dict (or list)
-//     appended to Items, so defaultdict(list, {'a': [1]}) reads as
-//     collections.defaultdict(builtins.list, {'a': [1]}). NEWOBJ_EX's keyword
+//     subclasses, deque) are collected in one dict (or list)
+//     appended to Items, so a dict subclass reads as
+//     app.Registry({'a': [1]}). NEWOBJ_EX's keyword
 //     arguments are appended to Items as a dict when there are any.
 //   - A BUILD state (dict or None, slots dict), what the default __setstate__
 //     of a class with __slots__ receives, is merged into one dict; any other
@@ -217,7 +218,7 @@ type pickleDecoder struct {
 	barena   []byte
 	nodes    int64 // nodes made
 	refCount int64 // references pushed again (GET, DUP)
-	zones    int   // zone lookups that missed the shared cache
+	zones    map[string]*time.Location // zones looked up by this decode (nil: unknown)
 	lastZone string
 	lastLoc  *time.Location
 
@@ -1450,6 +1451,8 @@ const (
 	gNewObj
 	gNewObjEx
 	gOrderedDict
+	gDefaultDict
+	gCounter
 	gZoneInfoUnpickle
 )
 
@@ -1472,6 +1475,8 @@ var knownGlobals = map[string]globalCode{
 	"copyreg.__newobj__":          gNewObj,
 	"copyreg.__newobj_ex__":       gNewObjEx,
 	"collections.OrderedDict":     gOrderedDict,
+	"collections.defaultdict":     gDefaultDict,
+	"collections.Counter":         gCounter,
 	"zoneinfo.ZoneInfo._unpickle": gZoneInfoUnpickle,
 }
 
@@ -1595,7 +1600,24 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 			return d.newObj(args[0], args[1].Items, args[2])
 		}
 	case gOrderedDict:
-		return d.orderedDict(args)
+		if v := d.orderedDict(args); v != nil {
+			v.Str = "collections.OrderedDict"
+			return v
+		}
+	case gDefaultDict:
+		// defaultdict.__reduce__ gives (factory,) and its items come by SETITEMS.
+		if len(args) <= 1 {
+			v := d.node()
+			v.Kind, v.Str = KindDict, "collections.defaultdict"
+			v.Items = d.items(args)
+			return v
+		}
+	case gCounter:
+		if len(args) == 0 || (len(args) == 1 && args[0].Kind == KindDict) {
+			v := d.orderedDict(args)
+			v.Str = "collections.Counter"
+			return v
+		}
 	case gZoneInfoUnpickle:
 		if len(args) >= 1 && args[0].Kind == KindStr {
 			return d.object("zoneinfo.ZoneInfo", d.items(args[:1]), nil)
@@ -1989,8 +2011,9 @@ func (d *pickleDecoder) applyTZ(kind Kind, dt *DateTime, tz *Value) bool {
 	return false
 }
 
-// location loads a named zone through a cache shared by all decodes; a
-// pickle naming many unknown zones stops looking them up after a few.
+// location loads a named zone once per decode; a pickle naming many zones
+// stops looking them up after a few, so it cannot make us read the zone
+// database thousands of times.
 func (d *pickleDecoder) location(name string) *time.Location {
 	if name == d.lastZone {
 		return d.lastLoc
@@ -2001,18 +2024,20 @@ func (d *pickleDecoder) location(name string) *time.Location {
 }
 
 func (d *pickleDecoder) lookupZone(name string) *time.Location {
-	if loc, ok := zoneCache.get(name); ok {
+	if loc, ok := d.zones[name]; ok {
 		return loc
 	}
-	if d.zones >= 16 || !validZoneName(name) {
+	if len(d.zones) >= 16 || !validZoneName(name) {
 		return nil
 	}
-	d.zones++
+	if d.zones == nil {
+		d.zones = make(map[string]*time.Location)
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		loc = nil
 	}
-	zoneCache.put(name, loc)
+	d.zones[name] = loc
 	return loc
 }
 
@@ -2211,30 +2236,6 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 		return out, true, nil
 	}
 	return v, false, nil
-}
-
-// zoneCache holds the time zones decodes have looked up (nil: unknown), up
-// to a bound, for every decoder of the process.
-var zoneCache = &locationCache{m: make(map[string]*time.Location)}
-
-type locationCache struct {
-	mu sync.Mutex
-	m  map[string]*time.Location
-}
-
-func (c *locationCache) get(name string) (*time.Location, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	loc, ok := c.m[name]
-	return loc, ok
-}
-
-func (c *locationCache) put(name string, loc *time.Location) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) < 512 {
-		c.m[name] = loc
-	}
 }
 
 // ---- Python 2 names (Lib/_compat_pickle.py) ----

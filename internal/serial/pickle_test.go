@@ -323,7 +323,7 @@ func TestDecodePickleText(t *testing.T) {
 	want := map[string]string{
 		"enum p4":                  "app.models.Color.RED",
 		"defaultdict list p2":      "collections.defaultdict(builtins.list, {'a': [1, 2], 'b': []})",
-		"defaultdict int empty p4": "collections.defaultdict(builtins.int)",
+		"defaultdict int empty p4": "collections.defaultdict(builtins.int, {})",
 		"class reference p3":       "app.models.User",
 		"namedtuple p4":            "app.models.Pair(1, 'two')",
 		"slots dataclass p5":       "app.models.Point{'x': 1, 'y': 2}",
@@ -333,7 +333,8 @@ func TestDecodePickleText(t *testing.T) {
 		"datetime offset +05:30 p2":                      "datetime.datetime(2024, 6, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=19800)))",
 		"set strs p0":                                    "{'date', 'banana', 'cherry', 'apple'}",
 		"bytearray p5":                                   `b'xyz\x00\xff'`,
-		"ordereddict p4":                                 "{'z': 1, 'a': [2], 'm': None}",
+		"ordereddict p4":                                 "collections.OrderedDict({'z': 1, 'a': [2], 'm': None})",
+		"counter p3":                                     "collections.Counter({'a': 5, 'b': 2, 'r': 2, 'c': 1, 'd': 1})",
 		"uuid small p0":                                  "UUID('00000000-0000-0000-0000-000000000001')",
 		"decimal NaN p2":                                 "Decimal('NaN')",
 		"timedelta negative p4":                          "datetime.timedelta(days=-3, seconds=18000)",

@@ -342,7 +342,20 @@ func (p *printer) py(v *Value, level int) {
 		p.pySeq("{", "}", v.Items, level, false)
 		p.raw(")")
 	case KindDict:
+		if v.Str == "" {
+			p.pyDict(v.Pairs, level)
+			return
+		}
+		// OrderedDict, Counter, defaultdict: JSON shows a plain object; the
+		// text says which class it was, as Python's repr does.
+		p.tok(p.pal.Class, textesc.Key(v.Str))
+		p.raw("(")
+		for _, f := range v.Items {
+			p.py(f, level)
+			p.raw(", ")
+		}
 		p.pyDict(v.Pairs, level)
+		p.raw(")")
 	case KindObject:
 		// The class name comes from the value's bytes (a pickle's GLOBAL): escape it.
 		p.tok(p.pal.Class, textesc.Key(v.Str))

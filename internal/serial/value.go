@@ -64,9 +64,9 @@ type Value struct {
 	Int   int64      // KindInt (when Big is nil), KindExt type code, KindTruncated count
 	Big   *big.Int   // KindInt outside the int64 range; nil otherwise
 	Float float64    // KindFloat
-	Str   string     // KindStr, KindDecimal text, KindObject class name
+	Str   string     // KindStr, KindDecimal text, KindObject class name; KindDict class when not dict (text only)
 	Bytes []byte     // KindBytes, KindUUID (16 bytes), KindExt data
-	Items []*Value   // KindList, KindTuple, KindSet, KindFrozenSet; KindObject args
+	Items []*Value   // KindList, KindTuple, KindSet, KindFrozenSet; KindObject args; KindDict defaultdict factory
 	Pairs []Pair     // KindDict
 	State *Value     // KindObject state (what __setstate__/BUILD gets); nil when none
 	DT    *DateTime  // KindDateTime, KindDate, KindTime
