@@ -216,8 +216,8 @@ type pickleDecoder struct {
 	pairs    []Pair
 	dts      []DateTime
 	barena   []byte
-	nodes    int64 // nodes made
-	refCount int64 // references pushed again (GET, DUP)
+	nodes    int64                     // nodes made
+	refCount int64                     // references pushed again (GET, DUP)
 	zones    map[string]*time.Location // zones looked up by this decode (nil: unknown)
 	lastZone string
 	lastLoc  *time.Location
