@@ -9,7 +9,7 @@
 # fresh state directory and waits until they answer. stdout carries ONLY the
 # eval-able lines
 #   export CACHECTL_TEST_REDIS_URL=redis://127.0.0.1:PORT
-#   export CACHECTL_TEST_MEMCACHED_ADDR=127.0.0.1:PORT
+#   export CACHECTL_TEST_MEMCACHED_ADDR=127.0.0.1:PORT  (and more: see cmd_start)
 #   export CACHECTL_TEST_STATE=DIR
 # and everything else goes to stderr. Every start makes independent servers.
 #
@@ -47,6 +47,7 @@ ensure_installed() {
 	command -v redis-cli >/dev/null 2>&1 || missing+=(redis-cli)
 	command -v memcached >/dev/null 2>&1 || missing+=(memcached)
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+	command -v nutcracker >/dev/null 2>&1 || missing+=(nutcracker)
 	((${#missing[@]} == 0)) && return 0
 
 	local m
@@ -56,6 +57,7 @@ ensure_installed() {
 		redis-cli) pkgs+=(redis-tools) ;;
 		memcached) pkgs+=(memcached) ;;
 		openssl) pkgs+=(openssl) ;;
+		nutcracker) pkgs+=(nutcracker) ;;
 		esac
 	done
 	# de-duplicate
@@ -83,7 +85,7 @@ ensure_installed() {
 	((made_policy)) && rm -f "$policy"
 	((rc == 0)) || die "apt-get install ${pkgs[*]} failed (exit $rc)"
 
-	for m in redis-server redis-cli memcached openssl; do
+	for m in redis-server redis-cli memcached openssl nutcracker; do
 		command -v "$m" >/dev/null 2>&1 || die "$m is still missing after installing ${pkgs[*]}"
 	done
 }
@@ -279,36 +281,77 @@ start_redis() {
 	die "$name: gave up after $PORT_ATTEMPTS port attempts; see $STATE/$name.log"
 }
 
+# start_memcached NAME PORTVAR [EXTRA ARGS...]: start one memcached on a free port.
 start_memcached() {
-	local attempt port pid rc user=()
+	local name=$1 var=$2 attempt port pid rc user=()
+	shift 2
 	# memcached refuses to run as root without -u.
 	[[ $(id -u) -eq 0 ]] && user=(-u root)
 	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
 		port=$(free_port)
-		: >"$STATE/memcached.log"
-		memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" \
-			</dev/null >>"$STATE/memcached.log" 2>&1 3>&- &
+		: >"$STATE/$name.log"
+		memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" "$@" \
+			</dev/null >>"$STATE/$name.log" 2>&1 3>&- &
 		pid=$!
-		printf '%s\n' "$pid" >"$STATE/memcached.pid"
+		printf '%s\n' "$pid" >"$STATE/$name.pid"
 		rc=0
-		wait_up memcached "$pid" "$port" memcached_version "$STATE/memcached.log" || rc=$?
+		wait_up "$name" "$pid" "$port" memcached_version "$STATE/$name.log" || rc=$?
 		case $rc in
 		0)
-			printf '%s\n' "$port" >"$STATE/memcached.port"
-			log "memcached pid $pid on 127.0.0.1:$port"
-			MEMCACHED_PORT=$port
+			log "$name pid $pid on 127.0.0.1:$port"
+			printf -v "$var" '%s' "$port"
 			return 0
 			;;
 		2)
-			log "port $port was taken before memcached could bind it; retrying"
-			rm -f "$STATE/memcached.pid"
+			log "port $port was taken before $name could bind it; retrying"
+			rm -f "$STATE/$name.pid"
 			;;
 		*)
 			return 1
 			;;
 		esac
 	done
-	die "memcached: gave up after $PORT_ATTEMPTS port attempts; see $STATE/memcached.log"
+	die "$name: gave up after $PORT_ATTEMPTS port attempts; see $STATE/$name.log"
+}
+
+# twemproxy_get PORT: twemproxy has no "version"; a get of a missing key answers END.
+twemproxy_get() (
+	out=
+	{ exec 8<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || exit 1
+	printf 'get cachectl-probe\r\n' >&8
+	IFS= read -r -t 2 out <&8 || out=
+	[[ $out == END* ]]
+)
+
+# start_twemproxy PORTVAR BACKEND_PORT: nutcracker (twemproxy) in front of one
+# memcached: a proxy that speaks only the classic text protocol (no meta
+# commands, no stats, no key listing), like memcached before 1.6.
+start_twemproxy() {
+	local var=$1 backend=$2 attempt port stats pid rc
+	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
+		port=$(free_port)
+		stats=$(free_port)
+		printf '%s\n' "cachectl:" "  listen: 127.0.0.1:$port" "  hash: fnv1a_64" \
+			"  distribution: ketama" "  timeout: 2000" "  auto_eject_hosts: false" \
+			"  servers:" "   - 127.0.0.1:$backend:1" >"$STATE/twemproxy.yml"
+		: >"$STATE/twemproxy.log"
+		nutcracker -c "$STATE/twemproxy.yml" -s "$stats" -a 127.0.0.1 -o "$STATE/twemproxy.log" \
+			-p "$STATE/twemproxy.nutpid" </dev/null >>"$STATE/twemproxy.log" 2>&1 3>&- &
+		pid=$!
+		printf '%s\n' "$pid" >"$STATE/twemproxy.pid"
+		rc=0
+		wait_up twemproxy "$pid" "$port" twemproxy_get "$STATE/twemproxy.log" || rc=$?
+		case $rc in
+		0)
+			log "twemproxy pid $pid on 127.0.0.1:$port (memcached 127.0.0.1:$backend behind it)"
+			printf -v "$var" '%s' "$port"
+			return 0
+			;;
+		2) rm -f "$STATE/twemproxy.pid" ;;
+		*) return 1 ;;
+		esac
+	done
+	die "twemproxy: gave up after $PORT_ATTEMPTS port attempts; see $STATE/twemproxy.log"
 }
 
 cmd_start() {
@@ -328,6 +371,7 @@ cmd_start() {
 	log "state dir $STATE"
 
 	REDIS_PORT='' MEMCACHED_PORT='' TLS_PORT='' NOUNLINK_PORT=''
+	MEMCACHED2_PORT='' NOCRAWLER_PORT='' NODUMP_PORT='' TWEMPROXY_PORT=''
 	start_redis redis REDIS_PORT redis_ping --port PORT \
 		--unixsocket "$STATE/redis.sock" --unixsocketperm 700
 	# Stands in for Redis < 4, which has no UNLINK: deletes must fall back to DEL.
@@ -336,7 +380,14 @@ cmd_start() {
 	start_redis redis-tls TLS_PORT redis_tls_ping --port 0 --tls-port PORT \
 		--tls-cert-file "$STATE/tls/server.pem" --tls-key-file "$STATE/tls/server.key" \
 		--tls-ca-cert-file "$STATE/tls/ca.pem" --tls-auth-clients yes
-	start_memcached
+	start_memcached memcached MEMCACHED_PORT
+	# The second member of a two-server pool.
+	start_memcached memcached2 MEMCACHED2_PORT
+	# Crawler off: key listing must fall back to stats cachedump.
+	start_memcached memcached-nocrawler NOCRAWLER_PORT -o no_lru_crawler
+	# -X: metadump and cachedump both refused; listing must fail cleanly.
+	start_memcached memcached-nodump NODUMP_PORT -X
+	start_twemproxy TWEMPROXY_PORT "$MEMCACHED2_PORT"
 
 	cat >"$STATE/env" <<EOF
 export CACHECTL_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
@@ -345,6 +396,10 @@ export CACHECTL_TEST_REDIS_NOUNLINK_URL=redis://127.0.0.1:$NOUNLINK_PORT
 export CACHECTL_TEST_REDIS_TLS_ADDR=127.0.0.1:$TLS_PORT
 export CACHECTL_TEST_TLS_DIR=$(printf '%q' "$STATE/tls")
 export CACHECTL_TEST_MEMCACHED_ADDR=127.0.0.1:$MEMCACHED_PORT
+export CACHECTL_TEST_MEMCACHED2_ADDR=127.0.0.1:$MEMCACHED2_PORT
+export CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR=127.0.0.1:$NOCRAWLER_PORT
+export CACHECTL_TEST_MEMCACHED_NODUMP_ADDR=127.0.0.1:$NODUMP_PORT
+export CACHECTL_TEST_TWEMPROXY_ADDR=127.0.0.1:$TWEMPROXY_PORT
 export CACHECTL_TEST_STATE=$(printf '%q' "$STATE")
 EOF
 	cat "$STATE/env" >&3
@@ -386,7 +441,11 @@ stop_dir() {
 		[[ -e $f ]] || continue
 		stop_pid redis-server "$f" || rc=1
 	done
-	stop_pid memcached "$dir/memcached.pid" || rc=1
+	stop_pid nutcracker "$dir/twemproxy.pid" || rc=1
+	for f in "$dir"/memcached*.pid; do
+		[[ -e $f ]] || continue
+		stop_pid memcached "$f" || rc=1
+	done
 	if ((rc == 0)); then
 		rm -rf -- "$dir"
 	fi

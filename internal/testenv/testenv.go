@@ -130,3 +130,31 @@ func RedisNoUnlinkURL(t testing.TB) string {
 	t.Helper()
 	return need(t, "CACHECTL_TEST_REDIS_NOUNLINK_URL", "Redis without UNLINK")
 }
+
+// Memcached2Addr returns the second test memcached; with MemcachedAddr it
+// forms a two-server pool.
+func Memcached2Addr(t testing.TB) string {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_MEMCACHED2_ADDR", "second memcached server")
+}
+
+// MemcachedNoCrawlerAddr returns a memcached started with -o no_lru_crawler:
+// lru_crawler metadump is refused there, stats cachedump still works.
+func MemcachedNoCrawlerAddr(t testing.TB) string {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR", "memcached without LRU crawler")
+}
+
+// MemcachedNoDumpAddr returns a memcached started with -X: every way of
+// listing keys is refused.
+func MemcachedNoDumpAddr(t testing.TB) string {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_MEMCACHED_NODUMP_ADDR", "memcached with dumping disabled")
+}
+
+// TwemproxyAddr returns a twemproxy (nutcracker) in front of Memcached2Addr:
+// it speaks only the classic text protocol, like memcached before 1.6.
+func TwemproxyAddr(t testing.TB) string {
+	t.Helper()
+	return need(t, "CACHECTL_TEST_TWEMPROXY_ADDR", "twemproxy")
+}
