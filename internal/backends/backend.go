@@ -40,7 +40,12 @@ type Backend interface {
 type TTL struct {
 	Expires   bool
 	Remaining time.Duration
+	// Unknown: the server cannot tell (memcached's classic protocol).
+	Unknown bool
 }
+
+// UnknownTTL is the TTL of a key whose lifetime the server does not report.
+var UnknownTTL = TTL{Unknown: true}
 
 // NoExpiry is the TTL of a key that lives until it is deleted or evicted.
 var NoExpiry = TTL{}
@@ -48,10 +53,10 @@ var NoExpiry = TTL{}
 // ExpiresIn is the TTL of a key that expires after d.
 func ExpiresIn(d time.Duration) TTL { return TTL{Expires: true, Remaining: d} }
 
-// Seconds returns the remaining lifetime in seconds, or nil for no expiry;
-// it is the shape of the "ttl" field in JSON output.
+// Seconds returns the remaining lifetime in seconds, or nil for no expiry
+// (and when unknown); it is the shape of the "ttl" field in JSON output.
 func (t TTL) Seconds() *float64 {
-	if !t.Expires {
+	if !t.Expires || t.Unknown {
 		return nil
 	}
 	s := t.Remaining.Seconds()
@@ -66,6 +71,9 @@ type Entry struct {
 	Type  string // "string", "hash", "list", "set", "zset", "stream", ...
 	Size  int64  // bytes of a string value
 	Flags uint32 // memcached client flags
+	// Hint is a format the stored metadata suggests (memcached flags as
+	// pymemcache/pylibmc set them), tried before detection; "" for none.
+	Hint string
 	// Collection holds a bounded read of a non-string value (hash, list, ...).
 	Collection *Collection
 	// Server names the node that answered, where a backend has several.
@@ -106,6 +114,9 @@ type KeyInfo struct {
 	Length  int64 // elements of a collection (0 for strings)
 	Prefix  []byte
 	Partial bool // Prefix is only the first bytes of the value
+	Flags   uint32
+	Hint    string // as Entry.Hint
+	Server  string // the node holding the key, where a backend has several
 }
 
 // Stats are normalized server statistics; zero-valued figures the backend does
@@ -125,6 +136,16 @@ type Stats struct {
 	Known map[string]bool
 	// Raw holds the server's own figures, per server for pools and clusters.
 	Raw map[string]map[string]string
+	// Servers holds the figures of each server of a pool, in URL order; nil
+	// for a single server.
+	Servers []ServerStats
+}
+
+// ServerStats are one pool member's figures, or why it did not answer.
+type ServerStats struct {
+	Address string
+	Stats   *Stats // nil when Err is set
+	Err     error
 }
 
 // HitRatio returns hits/(hits+misses), or ok=false when there were no lookups.

@@ -60,3 +60,14 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string { return fmt.Sprintf("server %s: %s", e.Address, e.Msg) }
+
+// KeyError is a key the backend cannot store (too long, bytes its protocol
+// cannot carry). It maps to the usage exit code.
+type KeyError struct {
+	Key    string
+	Reason string
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("key %s: %s", textesc.Key(e.Key), e.Reason)
+}

@@ -21,6 +21,9 @@ type Options struct {
 	ScanCount int
 	// MaxItems bounds reads of collection values (hash, list, ...).
 	MaxItems int
+	// Warn reports a degraded operation that still goes on (e.g. a partial
+	// key listing); nil drops the warnings.
+	Warn func(msg string)
 }
 
 // DefaultOptions are used where a caller leaves a field zero.

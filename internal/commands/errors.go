@@ -49,6 +49,7 @@ func ExitCode(err error) int {
 		unsupported *backends.UnsupportedError
 		noContext   *config.NoContextError
 		badName     *config.NameError
+		badKey      *backends.KeyError
 	)
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -56,7 +57,8 @@ func ExitCode(err error) int {
 	case errors.As(err, &refused):
 		return ExitRefused
 	case errors.As(err, &usage), errors.As(err, &urlErr), errors.As(err, &unsupported),
-		errors.Is(err, config.ErrNoURL), errors.As(err, &noContext), errors.As(err, &badName):
+		errors.Is(err, config.ErrNoURL), errors.As(err, &noContext), errors.As(err, &badName),
+		errors.As(err, &badKey):
 		return ExitUsage
 	case errors.Is(err, backends.ErrNotFound):
 		return ExitNotFound

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/memcached"
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/iostreams"
@@ -40,6 +41,7 @@ type Factory struct {
 	Global  *GlobalOptions
 
 	resolved *config.Resolved
+	warned   map[string]bool
 }
 
 // NewFactory wires the production dependencies.
@@ -57,6 +59,7 @@ func NewFactory(io *iostreams.IOStreams, getenv iostreams.Getenv) *Factory {
 			"rediss+sentinel": redis.Open,
 			"redis+cluster":   redis.Open,
 			"rediss+cluster":  redis.Open,
+			"memcached":       memcached.Open,
 		},
 		Global: &GlobalOptions{Timeout: 5 * time.Second, Output: "text", ScanCount: 1000},
 	}
@@ -124,7 +127,20 @@ func (f *Factory) Backend(ctx context.Context) (backends.Backend, error) {
 		Password:  r.Password,
 		Token:     r.Token,
 		ScanCount: f.Global.ScanCount,
+		Warn:      f.warn,
 	})
+}
+
+// warn prints a backend's warning on stderr, once per message.
+func (f *Factory) warn(msg string) {
+	if f.warned == nil {
+		f.warned = map[string]bool{}
+	}
+	if f.warned[msg] {
+		return
+	}
+	f.warned[msg] = true
+	fmt.Fprintf(f.IO.ErrOut, "%s %s\n", f.IO.ColorScheme().Yellow("warning:"), msg)
 }
 
 // CheckWritable refuses writes in read-only mode (exit 4) before any dial.

@@ -90,7 +90,9 @@ type getJSON struct {
 	Key         any             `json:"key"`
 	Found       bool            `json:"found"`
 	TTL         *float64        `json:"ttl,omitempty"`
-	NoExpiry    bool            `json:"-"`
+	TTLUnknown  bool            `json:"-"`
+	Flags       *uint32         `json:"flags,omitempty"`
+	Server      string          `json:"server,omitempty"`
 	Size        *int64          `json:"size,omitempty"`
 	Length      *int64          `json:"length,omitempty"`
 	Truncated   *bool           `json:"truncated,omitempty"`
@@ -100,8 +102,9 @@ type getJSON struct {
 	DecodeError string          `json:"decode_error,omitempty"`
 }
 
-// MarshalJSON keeps "ttl": null for found keys without expiry, while a
-// missing key's document is just {"key", "found": false}.
+// MarshalJSON keeps "ttl": null for found keys without expiry (and leaves it
+// out when the server cannot tell), while a missing key's document is just
+// {"key", "found": false}.
 func (g getJSON) MarshalJSON() ([]byte, error) {
 	type plain getJSON
 	if !g.Found {
@@ -109,6 +112,13 @@ func (g getJSON) MarshalJSON() ([]byte, error) {
 			Key   any  `json:"key"`
 			Found bool `json:"found"`
 		}{g.Key, false})
+	}
+	if g.TTLUnknown {
+		return json.Marshal(struct {
+			Key any  `json:"key"`
+			Fnd bool `json:"found"`
+			plain
+		}{g.Key, true, plain(g)})
 	}
 	return json.Marshal(struct {
 		Key any      `json:"key"`
@@ -188,7 +198,7 @@ func getRun(ctx context.Context, opts *getOptions) error {
 }
 
 func decodeEntry(e *backends.Entry, opts *getOptions) serial.Decoded {
-	d, err := serial.Decode(e.Value, serial.DecodeOptions{As: opts.As, MaxInflate: opts.MaxInflate})
+	d, err := serial.Decode(e.Value, serial.DecodeOptions{As: opts.As, Hint: e.Hint, MaxInflate: opts.MaxInflate})
 	if err != nil { // as was validated in RunE
 		return serial.Detect(e.Value)
 	}
@@ -196,7 +206,10 @@ func decodeEntry(e *backends.Entry, opts *getOptions) serial.Decoded {
 }
 
 func entryJSON(e *backends.Entry, opts *getOptions) (getJSON, error) {
-	doc := getJSON{Key: jsonKey(e.Key), Found: true, TTL: ttlJSON(e.TTL), Type: e.Type}
+	doc := getJSON{Key: jsonKey(e.Key), Found: true, TTL: ttlJSON(e.TTL), TTLUnknown: e.TTL.Unknown, Type: e.Type, Server: e.Server}
+	if e.Server != "" { // memcached: flags are part of the item
+		doc.Flags = &e.Flags
+	}
 	if e.Collection != nil {
 		c := e.Collection
 		doc.Length = &c.Length
@@ -301,7 +314,14 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			field("format", string(d.Format))
 			field("size", humanBytes(e.Size))
 		}
+		if e.Server != "" {
+			field("server", e.Server)
+			field("flags", strconv.FormatUint(uint64(e.Flags), 10))
+		}
 		ttl := humanTTL(e.TTL)
+		if e.TTL.Unknown {
+			ttl += cs.Dim(" (the server speaks only the classic protocol)")
+		}
 		if e.TTL.Expires {
 			ttl += cs.Dim(" (expires " + f.Now().Add(e.TTL.Remaining).UTC().Format("2006-01-02T15:04:05Z") + ")")
 		}

@@ -73,6 +73,11 @@ type keyRowJSON struct {
 	Size   *int64   `json:"size,omitempty"`
 	Length *int64   `json:"length,omitempty"`
 	Format string   `json:"format,omitempty"`
+	// TTLUnknown: "ttl" is null because the server cannot tell (memcached's
+	// classic protocol), not because the key never expires.
+	TTLUnknown bool    `json:"ttl_unknown,omitempty"`
+	Flags      *uint32 `json:"flags,omitempty"`
+	Server     string  `json:"server,omitempty"`
 }
 
 func keysRun(ctx context.Context, opts *keysOptions) error {
@@ -201,10 +206,16 @@ func (p *keyPrinter) key(k string) {
 func (p *keyPrinter) row(ki backends.KeyInfo) {
 	format := ""
 	if ki.Type == "string" {
-		format = string(serial.Sniff(ki.Prefix, !ki.Partial))
+		format = ki.Hint // memcached flags say what the client stored
+		if format == "" {
+			format = string(serial.Sniff(ki.Prefix, !ki.Partial))
+		}
 	}
 	if p.mode != "text" {
-		r := keyRowJSON{Key: jsonKey(ki.Key), Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format}
+		r := keyRowJSON{Key: jsonKey(ki.Key), Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown}
+		if ki.Server != "" {
+			r.Flags = &ki.Flags
+		}
 		if ki.Type == "string" {
 			r.Size = &ki.Size
 		} else {
@@ -214,6 +225,9 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		return
 	}
 	ttl, size := "-", ""
+	if ki.TTL.Unknown {
+		ttl = "?"
+	}
 	if ki.TTL.Expires {
 		ttl = scriptTTL(ki.TTL)
 	}

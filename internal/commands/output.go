@@ -56,6 +56,9 @@ func ttlJSON(t backends.TTL) *float64 {
 
 // humanTTL renders a TTL for people: "59s", "4m59s", "no expiry".
 func humanTTL(t backends.TTL) string {
+	if t.Unknown {
+		return "unknown"
+	}
 	if !t.Expires {
 		return "no expiry"
 	}
@@ -91,8 +94,11 @@ func humanDuration(d time.Duration) string {
 }
 
 // scriptTTL renders a TTL for scripts: whole seconds (rounded as Redis' TTL
-// does), or "none".
+// does), "none", or "unknown".
 func scriptTTL(t backends.TTL) string {
+	if t.Unknown {
+		return "unknown"
+	}
 	if !t.Expires {
 		return "none"
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,6 +54,14 @@ type statsJSON struct {
 	Connections *int64                       `json:"connections"`
 	UptimeS     *int64                       `json:"uptime_s"`
 	Raw         map[string]map[string]string `json:"raw"`
+	// Servers: a pool's members, each with the same figures (or an error).
+	Servers []serverStatsJSON `json:"servers,omitempty"`
+}
+
+type serverStatsJSON struct {
+	Address string `json:"address"`
+	Error   string `json:"error,omitempty"`
+	*statsJSON
 }
 
 func statsRun(ctx context.Context, opts *statsOptions) error {
@@ -62,11 +71,36 @@ func statsRun(ctx context.Context, opts *statsOptions) error {
 		return err
 	}
 	defer b.Close()
-	s, err := b.Stats(ctx)
+	s, statsErr := b.Stats(ctx)
+	if s == nil {
+		return statsErr
+	}
+	info := b.Describe()
+	doc := statsDoc(info.Kind, info.Address, s)
+	for _, srv := range s.Servers {
+		sj := serverStatsJSON{Address: srv.Address}
+		if srv.Err != nil {
+			sj.Error = ErrorMessage(srv.Err)
+		} else {
+			sj.statsJSON = statsDoc("", "", srv.Stats)
+			sj.statsJSON.Raw = nil
+		}
+		doc.Servers = append(doc.Servers, sj)
+	}
+	// err is reused for the output
+	if f.JSON() {
+		err = writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc)
+	} else {
+		err = printStats(f, info, s, doc, opts.Raw)
+	}
 	if err != nil {
 		return err
 	}
-	info := b.Describe()
+	return statsErr // a pool member that did not answer: shown, and exit 1
+}
+
+// statsDoc maps normalized stats to their JSON shape; unknown figures are null.
+func statsDoc(kind, address string, s *backends.Stats) *statsJSON {
 	known := func(name string) bool { return s.Known[name] }
 	i64 := func(name string, v int64) *int64 {
 		if !known(name) {
@@ -74,7 +108,7 @@ func statsRun(ctx context.Context, opts *statsOptions) error {
 		}
 		return &v
 	}
-	doc := statsJSON{Backend: info.Kind, Address: info.Address, Raw: s.Raw}
+	doc := &statsJSON{Backend: kind, Address: address, Raw: s.Raw}
 	if known("version") {
 		doc.Version = &s.Version
 	}
@@ -93,13 +127,10 @@ func statsRun(ctx context.Context, opts *statsOptions) error {
 		r = math.Round(r*10000) / 10000
 		doc.HitRatio = &r
 	}
-	if f.JSON() {
-		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc)
-	}
-	return printStats(f, info, s, doc, opts.Raw)
+	return doc
 }
 
-func printStats(f *Factory, info backends.Info, s *backends.Stats, doc statsJSON, raw bool) error {
+func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSON, raw bool) error {
 	cs := f.IO.ColorScheme()
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", cs.Bold(name), value) }
@@ -139,6 +170,11 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc statsJSON
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(doc.Servers) > 0 {
+		if err := printServerStats(f, doc.Servers); err != nil {
+			return err
+		}
+	}
 	if !raw {
 		return nil
 	}
@@ -164,4 +200,39 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc statsJSON
 		}
 	}
 	return nil
+}
+
+// printServerStats shows a pool's members side by side, one row each.
+func printServerStats(f *Factory, servers []serverStatsJSON) error {
+	cs := f.IO.ColorScheme()
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(f.IO.Out)
+	fmt.Fprintln(tw, cs.Dim("SERVER\tVERSION\tKEYS\tMEMORY\tHIT RATIO\tEVICTIONS\tCONNS\tUPTIME"))
+	opt := func(p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	for _, s := range servers {
+		if s.statsJSON == nil {
+			fmt.Fprintf(tw, "%s\t%s\n", s.Address, cs.Red(s.Error))
+			continue
+		}
+		version, mem, ratio, up := "-", "-", "-", "-"
+		if s.Version != nil {
+			version = *s.Version
+		}
+		if s.MemoryBytes != nil {
+			mem = humanBytes(*s.MemoryBytes)
+		}
+		if s.HitRatio != nil {
+			ratio = fmt.Sprintf("%.1f%%", *s.HitRatio*100)
+		}
+		if s.UptimeS != nil {
+			up = humanDuration(time.Duration(*s.UptimeS) * time.Second)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Address, version, opt(s.Keys), mem, ratio, opt(s.Evictions), opt(s.Connections), up)
+	}
+	return tw.Flush()
 }

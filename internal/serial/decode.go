@@ -30,6 +30,10 @@ type DecodeOptions struct {
 	// As forces a format: "" or "auto" detects; otherwise one of DecodeModes,
 	// a codec (Codecs) to inflate before detecting, or "codec+format".
 	As string
+	// Hint is a format the value's metadata suggests (memcached client flags),
+	// in As syntax. With As auto it is tried first; when the value does not
+	// decode as hinted, detection takes over as if there were no hint.
+	Hint string
 	// MaxInflate caps the size of a decompressed value (default DefaultMaxInflate).
 	MaxInflate int64
 	// Pickle bounds the pickle decoder (zero fields: DefaultLimits).
@@ -65,6 +69,13 @@ func Decode(b []byte, opts DecodeOptions) (Decoded, error) {
 	codec, format, err := parseAs(opts.As)
 	if err != nil {
 		return Decoded{}, err
+	}
+	if opts.Hint != "" && codec == "" && (format == "" || format == "auto") {
+		hinted := opts
+		hinted.As, hinted.Hint = opts.Hint, ""
+		if d, err := Decode(b, hinted); err == nil && d.Err == nil {
+			return d, nil
+		}
 	}
 	inner := b
 	switch {
