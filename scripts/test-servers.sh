@@ -383,8 +383,10 @@ cmd_start() {
 	start_memcached memcached MEMCACHED_PORT
 	# The second member of a two-server pool.
 	start_memcached memcached2 MEMCACHED2_PORT
-	# Crawler off: key listing must fall back to stats cachedump.
-	start_memcached memcached-nocrawler NOCRAWLER_PORT -o no_lru_crawler
+	# Crawler off: key listing must fall back to stats cachedump. Without the
+	# LRU maintainer every item sits in the one LRU cachedump walks (as on
+	# memcached before 1.5), so the tests can expect every key listed.
+	start_memcached memcached-nocrawler NOCRAWLER_PORT -o no_lru_crawler,no_lru_maintainer
 	# -X: metadump and cachedump both refused; listing must fail cleanly.
 	start_memcached memcached-nodump NODUMP_PORT -X
 	start_twemproxy TWEMPROXY_PORT "$MEMCACHED2_PORT"

@@ -89,7 +89,26 @@ func ParseURL(rawURL string) (*url.URL, error) {
 	if !strings.Contains(rawURL, "://") {
 		return nil, &URLError{URL: Redact(rawURL), Reason: "missing scheme, e.g. redis://host:6379/0"}
 	}
+	// A server list ("a:1,b,c:3") is not a host net/url accepts when an entry
+	// before the last has a port: parse with a stand-in host, then put it back.
+	list, orig := "", rawURL
+	if i := strings.Index(rawURL, "://"); i >= 0 {
+		rest := rawURL[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		auth := rest[:end]
+		hostStart := strings.LastIndex(auth, "@") + 1
+		if hosts := auth[hostStart:]; strings.Contains(hosts, ",") {
+			list = hosts
+			rawURL = rawURL[:i+3] + auth[:hostStart] + "server-list" + rest[end:]
+		}
+	}
 	u, err := url.Parse(rawURL)
+	if err == nil && list != "" {
+		u.Host = list
+	}
 	if err != nil {
 		reason := "malformed URL; characters such as @ : / # ? % in a user name or password must be percent-encoded"
 		var ue *url.Error
@@ -98,7 +117,7 @@ func ParseURL(rawURL string) (*url.URL, error) {
 				reason = "bad port " + strings.TrimSuffix(strings.TrimPrefix(msg, "invalid port "), " after host")
 			}
 		}
-		return nil, &URLError{URL: Redact(rawURL), Reason: reason}
+		return nil, &URLError{URL: Redact(orig), Reason: reason}
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	return u, nil

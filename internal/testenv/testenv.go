@@ -138,8 +138,9 @@ func Memcached2Addr(t testing.TB) string {
 	return need(t, "CACHECTL_TEST_MEMCACHED2_ADDR", "second memcached server")
 }
 
-// MemcachedNoCrawlerAddr returns a memcached started with -o no_lru_crawler:
-// lru_crawler metadump is refused there, stats cachedump still works.
+// MemcachedNoCrawlerAddr returns a memcached started with -o
+// no_lru_crawler,no_lru_maintainer: lru_crawler metadump is refused there,
+// and stats cachedump lists every (non-binary) key.
 func MemcachedNoCrawlerAddr(t testing.TB) string {
 	t.Helper()
 	return need(t, "CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR", "memcached without LRU crawler")
