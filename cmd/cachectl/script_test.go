@@ -53,7 +53,7 @@ func TestScripts(t *testing.T) {
 			}
 			return err == nil, nil
 		},
-		RequireUniqueNames:  true,
+		RequireUniqueNames: true,
 		Setup: func(env *testscript.Env) error {
 			u, cleanup, err := testenv.NewRedisDB(base)
 			if err != nil {
