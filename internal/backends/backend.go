@@ -117,6 +117,16 @@ type KeyInfo struct {
 	Flags   uint32
 	Hint    string // as Entry.Hint
 	Server  string // the node holding the key, where a backend has several
+	// LastAccess and SlabClass come from memcached's listing; zero when unknown.
+	LastAccess time.Time
+	SlabClass  int
+}
+
+// InfoScanner is implemented by backends whose listing carries metadata of
+// its own (memcached's metadump: TTL, last access, slab class, server), read
+// without touching the items.
+type InfoScanner interface {
+	ScanInfo(ctx context.Context, pattern string, fn func(infos []KeyInfo) error) error
 }
 
 // Stats are normalized server statistics; zero-valued figures the backend does

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -78,6 +79,9 @@ type keyRowJSON struct {
 	TTLUnknown bool    `json:"ttl_unknown,omitempty"`
 	Flags      *uint32 `json:"flags,omitempty"`
 	Server     string  `json:"server,omitempty"`
+	// From memcached's listing: the last access (UTC) and the slab class.
+	LastAccess string `json:"last_access,omitempty"`
+	SlabClass  int    `json:"slab_class,omitempty"`
 }
 
 func keysRun(ctx context.Context, opts *keysOptions) error {
@@ -91,7 +95,9 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	p := newKeyPrinter(f, w, opts.Long)
 	count := 0
-	err = b.Scan(ctx, opts.Pattern, func(keys []string) error {
+	// page handles one batch of listed keys; listed holds what the listing
+	// itself said of them (memcached), or nil.
+	page := func(keys []string, listed []backends.KeyInfo) error {
 		if opts.Limit > 0 && count+len(keys) > opts.Limit {
 			keys = keys[:opts.Limit-count]
 		}
@@ -100,10 +106,14 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 			if err != nil {
 				return err
 			}
-			for _, ki := range infos {
-				if !ki.Missing { // expired or deleted since SCAN saw it
-					p.row(ki)
+			for i, ki := range infos {
+				if ki.Missing { // expired or deleted since the listing saw it
+					continue
 				}
+				if listed != nil {
+					ki.LastAccess, ki.SlabClass, ki.Server = listed[i].LastAccess, listed[i].SlabClass, listed[i].Server
+				}
+				p.row(ki)
 			}
 		} else {
 			for _, k := range keys {
@@ -125,7 +135,19 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 			return errLimitReached
 		}
 		return nil
-	})
+	}
+	if is, ok := b.(backends.InfoScanner); ok && opts.Long {
+		keys := make([]string, 0, 1000)
+		err = is.ScanInfo(ctx, opts.Pattern, func(infos []backends.KeyInfo) error {
+			keys = keys[:0]
+			for _, ki := range infos {
+				keys = append(keys, ki.Key)
+			}
+			return page(keys, infos)
+		})
+	} else {
+		err = b.Scan(ctx, opts.Pattern, func(keys []string) error { return page(keys, nil) })
+	}
 	if errors.Is(err, errLimitReached) {
 		err = nil
 	}
@@ -216,6 +238,10 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		if ki.Server != "" {
 			r.Flags = &ki.Flags
 		}
+		if !ki.LastAccess.IsZero() {
+			r.LastAccess = ki.LastAccess.UTC().Format(time.RFC3339)
+		}
+		r.SlabClass = ki.SlabClass
 		if ki.Type == "string" {
 			r.Size = &ki.Size
 		} else {

@@ -283,10 +283,57 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 
 // Scan streams the keys matching pattern from every server in turn.
 func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []string) error) error {
+	batch := make([]string, 0, scanBatch)
 	for _, s := range b.servers {
-		if err := b.scanServer(ctx, s, pattern, fn); err != nil {
+		err := b.scanServer(ctx, s, pattern, func(e mcproto.DumpEntry) error {
+			batch = append(batch, e.Key)
+			if len(batch) < cap(batch) {
+				return nil
+			}
+			err := fn(batch)
+			batch = batch[:0]
+			return err
+		})
+		if err != nil {
 			return err
 		}
+	}
+	if len(batch) > 0 {
+		return fn(batch)
+	}
+	return nil
+}
+
+// ScanInfo is Scan with what the listing itself knows of each key (TTL,
+// last access, slab class, item size, server), read without touching the
+// items. Size is the whole item's size here (key, value and overhead), as
+// metadump reports it; Inspect gives the value's.
+func (b *Backend) ScanInfo(ctx context.Context, pattern string, fn func(infos []backends.KeyInfo) error) error {
+	batch := make([]backends.KeyInfo, 0, scanBatch)
+	now := time.Now()
+	for _, s := range b.servers {
+		err := b.scanServer(ctx, s, pattern, func(e mcproto.DumpEntry) error {
+			ki := backends.KeyInfo{Key: e.Key, Type: "string", Size: e.Size, SlabClass: e.Class, Server: s.addr, TTL: backends.NoExpiry}
+			if e.Exp > 0 {
+				ki.TTL = backends.ExpiresIn(max(time.Unix(e.Exp, 0).Sub(now), 0))
+			}
+			if e.LastAccess > 0 {
+				ki.LastAccess = time.Unix(e.LastAccess, 0)
+			}
+			batch = append(batch, ki)
+			if len(batch) < cap(batch) {
+				return nil
+			}
+			err := fn(batch)
+			batch = batch[:0]
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(batch) > 0 {
+		return fn(batch)
 	}
 	return nil
 }

@@ -449,3 +449,37 @@ func TestClassicProtocol(t *testing.T) {
 		t.Fatal("one server is not a pool")
 	}
 }
+
+func TestScanInfo(t *testing.T) {
+	ctx := context.Background()
+	addr := testenv.MemcachedAddr(t)
+	b := open(t, "memcached://"+addr, backends.Options{})
+	p := prefix(t)
+	if err := b.Set(ctx, p+"ttl", []byte("x"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Set(ctx, p+"forever", []byte(strings.Repeat("y", 5000)), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]backends.KeyInfo{}
+	before := time.Now().Add(-2 * time.Second)
+	err := b.ScanInfo(ctx, p+"*", func(infos []backends.KeyInfo) error {
+		for _, ki := range infos {
+			got[ki.Key] = ki
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl, forever := got[p+"ttl"], got[p+"forever"]
+	if !ttl.TTL.Expires || ttl.TTL.Remaining < 59*time.Minute || ttl.TTL.Remaining > time.Hour+time.Second {
+		t.Fatalf("ttl key: %+v", ttl)
+	}
+	if forever.TTL.Expires || forever.Size <= 5000 || forever.SlabClass <= ttl.SlabClass || forever.Server != addr {
+		t.Fatalf("forever key (item size includes overhead; a bigger slab class): %+v vs %+v", forever, ttl)
+	}
+	if forever.LastAccess.Before(before) || forever.LastAccess.After(time.Now().Add(2*time.Second)) {
+		t.Fatalf("last access %v", forever.LastAccess)
+	}
+}

@@ -261,23 +261,18 @@ func normalize(addr string, raw [][2]string) *backends.Stats {
 // scanBatch is how many keys Scan hands over at a time.
 const scanBatch = 1000
 
-// scanServer lists one server's keys with lru_crawler metadump, falling back
-// (with a warning) to the partial stats cachedump where the crawler is off.
-func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn func(keys []string) error) error {
+// scanServer lists one server's keys matching pattern with lru_crawler
+// metadump, falling back (with a warning) to the partial stats cachedump
+// where the crawler is off. It does not touch the items (no LRU bump).
+func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn func(e mcproto.DumpEntry) error) error {
 	all := pattern == "*"
-	batch := make([]string, 0, scanBatch)
 	var cbErr error
 	each := func(e mcproto.DumpEntry) error {
 		if !all && !glob.Match(pattern, e.Key) {
 			return nil
 		}
-		batch = append(batch, e.Key)
-		if len(batch) == cap(batch) {
-			cbErr = fn(batch)
-			batch = batch[:0]
-			return cbErr
-		}
-		return nil
+		cbErr = fn(e)
+		return cbErr
 	}
 	err := s.admin(ctx, func(c *mcproto.Conn) error { return c.MetaDump(ctx, each) })
 	if errors.Is(err, mcproto.ErrNoCrawler) {
@@ -293,9 +288,6 @@ func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn 
 		return &backends.UnsupportedError{What: "listing keys through " + s.addr + " (it closed the connection on lru_crawler metadump: a proxy such as twemproxy?); list the memcached servers behind it"}
 	case err != nil:
 		return connErr(s.addr, s.timeout, err)
-	}
-	if len(batch) > 0 {
-		return fn(batch)
 	}
 	return nil
 }
