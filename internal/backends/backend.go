@@ -65,12 +65,13 @@ func (t TTL) Seconds() *float64 {
 
 // Entry is one stored value with its metadata.
 type Entry struct {
-	Key   string
-	Value []byte // string values; nil for collection types
-	TTL   TTL
-	Type  string // "string", "hash", "list", "set", "zset", "stream", ...
-	Size  int64  // bytes of a string value
-	Flags uint32 // memcached client flags
+	Key      string
+	Value    []byte // string values; nil for collection types
+	TTL      TTL
+	Type     string // "string", "hash", "list", "set", "zset", "stream", ...
+	Size     int64  // bytes of a string value
+	Flags    uint32 // memcached client flags
+	HasFlags bool   // the backend stores flags (memcached), so Flags means something
 	// Hint is a format the stored metadata suggests (memcached flags as
 	// pymemcache/pylibmc set them), tried before detection; "" for none.
 	Hint string
@@ -106,17 +107,18 @@ type FieldValue struct {
 
 // KeyInfo is the listing metadata of one key.
 type KeyInfo struct {
-	Key     string
-	Missing bool
-	Type    string
-	TTL     TTL
-	Size    int64 // bytes of a string value (or -1 when unknown)
-	Length  int64 // elements of a collection (0 for strings)
-	Prefix  []byte
-	Partial bool // Prefix is only the first bytes of the value
-	Flags   uint32
-	Hint    string // as Entry.Hint
-	Server  string // the node holding the key, where a backend has several
+	Key      string
+	Missing  bool
+	Type     string
+	TTL      TTL
+	Size     int64 // bytes of a string value (or -1 when unknown)
+	Length   int64 // elements of a collection (0 for strings)
+	Prefix   []byte
+	Partial  bool // Prefix is only the first bytes of the value
+	Flags    uint32
+	HasFlags bool   // as Entry.HasFlags
+	Hint     string // as Entry.Hint
+	Server   string // the node holding the key, where a backend has several
 	// LastAccess and SlabClass come from memcached's listing; zero when unknown.
 	LastAccess time.Time
 	SlabClass  int

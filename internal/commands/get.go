@@ -207,7 +207,7 @@ func decodeEntry(e *backends.Entry, opts *getOptions) serial.Decoded {
 
 func entryJSON(e *backends.Entry, opts *getOptions) (getJSON, error) {
 	doc := getJSON{Key: jsonKey(e.Key), Found: true, TTL: ttlJSON(e.TTL), TTLUnknown: e.TTL.Unknown, Type: e.Type, Server: e.Server}
-	if e.Server != "" { // memcached: flags are part of the item
+	if e.HasFlags {
 		doc.Flags = &e.Flags
 	}
 	if e.Collection != nil {
@@ -316,6 +316,8 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		}
 		if e.Server != "" {
 			field("server", e.Server)
+		}
+		if e.HasFlags {
 			field("flags", strconv.FormatUint(uint64(e.Flags), 10))
 		}
 		ttl := humanTTL(e.TTL)

@@ -235,7 +235,7 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	}
 	if p.mode != "text" {
 		r := keyRowJSON{Key: jsonKey(ki.Key), Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown}
-		if ki.Server != "" {
+		if ki.HasFlags {
 			r.Flags = &ki.Flags
 		}
 		if !ki.LastAccess.IsZero() {

@@ -114,14 +114,15 @@ func (b *Backend) Get(ctx context.Context, key string) (*backends.Entry, error) 
 	for i, it := range items {
 		if errs[i] == nil && it.Found {
 			return &backends.Entry{
-				Key:    key,
-				Value:  it.Value,
-				TTL:    ttlOf(it),
-				Type:   "string",
-				Size:   int64(len(it.Value)),
-				Flags:  it.Flags,
-				Hint:   FormatHint(it.Flags),
-				Server: b.servers[i].addr,
+				Key:      key,
+				Value:    it.Value,
+				TTL:      ttlOf(it),
+				Type:     "string",
+				Size:     int64(len(it.Value)),
+				Flags:    it.Flags,
+				HasFlags: true,
+				Hint:     FormatHint(it.Flags),
+				Server:   b.servers[i].addr,
 			}, nil
 		}
 	}
@@ -273,7 +274,7 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 			out[i] = backends.KeyInfo{
 				Key: k, Type: "string", TTL: ttlOf(it), Size: int64(len(v)),
 				Prefix: v[:min(len(v), prefixLen)], Partial: len(v) > prefixLen,
-				Flags: it.Flags, Hint: FormatHint(it.Flags), Server: b.servers[si].addr,
+				Flags: it.Flags, HasFlags: true, Hint: FormatHint(it.Flags), Server: b.servers[si].addr,
 			}
 			break
 		}

@@ -129,7 +129,7 @@ func (b *Backend) Get(ctx context.Context, key string) (*backends.Entry, error) 
 	if err != nil && !isReplyError(err) {
 		return nil, b.wrap(err)
 	}
-	e := &backends.Entry{Key: key, Type: kind, Server: b.target.Display}
+	e := &backends.Entry{Key: key, Type: kind}
 	ttl, err := convertTTL(pttl.Val(), pttl.Err())
 	if errors.Is(err, backends.ErrNotFound) {
 		return nil, backends.NotFound(key) // expired between the commands
