@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/serial"
 )
 
 // pymemcache 3.5.2 (pymemcache/client/hash.py, rendezvous.py, murmur3.py,
@@ -97,30 +99,7 @@ func pyStrLowBytes(dst []byte, s string) []byte {
 // pyBytesRepr appends Python 3's repr of the bytes s (b'...' or b"..."), as
 // "%s" % b formats it.
 func pyBytesRepr(dst []byte, s string) []byte {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	const hex = "0123456789abcdef"
-	dst = append(dst, 'b', quote)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == quote || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c < ' ' || c >= 0x7f:
-			dst = append(dst, '\\', 'x', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, quote)
+	return serial.AppendPyBytesRepr(dst, []byte(s))
 }
 
 // pymemcacheNodeName is HashClient's name for a server given as a string:

@@ -110,6 +110,9 @@ func appendPyStr(dst []byte, s string, limit int) []byte {
 	return append(dst, quote)
 }
 
+// AppendPyBytesRepr appends Python's repr(b): b'...' with Python's escapes.
+func AppendPyBytesRepr(dst, b []byte) []byte { return appendPyBytes(dst, b, -1) }
+
 // appendPyBytes appends Python's repr(bytes) of b[:limit] (all of b when
 // limit < 0).
 func appendPyBytes(dst []byte, b []byte, limit int) []byte {

@@ -284,25 +284,7 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 
 // Scan streams the keys matching pattern from every server in turn.
 func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []string) error) error {
-	batch := make([]string, 0, scanBatch)
-	for _, s := range b.servers {
-		err := b.scanServer(ctx, s, pattern, func(e mcproto.DumpEntry) error {
-			batch = append(batch, e.Key)
-			if len(batch) < cap(batch) {
-				return nil
-			}
-			err := fn(batch)
-			batch = batch[:0]
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if len(batch) > 0 {
-		return fn(batch)
-	}
-	return nil
+	return scanBatched(ctx, b, pattern, func(_ *server, e mcproto.DumpEntry) string { return e.Key }, fn)
 }
 
 // ScanInfo is Scan with what the listing itself knows of each key (TTL,
@@ -310,18 +292,26 @@ func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []strin
 // items. Size is the whole item's size here (key, value and overhead), as
 // metadump reports it; Inspect gives the value's.
 func (b *Backend) ScanInfo(ctx context.Context, pattern string, fn func(infos []backends.KeyInfo) error) error {
-	batch := make([]backends.KeyInfo, 0, scanBatch)
 	now := time.Now()
+	return scanBatched(ctx, b, pattern, func(s *server, e mcproto.DumpEntry) backends.KeyInfo {
+		ki := backends.KeyInfo{Key: e.Key, Type: "string", Size: e.Size, SlabClass: e.Class, Server: s.addr, TTL: backends.NoExpiry}
+		if e.Exp > 0 {
+			ki.TTL = backends.ExpiresIn(max(time.Unix(e.Exp, 0).Sub(now), 0))
+		}
+		if e.LastAccess > 0 {
+			ki.LastAccess = time.Unix(e.LastAccess, 0)
+		}
+		return ki
+	}, fn)
+}
+
+// scanBatched lists every server in turn and hands fn what conv makes of
+// each matching key, scanBatch at a time.
+func scanBatched[T any](ctx context.Context, b *Backend, pattern string, conv func(*server, mcproto.DumpEntry) T, fn func([]T) error) error {
+	batch := make([]T, 0, scanBatch)
 	for _, s := range b.servers {
 		err := b.scanServer(ctx, s, pattern, func(e mcproto.DumpEntry) error {
-			ki := backends.KeyInfo{Key: e.Key, Type: "string", Size: e.Size, SlabClass: e.Class, Server: s.addr, TTL: backends.NoExpiry}
-			if e.Exp > 0 {
-				ki.TTL = backends.ExpiresIn(max(time.Unix(e.Exp, 0).Sub(now), 0))
-			}
-			if e.LastAccess > 0 {
-				ki.LastAccess = time.Unix(e.LastAccess, 0)
-			}
-			batch = append(batch, ki)
+			batch = append(batch, conv(s, e))
 			if len(batch) < cap(batch) {
 				return nil
 			}
