@@ -113,7 +113,18 @@ func (c *Conn) readDump(ctx context.Context, fn func(DumpEntry) error) error {
 func parseMetaDumpLine(line []byte) (DumpEntry, error) {
 	var e DumpEntry
 	haveKey := false
-	for _, tok := range bytes.Fields(line) {
+	for rest := line; len(rest) > 0; {
+		// Fields by hand: bytes.Fields would allocate for every one of a
+		// million lines.
+		var tok []byte
+		if i := bytes.IndexByte(rest, ' '); i >= 0 {
+			tok, rest = rest[:i], rest[i+1:]
+		} else {
+			tok, rest = rest, nil
+		}
+		if len(tok) == 0 {
+			continue
+		}
 		name, value, ok := bytes.Cut(tok, []byte("="))
 		if !ok {
 			continue // e.g. the bare "b" flag of a binary key on some versions
@@ -125,16 +136,18 @@ func parseMetaDumpLine(line []byte) (DumpEntry, error) {
 			k, err = percentDecode(value)
 			e.Key, haveKey = string(k), true
 		case "exp":
-			e.Exp, err = strconv.ParseInt(string(value), 10, 64)
+			e.Exp, err = atoi(value)
 			if e.Exp < 0 {
 				e.Exp = 0
 			}
 		case "la":
-			e.LastAccess, err = strconv.ParseInt(string(value), 10, 64)
+			e.LastAccess, err = atoi(value)
 		case "size":
-			e.Size, err = strconv.ParseInt(string(value), 10, 64)
+			e.Size, err = atoi(value)
 		case "cls":
-			e.Class, err = strconv.Atoi(string(value))
+			var n int64
+			n, err = atoi(value)
+			e.Class = int(n)
 		}
 		if err != nil {
 			return e, &ProtocolError{What: "bad metadump field " + strconv.Quote(string(tok))}
@@ -144,6 +157,29 @@ func parseMetaDumpLine(line []byte) (DumpEntry, error) {
 		return e, &ProtocolError{What: "a metadump line without a key"}
 	}
 	return e, nil
+}
+
+// atoi parses a decimal integer (with an optional minus sign) without the
+// string conversion strconv needs.
+func atoi(b []byte) (int64, error) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, strconv.ErrSyntax
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, strconv.ErrSyntax
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
 }
 
 // percentDecode undoes memcached's URI encoding of keys: %XX for every byte
