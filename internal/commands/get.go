@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,19 +109,19 @@ type getJSON struct {
 func (g getJSON) MarshalJSON() ([]byte, error) {
 	type plain getJSON
 	if !g.Found {
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			Key   any  `json:"key"`
 			Found bool `json:"found"`
 		}{g.Key, false})
 	}
 	if g.TTLUnknown {
-		return json.Marshal(struct {
+		return marshalCompact(struct {
 			Key any  `json:"key"`
 			Fnd bool `json:"found"`
 			plain
 		}{g.Key, true, plain(g)})
 	}
-	return json.Marshal(struct {
+	return marshalCompact(struct {
 		Key any      `json:"key"`
 		Fnd bool     `json:"found"`
 		TTL *float64 `json:"ttl"`
@@ -177,11 +178,17 @@ func getRun(ctx context.Context, opts *getOptions) error {
 		}
 	}
 	if f.JSON() {
-		var v any = docs
-		if len(docs) == 1 {
-			v = docs[0]
+		var err error
+		if f.IO.IsStdoutTTY() {
+			var v any = docs
+			if len(docs) == 1 {
+				v = docs[0]
+			}
+			err = writeJSON(w, true, v)
+		} else {
+			err = writeGetJSON(w, docs)
 		}
-		if err := writeJSON(w, f.IO.IsStdoutTTY(), v); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -195,6 +202,57 @@ func getRun(ctx context.Context, opts *getOptions) error {
 		return &silentError{err: backends.NotFound(opts.Keys[0])}
 	}
 	return nil
+}
+
+// writeGetJSON writes compact documents without passing the values through
+// encoding/json, which would re-scan every byte of them (a hostile pickle
+// can make one of 17 MB): the metadata is marshalled, the value spliced in.
+func writeGetJSON(w io.Writer, docs []getJSON) error {
+	var out []byte
+	if len(docs) != 1 {
+		out = append(out, '[')
+	}
+	for i, d := range docs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		value, decodeErr := d.Value, d.DecodeError
+		d.Value, d.DecodeError = nil, ""
+		head, err := marshalCompact(d)
+		if err != nil {
+			return err
+		}
+		if value == nil {
+			out = append(out, head...)
+			continue
+		}
+		out = append(out, head[:len(head)-1]...) // drop the closing brace
+		out = append(out, `,"value":`...)
+		out = append(out, value...)
+		if decodeErr != "" {
+			q, _ := marshalCompact(decodeErr)
+			out = append(out, `,"decode_error":`...)
+			out = append(out, q...)
+		}
+		out = append(out, '}')
+	}
+	if len(docs) != 1 {
+		out = append(out, ']')
+	}
+	out = append(out, '\n')
+	_, err := w.Write(out)
+	return err
+}
+
+// marshalCompact is json.Marshal without HTML escaping, as writeJSON writes.
+func marshalCompact(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func decodeEntry(e *backends.Entry, opts *getOptions) serial.Decoded {

@@ -87,6 +87,9 @@ func appendJSON(dst []byte, v *Value, depth int) []byte {
 		return appendJSONFloat(dst, v.Float, true)
 	case KindStr:
 		return appendJSONStr(dst, v.Str, -1)
+	case KindCycle:
+		// Written directly: a hostile pickle can hold a million of them.
+		return append(dst, `{"$ref":"cycle"}`...)
 	case KindList:
 		dst = append(dst, '[')
 		for i, it := range v.Items {
