@@ -1,0 +1,1292 @@
+"""Expose an application's in-process cache over cachectl's HTTP cache protocol v1.
+
+One dependency-free module (Python 3.9+, standard library only). It gives a
+pure ASGI 3 application that an app mounts at ``/_cache`` so that ``cachectl``
+(CLI and dashboard) can list, read, write, expire and invalidate the entries
+of a cache that otherwise lives and dies unseen inside the process.
+
+    from cachectl_asgi import CachectlApp, AiocacheMemoryAdapter
+
+    cache_app = CachectlApp(AiocacheMemoryAdapter(cache), token=os.environ["CACHECTL_TOKEN"])
+    app = Starlette(routes=[..., Mount("/_cache", app=cache_app)])
+
+The protocol is docs/http-protocol.md in the cachectl repository. Adapters:
+
+- ``AiocacheMemoryAdapter``: aiocache's ``SimpleMemoryCache`` (0.11-0.12; 1.0 too);
+- ``LitestarMemoryStoreAdapter``: Litestar 2's ``MemoryStore``;
+- ``MappingAdapter``: any dict-like object (no TTLs);
+- or your own subclass of ``CacheAdapter``.
+
+Security: a bearer token is required (``allow_no_token=True`` exists for tests
+and loopback-only setups). Values the app keeps as Python objects are served
+pickled; pickles sent by clients are refused unless ``allow_pickle_writes=True``
+because unpickling runs code chosen by whoever wrote the bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import heapq
+import json
+import logging
+import pickle
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from urllib.parse import unquote_to_bytes
+
+__all__ = [
+    "AiocacheMemoryAdapter",
+    "CacheAdapter",
+    "CachectlApp",
+    "Entry",
+    "LitestarMemoryStoreAdapter",
+    "MappingAdapter",
+    "ProtocolError",
+    "glob_match",
+]
+
+__version__ = "0.1.0"
+
+PROTOCOL_VERSION = 1
+SERVER_NAME = "cachectl-asgi/" + __version__
+
+#: Every operation of protocol v1, in the order capabilities lists them.
+ALL_CAPABILITIES = ("keys", "get", "set", "delete", "expire", "invalidate", "stats")
+WRITE_CAPABILITIES = frozenset({"set", "delete", "expire", "invalidate"})
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_KEY = 64 * 1024
+DEFAULT_MAX_COUNT = 10_000
+DEFAULT_COUNT = 1000
+
+# Longest TTL a request may ask for (about 31 years): far beyond any cache's
+# use, and small enough for timedelta and the event loop's clock.
+MAX_TTL = 1e9
+
+# At most this many globs in one invalidate; each glob is at most max_key
+# bytes. Matching costs len(glob) * len(key) per key at worst.
+MAX_GLOBS = 1000
+
+# A keys page looks at up to count * SCAN_FACTOR keys, like SCAN's COUNT: a
+# sparse match returns a short (even empty) page instead of walking everything.
+SCAN_FACTOR = 10
+
+log = logging.getLogger("cachectl_asgi")
+
+
+# --------------------------------------------------------------------------
+# Errors and the adapter interface
+# --------------------------------------------------------------------------
+
+
+class ProtocolError(Exception):
+    """An HTTP error answer: ``status`` and a one-line ``message``.
+
+    Adapters raise it to refuse a request (400 a bad value for the format,
+    403 a write refused by policy, 415 a format not stored); anything else
+    an adapter raises becomes a 500.
+    """
+
+    def __init__(self, status: int, message: str, headers: Iterable[Tuple[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = list(headers)
+
+
+class Entry(NamedTuple):
+    """One live entry as an adapter finds it.
+
+    ``value`` is what the cache holds (bytes, str or any object; the adapter's
+    ``encode`` turns it into wire bytes); ``ttl`` is the seconds remaining, or
+    None when the entry does not expire.
+    """
+
+    value: Any
+    ttl: Optional[float] = None
+
+
+class CacheAdapter:
+    """What CachectlApp needs from a cache. Subclass it for your own cache.
+
+    Keys cross this interface as ``bytes`` (the protocol's keys are bytes); a
+    cache whose keys are ``str`` decodes them as UTF-8 and treats a key that is
+    not UTF-8 as absent. Every method may be called concurrently with the
+    application's own use of the cache, on the same event loop.
+
+    ``capabilities`` lists the protocol operations the adapter supports: "get"
+    is required; "keys" needs ``keys``; "set"/"delete"/"expire" need the methods
+    of the same name; "invalidate" needs "keys" and "delete"; "stats" needs
+    ``stats``. An adapter without "expire" has no TTLs at all: a PUT with a TTL
+    is refused with 403.
+
+    ``formats`` restricts the ``Cache-Format`` a PUT may carry (empty: any,
+    the body is stored as the bytes it is); ``decode`` turns a body of one of
+    those formats into what ``set`` stores, ``encode`` turns a stored value
+    into (bytes, Cache-Format or None).
+    """
+
+    capabilities: frozenset = frozenset(ALL_CAPABILITIES)
+    formats: Tuple[str, ...] = ()
+
+    async def keys(self) -> List[bytes]:
+        """A snapshot of every live key."""
+        raise NotImplementedError
+
+    async def get(self, key: bytes) -> Optional[Entry]:
+        """The live entry under ``key``, or None."""
+        raise NotImplementedError
+
+    async def set(self, key: bytes, value: Any, ttl: Optional[float]) -> None:
+        """Store ``value`` (from ``decode``) with ``ttl`` seconds to live (None: no expiry)."""
+        raise NotImplementedError
+
+    async def delete(self, key: bytes) -> bool:
+        """Remove ``key``; True when a live entry was there."""
+        raise NotImplementedError
+
+    async def expire(self, key: bytes, ttl: Optional[float]) -> bool:
+        """Set the remaining lifetime of a live key (None: no expiry); False when absent."""
+        raise NotImplementedError
+
+    async def stats(self) -> Dict[str, Any]:
+        """Protocol stats fields; "keys" at least."""
+        return {"keys": len(await self.keys())}
+
+    def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
+        """Wire bytes and Cache-Format (None: unknown) of a stored value."""
+        return bytes(value), None
+
+    def decode(self, body: bytes, fmt: Optional[str]) -> Any:
+        """What ``set`` stores for a PUT body of format ``fmt`` (already checked against ``formats``)."""
+        return body
+
+
+# --------------------------------------------------------------------------
+# Helpers shared by the adapters
+# --------------------------------------------------------------------------
+
+
+def _wire_key(key: Any) -> Optional[bytes]:
+    """The protocol bytes of a stored key; None for keys the protocol cannot name."""
+    if isinstance(key, str):
+        try:
+            return key.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            return None
+    if isinstance(key, bytes):
+        return key
+    return None  # ints, tuples, enums...: stored by an app without a namespace
+
+
+def _stored_key(container: Any, key: bytes) -> Any:
+    """The key object under which ``container`` holds the protocol key, or None.
+
+    Text keys first (every cache here keys by str), then the raw bytes for
+    dicts that key by bytes.
+    """
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text in container:
+        return text
+    if key in container:
+        return key
+    return None
+
+
+def _text_key(key: bytes) -> str:
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "this cache's keys are text and the key is not valid UTF-8") from None
+
+
+def _snapshot(container: Any) -> list:
+    """list(container), retried when another thread resizes it meanwhile."""
+    for _ in range(5):
+        try:
+            return list(container)
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+    return list(container)
+
+
+class _ObjectCodec:
+    """The wire form of caches that keep Python objects.
+
+    Reading: bytes are served as they are (no Cache-Format), str as UTF-8
+    (``string``), anything else pickled (``pickle``, protocol 4 unless told).
+    Writing: ``json`` (json.loads), ``string`` (a str), ``bytes`` (a bytes
+    object), and ``pickle`` only when ``allow_pickle_writes`` is set.
+    """
+
+    def __init__(self, pickle_protocol: int = 4, allow_pickle_writes: bool = False):
+        if not isinstance(pickle_protocol, int) or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
+            raise ValueError("pickle_protocol must be between 2 and %d" % pickle.HIGHEST_PROTOCOL)
+        self.pickle_protocol = pickle_protocol
+        self.allow_pickle_writes = bool(allow_pickle_writes)
+
+    @property
+    def formats(self) -> Tuple[str, ...]:
+        return ("json", "string", "bytes") + (("pickle",) if self.allow_pickle_writes else ())
+
+    def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
+        if isinstance(value, bytes):
+            return bytes(value), None
+        if isinstance(value, str):
+            try:
+                return value.encode("utf-8"), "string"
+            except UnicodeEncodeError:
+                pass  # lone surrogates: only a pickle keeps them
+        return pickle.dumps(value, protocol=self.pickle_protocol), "pickle"
+
+    def decode(self, body: bytes, fmt: Optional[str]) -> Any:
+        if fmt == "json":
+            try:
+                return json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError) as e:
+                raise ProtocolError(400, "the body is not valid JSON: %s" % _one_line(e)) from None
+        if fmt == "string":
+            return _utf8_body(body)
+        if fmt == "bytes":
+            return bytes(body)
+        if fmt == "pickle" and self.allow_pickle_writes:
+            try:
+                return pickle.loads(body)
+            except Exception as e:
+                raise ProtocolError(400, "the body is not a pickle this process can load: %s" % _one_line(e)) from None
+        raise ProtocolError(415, "Cache-Format %r is not stored here" % fmt)
+
+
+def _utf8_body(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "the body is not valid UTF-8 text") from None
+
+
+def _one_line(e: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------
+# aiocache SimpleMemoryCache
+# --------------------------------------------------------------------------
+
+# aiocache serializer class names -> the format of what they store. Null keeps
+# objects as they are; the others store str (string, json) or bytes.
+_AIOCACHE_SERIALIZERS = {
+    "NullSerializer": None,
+    "StringSerializer": "string",
+    "JsonSerializer": "json",
+    "PickleSerializer": "pickle",
+    "MsgPackSerializer": "msgpack",
+}
+_TEXT_FORMATS = frozenset({"string", "json"})
+
+
+def _aiocache_serializer_format(serializer: Any) -> Tuple[bool, Optional[str]]:
+    """(known, format) of an aiocache serializer, found by class name along its MRO."""
+    if serializer is None:
+        return True, None
+    for cls in type(serializer).__mro__:
+        if cls.__name__ in _AIOCACHE_SERIALIZERS:
+            return True, _AIOCACHE_SERIALIZERS[cls.__name__]
+    return False, None
+
+
+class AiocacheMemoryAdapter(CacheAdapter):
+    """aiocache's ``SimpleMemoryCache`` (0.12.x; 0.11.x and 1.0's layout too).
+
+    Reads the cache's own structures: ``cache._cache`` (stored key -> value;
+    per instance since 0.12.0, per class before) and ``cache._handlers``
+    (stored key -> the ``asyncio.TimerHandle`` that deletes it; remaining TTL
+    is ``handle.when() - loop.time()``). Keys are the stored ones, namespace
+    included (``namespace + key``). Writes go through the backend's own
+    ``_set``/``_expire``/``_delete`` so expiry is scheduled exactly as aiocache
+    schedules it (``loop.call_later`` calling its delete) and the app sees
+    consistent state. The cache must be used from the event loop serving this
+    app: TTL timers belong to a loop.
+
+    Values depend on the cache's serializer:
+
+    - ``NullSerializer`` (SimpleMemoryCache's default) keeps objects: str is
+      served as ``string``, bytes raw, anything else pickled (``pickle``,
+      ``pickle_protocol`` 4 by default, 5 if asked). PUT takes ``json``,
+      ``string`` or ``bytes``, and ``pickle`` only with ``allow_pickle_writes``.
+    - String/Json/Pickle/MsgPack serializers keep serialized str/bytes: they
+      are served as stored with that format, and PUT takes that format only
+      (a pickle one only with ``allow_pickle_writes``; else 403).
+    - Any other serializer: values are served, writes are not offered.
+    """
+
+    def __init__(self, cache: Any, *, pickle_protocol: int = 4, allow_pickle_writes: bool = False):
+        missing = [a for a in ("_cache", "_handlers", "_set", "_delete", "_expire") if not hasattr(cache, a)]
+        if missing:
+            raise TypeError("not an aiocache SimpleMemoryCache: it has no %s" % ", ".join(missing))
+        self.cache = cache
+        self._codec = _ObjectCodec(pickle_protocol, allow_pickle_writes)
+        known, fmt = _aiocache_serializer_format(getattr(cache, "serializer", None))
+        self._objects = known and fmt is None
+        self._format = fmt
+        caps = set(ALL_CAPABILITIES)
+        if not known:
+            caps.discard("set")
+        self.capabilities = frozenset(caps)
+        if self._objects:
+            self.formats = self._codec.formats
+        elif fmt is not None:
+            self.formats = (fmt,)
+
+    # aiocache's _clear() rebinds _cache and _handlers to new dicts, so they
+    # are looked up on the cache every time, never kept.
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _ttl(self, skey: Any, now: float) -> Optional[float]:
+        handle = self.cache._handlers.get(skey)
+        if handle is None or handle.cancelled():
+            return None  # _set without a ttl cancels the old timer but leaves it there
+        return handle.when() - now
+
+    def _lookup(self, key: bytes) -> Tuple[Any, Optional[float]]:
+        """(stored key, ttl) of a live key; (None, None) when absent."""
+        skey = _stored_key(self.cache._cache, key)
+        if skey is None:
+            return None, None
+        ttl = self._ttl(skey, self._now())
+        if ttl is not None and ttl <= 0:
+            return None, None  # due; the loop has not run its timer yet
+        return skey, ttl
+
+    def _live_stored_keys(self) -> List[Any]:
+        now = self._now()
+        out = []
+        for skey in _snapshot(self.cache._cache):
+            ttl = self._ttl(skey, now)
+            if ttl is None or ttl > 0:
+                out.append(skey)
+        return out
+
+    async def keys(self) -> List[bytes]:
+        return [w for w in map(_wire_key, self._live_stored_keys()) if w is not None]
+
+    async def get(self, key: bytes) -> Optional[Entry]:
+        skey, ttl = self._lookup(key)
+        if skey is None:
+            return None
+        try:
+            return Entry(self.cache._cache[skey], ttl)
+        except KeyError:
+            return None
+
+    async def set(self, key: bytes, value: Any, ttl: Optional[float]) -> None:
+        skey = _stored_key(self.cache._cache, key)
+        if skey is None:
+            skey = _text_key(key)
+        await self.cache._set(skey, value, ttl=ttl)
+
+    async def delete(self, key: bytes) -> bool:
+        skey = _stored_key(self.cache._cache, key)
+        if skey is None:
+            return False
+        live = self._lookup(key)[0] is not None
+        await self.cache._delete(skey)  # a due entry goes too
+        return live
+
+    async def expire(self, key: bytes, ttl: Optional[float]) -> bool:
+        skey, _ = self._lookup(key)
+        if skey is None:
+            return False
+        return bool(await self.cache._expire(skey, ttl))
+
+    async def stats(self) -> Dict[str, Any]:
+        store = self.cache._cache
+        live = self._live_stored_keys()
+        out: Dict[str, Any] = {"keys": len(live)}
+        if not self._objects:
+            total = 0
+            for k in live:
+                v = store.get(k)
+                if isinstance(v, str):
+                    total += len(v.encode("utf-8", "surrogatepass"))
+                elif isinstance(v, bytes):
+                    total += len(v)
+            out["bytes"] = total
+        # aiocache's HitMissRatioPlugin keeps cache.hit_miss_ratio, created on the first get.
+        ratio = getattr(self.cache, "hit_miss_ratio", None)
+        if isinstance(ratio, dict) and "hits" in ratio and "total" in ratio:
+            out["hits"] = int(ratio["hits"])
+            out["misses"] = int(ratio["total"]) - int(ratio["hits"])
+        elif any(
+            c.__name__ == "HitMissRatioPlugin"
+            for plugin in getattr(self.cache, "plugins", None) or ()
+            for c in type(plugin).__mro__
+        ):
+            out["hits"] = out["misses"] = 0
+        return out
+
+    def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
+        if not self._objects:
+            if isinstance(value, str):
+                return value.encode("utf-8", "surrogatepass"), self._format
+            if isinstance(value, bytes):
+                return bytes(value), self._format
+        return self._codec.encode(value)
+
+    def decode(self, body: bytes, fmt: Optional[str]) -> Any:
+        if self._objects:
+            return self._codec.decode(body, fmt)
+        if fmt == "pickle" and not self._codec.allow_pickle_writes:
+            raise ProtocolError(
+                403,
+                "this cache's PickleSerializer would unpickle what is stored; "
+                "writes need allow_pickle_writes=True",
+            )
+        if fmt == "json":
+            text = _utf8_body(body)
+            try:
+                json.loads(text)
+            except (ValueError, RecursionError) as e:
+                raise ProtocolError(400, "the body is not valid JSON: %s" % _one_line(e)) from None
+            return text
+        if fmt in _TEXT_FORMATS:
+            return _utf8_body(body)
+        return bytes(body)
+
+
+# --------------------------------------------------------------------------
+# Litestar MemoryStore
+# --------------------------------------------------------------------------
+
+
+class LitestarMemoryStoreAdapter(CacheAdapter):
+    """Litestar 2's ``litestar.stores.memory.MemoryStore``.
+
+    Reads ``store._store`` (str key -> ``StorageObject`` with ``expires_at``,
+    an aware UTC datetime or None, and ``data``, bytes). Expired objects stay
+    in the dict until the store's ``get`` or ``delete_expired`` drops them;
+    they are treated as absent here. Values are bytes and served as stored
+    (no Cache-Format: what they are depends on the store's user, e.g. msgpack
+    for the response cache, JSON for sessions). PUT stores the body as given,
+    through the store's own ``set`` (its lock, its expiry); expire rebuilds
+    the StorageObject under the store's lock, as ``get(renew_for=...)`` does.
+    """
+
+    def __init__(self, store: Any):
+        if not hasattr(store, "_store") or not hasattr(store, "set") or not hasattr(store, "delete"):
+            raise TypeError("not a Litestar MemoryStore: it has no _store/set/delete")
+        self.store = store
+
+    # delete_expired() rebinds _store to a new dict: look it up every time.
+
+    @staticmethod
+    def _alive(obj: Any, now: datetime) -> bool:
+        expires_at = getattr(obj, "expires_at", None)
+        return expires_at is None or now < expires_at
+
+    def _live(self, key: bytes) -> Tuple[Any, Any]:
+        store = self.store._store
+        skey = _stored_key(store, key)
+        if skey is None:
+            return None, None
+        obj = store.get(skey)
+        if obj is None or not self._alive(obj, datetime.now(timezone.utc)):
+            return None, None
+        return skey, obj
+
+    def _live_items(self) -> List[Tuple[Any, Any]]:
+        now = datetime.now(timezone.utc)
+        store = self.store._store
+        out = []
+        for skey in _snapshot(store):
+            obj = store.get(skey)
+            if obj is not None and self._alive(obj, now):
+                out.append((skey, obj))
+        return out
+
+    async def keys(self) -> List[bytes]:
+        return [w for w in (_wire_key(k) for k, _ in self._live_items()) if w is not None]
+
+    async def get(self, key: bytes) -> Optional[Entry]:
+        _, obj = self._live(key)
+        if obj is None:
+            return None
+        if obj.expires_at is None:
+            return Entry(obj.data, None)
+        return Entry(obj.data, (obj.expires_at - datetime.now(timezone.utc)).total_seconds())
+
+    async def set(self, key: bytes, value: Any, ttl: Optional[float]) -> None:
+        await self.store.set(_text_key(key), value, expires_in=timedelta(seconds=ttl) if ttl else None)
+
+    async def delete(self, key: bytes) -> bool:
+        skey = _stored_key(self.store._store, key)
+        if skey is None:
+            return False
+        live = self._live(key)[1] is not None
+        await self.store.delete(skey)
+        return live
+
+    async def expire(self, key: bytes, ttl: Optional[float]) -> bool:
+        lock = getattr(self.store, "_lock", None)
+        if lock is None:
+            return self._renew(key, ttl)
+        async with lock:
+            return self._renew(key, ttl)
+
+    def _renew(self, key: bytes, ttl: Optional[float]) -> bool:
+        skey, obj = self._live(key)
+        if obj is None:
+            return False
+        expires_in = timedelta(seconds=ttl) if ttl else None
+        self.store._store[skey] = type(obj).new(data=obj.data, expires_in=expires_in)
+        return True
+
+    async def stats(self) -> Dict[str, Any]:
+        items = self._live_items()
+        return {"keys": len(items), "bytes": sum(len(obj.data) for _, obj in items)}
+
+    def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
+        return bytes(value), None
+
+    def decode(self, body: bytes, fmt: Optional[str]) -> Any:
+        return bytes(body)
+
+
+# --------------------------------------------------------------------------
+# Any mapping
+# --------------------------------------------------------------------------
+
+
+class MappingAdapter(CacheAdapter):
+    """Any dict-like object (``__getitem__``, ``__setitem__``, ``__delitem__``,
+    ``__contains__``, ``__len__``, iteration): the simplest in-process cache.
+
+    No TTLs: every key reports ``ttl`` null (Cache-TTL -1), ``expire`` is not
+    offered, a PUT with a TTL is refused (403). Values as ``_ObjectCodec``:
+    bytes raw, str as ``string``, other objects pickled; PUT takes ``json``,
+    ``string``, ``bytes`` (and ``pickle`` only with ``allow_pickle_writes``).
+    New keys are stored as str (``text_keys=True``) or bytes; existing keys
+    keep their type.
+    """
+
+    capabilities = frozenset({"keys", "get", "set", "delete", "invalidate", "stats"})
+
+    def __init__(
+        self,
+        mapping: Any,
+        *,
+        text_keys: bool = True,
+        pickle_protocol: int = 4,
+        allow_pickle_writes: bool = False,
+    ):
+        self.mapping = mapping
+        self.text_keys = text_keys
+        self._codec = _ObjectCodec(pickle_protocol, allow_pickle_writes)
+        self.formats = self._codec.formats
+
+    async def keys(self) -> List[bytes]:
+        return [w for w in map(_wire_key, _snapshot(self.mapping)) if w is not None]
+
+    async def get(self, key: bytes) -> Optional[Entry]:
+        skey = _stored_key(self.mapping, key)
+        if skey is None:
+            return None
+        try:
+            return Entry(self.mapping[skey], None)
+        except KeyError:
+            return None
+
+    async def set(self, key: bytes, value: Any, ttl: Optional[float]) -> None:
+        skey = _stored_key(self.mapping, key)
+        if skey is None:
+            skey = _text_key(key) if self.text_keys else key
+        self.mapping[skey] = value
+
+    async def delete(self, key: bytes) -> bool:
+        skey = _stored_key(self.mapping, key)
+        if skey is None:
+            return False
+        try:
+            del self.mapping[skey]
+        except KeyError:
+            return False
+        return True
+
+    async def stats(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"keys": len(self.mapping)}
+        total = 0
+        for skey in _snapshot(self.mapping):
+            try:
+                v = self.mapping[skey]
+            except KeyError:
+                continue  # deleted meanwhile
+            if isinstance(v, bytes):
+                total += len(v)
+            elif isinstance(v, str):
+                total += len(v.encode("utf-8", "surrogatepass"))
+            else:
+                return out  # objects: their size is not known without pickling them all
+        out["bytes"] = total
+        return out
+
+    def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
+        return self._codec.encode(value)
+
+    def decode(self, body: bytes, fmt: Optional[str]) -> Any:
+        return self._codec.decode(body, fmt)
+
+
+# --------------------------------------------------------------------------
+# Glob matching with Redis' semantics (byte-wise)
+# --------------------------------------------------------------------------
+
+_STAR, _QUESTION, _LBRACKET, _RBRACKET, _BACKSLASH, _CARET, _DASH = b"*?[]\\^-"
+
+# Redis' matcher gives up beyond 1000 nested '*' (its fix for CVE-2024-31228):
+# the pattern after a 1001st run of '*' matches nothing, unless that run ends it.
+_MAX_STAR_RUNS = 1000
+
+
+def glob_match(pattern: bytes, key: bytes) -> bool:
+    """Whether ``key`` matches ``pattern`` as Redis' KEYS / SCAN MATCH decide it.
+
+    Byte-wise and case-sensitive: ``*`` any run of bytes, ``?`` one byte,
+    ``[abc]`` ``[^abc]`` ``[a-z]`` classes, ``\\`` escapes the next byte (in a
+    class too). Redis' corners are kept: a class without ``]`` runs to the end
+    of the pattern, ``]`` right after ``[`` or ``[^`` closes the class, a
+    reversed range is swapped, range bounds compare as signed chars (bytes
+    >= 0x80 sort before 0x00), a lone trailing backslash is literal, and
+    ``*`` alone matches every key (SCAN never filters on it).
+    """
+    if pattern == b"*":
+        return True
+    return _match(pattern, key, _MAX_STAR_RUNS)
+
+
+def _match(p: bytes, k: bytes, max_star_runs: int) -> bool:
+    # Iterative, backtracking to the last '*' only: the answers of Redis'
+    # recursive matcher in O(len(p) * len(k)) time, without its recursion.
+    if not k:
+        return not p  # Redis' loop needs a non-empty key; only "" matches ""
+    np_, nk = len(p), len(k)
+    pi = ki = 0
+    star_p, star_k = -1, 0  # pattern index after the last '*' run; key index it resumes at
+    runs = 0
+    while True:
+        if ki == nk:
+            while pi < np_ and p[pi] == _STAR:
+                pi += 1
+            return pi == np_
+        if pi < np_ and p[pi] == _STAR:
+            while pi < np_ and p[pi] == _STAR:
+                pi += 1
+            if pi == np_:
+                return True
+            runs += 1
+            if runs > max_star_runs:
+                return False
+            star_p, star_k = pi, ki
+            continue
+        if pi < np_:
+            ok, nxt = _match_one(p, pi, k[ki])
+            if ok:
+                pi, ki = nxt, ki + 1
+                continue
+        if star_p < 0:
+            return False
+        star_k += 1  # let the last '*' take one more byte
+        pi, ki = star_p, star_k
+
+
+def _match_one(p: bytes, i: int, c: int) -> Tuple[bool, int]:
+    b = p[i]
+    if b == _QUESTION:
+        return True, i + 1
+    if b == _LBRACKET:
+        return _match_class(p, i + 1, c)
+    if b == _BACKSLASH:
+        if i + 1 < len(p):
+            return p[i + 1] == c, i + 2
+        return c == _BACKSLASH, i + 1  # lone trailing backslash
+    return b == c, i + 1
+
+
+def _signed(b: int) -> int:
+    return b - 256 if b >= 128 else b  # C's char on x86-64
+
+
+def _match_class(p: bytes, i: int, c: int) -> Tuple[bool, int]:
+    # In the order Redis tests them: escape, ']', end of pattern, range, byte.
+    n = len(p)
+    negate = i < n and p[i] == _CARET
+    if negate:
+        i += 1
+    hit = False
+    while True:
+        if i + 1 < n and p[i] == _BACKSLASH:
+            i += 1
+            hit = hit or p[i] == c
+        elif i < n and p[i] == _RBRACKET:
+            return hit != negate, i + 1
+        elif i >= n:
+            return hit != negate, n  # unterminated: the class is the rest of the pattern
+        elif i + 2 < n and p[i + 1] == _DASH:
+            lo, hi = _signed(p[i]), _signed(p[i + 2])
+            if lo > hi:
+                lo, hi = hi, lo
+            hit = hit or lo <= _signed(c) <= hi
+            i += 2
+        else:
+            hit = hit or p[i] == c
+        i += 1
+
+
+def _literal_prefix(pattern: bytes) -> bytes:
+    """The bytes every key matching ``pattern`` starts with (escapes resolved)."""
+    out = bytearray()
+    i, n = 0, len(pattern)
+    while i < n:
+        b = pattern[i]
+        if b in (_STAR, _QUESTION, _LBRACKET):
+            break
+        if b == _BACKSLASH and i + 1 < n:
+            i += 1
+        out.append(pattern[i])
+        i += 1
+    return bytes(out)
+
+
+class _Matcher:
+    """One glob, with a cheap prefix test in front of the full match."""
+
+    __slots__ = ("pattern", "prefix", "everything")
+
+    def __init__(self, pattern: bytes):
+        self.pattern = pattern
+        self.everything = pattern == b"*"
+        self.prefix = _literal_prefix(pattern)
+
+    def __call__(self, key: bytes) -> bool:
+        if self.everything:
+            return True
+        return key.startswith(self.prefix) and _match(self.pattern, key, _MAX_STAR_RUNS)
+
+
+# --------------------------------------------------------------------------
+# Wire helpers
+# --------------------------------------------------------------------------
+
+_TTL_RE = re.compile(rb"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_COUNT_RE = re.compile(rb"[0-9]{1,9}\Z")
+_CURSOR_PREFIX = "k"
+
+_ROUTES = {
+    "/v1/capabilities": "capabilities",
+    "/v1/keys": "keys",
+    "/v1/entry": "entry",
+    "/v1/expire": "expire",
+    "/v1/invalidate": "invalidate",
+    "/v1/stats": "stats",
+}
+_KNOWN_PARAMS = frozenset({"key", "ttl", "match", "cursor", "count"})
+
+
+def _key_json(key: bytes) -> Any:
+    """A key in JSON: a string when UTF-8, else {"$bytes": base64}."""
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"$bytes": base64.b64encode(key).decode("ascii")}
+
+
+def _key_from_json(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ProtocolError(400, "%s is not valid Unicode" % what) from None
+    if isinstance(value, dict) and set(value) == {"$bytes"} and isinstance(value["$bytes"], str):
+        try:
+            return base64.b64decode(value["$bytes"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(400, "%s has bad base64 in $bytes" % what) from None
+    raise ProtocolError(400, '%s must be a string or {"$bytes": base64}' % what)
+
+
+def _ttl_text(ttl: Optional[float]) -> str:
+    """Cache-TTL: -1 for no expiry, else decimal seconds (a live key never shows 0)."""
+    if ttl is None:
+        return "-1"
+    return ("%.3f" % max(ttl, 0.001)).rstrip("0").rstrip(".")
+
+
+def _ttl_json(ttl: Optional[float]) -> Optional[float]:
+    return None if ttl is None else max(round(ttl, 3), 0.001)
+
+
+def _parse_query(qs: bytes) -> Dict[str, bytes]:
+    params: Dict[str, bytes] = {}
+    for part in qs.split(b"&"):
+        if not part:
+            continue
+        raw_name, _, raw_value = part.partition(b"=")
+        # RFC 3986 decoding: '+' stays '+', a stray '%' stays itself.
+        name = unquote_to_bytes(raw_name).decode("latin-1")
+        if name in params:
+            if name in _KNOWN_PARAMS:
+                raise ProtocolError(400, "the %s parameter is given twice" % name)
+            continue
+        params[name] = unquote_to_bytes(raw_value)
+    return params
+
+
+def _header(scope: dict, name: bytes) -> Optional[bytes]:
+    for k, v in scope.get("headers") or ():
+        if k.lower() == name:
+            return v
+    return None
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class _Response(NamedTuple):
+    status: int
+    headers: List[Tuple[bytes, bytes]]
+    body: bytes = b""
+
+
+def _json_response(status: int, doc: Any, headers: Iterable[Tuple[str, str]] = ()) -> _Response:
+    body = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    hs = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    hs.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    return _Response(status, hs, body)
+
+
+def _error(status: int, message: str, headers: Iterable[Tuple[str, str]] = ()) -> _Response:
+    return _json_response(status, {"error": " ".join(message.split())}, headers)
+
+
+def _no_content() -> _Response:
+    return _Response(204, [(b"cache-control", b"no-store")])
+
+
+# --------------------------------------------------------------------------
+# The ASGI app
+# --------------------------------------------------------------------------
+
+
+class CachectlApp:
+    """The ASGI 3 app speaking cachectl's HTTP cache protocol v1 for one adapter.
+
+    Mount it where the app wants the cache's base URL (``/_cache``); it honours
+    the mount prefix whether the framework passes it in ``root_path`` with the
+    rest of ``path`` (Starlette < 0.33, uvicorn) or leaves it in ``path``
+    (newer Starlette, httpx), and Litestar's trailing slash on mounted paths.
+
+    ``token`` is required: every request must carry ``Authorization: Bearer
+    TOKEN`` (compared in constant time). Only ``allow_no_token=True`` lets it
+    run without one, which is for tests and loopback-only servers.
+    ``read_only`` refuses every write with 403. ``max_body``, ``max_key`` and
+    ``max_count`` bound request bodies, keys and keys per page.
+    """
+
+    def __init__(
+        self,
+        adapter: CacheAdapter,
+        *,
+        token: Optional[str] = None,
+        allow_no_token: bool = False,
+        read_only: bool = False,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_key: int = DEFAULT_MAX_KEY,
+        max_count: int = DEFAULT_MAX_COUNT,
+        server: str = SERVER_NAME,
+    ):
+        if isinstance(token, str):
+            token_bytes: Optional[bytes] = token.encode("utf-8")
+        elif isinstance(token, bytes):
+            token_bytes = token
+        elif token is None:
+            token_bytes = None
+        else:
+            raise TypeError("token must be a str")
+        if not token_bytes:
+            if not allow_no_token:
+                raise ValueError(
+                    "CachectlApp needs a token (token=...); allow_no_token=True is only for tests and loopback"
+                )
+            token_bytes = None
+        elif any(b <= 0x20 or b == 0x7F for b in token_bytes):
+            raise ValueError("the token must not contain spaces or control characters")
+        if "get" not in adapter.capabilities:
+            raise ValueError("the adapter must support get")
+        for name, value in (("max_body", max_body), ("max_key", max_key), ("max_count", max_count)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError("%s must be a positive int" % name)
+        self.adapter = adapter
+        self._token = token_bytes
+        self.read_only = bool(read_only)
+        self.max_body = max_body
+        self.max_key = max_key
+        self.max_count = max_count
+        self.server = server
+        self._started = time.monotonic()
+
+    # -- ASGI entry point --------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope.get("type")
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind == "websocket":
+            message = await receive()
+            if message.get("type") == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        if kind != "http":
+            return
+        try:
+            response = await self._handle(scope, receive)
+        except _Disconnected:
+            return
+        except ProtocolError as e:
+            response = _error(e.status, e.message, e.headers)
+        except Exception as e:  # never crash the host app: report a 500
+            log.exception("cachectl_asgi: %s %s failed", scope.get("method"), scope.get("path"))
+            response = _error(500, "internal error: %s: %s" % (type(e).__name__, _one_line(e)))
+        head = scope.get("method") == "HEAD"
+        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+        await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        # Only reached when run on its own; a framework that mounts the app
+        # keeps the lifespan to itself.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- request plumbing ----------------------------------------------------
+
+    def _check_auth(self, scope: dict) -> None:
+        if self._token is None:
+            return
+        challenge = [("WWW-Authenticate", "Bearer")]
+        value = _header(scope, b"authorization")
+        if value is None:
+            raise ProtocolError(401, "missing bearer token", challenge)
+        scheme, _, given = value.strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not given.strip():
+            raise ProtocolError(401, "missing bearer token", challenge)
+        if not hmac.compare_digest(given.strip(), self._token):
+            raise ProtocolError(401, "wrong token", challenge)
+
+    @staticmethod
+    def _route(scope: dict) -> str:
+        path = scope.get("path") or "/"
+        root = scope.get("root_path") or ""
+        candidates = [path]
+        if root and path.startswith(root):
+            candidates.append(path[len(root):])
+        for candidate in candidates:
+            name = _ROUTES.get(candidate.rstrip("/"))
+            if name is not None:
+                return name
+        raise ProtocolError(404, "unknown endpoint")
+
+    def _supports(self, capability: str) -> bool:
+        caps = self.adapter.capabilities
+        if capability == "invalidate":
+            return {"invalidate", "keys", "delete"} <= caps
+        return capability in caps
+
+    def _effective_capabilities(self) -> List[str]:
+        return [
+            c for c in ALL_CAPABILITIES if self._supports(c) and not (self.read_only and c in WRITE_CAPABILITIES)
+        ]
+
+    def _methods(self, route: str) -> List[str]:
+        # What the endpoint answers to; read-only is a policy (403), not a 405.
+        if route == "capabilities":
+            return ["GET", "HEAD"]
+        if route in ("keys", "stats"):
+            return ["GET", "HEAD"] if self._supports(route) else []
+        if route == "entry":
+            return (
+                ["GET", "HEAD"]
+                + (["PUT"] if self._supports("set") else [])
+                + (["DELETE"] if self._supports("delete") else [])
+            )
+        return ["POST"] if self._supports(route) else []
+
+    async def _read_body(self, scope: dict, receive: Any) -> bytes:
+        length = _header(scope, b"content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                raise ProtocolError(400, "bad Content-Length")
+            if int(length) > self.max_body:
+                raise ProtocolError(413, "the body is larger than %d bytes" % self.max_body)
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise ProtocolError(413, "the body is larger than %d bytes" % self.max_body)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _key(self, params: Dict[str, bytes]) -> bytes:
+        key = params.get("key")
+        if key is None:
+            raise ProtocolError(400, "missing key")
+        if not key:
+            raise ProtocolError(400, "empty key")
+        if len(key) > self.max_key:
+            raise ProtocolError(413, "the key is longer than %d bytes" % self.max_key)
+        return key
+
+    @staticmethod
+    def _ttl(params: Dict[str, bytes]) -> Optional[float]:
+        raw = params.get("ttl")
+        if raw is None or raw == b"":
+            return None
+        if not _TTL_RE.match(raw):
+            raise ProtocolError(400, "bad ttl: want a non-negative decimal number of seconds")
+        ttl = float(raw)
+        if ttl > MAX_TTL:
+            raise ProtocolError(400, "bad ttl: at most %d seconds" % MAX_TTL)
+        return ttl or None  # 0 means no expiry
+
+    def _ensure_writable(self) -> None:
+        if self.read_only:
+            raise ProtocolError(403, "this cache is read-only")
+
+    # -- endpoints ---------------------------------------------------------
+
+    async def _handle(self, scope: dict, receive: Any) -> _Response:
+        self._check_auth(scope)
+        route = self._route(scope)
+        method = scope.get("method", "GET")
+        allowed = self._methods(route)
+        if method not in allowed:
+            raise ProtocolError(405, "%s is not allowed on /v1/%s" % (method, route), [("Allow", ", ".join(allowed))])
+        params = _parse_query(scope.get("query_string") or b"")
+        if route == "capabilities":
+            return self._capabilities()
+        if route == "keys":
+            return await self._list_keys(params)
+        if route == "stats":
+            return await self._stats()
+        if route == "entry":
+            if method in ("GET", "HEAD"):
+                return await self._get_entry(params)
+            self._ensure_writable()
+            if method == "PUT":
+                return await self._put_entry(scope, receive, params)
+            return await self._delete_entry(params)
+        self._ensure_writable()
+        if route == "expire":
+            return await self._expire(params)
+        return await self._invalidate(scope, receive)
+
+    def _capabilities(self) -> _Response:
+        return _json_response(
+            200,
+            {
+                "protocol": PROTOCOL_VERSION,
+                "server": self.server,
+                "capabilities": self._effective_capabilities(),
+                "formats": [] if self.read_only else list(self.adapter.formats),
+                "limits": {"max_body": self.max_body, "max_key": self.max_key, "max_count": self.max_count},
+            },
+        )
+
+    def _glob(self, pattern: bytes) -> _Matcher:
+        if len(pattern) > self.max_key:
+            raise ProtocolError(400, "a match glob is longer than %d bytes" % self.max_key)
+        return _Matcher(pattern)
+
+    async def _list_keys(self, params: Dict[str, bytes]) -> _Response:
+        pattern = params.get("match")
+        matcher = self._glob(b"*" if pattern is None else pattern)
+        raw_count = params.get("count")
+        if raw_count is None or raw_count == b"":
+            count = min(DEFAULT_COUNT, self.max_count)
+        elif not _COUNT_RE.match(raw_count) or not 1 <= int(raw_count) <= self.max_count:
+            raise ProtocolError(400, "bad count: want 1 to %d" % self.max_count)
+        else:
+            count = int(raw_count)
+        after = self._decode_cursor(params.get("cursor"))
+
+        # Keys go out in byte order and the cursor is the last key looked at,
+        # so a key present for the whole listing is returned exactly once
+        # however the cache changes between pages, and no state is kept here.
+        prefix = matcher.prefix
+        keys = await self.adapter.keys()
+        if after is None:
+            candidates = [k for k in keys if k.startswith(prefix)] if prefix else keys
+        else:
+            candidates = [k for k in keys if k > after and k.startswith(prefix)]
+        budget = count * SCAN_FACTOR
+        more = len(candidates) > budget
+        batch = heapq.nsmallest(budget, candidates) if more else sorted(candidates)
+
+        page: List[bytes] = []
+        cursor = ""
+        for i, k in enumerate(batch):
+            if matcher(k):
+                page.append(k)
+                if len(page) == count:
+                    if more or i + 1 < len(batch):
+                        cursor = self._encode_cursor(k)
+                    break
+        else:
+            if more and batch:
+                cursor = self._encode_cursor(batch[-1])
+
+        items = []
+        for k in page:
+            entry = await self.adapter.get(k)
+            if entry is None:
+                continue  # gone since the snapshot
+            item: Dict[str, Any] = {"key": _key_json(k), "ttl": _ttl_json(entry.ttl), "size": None}
+            try:
+                data, fmt = self.adapter.encode(entry.value)
+            except Exception as e:  # one unserialisable value must not sink the page
+                log.warning("cachectl_asgi: cannot serialise the value of %r: %s", k, _one_line(e))
+            else:
+                item["size"] = len(data)
+                if fmt:
+                    item["format"] = fmt
+            items.append(item)
+        return _json_response(200, {"keys": items, "cursor": cursor})
+
+    def _encode_cursor(self, key: bytes) -> str:
+        return _CURSOR_PREFIX + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
+
+    def _decode_cursor(self, raw: Optional[bytes]) -> Optional[bytes]:
+        if not raw:
+            return None
+        bad = ProtocolError(400, "bad cursor")
+        if not raw.startswith(_CURSOR_PREFIX.encode()) or len(raw) > 2 * self.max_key + 8:
+            raise bad
+        body = raw[1:]
+        try:
+            key = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            raise bad from None
+        if not key or base64.urlsafe_b64encode(key).rstrip(b"=") != body:
+            raise bad
+        return key
+
+    async def _stats(self) -> _Response:
+        doc = dict(await self.adapter.stats())
+        doc.setdefault("keys", 0)
+        doc.setdefault("uptime_s", int(time.monotonic() - self._started))
+        doc["version"] = self.server
+        return _json_response(200, doc)
+
+    async def _get_entry(self, params: Dict[str, bytes]) -> _Response:
+        key = self._key(params)
+        entry = await self.adapter.get(key)
+        if entry is None:
+            raise ProtocolError(404, "key not found")
+        try:
+            data, fmt = self.adapter.encode(entry.value)
+        except Exception as e:
+            log.warning("cachectl_asgi: cannot serialise the value of %r: %s", key, _one_line(e))
+            raise ProtocolError(
+                500, "cannot serialise the value (%s): %s" % (type(entry.value).__name__, _one_line(e))
+            ) from None
+        headers = [
+            (b"content-type", b"application/octet-stream"),
+            (b"content-length", str(len(data)).encode()),
+            (b"cache-ttl", _ttl_text(entry.ttl).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if fmt:
+            headers.append((b"cache-format", fmt.encode("ascii")))
+        return _Response(200, headers, data)
+
+    async def _put_entry(self, scope: dict, receive: Any, params: Dict[str, bytes]) -> _Response:
+        key = self._key(params)
+        ttl = self._ttl(params)
+        if ttl is not None and "expire" not in self.adapter.capabilities:
+            raise ProtocolError(403, "this cache has no expiry: store without a ttl")
+        raw_format = _header(scope, b"cache-format")
+        fmt = raw_format.decode("latin-1").strip().lower() if raw_format is not None else None
+        fmt = fmt or None
+        formats = self.adapter.formats
+        if formats and fmt not in formats:
+            hint = "one of " + ", ".join(formats)
+            if fmt is None:
+                raise ProtocolError(415, "Cache-Format is required: " + hint)
+            extra = " (pickle writes are disabled: allow_pickle_writes=True enables them)" if fmt == "pickle" else ""
+            raise ProtocolError(415, "Cache-Format %s is not stored here; use %s%s" % (fmt, hint, extra))
+        body = await self._read_body(scope, receive)
+        value = self.adapter.decode(body, fmt)
+        await self.adapter.set(key, value, ttl)
+        return _no_content()
+
+    async def _delete_entry(self, params: Dict[str, bytes]) -> _Response:
+        key = self._key(params)
+        deleted = await self.adapter.delete(key)
+        return _json_response(200, {"deleted": 1 if deleted else 0})
+
+    async def _expire(self, params: Dict[str, bytes]) -> _Response:
+        key = self._key(params)
+        ttl = self._ttl(params)
+        if not await self.adapter.expire(key, ttl):
+            raise ProtocolError(404, "key not found")
+        return _no_content()
+
+    async def _invalidate(self, scope: dict, receive: Any) -> _Response:
+        body = await self._read_body(scope, receive)
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ProtocolError(400, "malformed JSON") from None
+        if not isinstance(doc, dict):
+            raise ProtocolError(400, 'want a JSON object {"match": [globs], "dry_run": bool}')
+        globs = doc.get("match")
+        if not isinstance(globs, list) or not globs:
+            raise ProtocolError(400, "match must hold at least one glob")
+        if len(globs) > MAX_GLOBS:
+            raise ProtocolError(400, "match holds more than %d globs" % MAX_GLOBS)
+        matchers = [self._glob(_key_from_json(g, "a match glob")) for g in globs]
+        dry_run = doc.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise ProtocolError(400, "dry_run must be true or false")
+        matched = deleted = 0
+        for key in await self.adapter.keys():
+            if any(m(key) for m in matchers):
+                matched += 1
+                if not dry_run and await self.adapter.delete(key):
+                    deleted += 1
+        return _json_response(200, {"matched": matched, "deleted": deleted})
