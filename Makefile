@@ -10,7 +10,7 @@ LDFLAGS  := -X $(PKG)/internal/build.Version=$(VERSION) -X $(PKG)/internal/build
 FUZZTIME ?= 30s
 GORELEASER := go tool -modfile=tools/go.mod goreleaser
 
-.PHONY: build test test-short lint fuzz bench release-check snapshot clean
+.PHONY: build test test-python test-short lint fuzz bench release-check snapshot clean
 
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/cachectl ./cmd/cachectl
@@ -26,7 +26,12 @@ test:
 	trap 'scripts/test-servers.sh stop' EXIT; \
 	export CACHECTL_REQUIRE_SERVERS=1; \
 	go vet ./...; \
-	go test -race -count=1 ./...
+	go test -race -count=1 ./...; \
+	$(MAKE) --no-print-directory test-python
+
+# The ASGI adapter's own tests (Debian's python3-starlette, -uvicorn, -httpx).
+test-python:
+	/usr/bin/python3 -m unittest discover -s contrib/python/cachectl_asgi/tests -t contrib/python/cachectl_asgi
 
 # Unit tests only: integration tests skip without servers.
 test-short:

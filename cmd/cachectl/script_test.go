@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +14,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cachectl/cachectl/internal/commands"
+	"github.com/cachectl/cachectl/internal/memserver"
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
@@ -75,9 +80,24 @@ func TestScripts(t *testing.T) {
 			env.Setenv("MC_PROXY", "memcached://"+os.Getenv("CACHECTL_TEST_TWEMPROXY_ADDR"))
 			env.Setenv("MC_NOCRAWLER", "memcached://"+os.Getenv("CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR"))
 			env.Setenv("MC_NODUMP", "memcached://"+os.Getenv("CACHECTL_TEST_MEMCACHED_NODUMP_ADDR"))
+			// An HTTP cache of the script's own (cachectl serve's handler),
+			// open and behind a token.
+			for _, v := range []struct{ name, token string }{{"HTTP_URL", ""}, {"HTTP_TOKEN_URL", "s3cret-token"}} {
+				store := memserver.NewStore(memserver.Options{})
+				srv := httptest.NewServer(memserver.NewHandler(store, memserver.HandlerOptions{Token: v.token, MaxBody: 1 << 20, Version: "cachectl/test"}))
+				env.Defer(srv.Close)
+				env.Setenv(v.name, srv.URL)
+			}
+			// A loopback port that was free a moment ago, for serve and demo.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("FREE_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+			ln.Close()
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("HOME", env.WorkDir)
-			for _, k := range []string{"CACHECTL_URL", "CACHE_URL", "CACHECTL_CONTEXT", "CACHECTL_PASSWORD", "CACHECTL_CONFIG", "NO_COLOR", "CLICOLOR_FORCE"} {
+			for _, k := range []string{"CACHECTL_URL", "CACHE_URL", "CACHECTL_CONTEXT", "CACHECTL_PASSWORD", "CACHECTL_TOKEN", "CACHECTL_CONFIG", "NO_COLOR", "CLICOLOR_FORCE"} {
 				env.Setenv(k, "")
 			}
 			return nil
@@ -92,6 +112,25 @@ func TestScripts(t *testing.T) {
 				b, err := hex.DecodeString(strings.Join(strings.Fields(ts.ReadFile(args[0])), ""))
 				ts.Check(err)
 				ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+			},
+			// waithttp URL: wait (up to 10 s) until an HTTP server answers at URL,
+			// e.g. one started in the background by serve or demo.
+			"waithttp": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: waithttp URL")
+				}
+				client := &http.Client{Timeout: time.Second}
+				for deadline := time.Now().Add(10 * time.Second); ; {
+					resp, err := client.Get(args[0])
+					if err == nil {
+						resp.Body.Close()
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("nothing answered at %s: %v", args[0], err)
+					}
+					time.Sleep(20 * time.Millisecond) // polling a server that is starting; nothing to wait on
+				}
 			},
 			// exits N PROG ARGS...: run PROG and require exit status N.
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -124,6 +124,13 @@ type KeyInfo struct {
 	SlabClass  int
 }
 
+// FormatSetter is implemented by backends that store a value's format beside
+// it (the HTTP protocol's Cache-Format), which servers holding objects rather
+// than bytes need to accept a write. format is a serial format name.
+type FormatSetter interface {
+	SetFormat(ctx context.Context, key string, value []byte, ttl time.Duration, format string) error
+}
+
 // InfoScanner is implemented by backends whose listing carries metadata of
 // its own (memcached's metadump: TTL, last access, slab class, server), read
 // without touching the items.

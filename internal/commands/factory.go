@@ -1,12 +1,14 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/httpmem"
 	"github.com/cachectl/cachectl/internal/backends/memcached"
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/config"
@@ -29,6 +31,7 @@ type GlobalOptions struct {
 	Verbose     bool
 	EscapedKeys bool
 	ScanCount   int
+	Token       string
 }
 
 // Factory carries what commands need from the outside world. Everything is
@@ -60,6 +63,8 @@ func NewFactory(io *iostreams.IOStreams, getenv iostreams.Getenv) *Factory {
 			"redis+cluster":   redis.Open,
 			"rediss+cluster":  redis.Open,
 			"memcached":       memcached.Open,
+			"http":            httpmem.Open,
+			"https":           httpmem.Open,
 		},
 		Global: &GlobalOptions{Timeout: 5 * time.Second, Output: "text", ScanCount: 1000},
 	}
@@ -125,7 +130,7 @@ func (f *Factory) Backend(ctx context.Context) (backends.Backend, error) {
 	return f.Openers.Open(ctx, r.URL, backends.Options{
 		Timeout:   f.Global.Timeout,
 		Password:  r.Password,
-		Token:     r.Token,
+		Token:     cmp.Or(f.Global.Token, r.Token),
 		ScanCount: f.Global.ScanCount,
 		Warn:      f.warn,
 	})

@@ -228,8 +228,9 @@ func (p *keyPrinter) key(k string) {
 func (p *keyPrinter) row(ki backends.KeyInfo) {
 	format := ""
 	if ki.Type == "string" {
-		format = ki.Hint // memcached flags say what the client stored
-		if format == "" {
+		// memcached flags or the HTTP server's Cache-Format say what the value is
+		format = ki.Hint
+		if format == "" && (len(ki.Prefix) > 0 || !ki.Partial) {
 			format = string(serial.Sniff(ki.Prefix, !ki.Partial))
 		}
 	}

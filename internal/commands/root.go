@@ -5,6 +5,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,6 +34,10 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	var stopped *stoppedError
+	if errors.As(err, &stopped) {
+		return ExitOK // serve, demo: stopped by a signal, as they should be
+	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -102,6 +107,7 @@ key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say which cache and settings are used")
 	pf.BoolVarP(&g.EscapedKeys, "escaped-keys", "E", false, `key arguments use the escaped form that output prints ("a\x00b", \n, \t, \\, \xNN, \uNNNN)`)
 	pf.IntVar(&g.ScanCount, "scan-count", g.ScanCount, "COUNT hint of each SCAN page")
+	pf.StringVar(&g.Token, "token", "", "bearer token of an HTTP cache (env CACHECTL_TOKEN; a context's token_env); for serve and demo, the token clients must send")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json", "jsonl"))
 	_ = root.RegisterFlagCompletionFunc("profile", fixedCompletion("none"))
 	_ = root.RegisterFlagCompletionFunc("context", f.completeContexts)
@@ -114,6 +120,8 @@ key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
 		NewCmdTTL(f, nil),
 		NewCmdExpire(f, nil),
 		NewCmdStats(f, nil),
+		NewCmdServe(f, nil),
+		NewCmdDemo(f, nil),
 		NewCmdConfig(f),
 		NewCmdVersion(f),
 		NewCmdMan(f),

@@ -104,7 +104,12 @@ func setRun(ctx context.Context, opts *setOptions) error {
 		return err
 	}
 	defer b.Close()
-	if err := b.Set(ctx, opts.Key, value, ttl); err != nil {
+	if fs, ok := b.(backends.FormatSetter); ok {
+		err = fs.SetFormat(ctx, opts.Key, value, ttl, storedFormat(opts.Serializer, value))
+	} else {
+		err = b.Set(ctx, opts.Key, value, ttl)
+	}
+	if err != nil {
 		return fmt.Errorf("set %s: %w", textesc.Key(opts.Key), err)
 	}
 	t := backends.NoExpiry
@@ -154,4 +159,18 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 		return nil, usagef("%s is larger than %s, the most a cache value can hold", name, humanBytes(maxSetInput))
 	}
 	return data, nil
+}
+
+// storedFormat names what set stores, for backends that keep it beside the
+// value: the serializer's format, or what raw input is detected as.
+func storedFormat(serializer string, value []byte) string {
+	if serializer != "raw" && serializer != "" {
+		return serializer
+	}
+	switch f := serial.Detect(value).Format; f {
+	case serial.FormatInt:
+		return "string"
+	default:
+		return string(f)
+	}
 }

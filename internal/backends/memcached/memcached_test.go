@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,17 +63,10 @@ func TestParseURL(t *testing.T) {
 		if s := strings.Join(got.Addrs, " "); s != tt.want {
 			t.Fatalf("%s: servers %q, want %q", tt.url, s, tt.want)
 		}
-		if want := cmpOr(tt.hash, mchash.Default); got.Hash != want {
+		if want := cmp.Or(tt.hash, mchash.Default); got.Hash != want {
 			t.Fatalf("%s: hash %q, want %q", tt.url, got.Hash, want)
 		}
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func TestFormatHint(t *testing.T) {

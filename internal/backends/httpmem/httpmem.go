@@ -1,0 +1,580 @@
+// Package httpmem is the backend for caches reached over the HTTP cache
+// protocol v1 (docs/http-protocol.md): `cachectl serve`, `cachectl demo`, and
+// Python apps exposing their in-process cache with contrib/python/cachectl_asgi.
+package httpmem
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
+
+// maxValue bounds what Get reads, whatever size the server announces.
+const maxValue = 1 << 30
+
+// maxJSON bounds a JSON response (a page of keys, stats).
+const maxJSON = 64 << 20
+
+// inspectWorkers is how many HEAD requests Inspect keeps in flight.
+const inspectWorkers = 8
+
+// Backend talks to one HTTP cache.
+type Backend struct {
+	base    string // scheme://host[:port][/prefix], no trailing slash
+	display string
+	token   string
+	opts    backends.Options
+	client  *http.Client
+}
+
+// Open returns a Backend for an http:// or https:// URL; no I/O happens yet.
+// https URLs take ?ca=FILE and ?insecure=true like rediss:// ones.
+func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
+	bad := func(reason string) error { return &backends.URLError{URL: backends.RedactURL(u), Reason: reason} }
+	if u.Host == "" {
+		return nil, bad("no host, e.g. http://127.0.0.1:8750")
+	}
+	if u.User != nil {
+		return nil, bad("HTTP caches take a bearer token (--token, CACHECTL_TOKEN or a context's token_env), not a user or password in the URL")
+	}
+	if u.Fragment != "" {
+		return nil, bad("a fragment (#…) means nothing to a cache URL")
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	for name, vals := range u.Query() {
+		v := vals[len(vals)-1]
+		switch {
+		case name == "insecure" && u.Scheme == "https":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, bad("insecure= takes true or false")
+			}
+			tlsConf.InsecureSkipVerify = b
+		case name == "ca" && u.Scheme == "https":
+			pem, err := os.ReadFile(v)
+			if err != nil {
+				return nil, bad("cannot read the CA file: " + err.Error())
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, bad("no certificate found in the CA file " + v)
+			}
+			tlsConf.RootCAs = pool
+		default:
+			return nil, bad("unknown parameter " + strconv.Quote(name) + " (https URLs take ca= and insecure=)")
+		}
+	}
+	opts = opts.WithDefaults()
+	base := u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/")
+	transport := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: opts.Timeout}).DialContext,
+		TLSClientConfig:     tlsConf,
+		MaxIdleConnsPerHost: inspectWorkers,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &Backend{
+		base:    base,
+		display: base,
+		token:   opts.Token,
+		opts:    opts,
+		client:  &http.Client{Transport: transport, CheckRedirect: noRedirects},
+	}, nil
+}
+
+// noRedirects: a redirect would resend the bearer token elsewhere.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Describe says what this backend is, without network I/O.
+func (b *Backend) Describe() backends.Info {
+	return backends.Info{Kind: "http", Address: b.display, Capabilities: []string{"ttl", "expire-persist", "server-invalidate"}}
+}
+
+// Close drops idle connections.
+func (b *Backend) Close() error {
+	b.client.CloseIdleConnections()
+	return nil
+}
+
+// endpoint builds {base}/v1/NAME?key=K&… with the key percent-encoded byte by byte.
+func (b *Backend) endpoint(name string, params ...string) string {
+	var sb strings.Builder
+	sb.WriteString(b.base)
+	sb.WriteString("/v1/")
+	sb.WriteString(name)
+	for i := 0; i+1 < len(params); i += 2 {
+		if i == 0 {
+			sb.WriteByte('?')
+		} else {
+			sb.WriteByte('&')
+		}
+		sb.WriteString(params[i])
+		sb.WriteByte('=')
+		// QueryEscape writes a space as "+"; the protocol wants %20 ("+" itself is %2B).
+		sb.WriteString(strings.ReplaceAll(url.QueryEscape(params[i+1]), "+", "%20"))
+	}
+	return sb.String()
+}
+
+// do sends one request within the operation timeout and returns the
+// response; the caller closes its body (cancel runs when it is closed).
+func (b *Backend) do(ctx context.Context, method, target string, body io.Reader, header http.Header) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		err = b.wrap(ctx, err) // before cancel, which would look like a timeout
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// wrap turns transport failures into backend errors.
+func (b *Backend) wrap(ctx context.Context, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return context.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &backends.ConnError{Address: b.display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}
+	}
+	msg := err.Error()
+	for _, tail := range []string{"connection refused", "no such host", "connection reset by peer", "certificate signed by unknown authority", "server gave HTTP response to HTTPS client", "EOF"} {
+		if strings.Contains(msg, tail) {
+			if tail == "EOF" {
+				tail = "connection closed by server"
+			}
+			return &backends.ConnError{Address: b.display, Err: errors.New(tail)}
+		}
+	}
+	return &backends.ConnError{Address: b.display, Err: err}
+}
+
+// statusError reads a protocol error response: {"error": "…"}.
+func (b *Backend) statusError(resp *http.Response) error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	msg := ""
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg = e.Error
+	} else if resp.StatusCode == http.StatusNotFound {
+		msg = "not found: is " + b.base + " a cachectl HTTP cache (protocol v1)?"
+	} else {
+		msg = "unexpected answer " + resp.Status
+	}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		msg = "authentication failed (401 " + msg + "); pass the token with --token, CACHECTL_TOKEN or a context's token_env"
+	case http.StatusRequestEntityTooLarge:
+		msg = "too large for the server (413 " + msg + ")"
+	default:
+		msg = strconv.Itoa(resp.StatusCode) + " " + msg
+	}
+	return &backends.ServerError{Address: b.display, Msg: msg}
+}
+
+// isMissing reports a 404 that means "no such key" (the protocol's error body),
+// as opposed to a wrong base URL.
+func isMissing(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusNotFound && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
+}
+
+// parseTTL reads a Cache-TTL header: seconds, -1 for no expiry.
+func parseTTL(h string) (backends.TTL, error) {
+	if h == "" {
+		return backends.UnknownTTL, nil
+	}
+	s, err := strconv.ParseFloat(h, 64)
+	if err != nil {
+		return backends.TTL{}, fmt.Errorf("bad Cache-TTL header %q", h)
+	}
+	if s < 0 {
+		return backends.NoExpiry, nil
+	}
+	return backends.ExpiresIn(time.Duration(s * float64(time.Second))), nil
+}
+
+// Get reads the stored bytes of key.
+func (b *Backend) Get(ctx context.Context, key string) (*backends.Entry, error) {
+	resp, err := b.do(ctx, http.MethodGet, b.endpoint("entry", "key", key), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if isMissing(resp) {
+		return nil, backends.NotFound(key)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, b.statusError(resp)
+	}
+	if resp.ContentLength > maxValue {
+		return nil, &backends.ServerError{Address: b.display, Msg: fmt.Sprintf("value of %d bytes is over cachectl's limit of 1 GiB", resp.ContentLength)}
+	}
+	value, err := io.ReadAll(io.LimitReader(resp.Body, maxValue+1))
+	if err != nil {
+		return nil, b.wrap(ctx, err)
+	}
+	if len(value) > maxValue {
+		return nil, &backends.ServerError{Address: b.display, Msg: "value over cachectl's limit of 1 GiB"}
+	}
+	ttl, err := parseTTL(resp.Header.Get("Cache-TTL"))
+	if err != nil {
+		return nil, &backends.ServerError{Address: b.display, Msg: err.Error()}
+	}
+	return &backends.Entry{Key: key, Value: value, TTL: ttl, Type: "string", Size: int64(len(value)), Hint: resp.Header.Get("Cache-Format")}, nil
+}
+
+// Set stores value under key.
+func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return b.SetFormat(ctx, key, value, ttl, "")
+}
+
+// SetFormat stores value and tells the server its format (Cache-Format), which
+// servers that keep objects rather than bytes need.
+func (b *Backend) SetFormat(ctx context.Context, key string, value []byte, ttl time.Duration, format string) error {
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	if format != "" {
+		h.Set("Cache-Format", format)
+	}
+	resp, err := b.do(ctx, http.MethodPut, b.endpoint("entry", "key", key, "ttl", seconds(ttl)), bytes.NewReader(value), h)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+		return b.statusError(resp)
+	}
+	return nil
+}
+
+func seconds(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+// Delete removes keys, a few requests at a time, and counts those that existed.
+func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
+	var n int64
+	var mu sync.Mutex
+	err := parallel(ctx, len(keys), func(i int) error {
+		resp, err := b.do(ctx, http.MethodDelete, b.endpoint("entry", "key", keys[i]), nil, nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return b.statusError(resp)
+		}
+		var r struct {
+			Deleted int64 `json:"deleted"`
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
+			return &backends.ServerError{Address: b.display, Msg: "bad delete answer: " + err.Error()}
+		}
+		mu.Lock()
+		n += r.Deleted
+		mu.Unlock()
+		return nil
+	})
+	return n, err
+}
+
+// parallel runs fn(0..n-1) on a few workers and returns the first error.
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	if n == 1 {
+		return fn(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	errs := make(chan error, inspectWorkers)
+	var wg sync.WaitGroup
+	for range min(inspectWorkers, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					cancel()
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	return ctx.Err()
+}
+
+// head reads the metadata of key: TTL, size and format, without the value.
+func (b *Backend) head(ctx context.Context, key string) (backends.KeyInfo, error) {
+	resp, err := b.do(ctx, http.MethodHead, b.endpoint("entry", "key", key), nil, nil)
+	if err != nil {
+		return backends.KeyInfo{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return backends.KeyInfo{Key: key, Missing: true}, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return backends.KeyInfo{}, b.statusError(resp)
+	}
+	ttl, err := parseTTL(resp.Header.Get("Cache-TTL"))
+	if err != nil {
+		return backends.KeyInfo{}, &backends.ServerError{Address: b.display, Msg: err.Error()}
+	}
+	return backends.KeyInfo{Key: key, Type: "string", TTL: ttl, Size: resp.ContentLength, Hint: resp.Header.Get("Cache-Format"), Partial: true}, nil
+}
+
+// TTL returns the remaining lifetime of key.
+func (b *Backend) TTL(ctx context.Context, key string) (backends.TTL, error) {
+	ki, err := b.head(ctx, key)
+	if err != nil {
+		return backends.TTL{}, err
+	}
+	if ki.Missing {
+		return backends.TTL{}, backends.NotFound(key)
+	}
+	return ki.TTL, nil
+}
+
+// Expire changes the lifetime of key; 0 removes the expiry.
+func (b *Backend) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	resp, err := b.do(ctx, http.MethodPost, b.endpoint("expire", "key", key, "ttl", seconds(ttl)), nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK:
+		return nil
+	case isMissing(resp):
+		return backends.NotFound(key)
+	}
+	return b.statusError(resp)
+}
+
+// Inspect reads the metadata of keys with HEAD requests, a few at a time.
+// The value is not fetched, so Prefix stays empty; the server's Cache-Format
+// says what the value is.
+func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInfo, error) {
+	out := make([]backends.KeyInfo, len(keys))
+	err := parallel(ctx, len(keys), func(i int) error {
+		ki, err := b.head(ctx, keys[i])
+		out[i] = ki
+		return err
+	})
+	return out, err
+}
+
+// wireKey is a key in a JSON body: a string, or {"$bytes": base64}.
+type wireKey string
+
+func (k *wireKey) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		*k = wireKey(s)
+		return nil
+	}
+	var o struct {
+		Bytes *string `json:"$bytes"`
+	}
+	if err := json.Unmarshal(data, &o); err != nil || o.Bytes == nil {
+		return errors.New(`a key is a string or {"$bytes": base64}`)
+	}
+	b, err := base64.StdEncoding.DecodeString(*o.Bytes)
+	if err != nil {
+		return fmt.Errorf("bad base64 in a key: %w", err)
+	}
+	*k = wireKey(b)
+	return nil
+}
+
+func (k wireKey) MarshalJSON() ([]byte, error) {
+	if utf8.ValidString(string(k)) {
+		return json.Marshal(string(k))
+	}
+	return json.Marshal(map[string]string{"$bytes": base64.StdEncoding.EncodeToString([]byte(k))})
+}
+
+type keysPage struct {
+	Keys []struct {
+		Key    wireKey  `json:"key"`
+		TTL    *float64 `json:"ttl"`
+		Size   int64    `json:"size"`
+		Format string   `json:"format"`
+	} `json:"keys"`
+	Cursor string `json:"cursor"`
+}
+
+// ScanInfo pages through the keys matching pattern with what the listing
+// says of them (TTL, size, format).
+func (b *Backend) ScanInfo(ctx context.Context, pattern string, fn func(infos []backends.KeyInfo) error) error {
+	cursor := ""
+	count := strconv.Itoa(b.opts.ScanCount)
+	for {
+		var page keysPage
+		if err := b.getJSON(ctx, b.endpoint("keys", "match", pattern, "cursor", cursor, "count", count), &page); err != nil {
+			return err
+		}
+		if len(page.Keys) > 0 {
+			infos := make([]backends.KeyInfo, len(page.Keys))
+			for i, k := range page.Keys {
+				ki := backends.KeyInfo{Key: string(k.Key), Type: "string", Size: k.Size, Hint: k.Format, TTL: backends.NoExpiry, Partial: true}
+				if k.TTL != nil {
+					ki.TTL = backends.ExpiresIn(time.Duration(*k.TTL * float64(time.Second)))
+				}
+				infos[i] = ki
+			}
+			if err := fn(infos); err != nil {
+				return err
+			}
+		}
+		if page.Cursor == "" {
+			return nil
+		}
+		if page.Cursor == cursor && len(page.Keys) == 0 {
+			return &backends.ServerError{Address: b.display, Msg: "the server's key listing does not advance (same cursor, no keys)"}
+		}
+		cursor = page.Cursor
+	}
+}
+
+// Scan streams the keys matching pattern, page by page.
+func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []string) error) error {
+	return b.ScanInfo(ctx, pattern, func(infos []backends.KeyInfo) error {
+		keys := make([]string, len(infos))
+		for i, ki := range infos {
+			keys[i] = ki.Key
+		}
+		return fn(keys)
+	})
+}
+
+func (b *Backend) getJSON(ctx context.Context, target string, v any) error {
+	resp, err := b.do(ctx, http.MethodGet, target, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return b.statusError(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSON)).Decode(v); err != nil {
+		return &backends.ServerError{Address: b.display, Msg: "bad JSON answer: " + err.Error()}
+	}
+	return nil
+}
+
+// Stats returns the server's figures.
+func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
+	var raw map[string]any
+	if err := b.getJSON(ctx, b.endpoint("stats"), &raw); err != nil {
+		return nil, err
+	}
+	st := &backends.Stats{Known: map[string]bool{}, Raw: map[string]map[string]string{b.display: {}}}
+	for k, v := range raw {
+		st.Raw[b.display][k] = fmt.Sprint(v)
+	}
+	num := func(name, field string, dst *int64) {
+		if f, ok := raw[name].(float64); ok {
+			*dst = int64(f)
+			st.Known[field] = true
+		}
+	}
+	num("keys", "keys", &st.Keys)
+	num("bytes", "memory", &st.MemoryBytes)
+	num("hits", "hits", &st.Hits)
+	num("misses", "misses", &st.Misses)
+	num("evictions", "evictions", &st.Evictions)
+	num("expired", "expired", &st.Expired)
+	var up int64
+	num("uptime_s", "uptime", &up)
+	st.Uptime = time.Duration(up) * time.Second
+	if v, ok := raw["version"].(string); ok {
+		st.Version = v
+		st.Known["version"] = true
+	}
+	return st, nil
+}
+
+// Invalidate deletes every key matching any of the globs on the server side.
+func (b *Backend) Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error) {
+	body, _ := json.Marshal(struct {
+		Match  []string `json:"match"`
+		DryRun bool     `json:"dry_run"`
+	}{patterns, dryRun})
+	resp, err := b.do(ctx, http.MethodPost, b.endpoint("invalidate"), bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, b.statusError(resp)
+	}
+	var r struct {
+		Matched int64 `json:"matched"`
+		Deleted int64 `json:"deleted"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
+		return 0, 0, &backends.ServerError{Address: b.display, Msg: "bad invalidate answer: " + err.Error()}
+	}
+	return r.Matched, r.Deleted, nil
+}

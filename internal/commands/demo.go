@@ -1,0 +1,89 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/demo"
+	"github.com/cachectl/cachectl/internal/memserver"
+)
+
+type demoOptions struct {
+	f     *Factory
+	Addr  string
+	NoUI  bool
+	Token string
+}
+
+// NewCmdDemo builds `cachectl demo`.
+func NewCmdDemo(f *Factory, runF func(context.Context, *demoOptions) error) *cobra.Command {
+	opts := &demoOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Try cachectl on a sample cache, no setup needed",
+		Long: `Start an in-memory cache in this process, on a free loopback port, filled
+with entries like those Python web apps keep: aiocache JSON under namespaces,
+pickled orders with datetimes and Decimals, msgpack feeds, Litestar and Django
+responses and sessions, rate limits that expire while you watch, and a few
+large values. It prints the cache's URL and commands to try, then serves until
+Ctrl-C. (Once the dashboard exists, demo opens it on a terminal; --no-ui keeps
+to serving.)`,
+		Example: `  cachectl demo
+  cachectl demo --no-ui --addr 127.0.0.1:8750`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Token = f.Global.Token // required off loopback
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return demoRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	cmd.Flags().BoolVar(&opts.NoUI, "no-ui", false, "only serve; do not open the dashboard")
+	return cmd
+}
+
+func demoRun(ctx context.Context, opts *demoOptions) error {
+	f := opts.f
+	if err := checkListenAddr(opts.Addr, opts.Token); err != nil {
+		return err
+	}
+	entries, err := demo.Entries(f.Now())
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	store := memserver.NewStore(memserver.Options{})
+	for _, e := range entries {
+		if err := store.Set(e.Key, e.Value, e.TTL, e.Format); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv, err := startServer(ctx, f, store, opts.Addr, opts.Token, 16<<20)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.Out, srv.URL)
+	cs := f.IO.ColorScheme()
+	u := srv.URL
+	fmt.Fprintf(f.IO.ErrOut, `%s a sample cache with %d entries is at %s
+
+Try, in another terminal:
+  cachectl -u %s keys -l
+  cachectl -u %s get orders:100001          %s
+  cachectl -u %s get api:user:7 -o json     %s
+  cachectl -u %s get 'LITESTAR:GET/itemspage=1&size=20'
+  cachectl -u %s keys 'ratelimit:*' -l      %s
+  cachectl -u %s stats
+  export CACHECTL_URL=%s                     %s
+
+Stop with Ctrl-C.
+`, cs.Green("✓"), len(entries), u,
+		u, u, cs.Dim("# a pickle: datetimes, Decimals, a UUID"),
+		u, cs.Dim("# aiocache JSON"),
+		u, u, cs.Dim("# TTLs running out"),
+		u, u, cs.Dim("# then leave out -u"))
+	return srv.Wait(ctx)
+}
