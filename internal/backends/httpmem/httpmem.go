@@ -411,13 +411,28 @@ func (b *Backend) Expire(ctx context.Context, key string, ttl time.Duration) err
 	return b.statusError(resp)
 }
 
+// sniffLimit: a value without Cache-Format up to this size is fetched by
+// Inspect so that its format can be told; larger ones are not.
+const sniffLimit = 4 << 10
+
 // Inspect reads the metadata of keys with HEAD requests, a few at a time.
-// The value is not fetched, so Prefix stays empty; the server's Cache-Format
-// says what the value is.
+// The server's Cache-Format says what a value is; a small value without one
+// is fetched for its first bytes.
 func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInfo, error) {
 	out := make([]backends.KeyInfo, len(keys))
 	err := parallel(ctx, len(keys), func(i int) error {
 		ki, err := b.head(ctx, keys[i])
+		if err == nil && !ki.Missing && ki.Hint == "" && ki.Size >= 0 && ki.Size <= sniffLimit {
+			e, gerr := b.Get(ctx, keys[i])
+			switch {
+			case gerr == nil:
+				ki.Prefix, ki.Partial, ki.Size = e.Value[:min(len(e.Value), 64)], len(e.Value) > 64, e.Size
+			case errors.Is(gerr, backends.ErrNotFound):
+				ki.Missing = true
+			default:
+				err = gerr
+			}
+		}
 		out[i] = ki
 		return err
 	})

@@ -66,6 +66,14 @@ func TestAgainstMemserver(t *testing.T) {
 	if !infos[len(keys)].Missing || infos[1].Size != 1 || infos[1].Hint != "bytes" {
 		t.Fatalf("inspect: %+v", infos)
 	}
+	// No Cache-Format: a small value is fetched so its format can be told.
+	if err := store.Set("noformat", []byte(`{"a":1}`), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	infos, err = b.Inspect(ctx, []string{"noformat"})
+	if err != nil || string(infos[0].Prefix) != `{"a":1}` || infos[0].Partial || infos[0].Hint != "" {
+		t.Fatalf("inspect without a format: %+v, %v", infos, err)
+	}
 	n, err := b.Delete(ctx, keys...)
 	if err != nil || n != int64(len(keys)) {
 		t.Fatalf("Delete = %d, %v", n, err)
