@@ -1,0 +1,265 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/invalidate"
+	"github.com/cachectl/cachectl/internal/textesc"
+)
+
+type invalidateOptions struct {
+	f        *Factory
+	Patterns []string
+	DryRun   bool
+	Yes      bool
+	All      bool
+	Batch    int
+	Rate     int
+	Max      int64
+}
+
+// typedConfirmAbove is the count above which a terminal confirmation asks
+// for the number of keys to be typed, not just "y".
+const typedConfirmAbove = 1000
+
+// NewCmdInvalidate builds `cachectl invalidate`.
+func NewCmdInvalidate(f *Factory, runF func(context.Context, *invalidateOptions) error) *cobra.Command {
+	opts := &invalidateOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "invalidate PATTERN...",
+		Short: "Delete every key matching glob patterns",
+		Long: `Delete every key matching any of the patterns (Redis globs: * ? [abc] [^a]
+[a-z], \ escapes), streaming: keys are listed page by page and deleted while
+the next page is listed, never all held in memory. Redis deletes with
+pipelined UNLINK (DEL on servers before 4.0); Memcached lists each server with
+metadump and deletes with pipelined quiet md; HTTP caches delete on their side.
+
+Safety: --dry-run counts the matches and shows a sample. On a terminal the
+count is shown and confirmed first (the count must be typed above 1000 keys or
+in a production context); off a terminal nothing is deleted without --yes
+(exit 4). A lone "*" also needs --all. Read-only contexts refuse (exit 4).
+
+Ctrl-C stops after the batch in flight and reports exactly what was deleted
+(exit 130). An error midway reports the exact count too (exit 1).`,
+		Example: `  cachectl invalidate 'user:*' --dry-run
+  cachectl invalidate 'user:*' 'session:*' --yes -o json     # in a deploy hook
+  cachectl invalidate 'page:*' --yes --rate 5000 --batch 500  # gently, on a busy server
+  cachectl invalidate '*' --all --yes`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			keys, err := f.ParseKeys(args)
+			if err != nil {
+				return err
+			}
+			opts.Patterns = keys
+			if opts.Batch < 1 || opts.Batch > 100000 {
+				return usagef("--batch must be between 1 and 100000")
+			}
+			if opts.Rate < 0 || opts.Max < 0 {
+				return usagef("--rate and --max cannot be negative")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return invalidateRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: f.completeKeys(-1),
+	}
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "count the matching keys and show a sample; delete nothing")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask (needed off a terminal)")
+	cmd.Flags().BoolVar(&opts.All, "all", false, `allow the pattern "*" (every key)`)
+	cmd.Flags().IntVar(&opts.Batch, "batch", 1000, "keys per delete round trip")
+	cmd.Flags().IntVar(&opts.Rate, "rate", 0, "at most N deletions per second (0: no limit)")
+	cmd.Flags().Int64Var(&opts.Max, "max", 0, "stop after N deletions (0: no limit)")
+	return cmd
+}
+
+type invalidateJSON struct {
+	Patterns    []any   `json:"patterns"`
+	Matched     int64   `json:"matched"`
+	Deleted     int64   `json:"deleted"`
+	Unconfirmed int64   `json:"unconfirmed,omitempty"`
+	DryRun      bool    `json:"dry_run"`
+	ElapsedMS   int64   `json:"elapsed_ms"`
+	Backup      *string `json:"backup"`
+	Sample      []any   `json:"sample,omitempty"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+	Error       string  `json:"error,omitempty"`
+	ServerSide  bool    `json:"server_side,omitempty"`
+}
+
+func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
+	f := opts.f
+	for _, p := range opts.Patterns {
+		if p == "*" && !opts.All {
+			return &RefusedError{Msg: `refusing to delete every key: the pattern "*" also needs --all`}
+		}
+	}
+	what := "invalidate " + quotedPatterns(opts.Patterns)
+	if !opts.DryRun {
+		if err := f.CheckWritable(what); err != nil {
+			return err
+		}
+		if !opts.Yes && !f.IO.CanPrompt() {
+			return &RefusedError{Msg: "refusing to " + what + " without --yes: standard input is not a terminal to confirm on (try --dry-run first)"}
+		}
+	}
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	if !opts.DryRun && !opts.Yes {
+		// Count first, then ask.
+		pre, err := invalidate.Run(ctx, b, invalidate.Options{Patterns: opts.Patterns, DryRun: true, Sample: 5})
+		if err != nil {
+			return fmt.Errorf("count the matching keys: %w", err)
+		}
+		if pre.Matched == 0 {
+			fmt.Fprintf(f.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
+			return writeInvalidate(f, opts, pre, nil)
+		}
+		ok, err := confirmInvalidate(f, opts, pre)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &RefusedError{Msg: "not confirmed; nothing was deleted"}
+		}
+	}
+
+	progress := newProgressLine(f)
+	sum, runErr := invalidate.Run(ctx, b, invalidate.Options{
+		Patterns: opts.Patterns,
+		DryRun:   opts.DryRun,
+		Batch:    opts.Batch,
+		Rate:     opts.Rate,
+		Max:      opts.Max,
+		Progress: progress.update,
+	})
+	progress.done()
+	return writeInvalidate(f, opts, sum, runErr)
+}
+
+func quotedPatterns(ps []string) string {
+	q := make([]string, len(ps))
+	for i, p := range ps {
+		q[i] = textesc.Key(p)
+	}
+	return strings.Join(q, " ")
+}
+
+// confirmInvalidate asks on the terminal: y/N, or the count typed out when
+// there are many keys or the context is marked production.
+func confirmInvalidate(f *Factory, opts *invalidateOptions, pre invalidate.Summary) (bool, error) {
+	cs := f.IO.ColorScheme()
+	r, _ := f.Resolve()
+	production := r != nil && r.Context != nil && r.Context.Production
+	fmt.Fprintf(f.IO.ErrOut, "%s %d key(s) match %s, e.g.:\n", cs.Yellow("!"), pre.Matched, quotedPatterns(opts.Patterns))
+	for _, k := range pre.Sample {
+		fmt.Fprintf(f.IO.ErrOut, "    %s\n", textesc.Key(k))
+	}
+	in := bufio.NewReader(f.IO.In)
+	if production || pre.Matched > typedConfirmAbove {
+		why := "that many keys"
+		if production {
+			why = "a production context"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "This deletes them (%s). Type %d to go on: ", why, pre.Matched)
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return false, nil
+		}
+		return strings.TrimSpace(line) == strconv.FormatInt(pre.Matched, 10), nil
+	}
+	fmt.Fprint(f.IO.ErrOut, "Delete them? [y/N] ")
+	line, err := in.ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+// writeInvalidate reports a run: the JSON summary, or a line for people; then
+// the exit status (1 for an error, 130 for Ctrl-C) with exact counts.
+func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary, runErr error) error {
+	interrupted := errors.Is(runErr, context.Canceled)
+	if f.JSON() {
+		doc := invalidateJSON{Matched: sum.Matched, Deleted: sum.Deleted, Unconfirmed: sum.Unconfirmed, DryRun: sum.DryRun,
+			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide}
+		for _, p := range opts.Patterns {
+			doc.Patterns = append(doc.Patterns, jsonKey(p))
+		}
+		for _, k := range sum.Sample {
+			doc.Sample = append(doc.Sample, jsonKey(k))
+		}
+		if runErr != nil && !interrupted {
+			doc.Error = ErrorMessage(runErr)
+		}
+		if err := writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc); err != nil {
+			return err
+		}
+	} else {
+		w := f.IO.Out
+		switch {
+		case sum.DryRun:
+			fmt.Fprintf(w, "%d key(s) match %s (dry run: nothing deleted)\n", sum.Matched, quotedPatterns(opts.Patterns))
+			for _, k := range sum.Sample {
+				fmt.Fprintf(w, "  %s\n", textesc.Key(k))
+			}
+		default:
+			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), humanDuration(sum.Elapsed.Round(time.Millisecond)))
+		}
+	}
+	switch {
+	case runErr == nil:
+		return nil
+	case interrupted:
+		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
+		return &silentError{err: runErr}
+	case sum.Unconfirmed > 0:
+		return fmt.Errorf("stopped after deleting %d key(s); %d more in the failing batch may or may not have been deleted: %w", sum.Deleted, sum.Unconfirmed, runErr)
+	}
+	return fmt.Errorf("stopped after deleting %d key(s): %w", sum.Deleted, runErr)
+}
+
+// progressLine rewrites one stderr line on a terminal; elsewhere it is silent.
+type progressLine struct {
+	f     *Factory
+	on    bool
+	last  time.Time
+	shown bool
+}
+
+func newProgressLine(f *Factory) *progressLine {
+	return &progressLine{f: f, on: f.IO.IsStderrTTY()}
+}
+
+func (p *progressLine) update(pr invalidate.Progress) {
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	rate := 0.0
+	if s := pr.Elapsed.Seconds(); s > 0 {
+		rate = float64(pr.Deleted) / s
+	}
+	fmt.Fprintf(p.f.IO.ErrOut, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
+	p.shown = true
+}
+
+func (p *progressLine) done() {
+	if p.shown {
+		fmt.Fprint(p.f.IO.ErrOut, "\r\x1b[K")
+	}
+}

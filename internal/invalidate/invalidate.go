@@ -1,0 +1,286 @@
+// Package invalidate deletes every key matching a set of globs, streaming:
+// the backend lists one page of keys while the previous page is being
+// deleted, so the key list is never held in memory and listing and deleting
+// overlap. It is the engine behind `cachectl invalidate` (and the dashboard's
+// "delete the filter").
+package invalidate
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/glob"
+)
+
+// Options says what to delete and how gently.
+type Options struct {
+	Patterns []string
+	// DryRun counts the matching keys and keeps a sample; nothing is deleted.
+	DryRun bool
+	// Batch is how many keys go to the backend per delete (default 1000).
+	Batch int
+	// Rate bounds deletions per second; 0 means as fast as the server goes.
+	Rate int
+	// Max stops after this many deletions; 0 means no limit.
+	Max int64
+	// Sample is how many matching keys a dry run keeps (default 10).
+	Sample int
+	// Before, when set, is called with each batch before it is deleted (to
+	// back the entries up); an error stops the run before that batch.
+	Before func(ctx context.Context, keys []string) error
+	// Progress, when set, is called after each batch.
+	Progress func(Progress)
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Progress is the running count.
+type Progress struct {
+	Matched, Deleted int64
+	Elapsed          time.Duration
+}
+
+// Summary is what a run did. When Run returns an error, Deleted is still
+// exact for every batch the server confirmed; Unconfirmed counts the keys of
+// the batch that failed, which may or may not have been deleted.
+type Summary struct {
+	Patterns    []string
+	Matched     int64
+	Deleted     int64
+	Unconfirmed int64
+	DryRun      bool
+	Elapsed     time.Duration
+	Sample      []string
+	// ServerSide: the server deleted the keys itself (HTTP caches).
+	ServerSide bool
+}
+
+// ServerInvalidator is a backend that deletes matching keys itself.
+type ServerInvalidator interface {
+	Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error)
+}
+
+// errMax stops the listing once Max deletions are reached.
+var errMax = errors.New("max reached")
+
+// Run deletes (or, with DryRun, counts) every key matching any pattern.
+// A key matching several patterns is handled once, by the first of them.
+// Cancelling ctx (Ctrl-C) stops the run after the batch being deleted, whose
+// count is still awaited, so the summary stays exact.
+func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, err error) {
+	if opts.Batch <= 0 {
+		opts.Batch = 1000
+	}
+	if opts.Sample <= 0 {
+		opts.Sample = 10
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	sum = Summary{Patterns: opts.Patterns, DryRun: opts.DryRun}
+	defer func() { sum.Elapsed = now().Sub(start) }() // named results: set on every return
+
+	// An HTTP cache deletes on its side in one request, unless the caller
+	// needs to see each batch (backup), pace it or cap it.
+	if si, ok := b.(ServerInvalidator); ok && opts.Before == nil && opts.Rate == 0 && opts.Max == 0 {
+		var m, d int64
+		m, d, err = si.Invalidate(ctx, opts.Patterns, opts.DryRun)
+		sum.Matched, sum.Deleted, sum.ServerSide = m, d, true
+		if opts.DryRun && err == nil {
+			err = sample(ctx, b, opts, &sum)
+		}
+		return sum, err
+	}
+
+	r := &runner{b: b, opts: opts, sum: &sum, now: now, start: start}
+	for i, p := range opts.Patterns {
+		if err = r.pattern(ctx, p, opts.Patterns[:i]); err != nil {
+			if errors.Is(err, errMax) {
+				return sum, nil
+			}
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// sample lists the first few matching keys for a server-side dry run.
+func sample(ctx context.Context, b backends.Backend, opts Options, sum *Summary) error {
+	stop := errors.New("enough")
+	for _, p := range opts.Patterns {
+		err := b.Scan(ctx, p, func(keys []string) error {
+			for _, k := range keys {
+				if len(sum.Sample) >= opts.Sample {
+					return stop
+				}
+				sum.Sample = append(sum.Sample, k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stop) {
+			return err
+		}
+	}
+	return nil
+}
+
+type runner struct {
+	b     backends.Backend
+	opts  Options
+	sum   *Summary
+	now   func() time.Time
+	start time.Time
+	// paced is when the deletions so far may have happened at Rate.
+	paced time.Time
+}
+
+// pattern lists the keys of one pattern in a goroutine and deletes them here,
+// one batch behind the listing.
+func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) error {
+	listCtx, stopListing := context.WithCancel(ctx)
+	defer stopListing()
+	pages := make(chan []string, 2) // bounded: the listing waits for the deletes
+	listErr := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		listErr <- r.b.Scan(listCtx, pattern, func(keys []string) error {
+			page := make([]string, 0, len(keys))
+			for _, k := range keys {
+				// The server already matched (Redis); check again anyway: a
+				// key that does not match must never be deleted.
+				if !glob.Match(pattern, k) || matchesAny(earlier, k) {
+					continue
+				}
+				page = append(page, k)
+			}
+			if len(page) == 0 {
+				return nil
+			}
+			select {
+			case pages <- page:
+				return nil
+			case <-listCtx.Done():
+				return listCtx.Err()
+			}
+		})
+	}()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.delete(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	for page := range pages {
+		for _, k := range page {
+			r.sum.Matched++
+			if r.opts.DryRun {
+				if len(r.sum.Sample) < r.opts.Sample {
+					r.sum.Sample = append(r.sum.Sample, k)
+				}
+				continue
+			}
+			batch = append(batch, k)
+			if len(batch) >= r.opts.Batch {
+				if err := flush(); err != nil {
+					stopListing()
+					return err
+				}
+			}
+		}
+		if r.opts.DryRun {
+			r.report()
+		}
+	}
+	if err := <-listErr; err != nil {
+		// Keys listed but not yet deleted stay in the cache; say so exactly.
+		r.sum.Matched -= int64(len(batch))
+		return err
+	}
+	return flush()
+}
+
+func matchesAny(patterns []string, k string) bool {
+	for _, p := range patterns {
+		if glob.Match(p, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// delete removes one batch, honouring Max and Rate. The delete itself runs
+// on a context that Ctrl-C does not cancel, so that its count is known.
+func (r *runner) delete(ctx context.Context, keys []string) error {
+	if err := ctx.Err(); err != nil {
+		r.sum.Matched -= int64(len(keys)) // listed, never deleted
+		return err
+	}
+	if r.opts.Max > 0 {
+		left := r.opts.Max - r.sum.Deleted
+		if left <= 0 {
+			r.sum.Matched -= int64(len(keys))
+			return errMax
+		}
+		if int64(len(keys)) > left {
+			r.sum.Matched -= int64(len(keys)) - left
+			keys = keys[:left]
+		}
+	}
+	if err := r.pace(ctx, len(keys)); err != nil {
+		r.sum.Matched -= int64(len(keys))
+		return err
+	}
+	if r.opts.Before != nil {
+		if err := r.opts.Before(ctx, keys); err != nil {
+			r.sum.Matched -= int64(len(keys))
+			return err
+		}
+	}
+	n, err := r.b.Delete(context.WithoutCancel(ctx), keys...)
+	r.sum.Deleted += n
+	if err != nil {
+		r.sum.Unconfirmed = int64(len(keys)) - n
+		return err
+	}
+	r.report()
+	if r.opts.Max > 0 && r.sum.Deleted >= r.opts.Max {
+		return errMax
+	}
+	return nil
+}
+
+// pace waits until n more deletions keep within Rate per second.
+func (r *runner) pace(ctx context.Context, n int) error {
+	if r.opts.Rate <= 0 {
+		return nil
+	}
+	if r.paced.IsZero() {
+		r.paced = r.now()
+	}
+	r.paced = r.paced.Add(time.Duration(n) * time.Second / time.Duration(r.opts.Rate))
+	wait := r.paced.Sub(r.now()) - time.Duration(n)*time.Second/time.Duration(r.opts.Rate)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *runner) report() {
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Matched: r.sum.Matched, Deleted: r.sum.Deleted, Elapsed: r.now().Sub(r.start)})
+	}
+}
