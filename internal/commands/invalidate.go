@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/dumpfile"
 	"github.com/cachectl/cachectl/internal/invalidate"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -24,6 +26,7 @@ type invalidateOptions struct {
 	Batch    int
 	Rate     int
 	Max      int64
+	Backup   string
 }
 
 // typedConfirmAbove is the count above which a terminal confirmation asks
@@ -79,6 +82,7 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
 	cmd.Flags().IntVar(&opts.Batch, "batch", 1000, "keys per delete round trip")
 	cmd.Flags().IntVar(&opts.Rate, "rate", 0, "at most N deletions per second (0: no limit)")
 	cmd.Flags().Int64Var(&opts.Max, "max", 0, "stop after N deletions (0: no limit)")
+	cmd.Flags().StringVar(&opts.Backup, "backup", "", "write each entry (value, TTL) to FILE as JSON lines before deleting it; cachectl restore FILE brings them back")
 	return cmd
 }
 
@@ -137,15 +141,40 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		}
 	}
 
-	progress := newProgressLine(f)
-	sum, runErr := invalidate.Run(ctx, b, invalidate.Options{
+	run := invalidate.Options{
 		Patterns: opts.Patterns,
 		DryRun:   opts.DryRun,
 		Batch:    opts.Batch,
 		Rate:     opts.Rate,
 		Max:      opts.Max,
-		Progress: progress.update,
-	})
+	}
+	if opts.Backup != "" && !opts.DryRun {
+		file, err := os.OpenFile(opts.Backup, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("--backup: %w", err)
+		}
+		defer file.Close()
+		w := dumpfile.NewWriter(file)
+		// Each batch is on disk before it is deleted.
+		run.Before = func(ctx context.Context, keys []string) error {
+			err := writeEntries(ctx, b, w, keys, func(key, kind string) error {
+				return fmt.Errorf("%s is a %s, which --backup cannot save yet; nothing of this batch was deleted", textesc.Key(key), kind)
+			})
+			if err == nil {
+				err = w.Flush()
+			}
+			if err == nil {
+				err = file.Sync()
+			}
+			if err != nil {
+				return fmt.Errorf("backup to %s: %w", opts.Backup, err)
+			}
+			return nil
+		}
+	}
+	progress := newProgressLine(f)
+	run.Progress = progress.update
+	sum, runErr := invalidate.Run(ctx, b, run)
 	progress.done()
 	return writeInvalidate(f, opts, sum, runErr)
 }
@@ -205,6 +234,9 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		}
 		if runErr != nil && !interrupted {
 			doc.Error = ErrorMessage(runErr)
+		}
+		if opts.Backup != "" && !opts.DryRun {
+			doc.Backup = &opts.Backup
 		}
 		if err := writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc); err != nil {
 			return err
