@@ -57,6 +57,14 @@ type Summary struct {
 	ServerSide bool
 }
 
+// UnstableListing is implemented by backends whose key listing can skip
+// keys that are deleted while it runs (memcached: its LRU crawler misses a
+// few items when others are unlinked mid-crawl). For them each pattern is
+// listed completely first, into a temporary file, and deleted afterwards.
+type UnstableListing interface {
+	ListingSkipsUnderDeletes() bool
+}
+
 // ServerInvalidator is a backend that deletes matching keys itself.
 type ServerInvalidator interface {
 	Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error)
@@ -139,8 +147,11 @@ type runner struct {
 }
 
 // pattern lists the keys of one pattern in a goroutine and deletes them here,
-// one batch behind the listing.
+// one batch behind the listing (or after it, for unstable listings).
 func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) error {
+	if u, ok := r.b.(UnstableListing); ok && u.ListingSkipsUnderDeletes() && !r.opts.DryRun {
+		return r.spilled(ctx, pattern, earlier)
+	}
 	listCtx, stopListing := context.WithCancel(ctx)
 	defer stopListing()
 	pages := make(chan []string, 2) // bounded: the listing waits for the deletes
