@@ -12,15 +12,13 @@ package dumpfile
 
 import (
 	"bufio"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/jsonbytes"
 )
 
 // maxLine bounds one line: a value of up to 512 MiB, base64-encoded.
@@ -35,40 +33,11 @@ type Entry struct {
 }
 
 type line struct {
-	Key   bytesOrString `json:"key"`
-	Type  string        `json:"type"`
-	TTL   *float64      `json:"ttl"`
-	Value bytesOrString `json:"value"`
-	Flags *uint32       `json:"flags,omitempty"`
-}
-
-type bytesOrString []byte
-
-func (b bytesOrString) MarshalJSON() ([]byte, error) {
-	if utf8.Valid(b) {
-		return json.Marshal(string(b))
-	}
-	return json.Marshal(map[string]string{"$bytes": base64.StdEncoding.EncodeToString(b)})
-}
-
-func (b *bytesOrString) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err == nil {
-		*b = []byte(s)
-		return nil
-	}
-	var o struct {
-		Bytes *string `json:"$bytes"`
-	}
-	if err := json.Unmarshal(data, &o); err != nil || o.Bytes == nil {
-		return errors.New(`want a string or {"$bytes": base64}`)
-	}
-	v, err := base64.StdEncoding.DecodeString(*o.Bytes)
-	if err != nil {
-		return fmt.Errorf("bad base64: %w", err)
-	}
-	*b = v
-	return nil
+	Key   jsonbytes.Bytes `json:"key"`
+	Type  string          `json:"type"`
+	TTL   *float64        `json:"ttl"`
+	Value jsonbytes.Bytes `json:"value"`
+	Flags *uint32         `json:"flags,omitempty"`
 }
 
 // Writer writes entries, one JSON line each.
@@ -82,7 +51,7 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriterSize(w, 2
 
 // Write adds one entry.
 func (w *Writer) Write(e Entry) error {
-	l := line{Key: bytesOrString(e.Key), Type: "string", Value: e.Value, Flags: e.Flags}
+	l := line{Key: jsonbytes.Bytes(e.Key), Type: "string", Value: e.Value, Flags: e.Flags}
 	if e.TTL.Expires {
 		s := e.TTL.Remaining.Seconds()
 		l.TTL = &s

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +20,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/jsonbytes"
 )
 
 // maxValue bounds what Get reads, whatever size the server announces.
@@ -439,42 +438,12 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 	return out, err
 }
 
-// wireKey is a key in a JSON body: a string, or {"$bytes": base64}.
-type wireKey string
-
-func (k *wireKey) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err == nil {
-		*k = wireKey(s)
-		return nil
-	}
-	var o struct {
-		Bytes *string `json:"$bytes"`
-	}
-	if err := json.Unmarshal(data, &o); err != nil || o.Bytes == nil {
-		return errors.New(`a key is a string or {"$bytes": base64}`)
-	}
-	b, err := base64.StdEncoding.DecodeString(*o.Bytes)
-	if err != nil {
-		return fmt.Errorf("bad base64 in a key: %w", err)
-	}
-	*k = wireKey(b)
-	return nil
-}
-
-func (k wireKey) MarshalJSON() ([]byte, error) {
-	if utf8.ValidString(string(k)) {
-		return json.Marshal(string(k))
-	}
-	return json.Marshal(map[string]string{"$bytes": base64.StdEncoding.EncodeToString([]byte(k))})
-}
-
 type keysPage struct {
 	Keys []struct {
-		Key    wireKey  `json:"key"`
-		TTL    *float64 `json:"ttl"`
-		Size   int64    `json:"size"`
-		Format string   `json:"format"`
+		Key    jsonbytes.Bytes `json:"key"`
+		TTL    *float64        `json:"ttl"`
+		Size   int64           `json:"size"`
+		Format string          `json:"format"`
 	} `json:"keys"`
 	Cursor string `json:"cursor"`
 }
