@@ -70,6 +70,10 @@ type ServerInvalidator interface {
 	Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error)
 }
 
+// maxPasses bounds the listings of one pattern on an unstable listing; keys
+// an app keeps writing meanwhile are not chased forever.
+const maxPasses = 5
+
 // errMax stops the listing once Max deletions are reached.
 var errMax = errors.New("max reached")
 
@@ -150,7 +154,18 @@ type runner struct {
 // one batch behind the listing (or after it, for unstable listings).
 func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) error {
 	if u, ok := r.b.(UnstableListing); ok && u.ListingSkipsUnderDeletes() && !r.opts.DryRun {
-		return r.spilled(ctx, pattern, earlier)
+		// Such a listing can also miss keys the server moves while it walks
+		// (memcached's LRU maintainer): list again until a pass finds nothing.
+		for pass := 0; pass < maxPasses; pass++ {
+			before := r.sum.Matched
+			if err := r.spilled(ctx, pattern, earlier); err != nil {
+				return err
+			}
+			if r.sum.Matched == before {
+				break
+			}
+		}
+		return nil
 	}
 	listCtx, stopListing := context.WithCancel(ctx)
 	defer stopListing()
