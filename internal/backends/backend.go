@@ -4,6 +4,7 @@ package backends
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -182,4 +183,53 @@ type Info struct {
 	Address string // redacted: never holds a password
 	// Capabilities names optional features, e.g. "ttl", "types", "expire-persist".
 	Capabilities []string
+}
+
+// Figures fills the normalized figures from a server's own: names maps each
+// normalized name ("keys", "memory", "hits", "misses", "evictions",
+// "expired", "connections", "uptime" in seconds) to the server's name for
+// it, and get reads one server figure. Figures get cannot read stay unknown.
+func (s *Stats) Figures(names map[string]string, get func(serverName string) (int64, bool)) {
+	if s.Known == nil {
+		s.Known = map[string]bool{}
+	}
+	for norm, name := range names {
+		v, ok := get(name)
+		if !ok {
+			continue
+		}
+		switch norm {
+		case "keys":
+			s.Keys = v
+		case "memory":
+			s.MemoryBytes = v
+		case "hits":
+			s.Hits = v
+		case "misses":
+			s.Misses = v
+		case "evictions":
+			s.Evictions = v
+		case "expired":
+			s.Expired = v
+		case "connections":
+			s.Connections = v
+		case "uptime":
+			s.Uptime = time.Duration(v) * time.Second
+		default:
+			continue
+		}
+		s.Known[norm] = true
+	}
+}
+
+// IntFigure reads an integer figure from a server's text stats.
+func IntFigure(raw map[string]string) func(string) (int64, bool) {
+	return func(name string) (int64, bool) {
+		v, ok := raw[name]
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
 }

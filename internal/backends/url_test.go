@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedact(t *testing.T) {
@@ -72,5 +73,17 @@ func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.WithDefaults()
 	if o.Timeout != DefaultOptions.Timeout || o.ScanCount != 1000 || o.MaxItems != 100 {
 		t.Fatalf("defaults: %+v", o)
+	}
+}
+
+func TestStatsFigures(t *testing.T) {
+	var s Stats
+	s.Figures(map[string]string{"keys": "curr_items", "uptime": "uptime", "hits": "get_hits", "misses": "nope", "bogus": "curr_items"},
+		IntFigure(map[string]string{"curr_items": "42", "uptime": "90", "get_hits": "x"}))
+	if s.Keys != 42 || s.Uptime != 90*time.Second || !s.Known["keys"] || !s.Known["uptime"] {
+		t.Fatalf("%+v", s)
+	}
+	if s.Known["hits"] || s.Known["misses"] || s.Known["bogus"] {
+		t.Fatalf("unreadable or unknown figures must stay unknown: %v", s.Known)
 	}
 }

@@ -517,21 +517,13 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 	for k, v := range raw {
 		st.Raw[b.display][k] = fmt.Sprint(v)
 	}
-	num := func(name, field string, dst *int64) {
-		if f, ok := raw[name].(float64); ok {
-			*dst = int64(f)
-			st.Known[field] = true
-		}
-	}
-	num("keys", "keys", &st.Keys)
-	num("bytes", "memory", &st.MemoryBytes)
-	num("hits", "hits", &st.Hits)
-	num("misses", "misses", &st.Misses)
-	num("evictions", "evictions", &st.Evictions)
-	num("expired", "expired", &st.Expired)
-	var up int64
-	num("uptime_s", "uptime", &up)
-	st.Uptime = time.Duration(up) * time.Second
+	st.Figures(map[string]string{
+		"keys": "keys", "memory": "bytes", "hits": "hits", "misses": "misses",
+		"evictions": "evictions", "expired": "expired", "uptime": "uptime_s",
+	}, func(name string) (int64, bool) {
+		f, ok := raw[name].(float64)
+		return int64(f), ok
+	})
 	if v, ok := raw["version"].(string); ok {
 		st.Version = v
 		st.Known["version"] = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -236,21 +235,10 @@ func normalize(addr string, raw [][2]string) *backends.Stats {
 	for _, kv := range raw {
 		m[kv[0]] = kv[1]
 	}
-	num := func(name, field string, dst *int64) {
-		if v, err := strconv.ParseInt(m[name], 10, 64); err == nil {
-			*dst = v
-			st.Known[field] = true
-		}
-	}
-	num("curr_items", "keys", &st.Keys)
-	num("bytes", "memory", &st.MemoryBytes)
-	num("get_hits", "hits", &st.Hits)
-	num("get_misses", "misses", &st.Misses)
-	num("evictions", "evictions", &st.Evictions)
-	num("curr_connections", "connections", &st.Connections)
-	var up int64
-	num("uptime", "uptime", &up)
-	st.Uptime = time.Duration(up) * time.Second
+	st.Figures(map[string]string{
+		"keys": "curr_items", "memory": "bytes", "hits": "get_hits", "misses": "get_misses",
+		"evictions": "evictions", "connections": "curr_connections", "uptime": "uptime",
+	}, backends.IntFigure(m))
 	if v, ok := m["version"]; ok {
 		st.Version = v
 		st.Known["version"] = true

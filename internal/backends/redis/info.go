@@ -27,23 +27,10 @@ func parseInfo(info string) map[string]string {
 
 func statsFromInfo(raw map[string]string) *backends.Stats {
 	s := &backends.Stats{Known: map[string]bool{}}
-	num := func(field, name string, dst *int64) {
-		if v, ok := raw[field]; ok {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				*dst = n
-				s.Known[name] = true
-			}
-		}
-	}
-	num("used_memory", "memory", &s.MemoryBytes)
-	num("keyspace_hits", "hits", &s.Hits)
-	num("keyspace_misses", "misses", &s.Misses)
-	num("evicted_keys", "evictions", &s.Evictions)
-	num("expired_keys", "expired", &s.Expired)
-	num("connected_clients", "connections", &s.Connections)
-	var up int64
-	num("uptime_in_seconds", "uptime", &up)
-	s.Uptime = time.Duration(up) * time.Second
+	s.Figures(map[string]string{
+		"memory": "used_memory", "hits": "keyspace_hits", "misses": "keyspace_misses", "evictions": "evicted_keys",
+		"expired": "expired_keys", "connections": "connected_clients", "uptime": "uptime_in_seconds",
+	}, backends.IntFigure(raw))
 	if v, ok := raw["instantaneous_ops_per_sec"]; ok {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			s.OpsPerSec = f
