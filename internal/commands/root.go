@@ -57,10 +57,12 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cachectl",
 		Short: "Inspect and administer Redis, Memcached and in-process caches",
-		Long: `cachectl reads, writes, lists and expires cache entries in Redis and
-other caches, decodes the values Python apps store, and shows exactly what a
-key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
-2 usage, 3 key not found, 4 refused for safety, 130 interrupted.`,
+		Long: `cachectl reads, writes, lists, expires and invalidates cache entries in
+Redis, Memcached and in-process caches over HTTP, decodes the values Python
+apps store, and shows exactly what a key holds. Try it: cachectl demo.
+
+Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
+3 key not found, 4 refused for safety, 130 interrupted.`,
 		Version:       build.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -95,7 +97,7 @@ key holds. Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.URL, "url", "u", "", "cache URL: redis://[user[:pass]@]host[:port][/db], rediss://, unix:///path.sock (env CACHECTL_URL, CACHE_URL)")
+	pf.StringVarP(&g.URL, "url", "u", "", "cache URL: redis://[user[:pass]@]host[:port][/db], rediss://, unix:///path.sock, memcached://host[:port][,host…], http://host:port[/prefix] (env CACHECTL_URL, CACHE_URL)")
 	pf.StringVarP(&g.Context, "context", "c", "", "named context from the config file (env CACHECTL_CONTEXT)")
 	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/cachectl/config.yaml; env CACHECTL_CONFIG)")
 	pf.StringVar(&g.Profile, "profile", "none", "framework key layout: none")
