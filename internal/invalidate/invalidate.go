@@ -194,15 +194,7 @@ func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) 
 			}
 		})
 	}()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := r.delete(ctx, batch)
-		batch = batch[:0]
-		return err
-	}
+	batch := pending{r: r}
 	for page := range pages {
 		for _, k := range page {
 			r.sum.Matched++
@@ -212,12 +204,9 @@ func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) 
 				}
 				continue
 			}
-			batch = append(batch, k)
-			if len(batch) >= r.opts.Batch {
-				if err := flush(); err != nil {
-					stopListing()
-					return err
-				}
+			if err := batch.add(ctx, k); err != nil {
+				stopListing()
+				return err
 			}
 		}
 		if r.opts.DryRun {
@@ -226,10 +215,33 @@ func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) 
 	}
 	if err := <-listErr; err != nil {
 		// Keys listed but not yet deleted stay in the cache; say so exactly.
-		r.sum.Matched -= int64(len(batch))
+		r.sum.Matched -= int64(len(batch.keys))
 		return err
 	}
-	return flush()
+	return batch.flush(ctx)
+}
+
+// pending collects keys and deletes them a batch at a time.
+type pending struct {
+	r    *runner
+	keys []string
+}
+
+func (p *pending) add(ctx context.Context, k string) error {
+	p.keys = append(p.keys, k)
+	if len(p.keys) < p.r.opts.Batch {
+		return nil
+	}
+	return p.flush(ctx)
+}
+
+func (p *pending) flush(ctx context.Context) error {
+	if len(p.keys) == 0 {
+		return nil
+	}
+	err := p.r.delete(ctx, p.keys)
+	p.keys = p.keys[:0]
+	return err
 }
 
 func matchesAny(patterns []string, k string) bool {

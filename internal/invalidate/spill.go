@@ -48,7 +48,7 @@ func (r *runner) spilled(ctx context.Context, pattern string, earlier []string) 
 		return err
 	}
 	rd := bufio.NewReaderSize(f, 256<<10)
-	batch := make([]string, 0, r.opts.Batch)
+	batch := pending{r: r}
 	for range listed {
 		n, err := binary.ReadUvarint(rd)
 		if err != nil {
@@ -59,16 +59,9 @@ func (r *runner) spilled(ctx context.Context, pattern string, earlier []string) 
 			return errors.New("reading back the listed keys: " + err.Error())
 		}
 		r.sum.Matched++
-		batch = append(batch, string(kb))
-		if len(batch) == cap(batch) {
-			if err := r.delete(ctx, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
+		if err := batch.add(ctx, string(kb)); err != nil {
+			return err
 		}
 	}
-	if len(batch) > 0 {
-		return r.delete(ctx, batch)
-	}
-	return nil
+	return batch.flush(ctx)
 }

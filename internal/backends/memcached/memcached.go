@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -172,7 +173,7 @@ func (b *Backend) SetFlags(ctx context.Context, key string, value []byte, flags 
 		}
 		if len(targets) == 0 {
 			s := b.servers[b.pick(key)]
-			if i := indexOf(b.servers, s); errs[i] != nil {
+			if i := slices.Index(b.servers, s); errs[i] != nil {
 				return errs[i]
 			}
 			targets = append(targets, s)
@@ -184,15 +185,6 @@ func (b *Backend) SetFlags(ctx context.Context, key string, value []byte, flags 
 		}
 	}
 	return nil
-}
-
-func indexOf(ss []*server, s *server) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // Delete removes keys from every server (a stale copy on a server the app no
@@ -349,7 +341,7 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 			continue
 		}
 		addStats(total, s)
-		if !containsString(versions, s.Version) {
+		if !slices.Contains(versions, s.Version) {
 			versions = append(versions, s.Version)
 		}
 		total.Raw[b.servers[i].addr] = s.Raw[b.servers[i].addr]
@@ -362,15 +354,6 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 		return total, fmt.Errorf("%d of %d servers did not answer: %w", failed, len(per), firstErr(errs))
 	}
 	return total, nil
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // addStats adds one server's figures to a pool's totals; uptime is the
