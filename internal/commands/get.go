@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -370,7 +371,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			field("length", strconv.FormatInt(e.Collection.Length, 10))
 		} else {
 			field("format", string(d.Format))
-			field("size", humanBytes(e.Size))
+			field("size", human.Bytes(e.Size))
 		}
 		if e.Server != "" {
 			field("server", e.Server)
@@ -378,7 +379,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		if e.HasFlags {
 			field("flags", strconv.FormatUint(uint64(e.Flags), 10))
 		}
-		ttl := humanTTL(e.TTL)
+		ttl := human.TTL(e.TTL)
 		if e.TTL.Unknown {
 			ttl += cs.Dim(" (the server speaks only the classic protocol)")
 		}

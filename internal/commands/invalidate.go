@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/dumpfile"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/invalidate"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -250,7 +251,7 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 				fmt.Fprintf(w, "  %s\n", textesc.Key(k))
 			}
 		default:
-			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), humanDuration(sum.Elapsed.Round(time.Millisecond)))
+			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), human.Duration(sum.Elapsed.Round(time.Millisecond)))
 		}
 	}
 	switch {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -278,10 +279,10 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s", "TYPE", "TTL", "SIZE", "FORMAT", "KEY")) + "\n")
 	}
 	if ki.TTL.Expires {
-		ttl = humanTTL(ki.TTL)
+		ttl = human.TTL(ki.TTL)
 	}
 	if ki.Type == "string" {
-		size = humanBytes(ki.Size)
+		size = human.Bytes(ki.Size)
 	} else {
 		size += " items"
 	}

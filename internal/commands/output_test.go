@@ -12,62 +12,6 @@ import (
 	"github.com/cachectl/cachectl/internal/config"
 )
 
-func TestParseTTL(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		err  string
-	}{
-		{"300", 300 * time.Second, ""},
-		{"1.5", 1500 * time.Millisecond, ""},
-		{"0", 0, ""},
-		{"30s", 30 * time.Second, ""},
-		{"5m", 5 * time.Minute, ""},
-		{"1h30m", 90 * time.Minute, ""},
-		{"2d", 48 * time.Hour, ""},
-		{"1d12h", 36 * time.Hour, ""},
-		{"", 0, "empty"},
-		{"-5", 0, "zero or positive"},
-		{"-5s", 0, "zero or positive"},
-		{"soon", 0, "invalid duration"},
-		{"1.5d", 0, "invalid duration"},
-		{"10ns", 0, "smallest TTL is 1ms"},
-		{"1e300", 0, "too large"},
-		{"NaN", 0, "zero or positive"},
-	}
-	for _, tt := range tests {
-		got, err := parseTTL(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("parseTTL(%q): want error %q, got %v, %v", tt.in, tt.err, got, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("parseTTL(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-}
-
-func TestHumanDuration(t *testing.T) {
-	tests := map[time.Duration]string{
-		500 * time.Millisecond:                "500ms",
-		59 * time.Second:                      "59s",
-		299 * time.Second:                     "4m59s",
-		5 * time.Minute:                       "5m",
-		90 * time.Minute:                      "1h30m",
-		time.Hour + 30*time.Second:            "1h",
-		76 * time.Hour:                        "3d4h",
-		48*time.Hour + 5*time.Minute:          "2d",
-		59*time.Second + 600*time.Millisecond: "1m",
-	}
-	for d, want := range tests {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestScriptTTLAndJSON(t *testing.T) {
 	if got := scriptTTL(backends.NoExpiry); got != "none" {
 		t.Errorf("no expiry: %q", got)
@@ -80,14 +24,6 @@ func TestScriptTTLAndJSON(t *testing.T) {
 	}
 	if v := ttlJSON(backends.ExpiresIn(1234567 * time.Microsecond)); v == nil || *v != 1.235 {
 		t.Errorf("ttl JSON rounds to ms: %v", v)
-	}
-}
-
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 40: "3.0 TiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -79,7 +80,7 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	f := opts.f
 	var ttl time.Duration
 	if opts.TTL != "" {
-		d, err := parseTTL(opts.TTL)
+		d, err := human.ParseTTL(opts.TTL)
 		if err != nil {
 			return usagef("--ttl: %v", err)
 		}
@@ -126,7 +127,7 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	}
 	if f.IO.IsStderrTTY() {
 		cs := f.IO.ColorScheme()
-		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), humanBytes(int64(len(value))), humanTTL(t))
+		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), human.Bytes(int64(len(value))), human.TTL(t))
 	}
 	return nil
 }
@@ -156,7 +157,7 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(data) > maxSetInput {
-		return nil, usagef("%s is larger than %s, the most a cache value can hold", name, humanBytes(maxSetInput))
+		return nil, usagef("%s is larger than %s, the most a cache value can hold", name, human.Bytes(maxSetInput))
 	}
 	return data, nil
 }

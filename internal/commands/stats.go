@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 )
 
 type statsOptions struct {
@@ -147,7 +148,7 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 	}
 	row("keys", num(doc.Keys))
 	if doc.MemoryBytes != nil {
-		row("memory", humanBytes(*doc.MemoryBytes))
+		row("memory", human.Bytes(*doc.MemoryBytes))
 	} else {
 		row("memory", unknown)
 	}
@@ -165,7 +166,7 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 	}
 	row("connections", num(doc.Connections))
 	if doc.UptimeS != nil {
-		row("uptime", humanDuration(s.Uptime))
+		row("uptime", human.Duration(s.Uptime))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -224,13 +225,13 @@ func printServerStats(f *Factory, servers []serverStatsJSON) error {
 			version = *s.Version
 		}
 		if s.MemoryBytes != nil {
-			mem = humanBytes(*s.MemoryBytes)
+			mem = human.Bytes(*s.MemoryBytes)
 		}
 		if s.HitRatio != nil {
 			ratio = fmt.Sprintf("%.1f%%", *s.HitRatio*100)
 		}
 		if s.UptimeS != nil {
-			up = humanDuration(time.Duration(*s.UptimeS) * time.Second)
+			up = human.Duration(time.Duration(*s.UptimeS) * time.Second)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Address, version, opt(s.Keys), mem, ratio, opt(s.Evictions), opt(s.Connections), up)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -60,7 +61,7 @@ func ttlRun(ctx context.Context, opts *ttlOptions) error {
 		}{jsonKey(opts.Key), ttlJSON(t)})
 	}
 	if f.IO.IsStdoutTTY() {
-		_, err = fmt.Fprintln(f.IO.Out, humanTTL(t))
+		_, err = fmt.Fprintln(f.IO.Out, human.TTL(t))
 		return err
 	}
 	_, err = fmt.Fprintln(f.IO.Out, scriptTTL(t))
@@ -90,7 +91,7 @@ A DURATION of 0 removes the expiry. A missing key exits 3.`,
 				return err
 			}
 			opts.Key = key
-			d, err := parseTTL(args[1])
+			d, err := human.ParseTTL(args[1])
 			if err != nil {
 				return usagef("%v", err)
 			}
@@ -129,7 +130,7 @@ func expireRun(ctx context.Context, opts *expireOptions) error {
 		}{jsonKey(opts.Key), ttlJSON(t)})
 	}
 	if f.IO.IsStderrTTY() {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), humanTTL(t))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), human.TTL(t))
 	}
 	return nil
 }
