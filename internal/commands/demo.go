@@ -2,12 +2,15 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/demo"
 	"github.com/cachectl/cachectl/internal/memserver"
+	"github.com/cachectl/cachectl/internal/tui"
 )
 
 type demoOptions struct {
@@ -27,9 +30,9 @@ func NewCmdDemo(f *Factory, runF func(context.Context, *demoOptions) error) *cob
 with entries like those Python web apps keep: aiocache JSON under namespaces,
 pickled orders with datetimes and Decimals, msgpack feeds, Litestar and Django
 responses and sessions, rate limits that expire while you watch, and a few
-large values. It prints the cache's URL and commands to try, then serves until
-Ctrl-C. (Once the dashboard exists, demo opens it on a terminal; --no-ui keeps
-to serving.)`,
+large values. It prints the cache's URL and commands to try, then opens the
+dashboard on it (cachectl ui); quitting the dashboard stops the cache. With
+--no-ui, or off a terminal, it only serves, until Ctrl-C.`,
 		Example: `  cachectl demo
   cachectl demo --no-ui --addr 127.0.0.1:8750`,
 		Args: exactArgs(0),
@@ -85,5 +88,17 @@ Stop with Ctrl-C.
 		u, cs.Dim("# aiocache JSON"),
 		u, u, cs.Dim("# TTLs running out"),
 		u, u, cs.Dim("# then leave out -u"))
-	return srv.Wait(ctx)
+	if opts.NoUI || !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+		return srv.Wait(ctx)
+	}
+	open := func(ctx context.Context, warn func(string)) (backends.Backend, error) {
+		return f.Openers.Open(ctx, u, backends.Options{Timeout: f.Global.Timeout, Token: opts.Token, Warn: warn})
+	}
+	uiErr := tui.Run(ctx, f.IO.In, f.IO.Out, tui.Options{Kind: "http", Address: u, Label: "demo", Timeout: f.Global.Timeout, Now: f.Now}, open)
+	stopCtx, stop := context.WithCancel(ctx)
+	stop() // the dashboard is closed: shut the server down now
+	if err := srv.Wait(stopCtx); err != nil && !errors.Is(err, errStopped) {
+		return err
+	}
+	return uiErr
 }

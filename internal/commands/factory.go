@@ -121,8 +121,14 @@ func (f *Factory) Resolve() (*config.Resolved, error) {
 	return r, nil
 }
 
-// Backend opens the resolved cache.
+// Backend opens the resolved cache; warnings go to stderr.
 func (f *Factory) Backend(ctx context.Context) (backends.Backend, error) {
+	return f.OpenBackend(ctx, f.warn)
+}
+
+// OpenBackend opens the resolved cache with warnings sent to warn (the
+// dashboard shows them in its status line, where stderr would tear the screen).
+func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.Backend, error) {
 	r, err := f.Resolve()
 	if err != nil {
 		return nil, err
@@ -132,7 +138,7 @@ func (f *Factory) Backend(ctx context.Context) (backends.Backend, error) {
 		Password:  r.Password,
 		Token:     cmp.Or(f.Global.Token, r.Token),
 		ScanCount: f.Global.ScanCount,
-		Warn:      f.warn,
+		Warn:      warn,
 	})
 }
 

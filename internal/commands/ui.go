@@ -1,0 +1,109 @@
+package commands
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/tui"
+)
+
+type uiOptions struct {
+	f        *Factory
+	Pattern  string
+	Tree     bool
+	Delim    string
+	MaxFetch int64
+}
+
+// NewCmdUI builds `cachectl ui`.
+func NewCmdUI(f *Factory, runF func(context.Context, *uiOptions) error) *cobra.Command {
+	opts := &uiOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "ui [PATTERN]",
+		Short: "Browse and edit the cache in a full-screen dashboard",
+		Long: `Open a live key browser: keys stream in on the left (flat, or as a tree split
+on --delimiter), the selected entry on the right with its type, size, format,
+a TTL counting down and the decoded value. Stats and an ops/s sparkline run in
+the header; a dead server shows there and is retried.
+
+Keys: ↑/↓ move, / filter by glob (on the server), esc clears it, f finds a
+loaded key (n/N next/previous), v switches tree/flat, tab or enter moves to the
+value, m cycles decoded/json/hex, a loads a big value in full, d deletes the
+key (y to confirm), D deletes every key of the filter (type the count to
+confirm), t edits the TTL, r refreshes, y copies the key (OSC 52), ? shows all
+keys, q quits. Read-only contexts refuse d, D and t.
+
+It needs a terminal; scripts use keys, get and invalidate.`,
+		Example: `  cachectl ui
+  cachectl ui 'orders:*' --tree
+  cachectl -c prod ui               # a read-only or production context shows its label`,
+		Args: rangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				p, err := f.ParseKey(args[0])
+				if err != nil {
+					return err
+				}
+				opts.Pattern = p
+			}
+			if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+				return usagef("ui needs a terminal (stdin and stdout must be a TTY); in scripts use keys, get or invalidate")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return uiRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Tree, "tree", false, "start in tree view")
+	cmd.Flags().StringVar(&opts.Delim, "delimiter", ":", "separator of the tree view's levels")
+	cmd.Flags().Var(newByteSize(&opts.MaxFetch, 8<<20), "max-fetch", "largest value fetched when selected; bigger ones wait for a (load all)")
+	return cmd
+}
+
+func uiRun(ctx context.Context, opts *uiOptions) error {
+	f := opts.f
+	r, err := f.Resolve()
+	if err != nil {
+		return err
+	}
+	to := tui.Options{
+		Kind:     schemeKind(r.URL),
+		Address:  backends.Redact(r.URL),
+		Context:  r.ContextName,
+		ReadOnly: r.ReadOnly,
+		Pattern:  opts.Pattern,
+		Delim:    opts.Delim,
+		Tree:     opts.Tree,
+		Timeout:  f.Global.Timeout,
+		MaxFetch: opts.MaxFetch,
+		Now:      f.Now,
+	}
+	if c := r.Context; c != nil {
+		to.Label, to.LabelColor, to.Production = c.Label, c.Color, c.Production
+	}
+	return tui.Run(ctx, f.IO.In, f.IO.Out, to, f.OpenBackend)
+}
+
+// schemeKind names the backend a URL leads to, for the header before the
+// first connection.
+func schemeKind(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	switch s := strings.ToLower(u.Scheme); {
+	case strings.HasPrefix(s, "redis"), s == "unix":
+		return "redis"
+	case s == "memcached":
+		return "memcached"
+	case s == "http", s == "https":
+		return "http"
+	default:
+		return s
+	}
+}

@@ -1,0 +1,117 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/httpmem"
+	"github.com/cachectl/cachectl/internal/demo"
+	"github.com/cachectl/cachectl/internal/memserver"
+)
+
+// probe wraps the dashboard in a real tea.Program and tells the test when
+// the model reaches a state, instead of scraping the diff-rendered output.
+type probe struct {
+	*Model
+	mu    sync.Mutex
+	conds []probeCond
+}
+
+type probeCond struct {
+	ok   func(*Model) bool
+	done chan struct{}
+}
+
+func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, cmd := p.Model.Update(msg)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keep := p.conds[:0]
+	for _, c := range p.conds {
+		if c.ok(p.Model) {
+			close(c.done)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	p.conds = keep
+	return p, cmd
+}
+
+func (p *probe) wait(t *testing.T, what string, ok func(*Model) bool) {
+	t.Helper()
+	c := probeCond{ok: ok, done: make(chan struct{})}
+	p.mu.Lock()
+	p.conds = append(p.conds, c)
+	p.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// goldenCache is a small, fixed cache: a few of the demo's kinds, no TTLs,
+// behind cachectl's own HTTP cache server.
+func goldenCache(t *testing.T) func(context.Context) (backends.Backend, error) {
+	t.Helper()
+	entries, err := demo.Entries(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memserver.NewStore(memserver.Options{})
+	want := map[string]bool{"orders:100001": true, "orders:100002": true, "orders:100003": true,
+		"api:user:1": true, "api:user:2": true, "feed:1": true, "invoices:1": true}
+	for _, e := range entries {
+		if want[e.Key] {
+			if err := store.Set(e.Key, e.Value, 0, e.Format); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	srv := httptest.NewServer(memserver.NewHandler(store, memserver.HandlerOptions{Version: "cachectl/test"}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return func(ctx context.Context) (backends.Backend, error) { return httpmem.Open(ctx, u, backends.Options{}) }
+}
+
+// TestGolden draws the dashboard at the smallest supported size and a large
+// one: tree view, orders: expanded, a pickled order open on the right.
+func TestGolden(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {160, 45}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			m := New(ctx, Options{Open: goldenCache(t), Kind: "http", Address: "http://127.0.0.1:8750",
+				Context: "demo", Label: "demo", Tree: true, StatsEvery: time.Hour})
+			defer m.Close()
+			p := &probe{Model: m}
+			tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(size.w, size.h),
+				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+			p.wait(t, "keys and stats", func(m *Model) bool { return m.scanDone() && m.stats != nil })
+			// Tree rows: api:, feed:, invoices:, orders: — open orders: and its first order.
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnd})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyRight})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+			p.wait(t, "order shown", func(m *Model) bool {
+				return m.det.key == "orders:100001" && m.det.entry != nil && !m.det.loading && m.det.rendered.seq == m.selSeq
+			})
+			tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
+			teatest.RequireEqualOutput(t, []byte(ansi.Strip(fm.View().Content)))
+		})
+	}
+}
+
+func (m *Model) scanDone() bool { return m.b != nil && !m.scanning && m.scan != nil }

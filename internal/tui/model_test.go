@@ -1,0 +1,522 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/httpmem"
+	"github.com/cachectl/cachectl/internal/backends/redis"
+	"github.com/cachectl/cachectl/internal/demo"
+	"github.com/cachectl/cachectl/internal/memserver"
+)
+
+// fillDemo writes the demo's entries (pickled orders, JSON, msgpack, big
+// values, keys with escape bytes) to b, without their TTLs unless keepTTL.
+func fillDemo(t *testing.T, b backends.Backend, keepTTL bool) []demo.Entry {
+	t.Helper()
+	entries, err := demo.Entries(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		ttl := time.Duration(0)
+		if keepTTL {
+			ttl = e.TTL
+		}
+		if err := b.Set(context.Background(), e.Key, e.Value, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return entries
+}
+
+func fillN(t *testing.T, b backends.Backend, format string, n int) {
+	t.Helper()
+	for i := range n {
+		if err := b.Set(context.Background(), fmt.Sprintf(format, i), []byte("v"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func exists(t *testing.T, b backends.Backend, key string) bool {
+	t.Helper()
+	_, err := b.Get(context.Background(), key)
+	if errors.Is(err, backends.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func TestKeysStreamInAndFirstEntryOpens(t *testing.T) {
+	b, open := redisBackend(t, 100)
+	fillN(t, b, "item:%04d", 3000)
+	d := newDriver(t, Options{Open: open, Kind: "redis", Address: "redis://test"})
+
+	// The first batch paints before the scan ends (100 keys per SCAN page).
+	d.until("first keys", func() bool { return d.m.store.Len() > 0 })
+	if d.m.store.Len() >= 3000 && !d.scanDone() {
+		t.Fatalf("the whole keyspace arrived in the first message")
+	}
+	d.until("scan done", d.scanDone)
+	if got := d.m.store.Len(); got != 3000 {
+		t.Fatalf("loaded %d keys, want 3000", got)
+	}
+	d.until("first entry", d.entryShown)
+	contains(t, d.screen(), "Keys 3,000", "● connected", "item:", "string")
+	if !strings.HasPrefix(d.m.det.key, "item:") {
+		t.Fatalf("selected %q", d.m.det.key)
+	}
+}
+
+func TestFilterIsServerSideAndEscClears(t *testing.T) {
+	b, open := redisBackend(t, 50)
+	fillN(t, b, "orders:%d", 120)
+	fillN(t, b, "users:%d", 80)
+	d := newDriver(t, Options{Open: open})
+	d.until("scan", d.scanDone)
+
+	d.press("/", "orders:1*", "enter")
+	d.until("filtered scan", d.scanDone)
+	// orders:1, orders:10-19, orders:100-119
+	if got := d.m.store.Len(); got != 1+10+20 {
+		t.Fatalf("filter orders:1* loaded %d keys, want 31", got)
+	}
+	for i := range d.m.store.Rows() {
+		if k := d.m.store.Row(i).Key; !strings.HasPrefix(k, "orders:1") {
+			t.Fatalf("filter let %q through", k)
+		}
+	}
+	contains(t, d.screen(), "Keys 31", "orders:1*")
+
+	d.press("esc")
+	d.until("unfiltered scan", d.scanDone)
+	if got := d.m.store.Len(); got != 200 {
+		t.Fatalf("after esc: %d keys, want 200", got)
+	}
+}
+
+func TestFindJumpsBetweenMatches(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	for _, k := range []string{"alpha", "beta:7", "gamma", "delta:7", "omega"} {
+		if err := b.Set(context.Background(), k, []byte("x"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("scan", d.scanDone)
+	d.press("v") // tree view sorts; find must work there too
+	d.press("f", ":7", "enter")
+	first := d.m.det.key
+	if first != "beta:7" && first != "delta:7" {
+		t.Fatalf("find :7 selected %q", first)
+	}
+	d.press("n")
+	second := d.m.det.key
+	if second == first || !strings.HasSuffix(second, ":7") {
+		t.Fatalf("n went from %q to %q", first, second)
+	}
+	d.press("n")
+	if d.m.det.key != first {
+		t.Fatalf("n did not wrap around to %q: %q", first, d.m.det.key)
+	}
+	d.press("N")
+	if d.m.det.key != second {
+		t.Fatalf("N went to %q, want %q", d.m.det.key, second)
+	}
+	d.press("f", "nothing-like-this", "enter")
+	if !d.m.statusErr || !strings.Contains(d.m.status, "no loaded key contains") {
+		t.Fatalf("status %q", d.m.status)
+	}
+}
+
+func TestTreeViewGroupsByDelimiter(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillN(t, b, "orders:%d", 30)
+	fillN(t, b, "users:%d:profile", 12)
+	if err := b.Set(context.Background(), "plain", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open, Tree: true})
+	d.until("scan", d.scanDone)
+	if got := d.m.store.Rows(); got != 3 {
+		t.Fatalf("collapsed tree has %d rows, want 3 (orders:, users:, plain)", got)
+	}
+	s := d.screen()
+	contains(t, s, "▸ orders:", "30", "▸ users:", "12", "tree")
+	// Open orders: and check its children are the 30 keys.
+	d.press("g") // orders: is the first row (rows sort by bytes)
+	if r := d.m.store.Row(0); r.Key != "orders:" || !r.Branch || d.m.det.key != "orders:" {
+		t.Fatalf("first row %+v, selected %q", r, d.m.det.key)
+	}
+	d.press("enter")
+	if got := d.m.store.Rows(); got != 33 {
+		t.Fatalf("after expanding orders: %d rows, want 33", got)
+	}
+	d.press("down")
+	if !strings.HasPrefix(d.m.det.key, "orders:") || d.m.det.branch {
+		t.Fatalf("first child is %q (branch %v)", d.m.det.key, d.m.det.branch)
+	}
+	d.press("left") // from a leaf: to its branch
+	if d.m.det.key != "orders:" || !d.m.det.branch {
+		t.Fatalf("left went to %q", d.m.det.key)
+	}
+	d.press("left") // collapse
+	if got := d.m.store.Rows(); got != 3 {
+		t.Fatalf("after collapsing: %d rows", got)
+	}
+	d.press("v")
+	if d.m.store.Tree() || d.m.store.Rows() != 43 {
+		t.Fatalf("flat view: tree=%v rows=%d", d.m.store.Tree(), d.m.store.Rows())
+	}
+}
+
+func TestPickledEntryDecodedAndModes(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillDemo(t, b, false)
+	d := newDriver(t, Options{Open: open})
+	d.until("scan", d.scanDone)
+	d.selectKey("orders:100001")
+	s := d.screen()
+	contains(t, s, "orders:100001", "pickle", "datetime.datetime(", "Decimal(", "no expiry")
+
+	d.press("m")
+	d.until("json", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeJSON })
+	if c := ansi.Strip(d.m.det.rendered.content); !strings.Contains(c, `"customer"`) || strings.Contains(c, "Decimal(") {
+		t.Fatalf("json mode:\n%s", c)
+	}
+	d.press("m")
+	d.until("hex", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeHex })
+	if c := ansi.Strip(d.m.det.rendered.content); !strings.HasPrefix(c, "00000000  80 05") {
+		t.Fatalf("hex mode starts %q", c[:min(40, len(c))])
+	}
+	d.press("m")
+	d.until("decoded", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeDecoded })
+}
+
+func TestBigValueWaitsForLoadAll(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	big := []byte(`{"items": [` + strings.Repeat(`"xxxxxxxxxx",`, 4000) + `"end"]}`)
+	if err := b.Set(context.Background(), "big", big, 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open, MaxFetch: 1024})
+	d.until("scan", d.scanDone)
+	d.until("metadata", func() bool { return d.m.det.info != nil && !d.m.det.loading })
+	if d.m.det.entry != nil {
+		t.Fatal("a value over --max-fetch was fetched without load all")
+	}
+	contains(t, d.screen(), "press a to load it all")
+	d.press("a")
+	d.until("loaded", d.entryShown)
+	if !d.m.det.all || !strings.Contains(d.m.det.rendered.content, `"end"`) {
+		t.Fatalf("load all did not show the whole value")
+	}
+}
+
+func TestPreviewIsBoundedUntilLoadAll(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	big := []byte(`[` + strings.Repeat(`1,`, 1000) + `2]`)
+	if err := b.Set(context.Background(), "list", big, 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	if !d.m.det.rendered.cut {
+		t.Fatal("1001 items rendered without a cut")
+	}
+	contains(t, d.screen(), "preview · a loads all")
+	d.press("a")
+	d.until("all", func() bool { return d.entryShown() && d.m.det.rendered.all })
+	if d.m.det.rendered.cut || !strings.Contains(ansi.Strip(d.m.det.rendered.content), "2\n]") {
+		t.Fatalf("load all still cut")
+	}
+}
+
+func TestCorruptValueShowsItsError(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	// A pickle header with a frame that promises more than is there.
+	if err := b.Set(context.Background(), "bad", []byte("\x80\x04\x95\xff\x00\x00\x00\x00\x00\x00\x00}\x94"), 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	contains(t, d.screen(), "⚠ not valid pickle", `b'\x80\x04`)
+	if n := d.m.det.rendered.note; !strings.Contains(n, "FRAME") || !strings.HasSuffix(n, "showing its bytes") {
+		t.Fatalf("note %q", n)
+	}
+}
+
+func TestHostileKeyIsEscaped(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	evil := "evil\x1b]0;pwned\x07\x1b[2J\r\n"
+	if err := b.Set(context.Background(), evil, []byte("\x1b[31mred\x1b[0m"), 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	raw := d.m.View().Content
+	for _, bad := range []string{"\x1b]0;", "\x07", "\x1b[2J", "\r", "\x1b[31mred"} {
+		if strings.Contains(raw, bad) {
+			t.Errorf("the frame carries %q raw", bad)
+		}
+	}
+	contains(t, d.screen(), `"evil\x1b]0;pwned\x07\x1b[2J\r\n"`, `\x1b[31mred`)
+}
+
+func TestDeleteAsksFirst(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillN(t, b, "k:%d", 3)
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	key := d.m.det.key
+
+	d.press("d")
+	contains(t, d.screen(), "Delete "+key+"? y/N")
+	d.press("n")
+	d.settle()
+	if !exists(t, b, key) {
+		t.Fatal("n deleted the key")
+	}
+	d.press("d", "y")
+	d.until("deleted", func() bool { return strings.HasPrefix(d.m.status, "deleted ") })
+	if exists(t, b, key) {
+		t.Fatal("d y left the key")
+	}
+	if d.m.store.Len() != 2 {
+		t.Fatalf("the list still holds %d keys", d.m.store.Len())
+	}
+	for _, k := range []string{"k:0", "k:1", "k:2"} {
+		if k != key && !exists(t, b, k) {
+			t.Fatalf("%s was deleted too", k)
+		}
+	}
+}
+
+func TestDeleteFilterNeedsTheCountTyped(t *testing.T) {
+	b, open := redisBackend(t, 20)
+	fillN(t, b, "tmp:%d", 150)
+	fillN(t, b, "keep:%d", 10)
+	d := newDriver(t, Options{Open: open})
+	d.until("scan", d.scanDone)
+
+	d.press("D")
+	if !strings.Contains(d.m.status, "set one with / first") {
+		t.Fatalf("D without a filter: %q", d.m.status)
+	}
+	d.press("/", "tmp:*", "enter")
+	d.until("filtered", d.scanDone)
+	d.press("D")
+	d.until("count prompt", func() bool { return d.m.prompt != nil })
+	contains(t, d.screen(), "Delete 150 keys matching tmp:*? Type 150 to confirm")
+	d.press("15", "enter")
+	if !strings.Contains(d.m.status, "not confirmed") || !exists(t, b, "tmp:7") {
+		t.Fatalf("a wrong count went on: %q", d.m.status)
+	}
+	d.press("D")
+	d.until("count prompt", func() bool { return d.m.prompt != nil })
+	d.press("150", "enter")
+	d.until("done", func() bool { return d.m.inv == nil && strings.HasPrefix(d.m.status, "deleted 150 keys") })
+	d.until("rescan", d.scanDone)
+	if d.m.store.Len() != 0 {
+		t.Fatalf("%d keys left under the filter", d.m.store.Len())
+	}
+	for i := range 10 {
+		if !exists(t, b, fmt.Sprintf("keep:%d", i)) {
+			t.Fatalf("keep:%d was deleted", i)
+		}
+	}
+	if exists(t, b, "tmp:0") {
+		t.Fatal("tmp:0 survived")
+	}
+}
+
+func TestEditTTLAndCountdown(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillN(t, b, "session:%d", 1)
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	d := newDriver(t, Options{Open: open, Now: now})
+	d.until("entry", d.entryShown)
+	contains(t, d.screen(), "no expiry")
+
+	d.press("t", "5m", "enter")
+	d.until("ttl set", func() bool { return strings.HasPrefix(d.m.status, "TTL of session:0 set to 5m") })
+	d.until("refetched", func() bool {
+		return d.m.det.info != nil && d.m.det.info.TTL.Expires && !d.m.det.loading
+	})
+	ttl, err := b.TTL(context.Background(), "session:0")
+	if err != nil || !ttl.Expires || ttl.Remaining < 290*time.Second || ttl.Remaining > 300*time.Second {
+		t.Fatalf("server TTL %+v, %v", ttl, err)
+	}
+	contains(t, d.screen(), "ttl     5m")
+	clock = clock.Add(61 * time.Second) // the countdown follows the clock
+	contains(t, d.screen(), "ttl     3m5")
+
+	d.press("t")
+	if v := d.m.prompt.input.Value(); v != "239" && v != "238" {
+		t.Fatalf("the TTL prompt starts at %q", v)
+	}
+	d.press("esc", "t", "backspace", "backspace", "backspace", "nonsense", "enter")
+	if !d.m.statusErr || !strings.Contains(d.m.status, "invalid duration") {
+		t.Fatalf("bad TTL: %q", d.m.status)
+	}
+	d.press("t", "backspace", "backspace", "backspace", "0", "enter")
+	d.until("persist", func() bool { return strings.Contains(d.m.status, "no longer expires") })
+	if ttl, _ := b.TTL(context.Background(), "session:0"); ttl.Expires {
+		t.Fatal("TTL 0 did not persist the key")
+	}
+}
+
+func TestReadOnlyRefusesWritesVisibly(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillN(t, b, "k:%d", 2)
+	d := newDriver(t, Options{Open: open, ReadOnly: true, Context: "prod", Label: "PRODUCTION", Production: true})
+	d.until("entry", d.entryShown)
+	s := d.screen()
+	contains(t, s, "READ-ONLY", "PRODUCTION", "delete (read-only)")
+	for _, k := range []string{"d", "t"} {
+		d.press(k)
+		if d.m.prompt != nil || !strings.Contains(d.m.status, "read-only") {
+			t.Fatalf("%s in read-only: prompt %v, status %q", k, d.m.prompt != nil, d.m.status)
+		}
+	}
+	d.press("/", "k:*", "enter")
+	d.until("scan", d.scanDone)
+	d.press("D")
+	if d.m.prompt != nil || !strings.Contains(d.m.status, "read-only") {
+		t.Fatalf("D in read-only: %q", d.m.status)
+	}
+	d.settle()
+	if !exists(t, b, "k:0") || !exists(t, b, "k:1") {
+		t.Fatal("a read-only dashboard deleted a key")
+	}
+}
+
+func TestCopyKeyUsesOSC52(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillN(t, b, "copy:me:%d", 1)
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	cmd := d.m.onKey(keyMsgs("y")[0])
+	if cmd == nil {
+		t.Fatal("y returned no command")
+	}
+	if got := fmt.Sprint(cmd()); got != "copy:me:0" {
+		t.Fatalf("clipboard gets %q", got)
+	}
+	contains(t, d.screen(), "copied copy:me:0 (OSC 52)")
+}
+
+func TestFocusAndHelp(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillDemo(t, b, false)
+	d := newDriver(t, Options{Open: open})
+	d.apply(tea.WindowSizeMsg{Width: 80, Height: 24}) // the order is taller than the pane
+	d.until("scan", d.scanDone)
+	d.selectKey("orders:100001")
+	d.press("enter")
+	if d.m.focus != focusDetail {
+		t.Fatal("enter on a key did not focus the value")
+	}
+	before := d.m.det.vp.YOffset()
+	d.press("down", "down")
+	if d.m.det.vp.YOffset() != before+2 {
+		t.Fatalf("down in the value scrolled %d→%d", before, d.m.det.vp.YOffset())
+	}
+	d.press("tab")
+	if d.m.focus != focusList {
+		t.Fatal("tab did not go back to the list")
+	}
+	d.press("?")
+	contains(t, d.screen(), "page down", "delete filter", "decoded/json/hex")
+	d.press("q")
+	d.until("quit", func() bool { return d.quit })
+}
+
+// An unreachable server shows in the header and status line; once it is
+// back, the dashboard reconnects and lists again by itself.
+func TestDeadServerShowsAndReconnects(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	store := memserver.NewStore(memserver.Options{})
+	for i := range 5 {
+		if err := store.Set(fmt.Sprintf("back:%d", i), []byte("v"), 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, _ := url.Parse("http://" + addr)
+	open := func(ctx context.Context) (backends.Backend, error) {
+		return httpmem.Open(ctx, u, backends.Options{Timeout: time.Second})
+	}
+	// A clock that runs, and can jump past the retry backoff.
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	d := newDriver(t, Options{Open: open, Timeout: time.Second, Now: now})
+	d.until("down", func() bool { return d.m.conn == connDown })
+	contains(t, d.screen(), "✕ unreachable", "connection refused")
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s was taken meanwhile: %v", addr, err)
+	}
+	srv := &http.Server{Handler: memserver.NewHandler(store, memserver.HandlerOptions{})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	skew.Add(int64(time.Minute)) // past any backoff
+	d.until("reconnected and listed", func() bool { return d.m.conn == connUp && d.m.store.Len() == 5 })
+	contains(t, d.screen(), "● connected", "Keys 5")
+}
+
+// A server that accepts but never answers: every request times out, the UI
+// keeps answering keys, and the status line says what happened.
+func TestSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	u, _ := url.Parse("redis://" + ln.Addr().String())
+	open := func(ctx context.Context) (backends.Backend, error) {
+		return redis.Open(ctx, u, backends.Options{Timeout: 200 * time.Millisecond})
+	}
+	d := newDriver(t, Options{Open: open, Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	d.press("down", "?", "?") // keys are handled while requests hang
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatal("key handling waited on the server")
+	}
+	d.until("timeout shown", func() bool { return d.m.conn == connDown })
+	contains(t, d.screen(), "✕ unreachable")
+	if s := d.screen(); !strings.Contains(s, "timeout") && !strings.Contains(s, "deadline") {
+		t.Errorf("the status line does not say it timed out:\n%s", s)
+	}
+}
