@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"strings"
 
 	"charm.land/lipgloss/v2"
 )
@@ -18,7 +19,23 @@ type styles struct {
 	field, fieldValue, mode, modeActive   lipgloss.Style
 	dialog, spark                         lipgloss.Style
 	labelColor                            func(name string) color.Color
+
+	// Paints are the same styles as bare escape sequences, for the rows
+	// drawn every frame: wrapping is then concatenation, not a Render that
+	// measures every cell again.
+	borderPaint, focusPaint, selectedPaint, blurPaint, branchPaint, dimPaint paint
 }
+
+// paint is a style's opening and closing escape sequences.
+type paint struct{ pre, suf string }
+
+func paintOf(s lipgloss.Style) paint {
+	const mark = "\x00"
+	pre, suf, _ := strings.Cut(s.Render(mark), mark)
+	return paint{pre, suf}
+}
+
+func (p paint) wrap(s string) string { return p.pre + s + p.suf }
 
 func newStyles(isDark bool) styles {
 	ld := lipgloss.LightDark(isDark)
@@ -55,6 +72,12 @@ func newStyles(isDark bool) styles {
 	s.modeActive = lipgloss.NewStyle().Foreground(fg).Background(blurBg).Bold(true).Padding(0, 1)
 	s.dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(accent).Padding(0, 1)
 	s.spark = lipgloss.NewStyle().Foreground(green)
+	s.borderPaint = paintOf(lipgloss.NewStyle().Foreground(border))
+	s.focusPaint = paintOf(lipgloss.NewStyle().Foreground(accent))
+	s.selectedPaint = paintOf(s.selected)
+	s.blurPaint = paintOf(s.selectedBlur)
+	s.branchPaint = paintOf(s.branch)
+	s.dimPaint = paintOf(s.dim)
 	s.labelColor = func(name string) color.Color {
 		switch name {
 		case "red":

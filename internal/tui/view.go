@@ -32,8 +32,55 @@ func (m *Model) View() tea.View {
 
 func (m *Model) screen() string {
 	left, right := m.paneWidths()
-	body := lipgloss.JoinHorizontal(lipgloss.Top, m.listPane(left), m.detailPane(right))
-	return strings.Join([]string{m.header(), body, m.statusLine(), m.helpLine()}, "\n")
+	l, r := m.listPane(left), m.detailPane(right)
+	var b strings.Builder
+	b.Grow(m.width * (m.height + 4) * 2)
+	b.WriteString(m.header())
+	// Both panes are drawn to exact widths, so joining them is concatenation:
+	// no re-measuring of every cell (lipgloss.JoinHorizontal would).
+	for i := range l {
+		b.WriteByte('\n')
+		b.WriteString(l[i])
+		if i < len(r) {
+			b.WriteString(r[i])
+		}
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.statusLine())
+	b.WriteByte('\n')
+	b.WriteString(m.helpLine())
+	return b.String()
+}
+
+// box frames lines that are already exactly width-2 cells wide.
+func (m *Model) box(lines []string, width, height int, focused bool) []string {
+	inner := max(0, width-2)
+	p := m.st.borderPaint
+	if focused {
+		p = m.st.focusPaint
+	}
+	side := p.pre + "│" + p.suf
+	out := make([]string, 0, height)
+	out = append(out, p.pre+"╭"+strings.Repeat("─", inner)+"╮"+p.suf)
+	blank := strings.Repeat(" ", inner)
+	for i := range max(0, height-2) {
+		l := blank
+		if i < len(lines) {
+			l = lines[i]
+		}
+		out = append(out, side+l+side)
+	}
+	return append(out, p.pre+"╰"+strings.Repeat("─", inner)+"╯"+p.suf)
+}
+
+// padTo cuts styled text to w cells and pads it to exactly w.
+func padTo(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n > w {
+		s = ansi.Truncate(s, w, "…")
+		n = ansi.StringWidth(s)
+	}
+	return s + strings.Repeat(" ", max(0, w-n))
 }
 
 func (m *Model) helpHeight() int {
@@ -75,10 +122,18 @@ func (m *Model) layout() tea.Cmd {
 	return nil
 }
 
-// fit cuts plain text to w cells and pads it to exactly w.
+// fit cuts plain text to w cells and pads it to exactly w. Escaped keys are
+// nearly always ASCII, whose width is its length: that path skips grapheme
+// segmentation, the main cost of a frame.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
+	}
+	if isASCII(s) {
+		if len(s) > w {
+			return s[:w-1] + "…"
+		}
+		return s + strings.Repeat(" ", w-len(s))
 	}
 	if ansi.StringWidth(s) > w {
 		s = ansi.Truncate(s, w, "…")
@@ -158,6 +213,15 @@ func (m *Model) statsView() string {
 	return strings.Join(parts, st.dim.Render(" · "))
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || s[i] < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
 var sparkBars = []rune("▁▂▃▄▅▆▇█")
 
 // sparkline draws the last n samples scaled to their maximum; it grows as
@@ -181,40 +245,32 @@ func sparkline(samples []float64, n int) string {
 	return b.String()
 }
 
-func (m *Model) listPane(width int) string {
+func (m *Model) listPane(width int) []string {
 	st := m.st
 	inner := max(1, width-2)
 	h := m.listHeight()
-	var b strings.Builder
-	b.WriteString(m.listTitle(inner))
+	lines := make([]string, 0, h+1)
+	lines = append(lines, padTo(m.listTitle(inner), inner))
 	rows := m.store.Rows()
 	for i := m.offset; i < m.offset+h; i++ {
-		b.WriteByte('\n')
 		if i >= rows {
 			if i == 0 {
-				b.WriteString(st.dim.Render(fit(m.emptyText(), inner)))
-			} else {
-				b.WriteString(strings.Repeat(" ", inner))
+				lines = append(lines, st.dimPaint.wrap(fit(m.emptyText(), inner)))
 			}
 			continue
 		}
 		line, isBranch := m.rowText(i, inner)
 		switch {
 		case i == m.cursor && m.focus == focusList:
-			b.WriteString(st.selected.Render(line))
+			line = st.selectedPaint.wrap(line)
 		case i == m.cursor:
-			b.WriteString(st.selectedBlur.Render(line))
+			line = st.blurPaint.wrap(line)
 		case isBranch:
-			b.WriteString(st.branch.Render(line))
-		default:
-			b.WriteString(line)
+			line = st.branchPaint.wrap(line)
 		}
+		lines = append(lines, line)
 	}
-	pane := st.pane
-	if m.focus == focusList {
-		pane = st.paneFocused
-	}
-	return pane.Width(width).Render(b.String())
+	return m.box(lines, width, m.bodyHeight(), m.focus == focusList)
 }
 
 func (m *Model) emptyText() string {
@@ -272,16 +328,14 @@ func (m *Model) rowText(i, width int) (string, bool) {
 	return fit(label, lw) + count, true
 }
 
-func (m *Model) detailPane(width int) string {
-	st := m.st
+func (m *Model) detailPane(width int) []string {
 	inner := max(1, width-2)
 	lines := m.detailHeader(inner)
-	body := m.detailBody(inner)
-	pane := st.pane
-	if m.focus == focusDetail {
-		pane = st.paneFocused
+	for i, l := range lines {
+		lines[i] = padTo(l, inner)
 	}
-	return pane.Width(width).Height(m.bodyHeight()).Render(strings.Join(lines, "\n") + "\n" + body)
+	lines = append(lines, m.detailBody(inner)...)
+	return m.box(lines, width, m.bodyHeight(), m.focus == focusDetail)
 }
 
 func (m *Model) detailHeader(width int) []string {
@@ -392,10 +446,10 @@ func (m *Model) modeLine() string {
 	return line
 }
 
-func (m *Model) detailBody(width int) string {
+// detailBody is the value's lines, each exactly width cells.
+func (m *Model) detailBody(width int) []string {
 	st := m.st
 	d := m.det
-	h := m.det.vp.Height()
 	msg := ""
 	switch {
 	case d.key == "" || d.branch:
@@ -407,9 +461,12 @@ func (m *Model) detailBody(width int) string {
 		msg = "loading…"
 	}
 	if msg != "" {
-		return st.dim.Render(fit(msg, width)) + strings.Repeat("\n", max(0, h-1))
+		return []string{st.dimPaint.wrap(fit(msg, width))}
 	}
-	return d.vp.View()
+	if d.vp.Width() != width {
+		return nil // not laid out yet
+	}
+	return strings.Split(d.vp.View(), "\n")
 }
 
 func (m *Model) statusLine() string {
