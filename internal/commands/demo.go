@@ -82,15 +82,16 @@ Try, in another terminal:
   cachectl -u %s stats
   export CACHECTL_URL=%s                     %s
 
-Stop with Ctrl-C.
 `, cs.Green("✓"), len(entries), u,
 		u, u, cs.Dim("# a pickle: datetimes, Decimals, a UUID"),
 		u, cs.Dim("# aiocache JSON"),
 		u, u, cs.Dim("# TTLs running out"),
 		u, u, cs.Dim("# then leave out -u"))
 	if opts.NoUI || !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+		fmt.Fprintln(f.IO.ErrOut, "Stop with Ctrl-C.")
 		return srv.Wait(ctx)
 	}
+	fmt.Fprintln(f.IO.ErrOut, "The cache stopped when the dashboard closed.")
 	open := func(ctx context.Context, warn func(string)) (backends.Backend, error) {
 		return f.Openers.Open(ctx, u, backends.Options{Timeout: f.Global.Timeout, Token: opts.Token, Warn: warn})
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"image/color"
 	"fmt"
 	"net"
 	"net/http"
@@ -518,5 +519,55 @@ func TestSilentServerTimesOut(t *testing.T) {
 	contains(t, d.screen(), "✕ unreachable")
 	if s := d.screen(); !strings.Contains(s, "timeout") && !strings.Contains(s, "deadline") {
 		t.Errorf("the status line does not say it timed out:\n%s", s)
+	}
+}
+
+// Every frame fills the terminal exactly: as many lines as rows, none wider
+// than the terminal, at every size from the smallest supported up, and after
+// shrinking again.
+func TestFramesFitTheTerminal(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillDemo(t, b, true)
+	d := newDriver(t, Options{Open: open, Context: "prod", Label: "PRODUCTION", Production: true, ReadOnly: true})
+	d.until("scan", d.scanDone)
+	d.selectKey("orders:100001")
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {160, 45}, {240, 60}, {80, 24}, {81, 25}} {
+		d.apply(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		d.until("render", d.entryShown)
+		for _, tree := range []bool{false, true} {
+			if d.m.store.Tree() != tree {
+				d.press("v")
+			}
+			frame := d.m.View().Content
+			lines := strings.Split(frame, "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%dx%d tree=%v: %d lines", size[0], size[1], tree, len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > size[0] {
+					t.Errorf("%dx%d tree=%v: line %d is %d cells wide: %q", size[0], size[1], tree, i, w, ansi.Strip(l))
+				}
+			}
+		}
+	}
+	d.press("?") // the full help takes more lines; the panes shrink to fit
+	if lines := strings.Split(d.m.View().Content, "\n"); len(lines) != 25 {
+		t.Errorf("with full help: %d lines at height 25", len(lines))
+	}
+}
+
+// The colours follow the terminal's background: light terminals get dark
+// text and the other way round.
+func TestLightAndDarkTerminals(t *testing.T) {
+	m := New(context.Background(), Options{})
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	light := m.st
+	m.Update(tea.BackgroundColorMsg{Color: color.Black})
+	dark := m.st
+	if light.isDark || !dark.isDark {
+		t.Fatalf("isDark: light=%v dark=%v", light.isDark, dark.isDark)
+	}
+	if light.selectedPaint == dark.selectedPaint || light.title.GetForeground() == dark.title.GetForeground() {
+		t.Fatal("the same colours on light and dark backgrounds")
 	}
 }

@@ -497,6 +497,28 @@ func (m *Model) statusLine() string {
 }
 
 func (m *Model) helpLine() string {
-	m.help.ShowAll = m.showHelp
-	return m.help.View(helpView{k: m.km, detail: m.focus == focusDetail, tree: m.store.Tree(), filter: m.pattern != "*"})
+	hv := helpView{k: m.km, detail: m.focus == focusDetail, tree: m.store.Tree(), filter: m.pattern != "*"}
+	var out string
+	if !m.showHelp {
+		out = m.help.ShortHelpView(hv.ShortHelp())
+	} else {
+		// Columns side by side while they fit, then a new band of columns.
+		groups := hv.FullHelp()
+		var bands []string
+		for len(groups) > 0 {
+			n := len(groups)
+			for n > 1 && lipgloss.Width(m.help.FullHelpView(groups[:n])) > m.width {
+				n--
+			}
+			bands = append(bands, m.help.FullHelpView(groups[:n]))
+			groups = groups[n:]
+		}
+		out = strings.Join(bands, "\n")
+	}
+	// bubbles/help can overrun its width by an item; never let a line wrap.
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width, "…")
+	}
+	return strings.Join(lines, "\n")
 }
