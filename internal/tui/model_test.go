@@ -3,8 +3,8 @@ package tui
 import (
 	"context"
 	"errors"
-	"image/color"
 	"fmt"
+	"image/color"
 	"net"
 	"net/http"
 	"net/url"
