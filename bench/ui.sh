@@ -14,7 +14,7 @@ total=${1:-200000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 sock="$work/tmux.sock"
-trap 'tmux -S "$sock" kill-server 2>/dev/null || true; kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'tmux -S "$sock" kill-server 2>/dev/null || true; redis-cli -p "${port:-1}" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work" 2>/dev/null || true' EXIT
 
 for tool in redis-server redis-cli tmux python3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
@@ -69,18 +69,29 @@ while time.perf_counter() - t0 < 60:
         full = t
         break
     time.sleep(0.002)
+# Peak memory of the dashboard holding the whole listing, then one frame's
+# worth of browsing in tree view (built on first use).
+pid = tm("list-panes", "-t", "b", "-F", "#{pane_pid}").strip()
+tm("send-keys", "-t", "b", "v")
+while "· tree" not in tm("capture-pane", "-p", "-t", "b"):
+    time.sleep(0.01)
+hwm = 0
+for line in open(f"/proc/{pid}/status"):
+    if line.startswith("VmHWM:"):
+        hwm = int(line.split()[1]) / 1024
 tm("send-keys", "-t", "b", "q")
-print(f"{base*1000:.1f} {(frame or 0)*1000:.1f} {(first or 0)*1000:.1f} {(full or 0)*1000:.1f}")
+print(f"{base*1000:.1f} {(frame or 0)*1000:.1f} {(first or 0)*1000:.1f} {(full or 0)*1000:.1f} {hwm:.1f}")
 PY
 )
 
 read -r a_first a_full a_n <<<"$anchor"
-read -r u_base u_frame u_first u_full <<<"$ui"
+read -r u_base u_frame u_first u_full u_rss <<<"$ui"
 echo "keys: $total (redis-cli --scan listed $a_n)"
 printf "first frame:          cachectl ui %7.1f ms   (tmux itself, running echo: %.1f ms)\n" "$u_frame" "$u_base"
 printf "first keys on screen: cachectl ui %7.1f ms   (%.1f ms after the first frame)   redis-cli --scan first line %7.1f ms\n" "$u_first" "$(python3 -c "print($u_first-$u_frame)")" "$a_first"
 printf "whole listing:        cachectl ui %7.1f ms   redis-cli --scan            %7.1f ms   ratio %.2f\n" "$u_full" "$a_full" "$(python3 -c "print($u_full/$a_full)")"
 echo "(the dashboard's times include starting the process and tmux; the screen is polled every 2 ms)"
+echo "peak RSS of the dashboard with every key loaded, flat then tree view: $u_rss MiB"
 
 echo
 echo "frame cost and memory with 1,000,000 keys loaded (go test -bench):"
