@@ -166,6 +166,9 @@ func New(ctx context.Context, opts Options) *Model {
 	if opts.ReadOnly {
 		m.km.readOnly()
 	}
+	// Keep the tree up to date while keys stream in (about 1 µs a key), so
+	// switching to tree view later is instant rather than a pause to build it.
+	m.store.SetTree(true)
 	m.store.SetTree(opts.Tree)
 	m.help.Styles = help.DefaultStyles(true)
 	m.det.vp = viewport.New()
@@ -485,13 +488,13 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := m.km
 	switch {
-	case msg.String() == "ctrl+c":
-		return tea.Quit
+	case msg.String() == "ctrl+c" && (m.inv == nil || m.quitAfterInv):
+		return tea.Quit // a second ctrl+c does not wait for the deletion
 	case key.Matches(msg, k.Quit):
 		if m.inv != nil {
 			m.inv.cancel()
 			m.quitAfterInv = true
-			m.setStatus("stopping the deletion after its current batch…", false)
+			m.setStatus("stopping the deletion after its current batch… (ctrl+c again quits at once)", false)
 			return nil
 		}
 		return tea.Quit
