@@ -621,6 +621,15 @@ func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// center scrolls so a row the cursor jumped to sits mid-pane, with its
+// neighbours in view, rather than on the bottom edge.
+func (m *Model) center() {
+	if h := m.listHeight(); m.cursor < m.offset || m.cursor >= m.offset+h {
+		m.offset = m.cursor - h/2
+	}
+	m.clampCursor()
+}
+
 func (m *Model) clampCursor() {
 	rows := m.store.Rows()
 	m.cursor = max(0, min(m.cursor, rows-1))
@@ -643,7 +652,7 @@ func (m *Model) toggleTree() tea.Cmd {
 			m.cursor = row
 		}
 	}
-	m.clampCursor()
+	m.center()
 	if m.store.Rows() > 0 && m.store.Row(m.cursor).Key == key {
 		return nil // same entry: keep the detail as it is
 	}
@@ -669,7 +678,7 @@ func (m *Model) findFrom(from int, forward bool) tea.Cmd {
 	}
 	m.setStatus("", false)
 	m.cursor = row
-	m.clampCursor()
+	m.center()
 	return m.selectionChanged()
 }
 
