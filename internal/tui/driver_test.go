@@ -148,6 +148,12 @@ func (d *driver) selectKey(key string) {
 // redisBackend opens a fresh Redis database for one test.
 func redisBackend(t *testing.T, scanCount int) (backends.Backend, func(context.Context) (backends.Backend, error)) {
 	t.Helper()
+	b, open, _ := redisBackendURL(t, scanCount)
+	return b, open
+}
+
+func redisBackendURL(t *testing.T, scanCount int) (backends.Backend, func(context.Context) (backends.Backend, error), string) {
+	t.Helper()
 	raw := testenv.RedisURL(t)
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -160,7 +166,7 @@ func redisBackend(t *testing.T, scanCount int) (backends.Backend, func(context.C
 	}
 	t.Cleanup(func() { b.Close() })
 	open := func(ctx context.Context) (backends.Backend, error) { return redis.Open(ctx, u, openOpts) }
-	return b, open
+	return b, open, raw
 }
 
 func contains(t *testing.T, screen string, want ...string) {

@@ -21,6 +21,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/demo"
 	"github.com/cachectl/cachectl/internal/memserver"
+	"github.com/cachectl/cachectl/internal/testenv"
 )
 
 // fillDemo writes the demo's entries (pickled orders, JSON, msgpack, big
@@ -570,4 +571,31 @@ func TestLightAndDarkTerminals(t *testing.T) {
 	if light.selectedPaint == dark.selectedPaint || light.title.GetForeground() == dark.title.GetForeground() {
 		t.Fatal("the same colours on light and dark backgrounds")
 	}
+}
+
+// Non-string Redis values are shown read-only with a bounded read; r lists
+// again and picks up keys written meanwhile.
+func TestCollectionsAndRefresh(t *testing.T) {
+	b, open, raw := redisBackendURL(t, 1000)
+	rdb := testenv.RedisClient(t, raw)
+	ctx := context.Background()
+	for i := range 150 {
+		rdb.HSet(ctx, "h", fmt.Sprintf("field%03d", i), fmt.Sprintf("v\x1b%d", i))
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	s := d.screen()
+	contains(t, s, "key     h", "hash · 150 elements", `field000: "v\x1b0"`)
+	if c := ansi.Strip(d.m.det.rendered.content); !strings.Contains(c, "… showing 100 of 150 elements (read-only view)") {
+		t.Fatalf("hash rendering:\n%s", c)
+	}
+	if err := b.Set(ctx, "later", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	d.settle()
+	if d.m.store.Len() != 1 {
+		t.Fatalf("a key written after the scan showed up without r: %d", d.m.store.Len())
+	}
+	d.press("r")
+	d.until("rescan", func() bool { return d.scanDone() && d.m.store.Len() == 2 })
 }
