@@ -48,13 +48,16 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		// [pymemcache]: Debian's python3-pymemcache can write test data as
 		// Django does; required when the servers are (CI installs it).
+		// [django]: Debian's python3-django (3.2) with pymemcache, to check
+		// profile writes with the real library.
 		Condition: func(cond string) (bool, error) {
-			if cond != "pymemcache" {
+			imports := map[string]string{"pymemcache": "pymemcache", "django": "django, pymemcache"}[cond]
+			if imports == "" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
-			err := exec.Command("/usr/bin/python3", "-c", "import pymemcache").Run()
+			err := exec.Command("/usr/bin/python3", "-c", "import "+imports).Run()
 			if err != nil && testenv.Required() {
-				return false, fmt.Errorf("python3-pymemcache is required: %v", err)
+				return false, fmt.Errorf("python3-%s is required: %v", cond, err)
 			}
 			return err == nil, nil
 		},

@@ -132,6 +132,12 @@ type FormatSetter interface {
 	SetFormat(ctx context.Context, key string, value []byte, ttl time.Duration, format string) error
 }
 
+// FlagSetter is implemented by backends that store client flags beside a
+// value (memcached), which some clients read to pick a decoder (pymemcache).
+type FlagSetter interface {
+	SetFlags(ctx context.Context, key string, value []byte, flags uint32, ttl time.Duration) error
+}
+
 // InfoScanner is implemented by backends whose listing carries metadata of
 // its own (memcached's metadump: TTL, last access, slab class, server), read
 // without touching the items.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/profiles"
 )
 
 // NewCmdConfig builds `cachectl config` and its kubectl-style subcommands.
@@ -75,6 +77,8 @@ type contextJSON struct {
 	ReadOnly    bool   `json:"read_only"`
 	Profile     string `json:"profile,omitempty"`
 	Namespace   string `json:"namespace,omitempty"`
+	KeyPrefix   string `json:"key_prefix,omitempty"`
+	KeyVersion  string `json:"key_version,omitempty"`
 	Label       string `json:"label,omitempty"`
 	Color       string `json:"color,omitempty"`
 	Production  bool   `json:"production"`
@@ -87,7 +91,7 @@ func contextsJSON(file *config.File) []contextJSON {
 		out = append(out, contextJSON{
 			Name: name, Current: name == file.CurrentContext, URL: config.RedactURL(c.URL),
 			PasswordEnv: c.PasswordEnv, TokenEnv: c.TokenEnv, ReadOnly: c.ReadOnly,
-			Profile: c.Profile, Namespace: c.Namespace, Label: c.Label, Color: c.Color,
+			Profile: c.Profile, Namespace: c.Namespace, KeyPrefix: c.KeyPrefix, KeyVersion: c.KeyVersion, Label: c.Label, Color: c.Color,
 			Production: c.Production,
 		})
 	}
@@ -203,6 +207,8 @@ process list.`,
 			set("token-env", &merged.TokenEnv, c.TokenEnv)
 			set("profile", &merged.Profile, c.Profile)
 			set("namespace", &merged.Namespace, c.Namespace)
+			set("key-prefix", &merged.KeyPrefix, c.KeyPrefix)
+			set("key-version", &merged.KeyVersion, c.KeyVersion)
 			set("label", &merged.Label, c.Label)
 			set("color", &merged.Color, c.Color)
 			if fl.Changed("read-only") {
@@ -213,6 +219,9 @@ process list.`,
 			}
 			if merged.URL == "" {
 				return usagef("context %q needs --url", name)
+			}
+			if _, err := profiles.Lookup(merged.Profile, profiles.Options{Namespace: merged.Namespace, KeyPrefix: merged.KeyPrefix, KeyVersion: merged.KeyVersion, Backend: schemeKind(merged.URL)}); err != nil {
+				return usagef("context %q: %v", name, err)
 			}
 			if err := validateURL(cmd.Context(), f, merged.URL); err != nil {
 				return err
@@ -240,8 +249,10 @@ process list.`,
 	fl.StringVar(&c.PasswordEnv, "password-env", "", "name of the environment variable holding the password")
 	fl.StringVar(&c.TokenEnv, "token-env", "", "name of the environment variable holding an HTTP bearer token")
 	fl.BoolVar(&c.ReadOnly, "read-only", false, "refuse every write through this context")
-	fl.StringVar(&c.Profile, "profile", "", "framework key layout")
-	fl.StringVar(&c.Namespace, "namespace", "", "namespace of the profile")
+	fl.StringVar(&c.Profile, "profile", "", "framework key layout: "+strings.Join(profiles.Names, ", "))
+	fl.StringVar(&c.Namespace, "namespace", "", "namespace of the profile (aiocache, litestar)")
+	fl.StringVar(&c.KeyPrefix, "key-prefix", "", "KEY_PREFIX (django) or key_prefix (asgi-caches)")
+	fl.StringVar(&c.KeyVersion, "key-version", "", "VERSION (django, default 1) or version (asgi-caches)")
 	fl.StringVar(&c.Label, "label", "", "label shown by the dashboard")
 	fl.StringVar(&c.Color, "color", "", "colour of the label (red, yellow, green, blue, ...)")
 	fl.BoolVar(&c.Production, "production", false, "ask for typed confirmation before destructive operations")

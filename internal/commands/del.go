@@ -24,7 +24,7 @@ error (exit 0), as with redis-cli DEL. To delete by pattern use invalidate.`,
   cachectl del a b c -o json      # {"deleted":3}`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := f.ParseKeys(args)
+			keys, err := f.StoredKeys(args)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ or stream is reported and skipped.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Pattern = "*"
 			if len(args) == 1 {
-				p, err := f.ParseKey(args[0])
+				p, err := f.StoredPattern(args[0])
 				if err != nil {
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/iostreams"
+	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -23,7 +24,10 @@ type GlobalOptions struct {
 	Context     string
 	ConfigPath  string
 	Profile     string
+	ProfileSet  bool // --profile was given: the context's profile settings are ignored
 	Namespace   string
+	KeyPrefix   string
+	KeyVersion  string
 	Output      string
 	Timeout     time.Duration
 	ReadOnly    bool
@@ -44,6 +48,7 @@ type Factory struct {
 	Global  *GlobalOptions
 
 	resolved *config.Resolved
+	profile  *profiles.Profile
 	warned   map[string]bool
 }
 
@@ -181,6 +186,77 @@ func (f *Factory) ParseKey(arg string) (string, error) {
 		return "", &UsageError{Msg: err.Error()}
 	}
 	return k, nil
+}
+
+// Profile is the framework layout in use: --profile and its options, else
+// the context's, else none.
+func (f *Factory) Profile() (*profiles.Profile, error) {
+	if f.profile != nil {
+		return f.profile, nil
+	}
+	g := f.Global
+	o := profiles.Options{Namespace: g.Namespace, KeyPrefix: g.KeyPrefix, KeyVersion: g.KeyVersion}
+	name := g.Profile
+	r, err := f.Resolve()
+	if err != nil {
+		// No cache to talk to: the command will say so when it dials. Until
+		// then keys map by the flags alone (tests of flag parsing, --help).
+		return profiles.Lookup(name, o)
+	}
+	o.Backend = schemeKind(r.URL)
+	if c := r.Context; c != nil && !g.ProfileSet && c.Profile != "" {
+		name = c.Profile
+		o.Namespace = cmp.Or(o.Namespace, c.Namespace)
+		o.KeyPrefix = cmp.Or(o.KeyPrefix, c.KeyPrefix)
+		o.KeyVersion = cmp.Or(o.KeyVersion, c.KeyVersion)
+	}
+	p, err := profiles.Lookup(name, o)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	f.profile = p
+	return p, nil
+}
+
+// StoredKey turns a key argument into the stored key: ParseKey, then the
+// profile's layout (Django's ":1:" prefix, an aiocache namespace, ...).
+func (f *Factory) StoredKey(arg string) (string, error) {
+	k, err := f.ParseKey(arg)
+	if err != nil {
+		return "", err
+	}
+	p, err := f.Profile()
+	if err != nil {
+		return "", err
+	}
+	return p.Key(k), nil
+}
+
+// StoredKeys applies StoredKey to each argument.
+func (f *Factory) StoredKeys(args []string) ([]string, error) {
+	keys := make([]string, len(args))
+	for i, a := range args {
+		k, err := f.StoredKey(a)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// StoredPattern turns a glob argument into a stored-key glob under the
+// profile's layout.
+func (f *Factory) StoredPattern(arg string) (string, error) {
+	k, err := f.ParseKey(arg)
+	if err != nil {
+		return "", err
+	}
+	p, err := f.Profile()
+	if err != nil {
+		return "", err
+	}
+	return p.Pattern(k), nil
 }
 
 // ParseKeys applies ParseKey to each argument.

@@ -57,7 +57,7 @@ the exit code is 3.`,
   cachectl get avatar:7 --raw > avatar.png`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := f.ParseKeys(args)
+			keys, err := f.StoredKeys(args)
 			if err != nil {
 				return err
 			}

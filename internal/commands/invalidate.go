@@ -15,6 +15,7 @@ import (
 	"github.com/cachectl/cachectl/internal/dumpfile"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/invalidate"
+	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -28,6 +29,10 @@ type invalidateOptions struct {
 	Rate     int
 	Max      int64
 	Backup   string
+	// Framework targets (need a --profile): a literal prefix, an aiocache
+	// function, a Litestar/Starlite route, a Django/asgi-caches page.
+	Prefix, Function, Route, Page string
+	match                         func(string) bool
 }
 
 // typedConfirmAbove is the count above which a terminal confirmation asks
@@ -57,13 +62,21 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
   cachectl invalidate 'user:*' 'session:*' --yes -o json     # in a deploy hook
   cachectl invalidate 'page:*' --yes --rate 5000 --batch 500  # gently, on a busy server
   cachectl invalidate '*' --all --yes`,
-		Args: minArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := f.ParseKeys(args)
-			if err != nil {
+			for _, a := range args {
+				p, err := f.StoredPattern(a)
+				if err != nil {
+					return err
+				}
+				opts.Patterns = append(opts.Patterns, p)
+			}
+			if err := opts.addTargets(cmd); err != nil {
 				return err
 			}
-			opts.Patterns = keys
+			if len(opts.Patterns) == 0 {
+				return usagef("%s needs a PATTERN, or --prefix, --function, --route or --page (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			}
 			if opts.Batch < 1 || opts.Batch > 100000 {
 				return usagef("--batch must be between 1 and 100000")
 			}
@@ -83,6 +96,10 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
 	cmd.Flags().IntVar(&opts.Batch, "batch", 1000, "keys per delete round trip")
 	cmd.Flags().IntVar(&opts.Rate, "rate", 0, "at most N deletions per second (0: no limit)")
 	cmd.Flags().Int64Var(&opts.Max, "max", 0, "stop after N deletions (0: no limit)")
+	cmd.Flags().StringVar(&opts.Prefix, "prefix", "", "delete the keys starting with this literal text (no glob), under the profile's layout")
+	cmd.Flags().StringVar(&opts.Function, "function", "", "aiocache: every cached result of module.function (e.g. app.services.get_user)")
+	cmd.Flags().StringVar(&opts.Route, "route", "", "litestar, starlite: every cached response of a route, all query strings ('GET /items')")
+	cmd.Flags().StringVar(&opts.Page, "page", "", "django, asgi-caches: the cached page and header keys of an absolute URL")
 	cmd.Flags().StringVar(&opts.Backup, "backup", "", "write each entry (value, TTL) to FILE as JSON lines before deleting it; cachectl restore FILE brings them back")
 	return cmd
 }
@@ -99,6 +116,53 @@ type invalidateJSON struct {
 	Interrupted bool    `json:"interrupted,omitempty"`
 	Error       string  `json:"error,omitempty"`
 	ServerSide  bool    `json:"server_side,omitempty"`
+}
+
+// addTargets turns --prefix, --function, --route and --page into patterns
+// plus an exact check. Only one framework target at a time: each has its own
+// exact rule.
+func (opts *invalidateOptions) addTargets(cmd *cobra.Command) error {
+	f := opts.f
+	given := 0
+	for _, name := range []string{"prefix", "function", "route", "page"} {
+		if cmd.Flags().Changed(name) {
+			given++
+		}
+	}
+	if given == 0 {
+		return nil
+	}
+	if given > 1 || len(opts.Patterns) > 0 {
+		return usagef("give one of PATTERN, --prefix, --function, --route or --page")
+	}
+	prof, err := f.Profile()
+	if err != nil {
+		return err
+	}
+	var t *profiles.Target
+	switch {
+	case cmd.Flags().Changed("prefix"):
+		p, err := f.ParseKey(opts.Prefix)
+		if err != nil {
+			return err
+		}
+		if p == "" {
+			return usagef("--prefix needs some text (the whole cache is PATTERN '*' with --all)")
+		}
+		opts.Patterns = []string{prof.PrefixPattern(p)}
+		return nil
+	case cmd.Flags().Changed("function"):
+		t, err = prof.Function(opts.Function)
+	case cmd.Flags().Changed("route"):
+		t, err = prof.Route(opts.Route)
+	default:
+		t, err = prof.Page(opts.Page)
+	}
+	if err != nil {
+		return usagef("%v", err)
+	}
+	opts.Patterns, opts.match = t.Patterns, t.Match
+	return nil
 }
 
 func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
@@ -125,7 +189,7 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 
 	if !opts.DryRun && !opts.Yes {
 		// Count first, then ask.
-		pre, err := invalidate.Run(ctx, b, invalidate.Options{Patterns: opts.Patterns, DryRun: true, Sample: 5})
+		pre, err := invalidate.Run(ctx, b, invalidate.Options{Patterns: opts.Patterns, Match: opts.match, DryRun: true, Sample: 5})
 		if err != nil {
 			return fmt.Errorf("count the matching keys: %w", err)
 		}
@@ -144,6 +208,7 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 
 	run := invalidate.Options{
 		Patterns: opts.Patterns,
+		Match:    opts.match,
 		DryRun:   opts.DryRun,
 		Batch:    opts.Batch,
 		Rate:     opts.Rate,

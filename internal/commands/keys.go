@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -20,6 +21,7 @@ import (
 type keysOptions struct {
 	f       *Factory
 	Pattern string
+	Prefix  string
 	Long    bool
 	Limit   int
 }
@@ -45,8 +47,25 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
   cachectl keys -o jsonl | jq -r .key`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && cmd.Flags().Changed("prefix") {
+				return usagef("give a PATTERN or --prefix, not both")
+			}
+			pattern := "*"
 			if len(args) == 1 {
-				p, err := f.ParseKey(args[0])
+				pattern = args[0]
+			}
+			if cmd.Flags().Changed("prefix") {
+				p, err := f.ParseKey(opts.Prefix)
+				if err != nil {
+					return err
+				}
+				prof, err := f.Profile()
+				if err != nil {
+					return err
+				}
+				opts.Pattern = prof.PrefixPattern(p)
+			} else {
+				p, err := f.StoredPattern(pattern)
 				if err != nil {
 					return err
 				}
@@ -63,18 +82,21 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
 	}
 	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "add type, TTL, size and format columns")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "stop after N keys (0: no limit)")
+	cmd.Flags().StringVar(&opts.Prefix, "prefix", "", "list the keys starting with this literal text (no glob), under the profile's layout")
 	return cmd
 }
 
 var errLimitReached = errors.New("limit reached")
 
 type keyRowJSON struct {
-	Key    any      `json:"key"`
-	Type   string   `json:"type,omitempty"`
-	TTL    *float64 `json:"ttl"`
-	Size   *int64   `json:"size,omitempty"`
-	Length *int64   `json:"length,omitempty"`
-	Format string   `json:"format,omitempty"`
+	Key       any           `json:"key"`
+	StoredKey any           `json:"stored_key,omitempty"`
+	Tag       *profiles.Tag `json:"tag,omitempty"`
+	Type      string        `json:"type,omitempty"`
+	TTL       *float64      `json:"ttl"`
+	Size      *int64        `json:"size,omitempty"`
+	Length    *int64        `json:"length,omitempty"`
+	Format    string        `json:"format,omitempty"`
 	// TTLUnknown: "ttl" is null because the server cannot tell (memcached's
 	// classic protocol), not because the key never expires.
 	TTLUnknown bool    `json:"ttl_unknown,omitempty"`
@@ -93,8 +115,13 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	}
 	defer b.Close()
 
+	prof, err := f.Profile()
+	if err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	p := newKeyPrinter(f, w, opts.Long)
+	p.prof = prof
 	count := 0
 	// page handles one batch of listed keys; listed holds what the listing
 	// itself said of them (memcached), or nil.
@@ -166,6 +193,7 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 // streamed as an array so it never has to be held in memory.
 type keyPrinter struct {
 	f      *Factory
+	prof   *profiles.Profile // keys print in its terms; -l tags what each key is
 	w      io.Writer
 	long   bool
 	mode   string
@@ -215,15 +243,43 @@ func (p *keyPrinter) finish() {
 	}
 }
 
+// shown is a stored key in the profile's terms: "greeting" for Django's
+// ":1:greeting", so the output feeds back into get and del under the same
+// profile. stored is set when they differ.
+func (p *keyPrinter) shown(k string) (user string, stored any) {
+	if p.prof == nil || !p.prof.Maps() {
+		return k, nil
+	}
+	u, ok := p.prof.UserKey(k)
+	if !ok || u == k {
+		return k, nil
+	}
+	return u, jsonKey(k)
+}
+
 func (p *keyPrinter) key(k string) {
+	u, stored := p.shown(k)
 	if p.mode != "text" {
 		p.json(struct {
-			Key any `json:"key"`
-		}{jsonKey(k)})
+			Key       any `json:"key"`
+			StoredKey any `json:"stored_key,omitempty"`
+		}{jsonKey(u), stored})
 		return
 	}
-	p.write(textesc.Key(k) + "\n")
+	p.write(textesc.Key(u) + "\n")
 	p.n++
+}
+
+// tag is what the key is in its framework's terms, when a profile is in use.
+func (p *keyPrinter) tag(ki backends.KeyInfo) (profiles.Tag, bool) {
+	if p.prof == nil || p.prof.Name() == "none" {
+		return profiles.Tag{}, false
+	}
+	var prefix []byte
+	if len(ki.Prefix) > 0 {
+		prefix = ki.Prefix
+	}
+	return p.prof.Recognize(ki.Key, prefix)
 }
 
 func (p *keyPrinter) row(ki backends.KeyInfo) {
@@ -235,8 +291,10 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 			format = string(serial.Sniff(ki.Prefix, !ki.Partial))
 		}
 	}
+	u, stored := p.shown(ki.Key)
+	tag, tagged := p.tag(ki)
 	if p.mode != "text" {
-		r := keyRowJSON{Key: jsonKey(ki.Key), Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown}
+		r := keyRowJSON{Key: jsonKey(u), StoredKey: stored, Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown}
 		if ki.HasFlags {
 			r.Flags = &ki.Flags
 		}
@@ -244,6 +302,9 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 			r.LastAccess = ki.LastAccess.UTC().Format(time.RFC3339)
 		}
 		r.SlabClass = ki.SlabClass
+		if tagged {
+			r.Tag = &tag
+		}
 		if ki.Type == "string" {
 			r.Size = &ki.Size
 		} else {
@@ -268,15 +329,31 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		format = "-"
 	}
 	tty := p.f.IO.IsStdoutTTY()
+	// Under a profile a WHAT column says what each key is ("-" when unknown).
+	what := ""
+	if p.prof != nil && p.prof.Name() != "none" {
+		what = "-"
+		if tagged {
+			what = strings.TrimSpace(tag.String())
+		}
+	}
 	if !tty {
 		// Tab-separated for cut/awk; the key goes last so it may hold anything.
-		p.write(ki.Type + "\t" + ttl + "\t" + size + "\t" + format + "\t" + textesc.Key(ki.Key) + "\n")
+		cols := ki.Type + "\t" + ttl + "\t" + size + "\t" + format + "\t"
+		if what != "" {
+			cols += textesc.Text(what) + "\t"
+		}
+		p.write(cols + textesc.Key(u) + "\n")
 		return
 	}
 	cs := p.f.IO.ColorScheme()
 	if !p.header {
 		p.header = true
-		p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s", "TYPE", "TTL", "SIZE", "FORMAT", "KEY")) + "\n")
+		if what != "" {
+			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s", "TYPE", "TTL", "SIZE", "FORMAT", "WHAT", "KEY")) + "\n")
+		} else {
+			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s", "TYPE", "TTL", "SIZE", "FORMAT", "KEY")) + "\n")
+		}
 	}
 	if ki.TTL.Expires {
 		ttl = human.TTL(ki.TTL)
@@ -286,5 +363,9 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	} else {
 		size += " items"
 	}
-	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", ki.Type, ttl, size, format, cs.Cyan(textesc.Key(ki.Key))))
+	if what != "" {
+		p.write(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s\n", ki.Type, ttl, size, format, textesc.Text(what), cs.Cyan(textesc.Key(u))))
+		return
+	}
+	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", ki.Type, ttl, size, format, cs.Cyan(textesc.Key(u))))
 }

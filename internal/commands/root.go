@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/profiles"
 
 	"github.com/cachectl/cachectl/internal/build"
 	"github.com/cachectl/cachectl/internal/iostreams"
@@ -82,13 +85,15 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 			if g.NoColor {
 				f.IO.SetColorEnabled(false)
 			}
-			switch g.Profile {
-			case "", "none":
-			default:
-				return usagef("profile %q is not supported yet (only none for now)", g.Profile)
+			g.ProfileSet = cmd.Flags().Changed("profile")
+			if !slices.Contains(profiles.Names, g.Profile) && g.Profile != "async-caches" {
+				return usagef("unknown --profile %q (want %s)", g.Profile, joinNames(profiles.Names))
 			}
-			if g.Namespace != "" && (g.Profile == "" || g.Profile == "none") {
-				return usagef("--namespace needs a --profile that uses namespaces")
+			if g.ProfileSet {
+				// Options that do not fit the profile are refused before any dial.
+				if _, err := profiles.Lookup(g.Profile, profiles.Options{Namespace: g.Namespace, KeyPrefix: g.KeyPrefix, KeyVersion: g.KeyVersion}); err != nil {
+					return usagef("%v", err)
+				}
 			}
 			return nil
 		},
@@ -100,8 +105,10 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 	pf.StringVarP(&g.URL, "url", "u", "", "cache URL: redis://[user[:pass]@]host[:port][/db], rediss://, unix:///path.sock, memcached://host[:port][,host…], http://host:port[/prefix] (env CACHECTL_URL, CACHE_URL)")
 	pf.StringVarP(&g.Context, "context", "c", "", "named context from the config file (env CACHECTL_CONTEXT)")
 	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/cachectl/config.yaml; env CACHECTL_CONFIG)")
-	pf.StringVar(&g.Profile, "profile", "none", "framework key layout: none")
-	pf.StringVarP(&g.Namespace, "namespace", "n", "", "namespace of the profile")
+	pf.StringVar(&g.Profile, "profile", "none", "framework key layout: "+joinNames(profiles.Names)+" (a context's profile applies unless given)")
+	pf.StringVarP(&g.Namespace, "namespace", "n", "", "namespace: aiocache's, or a Litestar store's (sessions means LITESTAR_sessions)")
+	pf.StringVar(&g.KeyPrefix, "key-prefix", "", "Django KEY_PREFIX, asgi-caches key_prefix (default empty)")
+	pf.StringVar(&g.KeyVersion, "key-version", "", "Django VERSION (default 1), asgi-caches version (default empty)")
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text, json or jsonl")
 	pf.DurationVar(&g.Timeout, "timeout", g.Timeout, "timeout of each operation")
 	pf.BoolVar(&g.ReadOnly, "read-only", false, "refuse every write (exit 4)")
@@ -111,7 +118,7 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 	pf.IntVar(&g.ScanCount, "scan-count", g.ScanCount, "COUNT hint of each SCAN page")
 	pf.StringVar(&g.Token, "token", "", "bearer token of an HTTP cache (env CACHECTL_TOKEN; a context's token_env); for serve and demo, the token clients must send")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json", "jsonl"))
-	_ = root.RegisterFlagCompletionFunc("profile", fixedCompletion("none"))
+	_ = root.RegisterFlagCompletionFunc("profile", fixedCompletion(profiles.Names...))
 	_ = root.RegisterFlagCompletionFunc("context", f.completeContexts)
 
 	root.AddCommand(

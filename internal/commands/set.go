@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -50,11 +51,14 @@ so the app reads back an equal object.`,
   cachectl set session:1 '{"user_id": 7, "roles": ["admin"]}' --serializer pickle`,
 		Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.ParseKey(args[0])
+			key, err := f.StoredKey(args[0])
 			if err != nil {
 				return err
 			}
 			opts.Key = key
+			if !cmd.Flags().Changed("serializer") {
+				opts.Serializer = "" // the profile's default: raw without one
+			}
 			if len(args) == 2 && args[1] != "-" {
 				opts.Value = &args[1]
 			}
@@ -70,7 +74,7 @@ so the app reads back an equal object.`,
 	}
 	cmd.Flags().StringVar(&opts.File, "file", "", "read the value from FILE")
 	cmd.Flags().StringVar(&opts.TTL, "ttl", "", "time to live: 300 (seconds), 30s, 5m, 1h30m, 2d; 0 or absent = no expiry")
-	cmd.Flags().StringVar(&opts.Serializer, "serializer", "raw", "how to store the input: "+joinNames(serial.Serializers()))
+	cmd.Flags().StringVar(&opts.Serializer, "serializer", "raw", "how to store the input: "+joinNames(serial.Serializers())+"; under a --profile its app's default (aiocache, asgi-caches: json; django: ints as digits, else pickle; litestar, starlite: raw)")
 	cmd.Flags().IntVar(&opts.PickleProtocol, "pickle-protocol", serial.DefaultPickleProtocol, "pickle protocol for --serializer pickle (2 to 5)")
 	_ = cmd.RegisterFlagCompletionFunc("serializer", fixedCompletion(serial.Serializers()...))
 	return cmd
@@ -93,10 +97,17 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	if opts.PickleProtocol < 2 || opts.PickleProtocol > 5 {
 		return usagef("--pickle-protocol must be 2, 3, 4 or 5")
 	}
-	value, err := serial.EncodeWith(input, serial.EncodeOptions{Serializer: opts.Serializer, PickleProtocol: opts.PickleProtocol})
+	prof, err := f.Profile()
 	if err != nil {
-		return usagef("--serializer %s: %v", opts.Serializer, err)
+		return err
 	}
+	// The profile writes what its app reads back (Django: ints as digits,
+	// else pickles; pymemcache flags on memcached); without one, raw.
+	enc, err := prof.Encode(input, opts.Serializer, opts.PickleProtocol)
+	if err != nil {
+		return usagef("--serializer %s: %v", cmp.Or(opts.Serializer, prof.DefaultSerializer()), err)
+	}
+	value := enc.Value
 	if err := f.CheckWritable("set " + textesc.Key(opts.Key)); err != nil {
 		return err
 	}
@@ -105,8 +116,11 @@ func setRun(ctx context.Context, opts *setOptions) error {
 		return err
 	}
 	defer b.Close()
+	fl, hasFlags := b.(backends.FlagSetter)
 	if fs, ok := b.(backends.FormatSetter); ok {
-		err = fs.SetFormat(ctx, opts.Key, value, ttl, storedFormat(opts.Serializer, value))
+		err = fs.SetFormat(ctx, opts.Key, value, ttl, storedFormat(enc.Serializer, value))
+	} else if hasFlags && enc.HasFlags {
+		err = fl.SetFlags(ctx, opts.Key, value, enc.Flags, ttl)
 	} else {
 		err = b.Set(ctx, opts.Key, value, ttl)
 	}

@@ -28,7 +28,7 @@ or "none" when the key never expires; on a terminal a readable duration.
 A missing key exits 3. -o json gives {"key", "ttl"} with ttl in seconds or null.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.ParseKey(args[0])
+			key, err := f.StoredKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ A DURATION of 0 removes the expiry. A missing key exits 3.`,
   cachectl expire config:flags 0     # never expire`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.ParseKey(args[0])
+			key, err := f.StoredKey(args[0])
 			if err != nil {
 				return err
 			}

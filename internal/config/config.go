@@ -45,6 +45,10 @@ type Context struct {
 	ReadOnly  bool   `yaml:"read_only,omitempty"`
 	Profile   string `yaml:"profile,omitempty"`
 	Namespace string `yaml:"namespace,omitempty"`
+	// KeyPrefix and KeyVersion are Django's KEY_PREFIX and VERSION (and
+	// async-caches' key_prefix and version).
+	KeyPrefix  string `yaml:"key_prefix,omitempty"`
+	KeyVersion string `yaml:"key_version,omitempty"`
 	// Label is shown in the dashboard header, in Color.
 	Label string `yaml:"label,omitempty"`
 	Color string `yaml:"color,omitempty"`

@@ -27,6 +27,10 @@ type Options struct {
 	Max int64
 	// Sample is how many matching keys a dry run keeps (default 10).
 	Sample int
+	// Match, when set, is an exact check every listed key must also pass
+	// (a framework target the globs only approximate, like a route whose
+	// longer paths the glob would also match).
+	Match func(key string) bool
 	// Before, when set, is called with each batch before it is deleted (to
 	// back the entries up); an error stops the run before that batch.
 	Before func(ctx context.Context, keys []string) error
@@ -98,7 +102,7 @@ func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, er
 
 	// An HTTP cache deletes on its side in one request, unless the caller
 	// needs to see each batch (backup), pace it or cap it.
-	if si, ok := b.(ServerInvalidator); ok && opts.Before == nil && opts.Rate == 0 && opts.Max == 0 {
+	if si, ok := b.(ServerInvalidator); ok && opts.Before == nil && opts.Match == nil && opts.Rate == 0 && opts.Max == 0 {
 		var m, d int64
 		m, d, err = si.Invalidate(ctx, opts.Patterns, opts.DryRun)
 		sum.Matched, sum.Deleted, sum.ServerSide = m, d, true
@@ -128,6 +132,9 @@ func sample(ctx context.Context, b backends.Backend, opts Options, sum *Summary)
 			for _, k := range keys {
 				if len(sum.Sample) >= opts.Sample {
 					return stop
+				}
+				if opts.Match != nil && !opts.Match(k) {
+					continue
 				}
 				sum.Sample = append(sum.Sample, k)
 			}
@@ -178,7 +185,7 @@ func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) 
 			for _, k := range keys {
 				// The server already matched (Redis); check again anyway: a
 				// key that does not match must never be deleted.
-				if !glob.Match(pattern, k) || matchesAny(earlier, k) {
+				if !r.opts.wants(pattern, earlier, k) {
 					continue
 				}
 				page = append(page, k)
@@ -242,6 +249,13 @@ func (p *pending) flush(ctx context.Context) error {
 	err := p.r.delete(ctx, p.keys)
 	p.keys = p.keys[:0]
 	return err
+}
+
+// wants reports whether a key listed for pattern is to be deleted: it
+// matches the pattern (checked again whatever the server did), no earlier
+// pattern already took it, and it passes Match.
+func (o Options) wants(pattern string, earlier []string, k string) bool {
+	return glob.Match(pattern, k) && !matchesAny(earlier, k) && (o.Match == nil || o.Match(k))
 }
 
 func matchesAny(patterns []string, k string) bool {

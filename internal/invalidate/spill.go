@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/cachectl/cachectl/internal/glob"
 )
 
 // spilled lists every key of pattern into a temporary file (length-prefixed,
@@ -26,7 +25,7 @@ func (r *runner) spilled(ctx context.Context, pattern string, earlier []string) 
 	listed := 0
 	err = r.b.Scan(ctx, pattern, func(keys []string) error {
 		for _, k := range keys {
-			if !glob.Match(pattern, k) || matchesAny(earlier, k) {
+			if !r.opts.wants(pattern, earlier, k) {
 				continue
 			}
 			n := binary.PutUvarint(lenBuf[:], uint64(len(k)))
