@@ -282,7 +282,7 @@ func TestRecognize(t *testing.T) {
 		{"django", Options{Backend: "memcached"}, ":1:views.decorators.cache.cache_page..GET.fb81d1588724ec47394f8c4b789262a8.749cadba7b2ed8d4a2aaa91a9cb1896c.en-us.UTC", nil, "django page GET"},
 		{"django", Options{Backend: "memcached"}, ":1:views.decorators.cache.cache_header..fb81d1588724ec47394f8c4b789262a8.en-us.UTC", nil, "django page headers"},
 		{"django", Options{Backend: "redis"}, ":1:django.contrib.sessions.cacheabc", nil, "django session"},
-		{"django", Options{Backend: "redis"}, ":1:greeting", nil, "django entry greeting"},
+		{"django", Options{Backend: "redis"}, ":1:greeting", nil, "django entry"},
 		{"asgi-caches", Options{Backend: "redis"}, "::::cache_page.GET.e4978db34647532a101916e7735e3dd2.749cadba7b2ed8d4a2aaa91a9cb1896c", nil, "asgi-caches page GET"},
 		{"asgi-caches", Options{Backend: "redis"}, "::::varying_headers.d4746b51ba0d58e31d34ba3e3d0736a9", nil, "asgi-caches varying headers"},
 		{"auto", Options{}, "::::varying_headers.d4746b51ba0d58e31d34ba3e3d0736a9", nil, "asgi-caches varying headers"},

@@ -60,7 +60,7 @@ func (p *Profile) Recognize(key string, value []byte) (Tag, bool) {
 	case "starlite":
 		t, ok = recognizeStarlite(key, value)
 	case "django":
-		t, ok = recognizeDjango(key, value)
+		t, ok = recognizeDjangoKey(user) // KEY_PREFIX may itself hold colons
 	case "asgi-caches":
 		t, ok = recognizeASGICaches(key, value)
 	}
@@ -129,7 +129,11 @@ func recognizeDjango(key string, value []byte) (Tag, bool) {
 	if loc == nil {
 		return Tag{}, false
 	}
-	rest := key[loc[1]:]
+	return recognizeDjangoKey(key[loc[1]:])
+}
+
+// recognizeDjangoKey classifies a Django key without its KEY_PREFIX:VERSION:.
+func recognizeDjangoKey(rest string) (Tag, bool) {
 	switch {
 	case strings.HasPrefix(rest, "views.decorators.cache.cache_page."):
 		f := strings.Split(strings.TrimPrefix(rest, "views.decorators.cache.cache_page."), ".")
@@ -147,7 +151,7 @@ func recognizeDjango(key string, value []byte) (Tag, bool) {
 		t.Framework = "django"
 		return t, true
 	}
-	return Tag{Framework: "django", What: "entry", Name: rest}, true
+	return Tag{Framework: "django", What: "entry"}, true
 }
 
 func recognizeASGICaches(key string, value []byte) (Tag, bool) {
