@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"strings"
@@ -44,11 +45,7 @@ It needs a terminal; scripts use keys, get and invalidate.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				p, err := f.ParseKey(args[0])
-				if err != nil {
-					return err
-				}
-				opts.Pattern = p
+				opts.Pattern = args[0]
 			}
 			if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
 				return usagef("ui needs a terminal (stdin and stdout must be a TTY); in scripts use keys, get or invalidate")
@@ -71,12 +68,37 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 	if err != nil {
 		return err
 	}
+	prof, err := f.Profile()
+	if err != nil {
+		return err
+	}
+	// Under a profile the dashboard lists its namespace only.
+	pattern, err := f.StoredPattern(cmp.Or(opts.Pattern, "*"))
+	if err != nil {
+		return err
+	}
+	var display func(string) string
+	if prof.Maps() {
+		display = func(k string) string { u, _ := prof.UserKey(k); return u }
+	}
+	var tag func(string, []byte) string
+	if prof.Name() != "none" {
+		tag = func(k string, v []byte) string {
+			if t, ok := prof.Recognize(k, v); ok {
+				return strings.TrimSpace(t.String())
+			}
+			return ""
+		}
+	}
 	to := tui.Options{
 		Kind:     schemeKind(r.URL),
 		Address:  backends.Redact(r.URL),
 		Context:  r.ContextName,
 		ReadOnly: r.ReadOnly,
-		Pattern:  opts.Pattern,
+		Pattern:  pattern,
+		Tag:      tag,
+		Display:  display,
+		Scope:    prof.Pattern,
 		Delim:    opts.Delim,
 		Tree:     opts.Tree,
 		Timeout:  f.Global.Timeout,

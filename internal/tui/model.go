@@ -44,7 +44,27 @@ type Options struct {
 	// MaxFetch is the largest value fetched without "load all" (default 8 MiB).
 	MaxFetch int64
 	Now      func() time.Time
+	// Tag says what a key is in its framework's terms ("django page GET"),
+	// from the key and the first bytes of its value; nil for none.
+	Tag func(key string, value []byte) string
+	// Display shows a stored key in the profile's terms in the flat list
+	// (Django's ":1:greeting" as "greeting"); nil shows it as stored.
+	Display func(stored string) string
+	// Scope maps a filter typed in the dashboard to the stored-key glob
+	// (a profile's namespace); nil uses it as typed.
+	Scope func(userGlob string) string
 }
+
+// scoped is the stored-key glob of a filter the user typed.
+func (m *Model) scoped(user string) string {
+	if m.opts.Scope != nil {
+		return m.opts.Scope(user)
+	}
+	return user
+}
+
+// filtered reports whether a filter narrows the listing beyond the scope.
+func (m *Model) filtered() bool { return m.pattern != m.scoped("*") }
 
 type focusPane int
 
@@ -81,16 +101,18 @@ type Model struct {
 	connInFly bool
 
 	// key list
-	store    *keystore.Store
-	cursor   int
-	offset   int
-	pattern  string
-	scan     *scanner
-	scanGen  int
-	scanning bool
-	scanErr  error
-	findText string
-	focus    focusPane
+	store   *keystore.Store
+	cursor  int
+	offset  int
+	pattern string // the stored-key glob being listed
+	// filterText is the filter as typed (before Scope), for the prompt.
+	filterText string
+	scan       *scanner
+	scanGen    int
+	scanning   bool
+	scanErr    error
+	findText   string
+	focus      focusPane
 
 	// detail
 	selSeq int
@@ -573,8 +595,8 @@ func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	before := m.cursor
 	switch {
 	case key.Matches(msg, k.ClearFilter):
-		if m.pattern != "*" {
-			m.pattern = "*"
+		if m.filtered() {
+			m.pattern = m.scoped("*")
 			m.setStatus("filter cleared", false)
 			return tea.Batch(m.restartScan(false), m.selectionChanged())
 		}
@@ -703,10 +725,10 @@ func (m *Model) loadAll() tea.Cmd {
 
 // filterValue is what the filter prompt starts with.
 func (m *Model) filterValue() string {
-	if m.pattern == "*" {
+	if !m.filtered() {
 		return ""
 	}
-	return m.pattern
+	return m.filterText
 }
 
 // --- writes -----------------------------------------------------------------
@@ -747,7 +769,7 @@ func (m *Model) askInvalidate() tea.Cmd {
 		m.setStatus("a deletion is already running", true)
 		return nil
 	}
-	if m.pattern == "*" {
+	if !m.filtered() {
 		m.setStatus("D deletes the keys of the filter: set one with / first (the whole cache needs `cachectl invalidate --all`)", true)
 		return nil
 	}

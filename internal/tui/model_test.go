@@ -21,6 +21,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/demo"
 	"github.com/cachectl/cachectl/internal/memserver"
+	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
@@ -598,4 +599,51 @@ func TestCollectionsAndRefresh(t *testing.T) {
 	}
 	d.press("r")
 	d.until("rescan", func() bool { return d.scanDone() && d.m.store.Len() == 2 })
+}
+
+// Under a profile the dashboard lists its namespace, shows keys in the
+// framework's terms, scopes typed filters and says what each key is.
+func TestProfileScopeDisplayAndTag(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	for _, k := range []string{":1:alpha", ":1:beta", "other", ":1:views.decorators.cache.cache_header..fb81d1588724ec47394f8c4b789262a8"} {
+		if err := b.Set(context.Background(), k, []byte("x"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prof, err := profiles.Lookup("django", profiles.Options{Backend: "redis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open, Pattern: prof.Pattern("*"), Scope: prof.Pattern,
+		Display: func(k string) string { u, _ := prof.UserKey(k); return u },
+		Tag: func(k string, v []byte) string {
+			tag, _ := prof.Recognize(k, v)
+			return strings.TrimSpace(tag.String())
+		}})
+	d.until("scan", d.scanDone)
+	if d.m.store.Len() != 3 {
+		t.Fatalf("listed %d keys, want the 3 under :1:", d.m.store.Len())
+	}
+	s := d.screen()
+	contains(t, s, "│alpha", "│beta")
+	if strings.Contains(s, "other") {
+		t.Error("a key outside the profile's namespace is listed")
+	}
+	d.press("f", "cache_header", "enter")
+	d.until("entry", d.entryShown)
+	contains(t, d.screen(), "what    django page headers")
+	d.press("/", "al*", "enter")
+	d.until("filtered", d.scanDone)
+	if d.m.store.Len() != 1 || d.m.pattern != ":1:al*" {
+		t.Fatalf("filter al* under django: pattern %q, %d keys", d.m.pattern, d.m.store.Len())
+	}
+	d.press("/")
+	if v := d.m.prompt.input.Value(); v != "al*" {
+		t.Fatalf("the filter prompt reopens with %q", v)
+	}
+	d.press("esc", "esc")
+	d.until("unfiltered", d.scanDone)
+	if d.m.store.Len() != 3 {
+		t.Fatalf("esc listed %d keys", d.m.store.Len())
+	}
 }

@@ -72,9 +72,11 @@ func (m *Model) onPromptKey(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) submit(p *prompt, v string) tea.Cmd {
 	switch p.kind {
 	case promptFilter:
+		m.filterText = v
 		if v == "" {
 			v = "*"
 		}
+		v = m.scoped(v)
 		if v == m.pattern {
 			return nil
 		}

@@ -281,7 +281,7 @@ func (m *Model) emptyText() string {
 		return "not connected"
 	case m.scanErr != nil:
 		return "listing failed; retrying"
-	case m.pattern != "*":
+	case m.filtered():
 		return "no keys match the filter"
 	}
 	return "the cache is empty"
@@ -296,7 +296,7 @@ func (m *Model) listTitle(width int) string {
 	} else if m.scanErr != nil {
 		title += st.errText.Render(" incomplete")
 	}
-	if m.pattern != "*" {
+	if m.filtered() {
 		title += st.dim.Render(" · ") + st.key.Render(textesc.Key(m.pattern))
 	}
 	if m.store.Tree() {
@@ -309,7 +309,11 @@ func (m *Model) listTitle(width int) string {
 func (m *Model) rowText(i, width int) (string, bool) {
 	r := m.store.Row(i)
 	if !m.store.Tree() {
-		return fit(textesc.Key(r.Key), width), false
+		k := r.Key
+		if m.opts.Display != nil {
+			k = m.opts.Display(k)
+		}
+		return fit(textesc.Key(k), width), false
 	}
 	indent := strings.Repeat("  ", r.Depth)
 	if !r.Branch {
@@ -367,10 +371,25 @@ func (m *Model) detailHeader(width int) []string {
 		out = append(out, cut(st.errText.Render("error: "+oneLine(d.err.Error()))))
 	case d.rendered.note != "":
 		out = append(out, cut(st.warn.Render("⚠ "+oneLine(d.rendered.note))))
+	case m.tag() != "":
+		out = append(out, cut(field("what", st.key.Render(textesc.Text(m.tag())))))
 	default:
 		out = append(out, "")
 	}
 	return out
+}
+
+// tag is what the selected key is in its framework's terms, or "".
+func (m *Model) tag() string {
+	d := m.det
+	if m.opts.Tag == nil || d.key == "" {
+		return ""
+	}
+	var head []byte
+	if d.entry != nil {
+		head = d.entry.Value[:min(len(d.entry.Value), 64)]
+	}
+	return m.opts.Tag(d.key, head)
 }
 
 func (m *Model) metaLine() string {
@@ -403,6 +422,7 @@ func (m *Model) metaLine() string {
 	if info.Server != "" {
 		parts = append(parts, "on "+textesc.Key(info.Server))
 	}
+
 	return strings.Join(parts, m.st.dim.Render(" · "))
 }
 
@@ -497,7 +517,7 @@ func (m *Model) statusLine() string {
 }
 
 func (m *Model) helpLine() string {
-	hv := helpView{k: m.km, detail: m.focus == focusDetail, tree: m.store.Tree(), filter: m.pattern != "*"}
+	hv := helpView{k: m.km, detail: m.focus == focusDetail, tree: m.store.Tree(), filter: m.filtered()}
 	var out string
 	if !m.showHelp {
 		out = m.help.ShortHelpView(hv.ShortHelp())
