@@ -3,6 +3,7 @@ module github.com/cachectl/cachectl
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.2.8 // why: br Content-Encoding of cached HTTP responses (Litestar's brotli compression); no stdlib codec
 	github.com/klauspost/compress v1.20.3 // why: gzip, zlib, zstd and snappy values (faster than stdlib flate; zstd and snappy have no stdlib codec)
 	github.com/pierrec/lz4/v4 v4.1.33 // why: lz4 frame values (python lz4.frame, django-redis' lz4 compressor)
 	github.com/redis/go-redis/v9 v9.23.0

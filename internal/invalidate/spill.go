@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-
 )
 
 // spilled lists every key of pattern into a temporary file (length-prefixed,
