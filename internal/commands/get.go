@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
@@ -102,6 +103,9 @@ type getJSON struct {
 	Format      string          `json:"format,omitempty"`
 	Value       json.RawMessage `json:"value,omitempty"`
 	DecodeError string          `json:"decode_error,omitempty"`
+	// HTTPResponse is a cached HTTP response found in the value (Litestar,
+	// Starlite, Django, asgi-caches), in internal/httpresp's shape.
+	HTTPResponse json.RawMessage `json:"http_response,omitempty"`
 }
 
 // MarshalJSON keeps "ttl": null for found keys without expiry (and leaves it
@@ -217,8 +221,8 @@ func writeGetJSON(w io.Writer, docs []getJSON) error {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		value, decodeErr := d.Value, d.DecodeError
-		d.Value, d.DecodeError = nil, ""
+		value, decodeErr, resp := d.Value, d.DecodeError, d.HTTPResponse
+		d.Value, d.DecodeError, d.HTTPResponse = nil, "", nil
 		head, err := marshalCompact(d)
 		if err != nil {
 			return err
@@ -234,6 +238,10 @@ func writeGetJSON(w io.Writer, docs []getJSON) error {
 			q, _ := marshalCompact(decodeErr)
 			out = append(out, `,"decode_error":`...)
 			out = append(out, q...)
+		}
+		if resp != nil {
+			out = append(out, `,"http_response":`...)
+			out = append(out, resp...)
 		}
 		out = append(out, '}')
 	}
@@ -288,7 +296,19 @@ func entryJSON(e *backends.Entry, opts *getOptions) (getJSON, error) {
 		doc.DecodeError = d.Err.Error()
 	}
 	doc.Value = serial.ToJSON(d.Value)
+	if r, ok := cachedResponse(d, opts); ok {
+		doc.HTTPResponse = r.JSON()
+	}
 	return doc, nil
+}
+
+// cachedResponse finds a cached HTTP response in a decoded value, unless a
+// decoder was forced with --as (then the user wants the stored value).
+func cachedResponse(d serial.Decoded, opts *getOptions) (*httpresp.Response, bool) {
+	if opts.As != "" && opts.As != "auto" || d.Value == nil {
+		return nil, false
+	}
+	return httpresp.FromWith(d.Value, httpresp.Options{MaxInflate: opts.MaxInflate})
 }
 
 // collectionJSON maps a bounded read of a hash, list, set, sorted set or
@@ -410,7 +430,22 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			maxBytes = ttyMaxBytes
 		}
 	}
-	cut, err := serial.RenderText(w, d, serial.TextOptions{Color: cs.Enabled(), MaxItems: maxItems, MaxBytes: maxBytes})
+	textOpts := serial.TextOptions{Color: cs.Enabled(), MaxItems: maxItems, MaxBytes: maxBytes}
+	if r, ok := cachedResponse(d, opts); ok {
+		// Shown as the response it is; --as pickle (or msgpack) shows the stored object.
+		if r.BodyNote != "" {
+			fmt.Fprintf(f.IO.ErrOut, "%s %s: %s\n", cs.Yellow("warning:"), textesc.Key(e.Key), r.BodyNote)
+		}
+		if opts.Long {
+			fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%-7s", "cached:")), r.Kind+" response")
+		}
+		cut, err := r.RenderText(w, textOpts)
+		if err == nil && cut {
+			fmt.Fprintf(f.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all)\n", cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
+		}
+		return err
+	}
+	cut, err := serial.RenderText(w, d, textOpts)
 	if err == nil && cut {
 		fmt.Fprintf(f.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all, --raw or -o json give everything)\n",
 			cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)

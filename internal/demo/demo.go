@@ -165,8 +165,15 @@ func Entries(now time.Time) ([]Entry, error) {
 		url := fmt.Sprintf("https://example.org/blog/post-%d/", i)
 		sum := md5.Sum([]byte(url))
 		urlHash := hex.EncodeToString(sum[:])
+		// Django ≥3.2 keeps headers in a ResponseHeaders object whose _store
+		// maps the lower-case name to (Original-Name, value).
+		hdrs := serial.NewObject("django.http.response.ResponseHeaders", []*serial.Value{}, serial.NewDict(
+			kv("_store", serial.NewDict(
+				kv("content-type", serial.NewTuple(str("Content-Type"), str("text/html; charset=utf-8"))),
+				kv("cache-control", serial.NewTuple(str("Cache-Control"), str("max-age=600"))),
+			))))
 		page := serial.NewObject("django.http.response.HttpResponse", []*serial.Value{}, serial.NewDict(
-			kv("headers", serial.NewDict(kv("Content-Type", str("text/html; charset=utf-8")))),
+			kv("headers", hdrs),
 			kv("_charset", serial.None()),
 			kv("_container", serial.NewList(serial.NewBytes([]byte(fmt.Sprintf("<html><body><h1>Post %d</h1></body></html>", i))))),
 			kv("status_code", num(200)),

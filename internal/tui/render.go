@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
@@ -87,7 +88,19 @@ func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool)
 			msg.note = err.Error()
 		}
 	default:
-		cut, err := serial.RenderText(&b, d, opts)
+		var cut bool
+		var err error
+		// A cached HTTP response reads best as one: status, headers, body
+		// decoded by its type (json mode still shows the stored object).
+		if r, ok := httpresp.From(d.Value); ok {
+			msg.format += " · " + r.Kind + " response"
+			if r.BodyNote != "" {
+				msg.note = r.BodyNote
+			}
+			cut, err = r.RenderText(&b, opts)
+		} else {
+			cut, err = serial.RenderText(&b, d, opts)
+		}
 		msg.cut = cut
 		if err != nil {
 			msg.note = err.Error()
