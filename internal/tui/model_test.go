@@ -647,3 +647,17 @@ func TestProfileScopeDisplayAndTag(t *testing.T) {
 		t.Fatalf("esc listed %d keys", d.m.store.Len())
 	}
 }
+
+// A cached HTTP response reads as one in the value pane; json mode still
+// shows the stored object.
+func TestCachedResponseShownAsResponse(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	fillDemo(t, b, false)
+	d := newDriver(t, Options{Open: open})
+	d.until("scan", d.scanDone)
+	d.selectKey("LITESTAR:GET/itemspage=1&size=20")
+	contains(t, d.screen(), "msgpack · litestar response", "HTTP 200 OK", "content-type: application/json", `"page": 1`)
+	d.press("m")
+	d.until("json", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeJSON })
+	contains(t, d.screen(), `"type": "http.response.start"`)
+}
