@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
@@ -221,15 +223,7 @@ func (f *Factory) Profile() (*profiles.Profile, error) {
 // StoredKey turns a key argument into the stored key: ParseKey, then the
 // profile's layout (Django's ":1:" prefix, an aiocache namespace, ...).
 func (f *Factory) StoredKey(arg string) (string, error) {
-	k, err := f.ParseKey(arg)
-	if err != nil {
-		return "", err
-	}
-	p, err := f.Profile()
-	if err != nil {
-		return "", err
-	}
-	return p.Key(k), nil
+	return f.viaProfile(arg, (*profiles.Profile).Key)
 }
 
 // StoredKeys applies StoredKey to each argument.
@@ -248,6 +242,17 @@ func (f *Factory) StoredKeys(args []string) ([]string, error) {
 // StoredPattern turns a glob argument into a stored-key glob under the
 // profile's layout.
 func (f *Factory) StoredPattern(arg string) (string, error) {
+	return f.viaProfile(arg, (*profiles.Profile).Pattern)
+}
+
+// StoredPrefixPattern turns a literal prefix (--prefix) into the glob of the
+// stored keys that start with it.
+func (f *Factory) StoredPrefixPattern(arg string) (string, error) {
+	return f.viaProfile(arg, (*profiles.Profile).PrefixPattern)
+}
+
+// viaProfile parses a key-like argument and maps it through the profile.
+func (f *Factory) viaProfile(arg string, mapping func(*profiles.Profile, string) string) (string, error) {
 	k, err := f.ParseKey(arg)
 	if err != nil {
 		return "", err
@@ -256,20 +261,7 @@ func (f *Factory) StoredPattern(arg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return p.Pattern(k), nil
-}
-
-// ParseKeys applies ParseKey to each argument.
-func (f *Factory) ParseKeys(args []string) ([]string, error) {
-	keys := make([]string, len(args))
-	for i, a := range args {
-		k, err := f.ParseKey(a)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	return keys, nil
+	return mapping(p, k), nil
 }
 
 // JSON reports whether -o json (or jsonl) was asked for.
@@ -277,3 +269,22 @@ func (f *Factory) JSON() bool { return f.Global.Output == "json" || f.Global.Out
 
 // osGetenv is os.LookupEnv, the only environment access in the program.
 func osGetenv(k string) (string, bool) { return os.LookupEnv(k) }
+
+// schemeKind names the backend a URL leads to, for the header before the
+// first connection.
+func schemeKind(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	switch s := strings.ToLower(u.Scheme); {
+	case strings.HasPrefix(s, "redis"), s == "unix":
+		return "redis"
+	case s == "memcached":
+		return "memcached"
+	case s == "http", s == "https":
+		return "http"
+	default:
+		return s
+	}
+}

@@ -55,15 +55,11 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
 				pattern = args[0]
 			}
 			if cmd.Flags().Changed("prefix") {
-				p, err := f.ParseKey(opts.Prefix)
+				p, err := f.StoredPrefixPattern(opts.Prefix)
 				if err != nil {
 					return err
 				}
-				prof, err := f.Profile()
-				if err != nil {
-					return err
-				}
-				opts.Pattern = prof.PrefixPattern(p)
+				opts.Pattern = p
 			} else {
 				p, err := f.StoredPattern(pattern)
 				if err != nil {

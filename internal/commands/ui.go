@@ -3,7 +3,6 @@ package commands
 import (
 	"cmp"
 	"context"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -109,23 +108,4 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		to.Label, to.LabelColor, to.Production = c.Label, c.Color, c.Production
 	}
 	return tui.Run(ctx, f.IO.In, f.IO.Out, to, f.OpenBackend)
-}
-
-// schemeKind names the backend a URL leads to, for the header before the
-// first connection.
-func schemeKind(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	switch s := strings.ToLower(u.Scheme); {
-	case strings.HasPrefix(s, "redis"), s == "unix":
-		return "redis"
-	case s == "memcached":
-		return "memcached"
-	case s == "http", s == "https":
-		return "http"
-	default:
-		return s
-	}
 }

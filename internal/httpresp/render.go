@@ -106,7 +106,7 @@ func (r *Response) RenderText(w io.Writer, opts serial.TextOptions) (truncated b
 		b = append(b, headerText(value)...)
 		if more > 0 {
 			truncated = true
-			b = appendTok(b, pal.Marker, "… ("+humanBytes(int64(more))+" more)")
+			b = appendTok(b, pal.Marker, "… ("+serial.HumanBytes(int64(more))+" more)")
 		}
 		b = append(b, '\n')
 	}
@@ -128,7 +128,7 @@ func (r *Response) RenderText(w io.Writer, opts serial.TextOptions) (truncated b
 	case BodyText:
 		cut, err = serial.RenderText(w, serial.Decoded{Format: serial.FormatString, Value: serial.NewStr(bd.text)}, opts)
 	default:
-		what := humanBytes(int64(len(r.Body))) + " binary body"
+		what := serial.HumanBytes(int64(len(r.Body))) + " binary body"
 		if media, _ := r.mediaType(); media != "" {
 			what += " (" + media + ")"
 		}
@@ -248,28 +248,10 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// humanBytes formats a byte count as serial does: "1 byte", "900 bytes", "5.2 KiB".
-func humanBytes(n int64) string {
-	switch {
-	case n == 1:
-		return "1 byte"
-	case n < 1024:
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB"}
-	f := float64(n) / 1024
-	u := 0
-	for f >= 1024 && u < len(units)-1 {
-		f /= 1024
-		u++
-	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[u]
-}
-
-// sizeText writes a cap as "64 MiB" when it is whole, else as humanBytes.
+// sizeText writes a cap as "64 MiB" when it is whole, else as serial.HumanBytes.
 func sizeText(n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
 		return strconv.FormatInt(n>>20, 10) + " MiB"
 	}
-	return humanBytes(n)
+	return serial.HumanBytes(n)
 }

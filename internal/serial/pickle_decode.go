@@ -275,7 +275,7 @@ func (d *pickleDecoder) underflow() error {
 }
 
 func (d *pickleDecoder) tooBig() error {
-	return d.fail("decoding needs more than " + humanBytes(d.lim.MaxBytes) + " (limit)")
+	return d.fail("decoding needs more than " + HumanBytes(d.lim.MaxBytes) + " (limit)")
 }
 
 // ---- allocation ----
@@ -503,7 +503,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 				return nil, err
 			}
 			if d.pos != len(d.in) {
-				return nil, d.errAt(d.pos, "trailing data after STOP ("+humanBytes(int64(len(d.in)-d.pos))+")")
+				return nil, d.errAt(d.pos, "trailing data after STOP ("+HumanBytes(int64(len(d.in)-d.pos))+")")
 			}
 			return v, nil
 

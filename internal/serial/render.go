@@ -214,7 +214,7 @@ func (p *printer) moreItems(n int64) {
 
 func (p *printer) moreBytes(n int) {
 	if n > 0 {
-		p.tok(p.pal.Marker, "… ("+humanBytes(int64(n))+" more)")
+		p.tok(p.pal.Marker, "… ("+HumanBytes(int64(n))+" more)")
 	}
 }
 
@@ -250,8 +250,9 @@ func (p *printer) tooLong(n int) bool {
 	return p.over
 }
 
-// humanBytes formats a byte count: "1 byte", "900 bytes", "5.2 KiB", "3.0 MiB".
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count as the value renderers and decoder
+// messages write it: "1 byte", "900 bytes", "5.2 KiB", "3.0 MiB".
+func HumanBytes(n int64) string {
 	switch {
 	case n == 1:
 		return "1 byte"
