@@ -27,6 +27,10 @@ type Options struct {
 	// Backend is "redis", "memcached" or "http": aiocache lays keys out
 	// differently on each.
 	Backend string
+	// BareStore: the Litestar store keeps keys as the app gives them
+	// (MemoryStore, FileStore), with no namespace; only RedisStore and
+	// ValkeyStore (and their with_namespace children) prefix NS:.
+	BareStore bool
 }
 
 // Profile is one framework's key layout.
@@ -64,6 +68,12 @@ func Lookup(name string, o Options) (*Profile, error) {
 	case "litestar":
 		if o.KeyPrefix != "" || o.KeyVersion != "" {
 			return nil, fmt.Errorf("litestar has no key prefix or version; use --namespace")
+		}
+		if o.BareStore {
+			if o.Namespace != "" {
+				return nil, fmt.Errorf("this Litestar store (MemoryStore or FileStore) has no namespace; --namespace applies to RedisStore and ValkeyStore")
+			}
+			break
 		}
 		p.prefix = LitestarNamespace(o.Namespace) + ":"
 	case "starlite":
@@ -134,7 +144,7 @@ func (p *Profile) Key(user string) string {
 	case "none", "auto", "starlite":
 		return user
 	}
-	return p.prefix + user
+	return p.prefix + user // "" for a bare Litestar store
 }
 
 // UserKey strips the layout off a stored key; ok is false for a key outside

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/glob"
@@ -32,6 +33,7 @@ func TestKeyLayouts(t *testing.T) {
 		{"litestar default namespace", "litestar", Options{Backend: "redis"}, "GET/itemspage=2", "LITESTAR:GET/itemspage=2"},
 		{"litestar child namespace", "litestar", Options{Backend: "redis", Namespace: "sessions"}, "abc", "LITESTAR_sessions:abc"},
 		{"litestar explicit namespace", "litestar", Options{Backend: "redis", Namespace: "LITESTAR_response_cache"}, "k", "LITESTAR_response_cache:k"},
+		{"litestar MemoryStore keys are bare", "litestar", Options{Backend: "http", BareStore: true}, "GET/itemspage=2", "GET/itemspage=2"},
 		{"starlite bare keys", "starlite", Options{Backend: "redis"}, "/itemspage=2", "/itemspage=2"},
 		{"django default", "django", Options{Backend: "redis"}, "greeting", ":1:greeting"},
 		{"django prefix and version", "django", Options{Backend: "redis", KeyPrefix: "myapp", KeyVersion: "3"}, "greeting", "myapp:3:greeting"},
@@ -65,6 +67,7 @@ func TestLookupRefusesMeaninglessOptions(t *testing.T) {
 	}{
 		{"none", Options{Namespace: "x"}}, {"django", Options{Namespace: "x"}}, {"aiocache", Options{KeyPrefix: "x"}},
 		{"starlite", Options{Namespace: "x"}}, {"auto", Options{Namespace: "x"}}, {"flask", Options{}},
+		{"litestar", Options{Backend: "http", BareStore: true, Namespace: "sessions"}},
 	} {
 		if _, err := Lookup(c.name, c.o); err == nil {
 			t.Errorf("Lookup(%q, %+v) accepted", c.name, c.o)
@@ -136,6 +139,26 @@ func TestRouteTarget(t *testing.T) {
 	for _, k := range miss {
 		if glob.Match(tg.Patterns[0], k) && tg.Match(k) {
 			t.Errorf("%q targeted", k)
+		}
+	}
+	// A MemoryStore (what the HTTP adapter serves) keeps the same keys bare.
+	bare := must(t, "litestar", Options{Backend: "http", BareStore: true})
+	tg, _ = bare.Route("GET /items")
+	for _, k := range hit {
+		k = strings.TrimPrefix(k, "LITESTAR:")
+		if !glob.Match(tg.Patterns[0], k) || !tg.Match(k) {
+			t.Errorf("bare %q not targeted", k)
+		}
+	}
+	// Misses stay misses without the namespace, and namespaced keys are not
+	// this store's.
+	bareMiss := append([]string{}, hit...)
+	for _, k := range miss {
+		bareMiss = append(bareMiss, strings.TrimPrefix(k, "LITESTAR:"))
+	}
+	for _, k := range bareMiss {
+		if glob.Match(tg.Patterns[0], k) && tg.Match(k) {
+			t.Errorf("bare store: %q targeted", k)
 		}
 	}
 	s := must(t, "starlite", Options{Backend: "redis"})
@@ -278,6 +301,11 @@ func TestRecognize(t *testing.T) {
 		{"litestar", Options{Backend: "redis"}, "LITESTAR:GET/itemspage=2", litestarMsgs, "litestar response GET /itemspage=2"},
 		{"litestar", Options{Backend: "redis", Namespace: "sessions"}, "LITESTAR_sessions:" + string(bytes.Repeat([]byte("ab"), 32)), nil, "litestar session"},
 		{"litestar", Options{Backend: "redis"}, "LITESTAR:RateLimitMiddleware::127.0.0.1", nil, "litestar rate limit 127.0.0.1"},
+		{"litestar", Options{Backend: "http", BareStore: true}, "GET/itemspage=2", nil, "litestar response GET /itemspage=2"},
+		{"litestar", Options{Backend: "http", BareStore: true}, "RateLimitMiddleware::127.0.0.1", nil, "litestar rate limit 127.0.0.1"},
+		{"litestar", Options{Backend: "http", BareStore: true}, "LITESTAR:GET/items", litestarMsgs, ""},
+		{"auto", Options{}, "GET/itemspage=2", litestarMsgs, "litestar response GET /itemspage=2"},
+		{"auto", Options{}, "GET/itemspage=2", []byte(`{"a": 1}`), ""},
 		{"starlite", Options{Backend: "memcached"}, "/itemspage=2", []byte("\x80\x04\x95"), "starlite response /itemspage=2"},
 		{"django", Options{Backend: "memcached"}, ":1:views.decorators.cache.cache_page..GET.fb81d1588724ec47394f8c4b789262a8.749cadba7b2ed8d4a2aaa91a9cb1896c.en-us.UTC", nil, "django page GET"},
 		{"django", Options{Backend: "memcached"}, ":1:views.decorators.cache.cache_header..fb81d1588724ec47394f8c4b789262a8.en-us.UTC", nil, "django page headers"},

@@ -39,7 +39,7 @@ func (p *Profile) Recognize(key string, value []byte) (Tag, bool) {
 	case "none":
 		return Tag{}, false
 	case "auto":
-		for _, f := range []func(string, []byte) (Tag, bool){recognizeDjango, recognizeASGICaches, recognizeLitestar, recognizeAiocache, recognizeStarlite} {
+		for _, f := range []func(string, []byte) (Tag, bool){recognizeDjango, recognizeASGICaches, recognizeLitestar, recognizeLitestarResponse, recognizeAiocache, recognizeStarlite} {
 			if t, ok := f(key, value); ok {
 				return t, true
 			}
@@ -56,7 +56,11 @@ func (p *Profile) Recognize(key string, value []byte) (Tag, bool) {
 	case "aiocache":
 		t, ok = recognizeAiocacheUser(user, value)
 	case "litestar":
-		t, ok = recognizeLitestar(key, value)
+		if p.prefix == "" {
+			t, ok = recognizeLitestarBare(key, value, false)
+		} else {
+			t, ok = recognizeLitestar(key, value)
+		}
 	case "starlite":
 		t, ok = recognizeStarlite(key, value)
 	case "django":
@@ -113,6 +117,51 @@ func recognizeLitestar(key string, value []byte) (Tag, bool) {
 		return Tag{Framework: "litestar", What: "response", Name: "(2.0) " + rest}, true
 	}
 	return Tag{}, false
+}
+
+// recognizeLitestarBare tags the keys of a Litestar store without a
+// namespace (MemoryStore, FileStore: what an app's in-process cache holds).
+// Under --profile litestar the key's shape says enough; guessing (auto) also
+// needs the value to be Litestar's msgpack list of ASGI messages.
+func recognizeLitestarBare(key string, value []byte, guessing bool) (Tag, bool) {
+	if m := httpMethod.FindStringSubmatch(key); m != nil && (!guessing || isLitestarMessages(value)) {
+		return Tag{Framework: "litestar", What: "response", Name: m[1] + " " + m[2]}, true
+	}
+	if guessing {
+		return Tag{}, false
+	}
+	switch {
+	case strings.HasPrefix(key, "RateLimitMiddleware::"):
+		return Tag{Framework: "litestar", What: "rate limit", Name: strings.TrimPrefix(key, "RateLimitMiddleware::")}, true
+	case hex64.MatchString(key):
+		return Tag{Framework: "litestar", What: "session"}, true
+	}
+	return Tag{}, false
+}
+
+func recognizeLitestarResponse(key string, value []byte) (Tag, bool) {
+	return recognizeLitestarBare(key, value, true)
+}
+
+// isLitestarMessages: a msgpack array whose first element is a map starting
+// with the key "type" (the http.response.start message), as Litestar >= 2.2
+// stores a cached response.
+func isLitestarMessages(v []byte) bool {
+	if len(v) < 7 {
+		return false
+	}
+	i := 1
+	switch {
+	case v[0] >= 0x91 && v[0] <= 0x9f:
+	case v[0] == 0xdc: // array 16
+		i = 3
+	default:
+		return false
+	}
+	if len(v) < i+6 || v[i] < 0x81 || v[i] > 0x8f {
+		return false
+	}
+	return string(v[i+1:i+6]) == "\xa4type"
 }
 
 // Starlite 1.x keys are the bare path and query; the value a pickled
