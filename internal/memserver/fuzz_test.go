@@ -54,7 +54,7 @@ func FuzzHandler(f *testing.F) {
 			Header:        http.Header{},
 			Body:          http.NoBody,
 			ContentLength: int64(len(body)),
-			Host:          "example.test",
+			Host:          "127.0.0.1:8750",
 		}
 		req = req.WithContext(t.Context())
 		if len(body) > 0 {
@@ -63,6 +63,7 @@ func FuzzHandler(f *testing.F) {
 		if chunked {
 			req.ContentLength = -1
 		}
+		req.Header.Set("Content-Type", "application/json")
 		if format != "" {
 			req.Header.Set("Cache-Format", format)
 		}
@@ -75,7 +76,7 @@ func FuzzHandler(f *testing.F) {
 		h.ServeHTTP(w, req)
 
 		switch w.Code {
-		case 200, 204, 400, 401, 404, 405, 413:
+		case 200, 204, 400, 401, 404, 405, 413, 415:
 		default:
 			t.Fatalf("%s %q ?%q: status %d", method, path, query, w.Code)
 		}

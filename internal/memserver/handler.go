@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
+	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,6 +25,11 @@ const (
 	// maxFormat bounds Cache-Format: it is stored with every entry and sent
 	// back in a header.
 	maxFormat = 256
+
+	// DefaultChunkBudget bounds the time one chunked invalidate request
+	// spends deleting, so that its answer comes well within a client's
+	// timeout however many keys match.
+	DefaultChunkBudget = 50 * time.Millisecond
 )
 
 // HandlerOptions configure NewHandler.
@@ -38,6 +46,13 @@ type HandlerOptions struct {
 	// path, status, response bytes and duration (never headers, so never
 	// the token, nor the query, which holds keys).
 	Log func(format string, args ...any)
+	// AllowedHosts are Host names accepted without a token besides loopback
+	// names and addresses and the address the request came in on (host or
+	// host:port; see "Browser safety" in docs/http-protocol.md).
+	AllowedHosts []string
+	// ChunkBudget bounds the time of one chunked invalidate request (0:
+	// DefaultChunkBudget).
+	ChunkBudget time.Duration
 }
 
 type handler struct {
@@ -48,6 +63,8 @@ type handler struct {
 	log      func(format string, args ...any)
 	hasToken bool
 	tokenSum [sha256.Size]byte
+	hosts    map[string]bool // AllowedHosts, lower-case, ports stripped
+	budget   time.Duration
 
 	capabilities []byte // the constant GET /v1/capabilities body
 	// Header values shared by every response that uses them (net/http only
@@ -70,6 +87,14 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		octetStream: []string{"application/octet-stream"},
 		jsonType:    []string{"application/json"},
 		noExpiry:    []string{"-1"},
+		hosts:       map[string]bool{},
+		budget:      opts.ChunkBudget,
+	}
+	for _, a := range opts.AllowedHosts {
+		h.hosts[hostOnly(a)] = true
+	}
+	if h.budget <= 0 {
+		h.budget = DefaultChunkBudget
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
@@ -86,18 +111,25 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		MaxKey   int   `json:"max_key"`
 		MaxCount int   `json:"max_count"`
 	}
+	type storeInfo struct {
+		Library   string  `json:"library"`
+		Class     string  `json:"class"`
+		Namespace *string `json:"namespace"`
+	}
 	caps, err := json.Marshal(struct {
-		Protocol     int      `json:"protocol"`
-		Server       string   `json:"server"`
-		Capabilities []string `json:"capabilities"`
-		Formats      []string `json:"formats"`
-		Limits       limits   `json:"limits"`
+		Protocol     int       `json:"protocol"`
+		Server       string    `json:"server"`
+		Capabilities []string  `json:"capabilities"`
+		Formats      []string  `json:"formats"`
+		Limits       limits    `json:"limits"`
+		Store        storeInfo `json:"store"`
 	}{
 		Protocol:     1,
 		Server:       h.version,
-		Capabilities: []string{"keys", "get", "set", "delete", "expire", "invalidate", "stats"},
+		Capabilities: []string{"keys", "get", "set", "delete", "expire", "invalidate", "stats", CapInvalidateChunked},
 		Formats:      []string{},
 		Limits:       limits{h.maxBody, h.maxKey, MaxCount},
+		Store:        storeInfo{Library: "cachectl", Class: "memserver.Store"},
 	})
 	if err != nil {
 		panic(err) // constant shapes of strings and numbers cannot fail
@@ -114,6 +146,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log("%s %q %d %d %s", r.Method, r.URL.Path, lw.status, lw.bytes, time.Since(start))
 		}()
 		w = lw
+	}
+	if !h.hasToken && !h.allowedHost(r) {
+		h.fail(w, http.StatusMisdirectedRequest, "this cache answers only to a loopback host name without a token (DNS rebinding protection); use 127.0.0.1 or localhost")
+		return
+	}
+	if crossOrigin(r) {
+		h.fail(w, http.StatusForbidden, "cross-origin requests are refused (a web page may not drive this cache)")
+		return
 	}
 	if h.hasToken && !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", "Bearer")
@@ -155,6 +195,65 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.fail(w, http.StatusNotFound, "unknown endpoint")
 	}
+}
+
+// CapInvalidateChunked is the capability of POST /v1/invalidate with
+// "limit" and "cursor": bounded steps with exact counts.
+const CapInvalidateChunked = "invalidate-chunked"
+
+// allowedHost is the DNS rebinding check: a page on evil.example whose name
+// now resolves to 127.0.0.1 still sends "Host: evil.example".
+func (h *handler) allowedHost(r *http.Request) bool {
+	host := hostOnly(r.Host)
+	switch {
+	case host == "":
+		return false
+	case host == "localhost" || h.hosts[host]:
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	// The address the connection came in on names this server, whatever it is.
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.Equal(ip) {
+		return true
+	}
+	return false
+}
+
+// hostOnly lower-cases a Host value and drops its port and a final dot.
+func hostOnly(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	return strings.ToLower(host)
+}
+
+// crossOrigin reports a request a browser sent on behalf of another site's
+// page. cachectl and scripts send neither header; a page served by this very
+// origin (none is) would send its own origin.
+func crossOrigin(r *http.Request) bool {
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Sec-Fetch-Site"))) {
+	case "cross-site", "same-site":
+		return true
+	}
+	origins := r.Header.Values("Origin")
+	if len(origins) == 0 {
+		return false
+	}
+	if len(origins) > 1 {
+		return true
+	}
+	o := strings.ToLower(strings.TrimSpace(origins[0]))
+	host := strings.ToLower(r.Host)
+	return host == "" || (o != "http://"+host && o != "https://"+host)
 }
 
 // authorized compares digests of the tokens, in constant time: comparing the
@@ -330,13 +429,22 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
 }
 
 // invalidateRequest is POST /v1/invalidate's body; patterns, like keys, are
-// strings or {"$bytes": base64}.
+// strings or {"$bytes": base64}. Limit > 0 asks for one bounded step from
+// Cursor (capability invalidate-chunked).
 type invalidateRequest struct {
 	Match  []jsonBytes `json:"match"`
 	DryRun bool        `json:"dry_run"`
+	Limit  *int64      `json:"limit"`
+	Cursor string      `json:"cursor"`
 }
 
 func (h *handler) invalidate(w http.ResponseWriter, r *http.Request) {
+	// A JSON body cannot come from a cross-site HTML form, which can only
+	// send text/plain, urlencoded or multipart bodies without a preflight.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		h.fail(w, http.StatusUnsupportedMediaType, "the body must be sent as Content-Type: application/json")
+		return
+	}
 	body, ok := h.body(w, r)
 	if !ok {
 		return
@@ -354,7 +462,25 @@ func (h *handler) invalidate(w http.ResponseWriter, r *http.Request) {
 	for i, p := range req.Match {
 		patterns[i] = string(p)
 	}
-	matched, deleted, err := h.store.Invalidate(r.Context(), patterns, req.DryRun)
+	var (
+		matched, deleted int64
+		next             string
+		err              error
+	)
+	switch {
+	case req.Limit == nil && req.Cursor == "":
+		matched, deleted, err = h.store.Invalidate(r.Context(), patterns, req.DryRun)
+	case req.Limit == nil || *req.Limit < 1:
+		h.fail(w, http.StatusBadRequest, "limit must be a positive number of keys")
+		return
+	default:
+		limit := int(min(*req.Limit, 1<<30))
+		matched, deleted, next, err = h.store.InvalidateChunk(r.Context(), patterns, req.DryRun, req.Cursor, limit, h.budget)
+		if errors.Is(err, ErrBadCursor) {
+			h.fail(w, http.StatusBadRequest, "bad cursor")
+			return
+		}
+	}
 	if err != nil {
 		h.fail(w, http.StatusInternalServerError, "invalidate interrupted: "+err.Error())
 		return
@@ -362,6 +488,8 @@ func (h *handler) invalidate(w http.ResponseWriter, r *http.Request) {
 	b := append([]byte(`{"matched":`), strconv.FormatInt(matched, 10)...)
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendInt(b, deleted, 10)
+	b = append(b, `,"cursor":`...)
+	b = appendJSONString(b, next)
 	b = append(b, "}\n"...)
 	h.writeJSON(w, http.StatusOK, b)
 }

@@ -21,11 +21,11 @@ import (
 func TestCapabilities(t *testing.T) {
 	ts := newTestServer(t, Options{}, HandlerOptions{})
 	ts.do(t, "GET", "/v1/capabilities", nil).expect(t, 200,
-		`{"protocol":1,"server":"cachectl/dev","capabilities":["keys","get","set","delete","expire","invalidate","stats"],"formats":[],"limits":{"max_body":16777216,"max_key":65536,"max_count":10000}}`+"\n")
+		`{"protocol":1,"server":"cachectl/dev","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked"],"formats":[],"limits":{"max_body":16777216,"max_key":65536,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
 
 	ts = newTestServer(t, Options{}, HandlerOptions{MaxBody: 1000, MaxKey: 10, Version: "cachectl/1.2.3"})
 	ts.do(t, "GET", "/v1/capabilities", nil).expect(t, 200,
-		`{"protocol":1,"server":"cachectl/1.2.3","capabilities":["keys","get","set","delete","expire","invalidate","stats"],"formats":[],"limits":{"max_body":1000,"max_key":10,"max_count":10000}}`+"\n")
+		`{"protocol":1,"server":"cachectl/1.2.3","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked"],"formats":[],"limits":{"max_body":1000,"max_key":10,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
 	r := ts.do(t, "HEAD", "/v1/capabilities", nil)
 	if r.status != 200 || r.body != "" || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("HEAD capabilities: %+v", r)
@@ -256,7 +256,7 @@ func TestBinaryKeys(t *testing.T) {
 	}
 	body := `{"match":[{"$bytes":"` + base64.StdEncoding.EncodeToString([]byte("k:[\x80-\xff]")) + `"}],"dry_run":true}`
 	// Redis compares range bounds as signed chars: 0x80..0xff is 128 keys.
-	ts.do(t, "POST", "/v1/invalidate", strings.NewReader(body)).expect(t, 200, `{"matched":128,"deleted":0}`+"\n")
+	ts.do(t, "POST", "/v1/invalidate", strings.NewReader(body)).expect(t, 200, `{"matched":128,"deleted":0,"cursor":""}`+"\n")
 }
 
 func TestInvalidateEndpoint(t *testing.T) {
@@ -268,14 +268,14 @@ func TestInvalidateEndpoint(t *testing.T) {
 		_ = ts.store.Set("session:"+strconv.Itoa(i), nil, 0, "")
 	}
 	ts.do(t, "POST", "/v1/invalidate", strings.NewReader(`{"match": ["user:*"], "dry_run": true}`)).
-		expect(t, 200, `{"matched":10,"deleted":0}`+"\n")
+		expect(t, 200, `{"matched":10,"deleted":0,"cursor":""}`+"\n")
 	if n := ts.store.Stats().Keys; n != 15 {
 		t.Fatalf("dry run left %d keys, want 15", n)
 	}
 	ts.do(t, "POST", "/v1/invalidate", strings.NewReader(`{"match": ["user:[0-4]", "session:*"], "dry_run": false, "future": 1}`)).
-		expect(t, 200, `{"matched":10,"deleted":10}`+"\n")
+		expect(t, 200, `{"matched":10,"deleted":10,"cursor":""}`+"\n")
 	ts.do(t, "POST", "/v1/invalidate", strings.NewReader(`{"match": ["user:5", "user:5", "nope"]}`)).
-		expect(t, 200, `{"matched":1,"deleted":1}`+"\n")
+		expect(t, 200, `{"matched":1,"deleted":1,"cursor":""}`+"\n")
 	if n := ts.store.Stats().Keys; n != 4 {
 		t.Fatalf("%d keys left, want 4", n)
 	}

@@ -150,6 +150,9 @@ func (ts *testServer) do(t *testing.T, method, target string, body io.Reader, he
 	if ts.token != "" {
 		req.Header.Set("Authorization", "Bearer "+ts.token)
 	}
+	if strings.HasPrefix(target, "/v1/invalidate") {
+		req.Header.Set("Content-Type", "application/json") // as the protocol requires; headers may override it
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -449,6 +449,96 @@ func (s *Store) Invalidate(ctx context.Context, match []string, dryRun bool) (ma
 	return matched, deleted, nil
 }
 
+// InvalidateChunk is Invalidate in bounded steps, so that a client can
+// report exact progress and lose at most one step's fate to a failure. It
+// starts at cursor ("" the first time) and stops once limit keys are deleted
+// (matched, for a dry run) or budget has passed (<= 0: no time bound),
+// returning the cursor to continue from, "" when done. A key present for the
+// whole run is visited at least once, as Scan promises; a dry run may count a
+// key twice when the table shrinks between steps.
+func (s *Store) InvalidateChunk(ctx context.Context, match []string, dryRun bool, cursor string, limit int, budget time.Duration) (matched, deleted int64, next string, err error) {
+	pos, err := parseCursor(cursor)
+	if err != nil || pos>>shardShift >= numShards {
+		return 0, 0, "", ErrBadCursor
+	}
+	if len(match) == 0 {
+		return 0, 0, "", nil
+	}
+	limit = max(limit, 1)
+	if keys, ok := literalKeys(match); ok && cursor == "" && len(keys) <= limit {
+		matched, deleted, err = s.Invalidate(ctx, match, dryRun)
+		return matched, deleted, "", err
+	}
+	start := time.Now() // the real clock: Options.Now may be frozen by tests
+	n := int64(limit)
+	si, v := pos>>shardShift, pos&posMask
+	for ; si < numShards; si, v = si+1, 0 {
+		if err := ctx.Err(); err != nil {
+			return matched, deleted, formatCursor(si, v), err
+		}
+		sh := &s.shards[si]
+		sh.mu.Lock()
+		sh.walkers++ // no shrinking under this step: each bucket is seen once
+		now := s.nowNano()
+		stop := func(at uint64) (int64, int64, string, error) {
+			sh.walkers--
+			sh.maybeShrink()
+			sh.mu.Unlock()
+			return matched, deleted, formatCursor(si, at), nil
+		}
+		for step := 1; ; step++ {
+			mask := uint64(len(sh.buckets) - 1)
+			for e := sh.buckets[v&mask]; e != nil; {
+				following := e.chain
+				switch {
+				case e.expired(now):
+					s.remove(sh, e)
+					sh.expired++
+				case matchesAny(match, e.key):
+					if !dryRun && deleted >= n {
+						// This bucket holds more: come back to it.
+						return stop(v)
+					}
+					matched++
+					if !dryRun {
+						s.remove(sh, e)
+						deleted++
+					}
+				}
+				e = following
+			}
+			if v = nextPos(v, mask); v == 0 {
+				break // shard done
+			}
+			if deleted >= n || (dryRun && matched >= n) ||
+				(budget > 0 && step%64 == 0 && time.Since(start) >= budget) {
+				return stop(v)
+			}
+			if step%walkBatch == 0 {
+				// Let readers and writers in; the position stays valid.
+				sh.mu.Unlock()
+				sh.mu.Lock()
+			}
+		}
+		sh.walkers--
+		sh.maybeShrink()
+		sh.mu.Unlock()
+		if si+1 < numShards && (deleted >= n || (dryRun && matched >= n) || (budget > 0 && time.Since(start) >= budget)) {
+			return matched, deleted, formatCursor(si+1, 0), nil
+		}
+	}
+	return matched, deleted, "", nil
+}
+
+func matchesAny(patterns []string, key string) bool {
+	for _, p := range patterns {
+		if glob.Match(p, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // literalKeys returns the distinct keys the patterns name when every pattern
 // is literal, so that Invalidate can look them up instead of walking.
 func literalKeys(patterns []string) ([]string, bool) {
