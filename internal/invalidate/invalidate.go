@@ -74,6 +74,16 @@ type ServerInvalidator interface {
 	Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error)
 }
 
+// ChunkedInvalidator is a ServerInvalidator whose server may also delete in
+// bounded chunks (HTTP capability invalidate-chunked): at most limit keys per
+// call, from cursor, next "" when done. A failure then leaves at most one
+// chunk's fate unknown.
+type ChunkedInvalidator interface {
+	ServerInvalidator
+	ChunkedInvalidate(ctx context.Context) (bool, error)
+	InvalidateChunk(ctx context.Context, patterns []string, dryRun bool, cursor string, limit int) (matched, deleted int64, next string, err error)
+}
+
 // maxPasses bounds the listings of one pattern on an unstable listing; keys
 // an app keeps writing meanwhile are not chased forever.
 const maxPasses = 5
@@ -103,9 +113,12 @@ func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, er
 	// An HTTP cache deletes on its side in one request, unless the caller
 	// needs to see each batch (backup), pace it or cap it.
 	if si, ok := b.(ServerInvalidator); ok && opts.Before == nil && opts.Match == nil && opts.Rate == 0 && opts.Max == 0 {
-		var m, d int64
-		m, d, err = si.Invalidate(ctx, opts.Patterns, opts.DryRun)
-		sum.Matched, sum.Deleted, sum.ServerSide = m, d, true
+		sum.ServerSide = true
+		err = serverSide(ctx, si, opts, &sum, func() {
+			if opts.Progress != nil {
+				opts.Progress(Progress{Matched: sum.Matched, Deleted: sum.Deleted, Elapsed: now().Sub(start)})
+			}
+		})
 		if opts.DryRun && err == nil {
 			err = sample(ctx, b, opts, &sum)
 		}
@@ -122,6 +135,58 @@ func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, er
 		}
 	}
 	return sum, nil
+}
+
+// serverSide lets the server delete. In chunks when it can: each request is
+// awaited even after Ctrl-C (within the operation timeout), the run stops
+// between chunks with an exact count, and a failed chunk leaves at most its
+// limit unconfirmed. An older server takes one request; the keys are counted
+// first so that a failure can say how many were at stake, never a sure 0.
+func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Summary, report func()) error {
+	if ci, ok := si.(ChunkedInvalidator); ok {
+		chunked, err := ci.ChunkedInvalidate(ctx)
+		if err != nil {
+			return err
+		}
+		if chunked {
+			for cursor := ""; ; {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				m, d, next, err := ci.InvalidateChunk(context.WithoutCancel(ctx), opts.Patterns, opts.DryRun, cursor, opts.Batch)
+				if err != nil {
+					if !opts.DryRun {
+						sum.Unconfirmed = int64(opts.Batch)
+					}
+					return err
+				}
+				sum.Matched += m
+				sum.Deleted += d
+				report()
+				if next == "" {
+					return nil
+				}
+				cursor = next
+			}
+		}
+	}
+	if opts.DryRun {
+		m, _, err := si.Invalidate(ctx, opts.Patterns, true)
+		sum.Matched = m
+		return err
+	}
+	pre, _, err := si.Invalidate(ctx, opts.Patterns, true)
+	if err != nil {
+		return err
+	}
+	m, d, err := si.Invalidate(context.WithoutCancel(ctx), opts.Patterns, false)
+	if err != nil {
+		sum.Matched, sum.Unconfirmed = pre, pre
+		return err
+	}
+	sum.Matched, sum.Deleted = m, d
+	report()
+	return nil
 }
 
 // sample lists the first few matching keys for a server-side dry run.

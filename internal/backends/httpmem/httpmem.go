@@ -41,6 +41,25 @@ type Backend struct {
 	token   string
 	opts    backends.Options
 	client  *http.Client
+
+	capsMu sync.Mutex
+	caps   *capabilities // asked once, on first need
+}
+
+// capabilities is what GET /v1/capabilities says that this client uses.
+type capabilities struct {
+	Capabilities []string `json:"capabilities"`
+	Store        Store    `json:"store"`
+}
+
+// Store is the store a server says it serves (the "store" field of its
+// capabilities): e.g. {"litestar", "MemoryStore", nil} or
+// {"aiocache", "SimpleMemoryCache", "ns"}. Namespace nil: the store has none
+// (or the server does not say); all empty: the server does not say.
+type Store struct {
+	Library   string  `json:"library"`
+	Class     string  `json:"class"`
+	Namespace *string `json:"namespace"`
 }
 
 // Open returns a Backend for an http:// or https:// URL; no I/O happens yet.
@@ -531,26 +550,98 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 	return st, nil
 }
 
-// Invalidate deletes every key matching any of the globs on the server side.
+// capabilities asks the server once what it supports; a failed answer is
+// asked again next time.
+func (b *Backend) capabilities(ctx context.Context) (*capabilities, error) {
+	b.capsMu.Lock()
+	defer b.capsMu.Unlock()
+	if b.caps != nil {
+		return b.caps, nil
+	}
+	var c capabilities
+	if err := b.getJSON(ctx, b.endpoint("capabilities"), &c); err != nil {
+		return nil, err
+	}
+	b.caps = &c
+	return b.caps, nil
+}
+
+// Store says which store the server serves; the zero Store when it does not
+// say (older servers).
+func (b *Backend) Store(ctx context.Context) (Store, error) {
+	c, err := b.capabilities(ctx)
+	if err != nil {
+		return Store{}, err
+	}
+	return c.Store, nil
+}
+
+// ChunkedInvalidate reports whether the server invalidates in bounded
+// chunks (capability invalidate-chunked), so that InvalidateChunk works.
+func (b *Backend) ChunkedInvalidate(ctx context.Context) (bool, error) {
+	c, err := b.capabilities(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, name := range c.Capabilities {
+		if name == "invalidate-chunked" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Invalidate deletes every key matching any of the globs on the server side,
+// in one request.
 func (b *Backend) Invalidate(ctx context.Context, patterns []string, dryRun bool) (matched, deleted int64, err error) {
-	body, _ := json.Marshal(struct {
-		Match  []string `json:"match"`
-		DryRun bool     `json:"dry_run"`
-	}{patterns, dryRun})
+	matched, deleted, _, err = b.invalidate(ctx, patterns, dryRun, "", 0)
+	return matched, deleted, err
+}
+
+// InvalidateChunk deletes at most limit keys matching any of the globs,
+// continuing from cursor ("" the first time); next is "" when the server has
+// visited every key. Only for servers with ChunkedInvalidate.
+func (b *Backend) InvalidateChunk(ctx context.Context, patterns []string, dryRun bool, cursor string, limit int) (matched, deleted int64, next string, err error) {
+	return b.invalidate(ctx, patterns, dryRun, cursor, max(limit, 1))
+}
+
+func (b *Backend) invalidate(ctx context.Context, patterns []string, dryRun bool, cursor string, limit int) (matched, deleted int64, next string, err error) {
+	req := struct {
+		// Patterns that are not UTF-8 go as {"$bytes"}: as JSON strings
+		// their bytes would turn into U+FFFD and match other keys.
+		Match  []jsonbytes.Bytes `json:"match"`
+		DryRun bool              `json:"dry_run"`
+		Limit  int               `json:"limit,omitempty"`
+		Cursor string            `json:"cursor,omitempty"`
+	}{Match: make([]jsonbytes.Bytes, len(patterns)), DryRun: dryRun, Limit: limit, Cursor: cursor}
+	for i, p := range patterns {
+		req.Match[i] = jsonbytes.Bytes(p)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return 0, 0, "", err
+	}
 	resp, err := b.do(ctx, http.MethodPost, b.endpoint("invalidate"), bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, b.statusError(resp)
+		return 0, 0, "", b.statusError(resp)
 	}
 	var r struct {
-		Matched int64 `json:"matched"`
-		Deleted int64 `json:"deleted"`
+		Matched int64   `json:"matched"`
+		Deleted int64   `json:"deleted"`
+		Cursor  *string `json:"cursor"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
-		return 0, 0, &backends.ServerError{Address: b.display, Msg: "bad invalidate answer: " + err.Error()}
+		return 0, 0, "", &backends.ServerError{Address: b.display, Msg: "bad invalidate answer: " + b.wrap(ctx, err).Error()}
 	}
-	return r.Matched, r.Deleted, nil
+	if limit > 0 && r.Cursor == nil {
+		return 0, 0, "", &backends.ServerError{Address: b.display, Msg: "the server's invalidate answer has no cursor"}
+	}
+	if r.Cursor != nil {
+		next = *r.Cursor
+	}
+	return r.Matched, r.Deleted, next, nil
 }
