@@ -326,7 +326,7 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
 		return &silentError{err: runErr}
 	case sum.Unconfirmed > 0:
-		return fmt.Errorf("stopped after deleting %d key(s); %d more in the failing batch may or may not have been deleted: %w", sum.Deleted, sum.Unconfirmed, runErr)
+		return fmt.Errorf("stopped after deleting %d key(s); up to %d more may or may not have been deleted (unconfirmed): %w", sum.Deleted, sum.Unconfirmed, runErr)
 	}
 	return fmt.Errorf("stopped after deleting %d key(s): %w", sum.Deleted, runErr)
 }
