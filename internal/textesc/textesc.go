@@ -217,3 +217,30 @@ func ParseKey(s string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// Line returns s as one line safe for a terminal: like Text, but newlines,
+// carriage returns and tabs become single spaces, so text a server sent (an
+// error reply, a version string) can neither drive the terminal nor forge a
+// second line of output.
+func Line(s string) string {
+	if isPlain(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case isUnsafe(r):
+			writeRuneEscape(&b, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -108,3 +108,21 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestLine(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "ERR unknown command", "ERR unknown command"},
+		{"osc title and colour", "ERR \x1b]0;pwn\x07\x1b[31mred", `ERR \x1b]0;pwn\x07\x1b[31mred`},
+		{"forged second line", "oops\nerror: all fine\r\tx", "oops error: all fine  x"},
+		{"c1 csi", "a\u009b2J", `a\u009b2J`},
+		{"bidi override", "abc\u202edef", `abc\u202edef`},
+		{"invalid utf-8", "bad\xff", `bad\xff`},
+		{"backslash kept", `C:\x`, `C:\x`},
+		{"utf-8 kept", "café ✓", "café ✓"},
+	}
+	for _, tt := range tests {
+		if got := Line(tt.in); got != tt.want {
+			t.Errorf("%s: Line(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
