@@ -671,85 +671,188 @@ def glob_match(pattern: bytes, key: bytes) -> bool:
     """
     if pattern == b"*":
         return True
-    return _match(pattern, key, _MAX_STAR_RUNS)
+    return _Glob(pattern).match(key)
 
 
-def _match(p: bytes, k: bytes, max_star_runs: int) -> bool:
-    # Iterative, backtracking to the last '*' only: the answers of Redis'
-    # recursive matcher in O(len(p) * len(k)) time, without its recursion.
-    if not k:
-        return not p  # Redis' loop needs a non-empty key; only "" matches ""
-    np_, nk = len(p), len(k)
-    pi = ki = 0
-    star_p, star_k = -1, 0  # pattern index after the last '*' run; key index it resumes at
-    runs = 0
-    while True:
-        if ki == nk:
-            while pi < np_ and p[pi] == _STAR:
-                pi += 1
-            return pi == np_
-        if pi < np_ and p[pi] == _STAR:
-            while pi < np_ and p[pi] == _STAR:
-                pi += 1
-            if pi == np_:
-                return True
-            runs += 1
-            if runs > max_star_runs:
-                return False
-            star_p, star_k = pi, ki
-            continue
-        if pi < np_:
-            ok, nxt = _match_one(p, pi, k[ki])
-            if ok:
-                pi, ki = nxt, ki + 1
-                continue
-        if star_p < 0:
-            return False
-        star_k += 1  # let the last '*' take one more byte
-        pi, ki = star_p, star_k
+def _match(p: bytes, k: bytes, max_star_runs: int = _MAX_STAR_RUNS) -> bool:
+    """glob_match without the ``*`` shortcut, compiling ``p`` each time (tests)."""
+    return _Glob(p, max_star_runs).match(k)
 
 
-def _match_one(p: bytes, i: int, c: int) -> Tuple[bool, int]:
-    b = p[i]
-    if b == _QUESTION:
-        return True, i + 1
-    if b == _LBRACKET:
-        return _match_class(p, i + 1, c)
-    if b == _BACKSLASH:
-        if i + 1 < len(p):
-            return p[i + 1] == c, i + 2
-        return c == _BACKSLASH, i + 1  # lone trailing backslash
-    return b == c, i + 1
+# Linear time, not backtracking: the pattern is split on its runs of '*'
+# into segments of one-byte tokens. The first segment must match at the
+# start of the key and the last at its end; each middle one is found
+# leftmost-first after the previous one (the classic argument: a later
+# position can only leave less room for the rest). Literal segments are
+# found with bytes.find, segments with '?' or classes with a bit-parallel
+# Shift-And (a Python int as the state, len(segment) bits wide), so a key
+# costs O(len(key) * ceil(len(segment) / 30)) digit operations at worst, never
+# the len(key) * len(pattern) steps of backtracking.
+
+_ANY = b"\x01" * 256
 
 
 def _signed(b: int) -> int:
     return b - 256 if b >= 128 else b  # C's char on x86-64
 
 
-def _match_class(p: bytes, i: int, c: int) -> Tuple[bool, int]:
+def _class_table(p: bytes, i: int) -> Tuple[bytes, int]:
+    """The 256-byte membership table of the class whose body starts at ``p[i]``, and the index after it."""
     # In the order Redis tests them: escape, ']', end of pattern, range, byte.
     n = len(p)
     negate = i < n and p[i] == _CARET
     if negate:
         i += 1
-    hit = False
+    table = bytearray(256)
     while True:
         if i + 1 < n and p[i] == _BACKSLASH:
             i += 1
-            hit = hit or p[i] == c
+            table[p[i]] = 1
         elif i < n and p[i] == _RBRACKET:
-            return hit != negate, i + 1
+            i += 1
+            break
         elif i >= n:
-            return hit != negate, n  # unterminated: the class is the rest of the pattern
+            break  # unterminated: the class is the rest of the pattern
         elif i + 2 < n and p[i + 1] == _DASH:
             lo, hi = _signed(p[i]), _signed(p[i + 2])
             if lo > hi:
                 lo, hi = hi, lo
-            hit = hit or lo <= _signed(c) <= hi
+            # Signed bounds: bytes >= 0x80 are -128..-1, before 0x00.
+            for a, b in ((max(lo, 0), hi), (max(lo, -128) + 256, min(hi, -1) + 256)):
+                if a <= b:
+                    table[a : b + 1] = b"\x01" * (b - a + 1)
             i += 2
         else:
-            hit = hit or p[i] == c
+            table[p[i]] = 1
         i += 1
+    if negate:
+        table = table.translate(bytes([1, 0]) + bytes(254))
+    return bytes(table), i
+
+
+class _Segment:
+    """A run of one-byte tokens between two runs of '*'."""
+
+    __slots__ = ("size", "literal", "tables", "masks", "high", "any_only")
+
+    def __init__(self, tokens: List[Any]):
+        self.size = len(tokens)
+        self.literal: Optional[bytes] = None
+        self.tables: List[Any] = tokens
+        self.any_only = all(t is _ANY for t in tokens) and bool(tokens)
+        self.masks: List[int] = []
+        self.high = 1 << (self.size - 1) if tokens else 0
+        if all(isinstance(t, int) for t in tokens):
+            self.literal = bytes(tokens)
+            return
+        # Shift-And masks: bit j of masks[c] is set when token j takes byte c.
+        # Tokens are grouped so that each distinct one costs 256 ORs, not each position.
+        groups: Dict[Any, List[int]] = {}
+        for j, t in enumerate(tokens):
+            groups.setdefault(t, []).append(j)
+        masks = [0] * 256
+        for t, positions in groups.items():
+            bits = bytearray((self.size + 7) // 8)
+            for j in positions:
+                bits[j >> 3] |= 1 << (j & 7)
+            mask = int.from_bytes(bits, "little")
+            if isinstance(t, int):
+                masks[t] |= mask
+            else:
+                for c in range(256):
+                    if t[c]:
+                        masks[c] |= mask
+        self.masks = masks
+
+    def at(self, key: bytes, pos: int) -> bool:
+        """Whether the segment matches ``key`` at ``pos`` (room already checked)."""
+        if self.literal is not None:
+            return key.startswith(self.literal, pos)
+        for j, t in enumerate(self.tables):
+            c = key[pos + j]
+            if t.__class__ is int:
+                if t != c:
+                    return False
+            elif not t[c]:
+                return False
+        return True
+
+    def find(self, key: bytes, start: int, end: int) -> int:
+        """The leftmost position >= start where the segment matches within key[:end], or -1."""
+        if self.literal is not None:
+            return key.find(self.literal, start, end)
+        if self.any_only:
+            return start if start + self.size <= end else -1
+        masks, high, state = self.masks, self.high, 0
+        for i in range(start, end):
+            state = ((state << 1) | 1) & masks[key[i]]
+            if state & high:
+                return i - self.size + 1
+        return -1
+
+
+class _Glob:
+    """A compiled glob: segments, and whether '*' runs separate them."""
+
+    __slots__ = ("pattern", "segments", "stars", "never")
+
+    def __init__(self, pattern: bytes, max_star_runs: int = _MAX_STAR_RUNS):
+        self.pattern = pattern
+        segments: List[_Segment] = []
+        tokens: List[Any] = []
+        runs = 0
+        never = False
+        i, n = 0, len(pattern)
+        while i < n:
+            b = pattern[i]
+            if b == _STAR:
+                while i < n and pattern[i] == _STAR:
+                    i += 1
+                if i < n:
+                    runs += 1
+                    # Redis gives up past max_star_runs nested '*' (CVE-2024-31228):
+                    # a pattern that goes on after one more run matches nothing.
+                    never = never or runs > max_star_runs
+                segments.append(_Segment(tokens))
+                tokens = []
+                continue
+            if b == _QUESTION:
+                tokens.append(_ANY)
+                i += 1
+            elif b == _LBRACKET:
+                table, i = _class_table(pattern, i + 1)
+                tokens.append(table)
+            elif b == _BACKSLASH and i + 1 < n:
+                tokens.append(pattern[i + 1])
+                i += 2
+            else:
+                tokens.append(b)  # a lone trailing backslash is itself
+                i += 1
+        segments.append(_Segment(tokens))
+        self.segments = segments
+        self.stars = len(segments) > 1
+        self.never = never
+
+    def match(self, key: bytes) -> bool:
+        if not key:
+            return not self.pattern  # Redis' loop needs a non-empty key; only "" matches ""
+        if self.never:
+            return False
+        segs, n = self.segments, len(key)
+        head = segs[0]
+        if not self.stars:
+            return n == head.size and head.at(key, 0)
+        tail = segs[-1]
+        end = n - tail.size
+        if head.size > end or not head.at(key, 0) or not tail.at(key, end):
+            return False
+        pos = head.size
+        for seg in segs[1:-1]:
+            i = seg.find(key, pos, end)
+            if i < 0:
+                return False
+            pos = i + seg.size
+        return True
 
 
 def _literal_prefix(pattern: bytes) -> bytes:
@@ -768,19 +871,20 @@ def _literal_prefix(pattern: bytes) -> bytes:
 
 
 class _Matcher:
-    """One glob, with a cheap prefix test in front of the full match."""
+    """One glob, compiled once, with a cheap prefix test in front of the full match."""
 
-    __slots__ = ("pattern", "prefix", "everything")
+    __slots__ = ("pattern", "prefix", "everything", "glob")
 
     def __init__(self, pattern: bytes):
         self.pattern = pattern
         self.everything = pattern == b"*"
         self.prefix = _literal_prefix(pattern)
+        self.glob = _Glob(pattern)
 
     def __call__(self, key: bytes) -> bool:
         if self.everything:
             return True
-        return key.startswith(self.prefix) and _match(self.pattern, key, _MAX_STAR_RUNS)
+        return key.startswith(self.prefix) and self.glob.match(key)
 
 
 # --------------------------------------------------------------------------
