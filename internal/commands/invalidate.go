@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/dumpfile"
+	"github.com/cachectl/cachectl/internal/glob"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/invalidate"
 	"github.com/cachectl/cachectl/internal/profiles"
@@ -54,7 +55,8 @@ metadump and deletes with pipelined quiet md; HTTP caches delete on their side.
 Safety: --dry-run counts the matches and shows a sample. On a terminal the
 count is shown and confirmed first (the count must be typed above 1000 keys or
 in a production context); off a terminal nothing is deleted without --yes
-(exit 4). A lone "*" also needs --all. Read-only contexts refuse (exit 4).
+(exit 4). A pattern that matches every key ("*", "**", "?*"…) also needs
+--all. Read-only contexts refuse (exit 4).
 
 Ctrl-C stops after the batch in flight and reports exactly what was deleted
 (exit 130). An error midway reports the exact count too (exit 1).`,
@@ -92,7 +94,7 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "count the matching keys and show a sample; delete nothing")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask (needed off a terminal)")
-	cmd.Flags().BoolVar(&opts.All, "all", false, `allow the pattern "*" (every key)`)
+	cmd.Flags().BoolVar(&opts.All, "all", false, `allow a pattern that matches every key ("*", "**", "?*"…)`)
 	cmd.Flags().IntVar(&opts.Batch, "batch", 1000, "keys per delete round trip")
 	cmd.Flags().IntVar(&opts.Rate, "rate", 0, "at most N deletions per second (0: no limit)")
 	cmd.Flags().Int64Var(&opts.Max, "max", 0, "stop after N deletions (0: no limit)")
@@ -168,8 +170,9 @@ func (opts *invalidateOptions) addTargets(cmd *cobra.Command) error {
 func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 	f := opts.f
 	for _, p := range opts.Patterns {
-		if p == "*" && !opts.All {
-			return &RefusedError{Msg: `refusing to delete every key: the pattern "*" also needs --all`}
+		// By meaning, not spelling: "**" and "?*" delete everything too.
+		if glob.MatchesAll(p) && !opts.All {
+			return &RefusedError{Msg: fmt.Sprintf("refusing to delete every key: the pattern %s matches them all, which also needs --all", textesc.Key(p))}
 		}
 	}
 	what := "invalidate " + quotedPatterns(opts.Patterns)
@@ -310,6 +313,9 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 	} else {
 		w := f.IO.Out
 		switch {
+		case sum.DryRun && runErr != nil:
+			// A count cut short is a lower bound, not the answer.
+			fmt.Fprintf(w, "at least %d key(s) match %s (dry run stopped early: nothing deleted)\n", sum.Matched, quotedPatterns(opts.Patterns))
 		case sum.DryRun:
 			fmt.Fprintf(w, "%d key(s) match %s (dry run: nothing deleted)\n", sum.Matched, quotedPatterns(opts.Patterns))
 			for _, k := range sum.Sample {
@@ -322,6 +328,11 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 	switch {
 	case runErr == nil:
 		return nil
+	case sum.DryRun && interrupted:
+		fmt.Fprintf(f.IO.ErrOut, "interrupted: counted %d matching key(s) before stopping; nothing was deleted (dry run)\n", sum.Matched)
+		return &silentError{err: runErr}
+	case sum.DryRun:
+		return fmt.Errorf("stopped after counting %d matching key(s); nothing was deleted (dry run): %w", sum.Matched, runErr)
 	case interrupted:
 		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
 		return &silentError{err: runErr}
