@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cachectl/cachectl/internal/dumpfile"
 	"github.com/cachectl/cachectl/internal/glob"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/invalidate"
@@ -30,6 +28,9 @@ type invalidateOptions struct {
 	Rate     int
 	Max      int64
 	Backup   string
+	// With --backup: add to an existing file, or keep it aside and start
+	// anew; --raw-dump saves Redis DUMP payloads.
+	BackupAppend, BackupForce, RawDump bool
 	// Framework targets (need a --profile): a literal prefix, an aiocache
 	// function, a Litestar/Starlite route, a Django/asgi-caches page.
 	Prefix, Function, Route, Page string
@@ -102,7 +103,10 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
 	cmd.Flags().StringVar(&opts.Function, "function", "", "aiocache: every cached result of module.function (e.g. app.services.get_user)")
 	cmd.Flags().StringVar(&opts.Route, "route", "", "litestar, starlite: every cached response of a route, all query strings ('GET /items')")
 	cmd.Flags().StringVar(&opts.Page, "page", "", "django, asgi-caches: the cached page and header keys of an absolute URL")
-	cmd.Flags().StringVar(&opts.Backup, "backup", "", "write each entry (value, TTL) to FILE as JSON lines before deleting it; cachectl restore FILE brings them back")
+	cmd.Flags().StringVar(&opts.Backup, "backup", "", "write each entry (value, TTL; any Redis type) to FILE as JSON lines before deleting it; cachectl restore FILE brings them back. An existing FILE is refused")
+	cmd.Flags().BoolVar(&opts.BackupAppend, "append", false, "with --backup: add to an existing FILE (it must be a whole dump file)")
+	cmd.Flags().BoolVar(&opts.BackupForce, "force", false, "with --backup: keep an existing FILE as FILE.~N~ and start a new one")
+	cmd.Flags().BoolVar(&opts.RawDump, "raw-dump", false, "with --backup on Redis: save each value as its exact DUMP payload (any type; restorable by Redis of the same major version)")
 	return cmd
 }
 
@@ -175,6 +179,9 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 			return &RefusedError{Msg: fmt.Sprintf("refusing to delete every key: the pattern %s matches them all, which also needs --all", textesc.Key(p))}
 		}
 	}
+	if err := opts.checkBackup(); err != nil {
+		return err
+	}
 	what := "invalidate " + quotedPatterns(opts.Patterns)
 	if !opts.DryRun {
 		if err := f.CheckWritable(what); err != nil {
@@ -189,6 +196,9 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		return err
 	}
 	defer b.Close()
+	if err := checkRawDump(b, opts.RawDump); err != nil {
+		return err
+	}
 
 	if !opts.DryRun && !opts.Yes {
 		// Count first, then ask.
@@ -218,28 +228,12 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		Max:      opts.Max,
 	}
 	if opts.Backup != "" && !opts.DryRun {
-		file, err := os.OpenFile(opts.Backup, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		before, closeBackup, err := opts.backupHook(b)
 		if err != nil {
-			return fmt.Errorf("--backup: %w", err)
+			return err
 		}
-		defer file.Close()
-		w := dumpfile.NewWriter(file)
-		// Each batch is on disk before it is deleted.
-		run.Before = func(ctx context.Context, keys []string) error {
-			err := writeEntries(ctx, b, w, keys, func(key, kind string) error {
-				return fmt.Errorf("%s is a %s, which --backup cannot save yet; nothing of this batch was deleted", textesc.Key(key), kind)
-			})
-			if err == nil {
-				err = w.Flush()
-			}
-			if err == nil {
-				err = file.Sync()
-			}
-			if err != nil {
-				return fmt.Errorf("backup to %s: %w", opts.Backup, err)
-			}
-			return nil
-		}
+		defer closeBackup()
+		run.Before = before
 	}
 	progress := newProgressLine(f)
 	run.Progress = progress.update
