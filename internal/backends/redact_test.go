@@ -46,8 +46,8 @@ func TestRedactTable(t *testing.T) {
 		{"scheme only", "redis://", "redis://", ""},
 		{"colon at end", "redis://u:", "redis://u:", ""},
 		{"no scheme, :// in password", "u:a://b@h", "u:***@h", "a://b"},
-		// Ambiguous: this is also scheme "u" with user "b"; read that way.
-		{"valid scheme, user only", "u://b@h", "u://b@h", ""},
+		// Ambiguous: this is also scheme "u" with user "b"; a lone user part outside Redis is masked.
+		{"valid scheme, user only", "u://b@h", "u://***@h", "b"},
 		{"invalid scheme", "1x://u:pw@h", "1x:***@h", "pw"},
 	}
 	for _, tt := range tests {
@@ -116,4 +116,58 @@ func FuzzRedact(f *testing.F) {
 		}
 		_ = Redact(scheme + user + pw + host) // must not panic
 	})
+}
+
+func TestRedactSecretsOutsideThePasswordField(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"query password", "redis://127.0.0.1:6379/0?password=S3cret", "redis://127.0.0.1:6379/0?password=***"},
+		{"query password among others", "redis://h/0?db=1&Password=S3cret&timeout=1", "redis://h/0?db=1&Password=***&timeout=1"},
+		{"query token before fragment", "http://h/?token=S3cret#x", "http://h/?token=***#x"},
+		{"encoded name", "redis://h?pass%77ord=S3cret", "redis://h?pass%77ord=***"},
+		{"sentinel password", "redis+sentinel://s1/m?sentinel_password=S3cret", "redis+sentinel://s1/m?sentinel_password=***"},
+		{"env names are kept", "redis+sentinel://s1/m?sentinel_password_env=PW", "redis+sentinel://s1/m?sentinel_password_env=PW"},
+		{"http token as user", "http://S3cret@127.0.0.1:1/", "http://***@127.0.0.1:1/"},
+		{"https token as user", "HTTPS://S3cret@h/base", "HTTPS://***@h/base"},
+		{"http token with slash", "http://ab/S3cret@h/", "http://***@h/"},
+		{"http user and token", "http://user:S3cret@h/", "http://user:***@h/"},
+		{"http @ in query is a value", "http://h/p?mail=a@b.c", "http://h/p?mail=a@b.c"},
+		{"redis user name kept", "redis://app@h/0", "redis://app@h/0"},
+		{"both", "redis://u:S3cret@h/0?password=S3cret", "redis://u:***@h/0?password=***"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.in)
+			if got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if strings.Contains(got, "S3cret") {
+				t.Errorf("Redact(%q) = %q leaks the secret", tt.in, got)
+			}
+			if again := Redact(got); again != got {
+				t.Errorf("not idempotent: %q then %q", got, again)
+			}
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"redis://h:6379/0", nil},
+		{"redis://u:S3cret@h/0", []string{"S3cret"}},
+		{"redis://u:S3c%2Fret@h/0", []string{"S3c%2Fret", "S3c/ret"}},
+		{"redis://u:12/S3cret@h/0", []string{"12/S3cret", "S3cret"}},
+		{"redis://u:p@ss@h", []string{"p@ss"}},
+		{"http://S3cret@h:1/", []string{"S3cret"}},
+		{"redis://h/0?db=1&password=S3cret&x=1", []string{"S3cret"}},
+		{"redis://u:pw1@h/0?password=pw2#f", []string{"pw1", "pw2"}},
+	}
+	for _, tt := range tests {
+		got := Secrets(tt.in)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("Secrets(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -80,6 +81,9 @@ func quoteScheme(s string) string {
 	return `"` + s + `"`
 }
 
+// hostPortOnly is a scheme-less "host:port", which is safe to echo back.
+var hostPortOnly = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]{1,5}$`)
+
 // ParseURL parses a cache URL. Its errors never echo a password: net/url's
 // own errors quote the whole input, so they are replaced.
 func ParseURL(rawURL string) (*url.URL, error) {
@@ -87,7 +91,12 @@ func ParseURL(rawURL string) (*url.URL, error) {
 		return nil, &URLError{Reason: "empty URL"}
 	}
 	if !strings.Contains(rawURL, "://") {
-		return nil, &URLError{URL: Redact(rawURL), Reason: "missing scheme, e.g. redis://host:6379/0"}
+		// The text is not echoed: it may be a password pasted in the wrong
+		// place. Only a plain host:port is, to suggest the fix.
+		if hostPortOnly.MatchString(rawURL) {
+			return nil, &URLError{URL: rawURL, Reason: "missing scheme; did you mean redis://" + rawURL + " (or memcached://, http://)?"}
+		}
+		return nil, &URLError{Reason: "missing scheme, e.g. redis://host:6379/0"}
 	}
 	// A server list ("a:1,b,c:3") is not a host net/url accepts when an entry
 	// before the last has a port: parse with a stand-in host, then put it back.
@@ -115,6 +124,11 @@ func ParseURL(rawURL string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			if msg := ue.Err.Error(); strings.HasPrefix(msg, "invalid port ") {
 				reason = "bad port " + strings.TrimSuffix(strings.TrimPrefix(msg, "invalid port "), " after host")
+				if strings.Contains(orig, "@") {
+					// What net/url took for a port may be the start of a
+					// password holding '/', '#' or '?': do not quote it.
+					reason = "bad port; characters such as @ : / # ? % in a user name or password must be percent-encoded"
+				}
 			}
 		}
 		return nil, &URLError{URL: Redact(orig), Reason: reason}
@@ -129,21 +143,73 @@ func ParseURL(rawURL string) (*url.URL, error) {
 // first ':' after "scheme://" (or from the start, without a scheme) up to the
 // last '@' of the string is masked. Over-masking a URL that has '@' in its
 // path or query is accepted; leaking a password is not. A URL without a ':'
-// before its last '@' has no password and is returned unchanged.
+// before its last '@' keeps its user name where the scheme has user names
+// (Redis ACLs); elsewhere a lone user part is a token or a misplaced
+// password: "http://***@host", "memcached://***@host". Query parameters that carry secrets
+// (?password=, ?token=, ...) are masked too.
 func Redact(raw string) string {
 	start := 0
+	scheme := ""
 	if i := strings.Index(raw, "://"); i >= 0 && validScheme(raw[:i]) {
 		start = i + len("://")
+		scheme = strings.ToLower(raw[:i])
 	}
-	at := strings.LastIndex(raw, "@")
-	if at < start {
+	out := raw
+	if at := strings.LastIndex(raw, "@"); at >= start {
+		if colon := strings.IndexByte(raw[start:at], ':'); colon >= 0 {
+			out = raw[:start+colon] + ":***" + raw[at:]
+		} else if scheme != "" && !strings.HasPrefix(scheme, "redis") && scheme != "unix" {
+			// The user part before the query: an '@' in the query is a value.
+			end := len(raw)
+			if q := strings.IndexAny(raw[start:], "?#"); q >= 0 {
+				end = start + q
+			}
+			if at := strings.LastIndex(raw[start:end], "@"); at > 0 {
+				out = raw[:start] + "***" + raw[start+at:]
+			}
+		}
+	}
+	return redactQuery(out, start)
+}
+
+// secretParams are query parameters whose values are credentials, in the
+// spellings URLs from other tools use (aiocache's ?password=, redis-py's).
+var secretParams = []string{"password", "pass", "passwd", "pwd", "token", "secret", "auth", "access_token", "api_key", "apikey", "sentinel_password", "client_secret"}
+
+// redactQuery masks the values of secret query parameters of raw, whose
+// authority starts at start.
+func redactQuery(raw string, start int) string {
+	q := strings.IndexByte(raw[start:], '?')
+	if q < 0 {
 		return raw
 	}
-	colon := strings.IndexByte(raw[start:at], ':')
-	if colon < 0 {
+	q += start + 1
+	end := len(raw)
+	if h := strings.IndexByte(raw[q:], '#'); h >= 0 {
+		end = q + h
+	}
+	params := strings.Split(raw[q:end], "&")
+	changed := false
+	for i, p := range params {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || value == "***" {
+			continue
+		}
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		for _, s := range secretParams {
+			if strings.EqualFold(name, s) {
+				params[i] = p[:len(p)-len(value)] + "***"
+				changed = true
+				break
+			}
+		}
+	}
+	if !changed {
 		return raw
 	}
-	return raw[:start+colon] + ":***" + raw[at:]
+	return raw[:q] + strings.Join(params, "&") + raw[end:]
 }
 
 // validScheme reports whether s is an RFC 3986 scheme. Without this check a
@@ -163,3 +229,59 @@ func validScheme(s string) bool {
 
 // RedactURL is Redact for a parsed URL.
 func RedactURL(u *url.URL) string { return Redact(u.String()) }
+
+// Secrets returns the parts of raw that Redact masks (passwords, tokens in a
+// user part, secret query values), raw and percent-decoded, so that text
+// built from raw by other code (a library's error, a quoted path) can be
+// scrubbed of them too.
+func Secrets(raw string) []string {
+	red := Redact(raw)
+	if red == raw {
+		return nil
+	}
+	var out []string
+	add := func(s string) {
+		if s == "" || s == "***" {
+			return
+		}
+		out = append(out, s)
+		if d, err := url.PathUnescape(s); err == nil && d != s {
+			out = append(out, d)
+		}
+		// net/url splits a password holding '/', '#' or '?' into host, path
+		// and query, and a parser may quote one piece of it.
+		if pieces := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune("/#?@", r) }); len(pieces) > 1 {
+			for _, p := range pieces {
+				if len(p) >= 4 {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	// Walk both strings: every "***" in red stands for one masked span of raw.
+	i, j := 0, 0
+	for i < len(red) && j < len(raw) {
+		if strings.HasPrefix(red[i:], "***") && !strings.HasPrefix(raw[j:], "***") {
+			rest := red[i+3:]
+			// The span ends where raw continues as red does after the mask.
+			end := len(raw)
+			if rest != "" {
+				next := rest
+				if k := strings.IndexAny(rest, "&#@"); k >= 0 {
+					next = rest[:k+1]
+				}
+				if k := strings.LastIndex(raw, next); k >= j && next[len(next)-1] == '@' {
+					end = k
+				} else if k := strings.Index(raw[j:], next); k >= 0 {
+					end = j + k
+				}
+			}
+			add(raw[j:end])
+			i, j = i+3, end
+			continue
+		}
+		i++
+		j++
+	}
+	return out
+}

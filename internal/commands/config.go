@@ -90,7 +90,7 @@ func contextsJSON(file *config.File) []contextJSON {
 		c, _ := file.Get(name)
 		out = append(out, contextJSON{
 			Name: name, Current: name == file.CurrentContext, URL: config.RedactURL(c.URL),
-			PasswordEnv: c.PasswordEnv, TokenEnv: c.TokenEnv, ReadOnly: c.ReadOnly,
+			PasswordEnv: config.RedactEnvName(c.PasswordEnv), TokenEnv: config.RedactEnvName(c.TokenEnv), ReadOnly: c.ReadOnly,
 			Profile: c.Profile, Namespace: c.Namespace, KeyPrefix: c.KeyPrefix, KeyVersion: c.KeyVersion, Label: c.Label, Color: c.Color,
 			Production: c.Production,
 		})
@@ -202,6 +202,13 @@ process list.`,
 					*dst = v
 				}
 			}
+			// A value that is no variable name is probably the secret itself:
+			// refuse it before it reaches the file, and do not echo it.
+			for _, fv := range []struct{ flag, v string }{{"password-env", c.PasswordEnv}, {"token-env", c.TokenEnv}} {
+				if fl.Changed(fv.flag) && fv.v != "" && !config.ValidVarName(fv.v) {
+					return usagef("--%s takes the name of an environment variable (letters, digits and _), not the secret itself; nothing was saved", fv.flag)
+				}
+			}
 			set("url", &merged.URL, c.URL)
 			set("password-env", &merged.PasswordEnv, c.PasswordEnv)
 			set("token-env", &merged.TokenEnv, c.TokenEnv)
@@ -282,7 +289,7 @@ func validateURL(ctx context.Context, f *Factory, raw string) error {
 		return nil
 	}
 	if err != nil {
-		return err
+		return withSecretsHidden(err, []string{raw})
 	}
 	return b.Close()
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 // Exit codes of DESIGN section 5; scripts branch on them, so they never change.
@@ -19,6 +23,11 @@ const (
 	ExitNotFound    = 3
 	ExitRefused     = 4
 	ExitInterrupted = 130
+	// ExitBrokenPipe is what a shell reports for a process that SIGPIPE
+	// ended (128+13): stdout was closed before everything was written, as in
+	// `cachectl keys | head`. Commands end this way whether the runtime's
+	// SIGPIPE or a returned EPIPE noticed it, so scripts see one status.
+	ExitBrokenPipe = 141
 )
 
 // UsageError is a bad flag, argument or URL: fixing the command line helps.
@@ -50,15 +59,18 @@ func ExitCode(err error) int {
 		noContext   *config.NoContextError
 		badName     *config.NameError
 		badKey      *backends.KeyError
+		badToken    *config.TokenError
 	)
 	switch {
+	case isBrokenPipe(err):
+		return ExitBrokenPipe
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &refused):
 		return ExitRefused
 	case errors.As(err, &usage), errors.As(err, &urlErr), errors.As(err, &unsupported),
 		errors.Is(err, config.ErrNoURL), errors.As(err, &noContext), errors.As(err, &badName),
-		errors.As(err, &badKey):
+		errors.As(err, &badKey), errors.As(err, &badToken):
 		return ExitUsage
 	case errors.Is(err, backends.ErrNotFound):
 		return ExitNotFound
@@ -66,6 +78,14 @@ func ExitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitError
+}
+
+// isBrokenPipe reports a write to a closed output pipe (stdout, stderr or a
+// file such as /dev/stdout). A server connection reset while writing is a
+// *net.OpError and stays an ordinary error: it must not pass silently.
+func isBrokenPipe(err error) bool {
+	var netErr *net.OpError
+	return errors.Is(err, syscall.EPIPE) && !errors.As(err, &netErr)
 }
 
 // isCobraUsage recognises the errors cobra itself returns for unknown
@@ -88,6 +108,56 @@ func ErrorMessage(err error) string {
 	msg := err.Error()
 	// Guard against a password that slipped into a wrapped library error.
 	msg = urlInText.ReplaceAllStringFunc(msg, backends.Redact)
-	msg = strings.ReplaceAll(msg, "\n", " ")
+	// Server replies, HTTP bodies and reason phrases are in msg: escape what
+	// a terminal would act on and keep it to one line.
+	return textesc.Line(msg)
+}
+
+// scrubbedError hides known secrets in err's text: whatever a library or a
+// parser quoted from a URL or a flag (a password that net/url took for a
+// path, a token in a user part), the message never holds it. Unwrap keeps
+// the exit code mapping.
+type scrubbedError struct {
+	err     error
+	secrets []string
+}
+
+func (e *scrubbedError) Error() string { return scrub(e.err.Error(), e.secrets) }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// minSecretLen keeps very short secrets from mangling every message that
+// happens to contain their letters; they are still masked inside URLs.
+const minSecretLen = 3
+
+// withSecretsHidden wraps err so that its text never shows the secrets of
+// the given URLs, nor the given secret values themselves.
+func withSecretsHidden(err error, urls []string, values ...string) error {
+	if err == nil {
+		return nil
+	}
+	var secrets []string
+	for _, u := range urls {
+		secrets = append(secrets, backends.Secrets(u)...)
+	}
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			secrets = append(secrets, v)
+		}
+	}
+	if len(secrets) == 0 {
+		return err
+	}
+	return &scrubbedError{err: err, secrets: secrets}
+}
+
+func scrub(msg string, secrets []string) string {
+	// Longest first, so a secret holding another is masked whole.
+	sorted := slices.Clone(secrets)
+	slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range sorted {
+		if len(s) >= minSecretLen {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
 	return msg
 }

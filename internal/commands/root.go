@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/profiles"
 
 	"github.com/cachectl/cachectl/internal/build"
@@ -31,6 +32,7 @@ func Main() int {
 // Run executes one command line against a Factory and reports the exit code;
 // tests call it with a test Factory.
 func Run(ctx context.Context, f *Factory, args []string) int {
+	f.ctx = ctx
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
@@ -45,8 +47,10 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		err = ctx.Err()
 	}
 	if err != nil {
+		err = f.hideSecrets(err)
 		cs := f.IO.ColorScheme()
-		if !silent(err) {
+		// Nobody reads a closed pipe: say nothing more, just the exit status.
+		if !silent(err) && !isBrokenPipe(err) {
 			fmt.Fprintln(f.IO.ErrOut, cs.Red("error:")+" "+ErrorMessage(err))
 		}
 		return ExitCode(err)
@@ -78,6 +82,9 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 			}
 			if g.Timeout <= 0 {
 				return usagef("--timeout must be positive, got %v", g.Timeout)
+			}
+			if err := config.CheckToken(g.Token, "flag --token"); err != nil {
+				return err
 			}
 			if g.ScanCount < 1 {
 				return usagef("--scan-count must be at least 1")
@@ -146,6 +153,30 @@ func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return values, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// hideSecrets makes sure no credential this command line was given, by flag,
+// environment or context, appears in the text of err.
+func (f *Factory) hideSecrets(err error) error {
+	urls := []string{f.Global.URL}
+	values := []string{f.Global.Token}
+	if r := f.resolved; r != nil {
+		urls = append(urls, r.URL)
+		values = append(values, r.Password, r.Token)
+	}
+	if f.Getenv != nil {
+		for _, name := range []string{config.EnvURL, config.EnvCacheURL} {
+			if v, ok := f.Getenv(name); ok {
+				urls = append(urls, v)
+			}
+		}
+		for _, name := range []string{config.EnvPassword, config.EnvToken} {
+			if v, ok := f.Getenv(name); ok {
+				values = append(values, v)
+			}
+		}
+	}
+	return withSecretsHidden(err, urls, values...)
 }
 
 // silentError has already been reported to the user (e.g. per-key "not

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/build"
+	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/memserver"
 )
 
@@ -47,6 +48,10 @@ The URL is printed on stdout once the server listens, so scripts can read it.`,
 			opts.Token = f.Global.Token
 			if opts.Token == "" {
 				opts.Token, _ = f.Getenv("CACHECTL_TOKEN")
+				// A token of spaces would be required of clients as if it were one.
+				if err := config.CheckToken(opts.Token, "env "+config.EnvToken); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -363,7 +363,8 @@ func (f *File) Use(name string) error {
 }
 
 // Redacted returns a deep copy of f with the password of every URL replaced
-// by "***", for `cachectl config view`.
+// by "***" (and any password_env or token_env that holds a secret rather
+// than a variable name), for `cachectl config view`.
 func (f *File) Redacted() *File {
 	out := &File{Contexts: map[string]*Context{}}
 	if f == nil {
@@ -376,6 +377,8 @@ func (f *File) Redacted() *File {
 			cp = *c
 		}
 		cp.URL = RedactURL(cp.URL)
+		cp.PasswordEnv = RedactEnvName(cp.PasswordEnv)
+		cp.TokenEnv = RedactEnvName(cp.TokenEnv)
 		out.Contexts[name] = &cp
 	}
 	return out

@@ -52,11 +52,14 @@ func Resolve(in ResolveInput) (*Resolved, error) {
 	env := func(name string) string { return lookup(in.Getenv, name) }
 	trimmed := func(name string) string { return strings.TrimSpace(env(name)) }
 
-	fromEnv := func(r *Resolved) *Resolved {
+	fromEnv := func(r *Resolved) (*Resolved, error) {
 		r.Password = env(EnvPassword)
 		r.Token = env(EnvToken)
 		r.ReadOnly = in.FlagReadOnly
-		return r
+		if err := CheckToken(r.Token, "env "+EnvToken); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 
 	switch {
@@ -65,15 +68,15 @@ func Resolve(in ResolveInput) (*Resolved, error) {
 		if u == "" {
 			return nil, errors.New("flag --url is empty")
 		}
-		return fromEnv(&Resolved{URL: u, Source: "flag --url"}), nil
+		return fromEnv(&Resolved{URL: u, Source: "flag --url"})
 	case in.FlagContext != "":
 		return resolveContext(in, in.FlagContext)
 	}
 	if u := trimmed(EnvURL); u != "" {
-		return fromEnv(&Resolved{URL: u, Source: "env " + EnvURL}), nil
+		return fromEnv(&Resolved{URL: u, Source: "env " + EnvURL})
 	}
 	if u := trimmed(EnvCacheURL); u != "" {
-		return fromEnv(&Resolved{URL: u, Source: "env " + EnvCacheURL}), nil
+		return fromEnv(&Resolved{URL: u, Source: "env " + EnvCacheURL})
 	}
 	if name := trimmed(EnvContext); name != "" {
 		return resolveContext(in, name)
@@ -106,6 +109,13 @@ func resolveContext(in ResolveInput, name string) (*Resolved, error) {
 	if r.Token, err = secret(in.Getenv, name, "token_env", c.TokenEnv, EnvToken); err != nil {
 		return nil, err
 	}
+	src := "env " + EnvToken
+	if c.TokenEnv != "" {
+		src = fmt.Sprintf("context %q: token_env %s", name, c.TokenEnv)
+	}
+	if err := CheckToken(r.Token, src); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -115,7 +125,7 @@ func secret(getenv func(string) (string, bool), ctxName, key, varName, fallback 
 	if varName == "" {
 		return lookup(getenv, fallback), nil
 	}
-	if !validVarName(varName) {
+	if !ValidVarName(varName) {
 		// Do not echo it: it may be the password itself, pasted in error.
 		return "", fmt.Errorf("context %q: %s is not a valid environment variable name (it must name a variable, not hold the secret)", ctxName, key)
 	}
@@ -126,8 +136,8 @@ func secret(getenv func(string) (string, bool), ctxName, key, varName, fallback 
 	return v, nil
 }
 
-// validVarName reports whether s looks like a POSIX environment variable name.
-func validVarName(s string) bool {
+// ValidVarName reports whether s looks like a POSIX environment variable name.
+func ValidVarName(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
 	}
@@ -140,4 +150,22 @@ func validVarName(s string) bool {
 		}
 	}
 	return true
+}
+
+// TokenError is a bearer token that cannot be meant: one of only spaces
+// would be sent (or required) as if it were a secret. It maps to the usage
+// exit code.
+type TokenError struct{ Source string }
+
+func (e *TokenError) Error() string {
+	return e.Source + " holds only whitespace: give a real token, or leave it unset for none"
+}
+
+// CheckToken refuses a token that is not empty but only whitespace; source
+// says where it came from ("flag --token", "env CACHECTL_TOKEN").
+func CheckToken(token, source string) error {
+	if token != "" && strings.TrimSpace(token) == "" {
+		return &TokenError{Source: source}
+	}
+	return nil
 }

@@ -331,8 +331,8 @@ func TestValidVarName(t *testing.T) {
 		strings.Repeat("A", 257): false,
 	}
 	for name, want := range tests {
-		if got := validVarName(name); got != want {
-			t.Errorf("validVarName(%q) = %v, want %v", name, got, want)
+		if got := ValidVarName(name); got != want {
+			t.Errorf("ValidVarName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -79,6 +79,11 @@ func parseURL(u *url.URL, password string) (*target, error) {
 	}
 
 	path := strings.Trim(u.Path, "/")
+	if strings.Contains(path, "@") && t.Network != "unix" {
+		// "redis://u:12/pw@h" parses as host "u", port 12, path "/pw@h": the
+		// path is the tail of a password, so it is not quoted.
+		return nil, bad("malformed URL; characters such as @ : / # ? %% in a user name or password must be percent-encoded")
+	}
 	if t.Network == "unix" {
 		if u.Path == "" {
 			return nil, bad("a unix URL needs a socket path, e.g. unix:///run/redis/redis.sock?db=0")
