@@ -30,6 +30,7 @@ import base64
 import binascii
 import hmac
 import heapq
+import ipaddress
 import json
 import logging
 import pickle
@@ -57,6 +58,8 @@ SERVER_NAME = "cachectl-asgi/" + __version__
 
 #: Every operation of protocol v1, in the order capabilities lists them.
 ALL_CAPABILITIES = ("keys", "get", "set", "delete", "expire", "invalidate", "stats")
+#: POST /v1/invalidate with "limit" and "cursor": bounded steps, exact counts.
+CAP_INVALIDATE_CHUNKED = "invalidate-chunked"
 WRITE_CAPABILITIES = frozenset({"set", "delete", "expire", "invalidate"})
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -71,6 +74,10 @@ MAX_TTL = 1e9
 # At most this many globs in one invalidate; each glob is at most max_key
 # bytes. Matching costs len(glob) * len(key) per key at worst.
 MAX_GLOBS = 1000
+
+# One chunked invalidate request spends at most this long deleting, so its
+# answer comes well within a client's timeout and the event loop is not held.
+CHUNK_BUDGET_S = 0.05
 
 # A keys page looks at up to count * SCAN_FACTOR keys, like SCAN's COUNT: a
 # sparse match returns a short (even empty) page instead of walking everything.
@@ -165,6 +172,11 @@ class CacheAdapter:
     def decode(self, body: bytes, fmt: Optional[str]) -> Any:
         """What ``set`` stores for a PUT body of format ``fmt`` (already checked against ``formats``)."""
         return body
+
+    def store_info(self) -> Optional[Dict[str, Any]]:
+        """The capabilities' ``store``: ``{"library", "class", "namespace"}`` of the
+        cache served, so that clients know its key layout; None to say nothing."""
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -349,6 +361,10 @@ class AiocacheMemoryAdapter(CacheAdapter):
     # aiocache's _clear() rebinds _cache and _handlers to new dicts, so they
     # are looked up on the cache every time, never kept.
 
+    def store_info(self) -> Optional[Dict[str, Any]]:
+        ns = getattr(self.cache, "namespace", None)
+        return {"library": "aiocache", "class": type(self.cache).__name__, "namespace": ns if isinstance(ns, str) else None}
+
     @staticmethod
     def _now() -> float:
         return asyncio.get_running_loop().time()
@@ -490,6 +506,11 @@ class LitestarMemoryStoreAdapter(CacheAdapter):
 
     # delete_expired() rebinds _store to a new dict: look it up every time.
 
+    def store_info(self) -> Optional[Dict[str, Any]]:
+        # MemoryStore keys bare; a namespaced store (RedisStore) has .namespace.
+        ns = getattr(self.store, "namespace", None)
+        return {"library": "litestar", "class": type(self.store).__name__, "namespace": ns if isinstance(ns, str) else None}
+
     @staticmethod
     def _alive(obj: Any, now: datetime) -> bool:
         expires_at = getattr(obj, "expires_at", None)
@@ -594,6 +615,10 @@ class MappingAdapter(CacheAdapter):
         self.text_keys = text_keys
         self._codec = _ObjectCodec(pickle_protocol, allow_pickle_writes)
         self.formats = self._codec.formats
+
+    def store_info(self) -> Optional[Dict[str, Any]]:
+        cls = type(self.mapping)
+        return {"library": cls.__module__.split(".")[0], "class": cls.__name__, "namespace": None}
 
     async def keys(self) -> List[bytes]:
         return [w for w in map(_wire_key, _snapshot(self.mapping)) if w is not None]
@@ -939,20 +964,36 @@ def _ttl_json(ttl: Optional[float]) -> Optional[float]:
     return None if ttl is None else max(round(ttl, 3), 0.001)
 
 
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
 def _parse_query(qs: bytes) -> Dict[str, bytes]:
+    """The protocol's parameters: RFC 3986 decoding ('+' stays '+'), the first of
+    a repeated parameter counts, a malformed percent-escape in one is a 400."""
     params: Dict[str, bytes] = {}
     for part in qs.split(b"&"):
         if not part:
             continue
         raw_name, _, raw_value = part.partition(b"=")
-        # RFC 3986 decoding: '+' stays '+', a stray '%' stays itself.
+        if _BAD_ESCAPE.search(raw_name):
+            continue  # not a name of ours; unknown parameters are ignored
         name = unquote_to_bytes(raw_name).decode("latin-1")
-        if name in params:
-            if name in _KNOWN_PARAMS:
-                raise ProtocolError(400, "the %s parameter is given twice" % name)
+        if name not in _KNOWN_PARAMS or name in params:
             continue
+        if _BAD_ESCAPE.search(raw_value):
+            raise ProtocolError(400, "malformed query: a %% in %s is not followed by two hex digits" % name)
         params[name] = unquote_to_bytes(raw_value)
     return params
+
+
+def _host_only(host: bytes) -> bytes:
+    """A Host value lower-cased, without its port, brackets or a final dot."""
+    h = host.strip().lower()
+    if h.startswith(b"["):
+        h = h[1:].partition(b"]")[0]
+    elif h.count(b":") == 1:
+        h = h.partition(b":")[0]
+    return h.rstrip(b".")
 
 
 def _header(scope: dict, name: bytes) -> Optional[bytes]:
@@ -1009,6 +1050,14 @@ class CachectlApp:
     run without one, which is for tests and loopback-only servers.
     ``read_only`` refuses every write with 403. ``max_body``, ``max_key`` and
     ``max_count`` bound request bodies, keys and keys per page.
+
+    Browser safety (docs/http-protocol.md): requests a browser sends for
+    another site's page (``Origin`` not this origin, ``Sec-Fetch-Site:
+    cross-site`` or ``same-site``) get 403, and invalidate takes only an
+    ``application/json`` body (415). Without a token, the ``Host`` must also
+    be a loopback name or address, the address served, or one of
+    ``allowed_hosts`` (the app's own names, e.g. ``["myapp.internal"]``),
+    else 421: a DNS-rebinding page sends its own name.
     """
 
     def __init__(
@@ -1022,6 +1071,7 @@ class CachectlApp:
         max_key: int = DEFAULT_MAX_KEY,
         max_count: int = DEFAULT_MAX_COUNT,
         server: str = SERVER_NAME,
+        allowed_hosts: Iterable[str] = (),
     ):
         if isinstance(token, str):
             token_bytes: Optional[bytes] = token.encode("utf-8")
@@ -1031,6 +1081,8 @@ class CachectlApp:
             token_bytes = None
         else:
             raise TypeError("token must be a str")
+        if token_bytes is not None and token_bytes and not token_bytes.strip():
+            raise ValueError("the token is only whitespace: give a real token (or allow_no_token=True and no token)")
         if not token_bytes:
             if not allow_no_token:
                 raise ValueError(
@@ -1051,6 +1103,9 @@ class CachectlApp:
         self.max_key = max_key
         self.max_count = max_count
         self.server = server
+        if isinstance(allowed_hosts, (str, bytes)):
+            raise TypeError("allowed_hosts must be a list of host names")
+        self.allowed_hosts = frozenset(_host_only(h.encode("idna") if isinstance(h, str) else h) for h in allowed_hosts)
         self._started = time.monotonic()
 
     # -- ASGI entry point --------------------------------------------------
@@ -1193,7 +1248,42 @@ class CachectlApp:
 
     # -- endpoints ---------------------------------------------------------
 
+    def _check_browser(self, scope: dict) -> None:
+        """DNS rebinding (Host) and cross-origin (Origin, Sec-Fetch-Site) refusals."""
+        host = _header(scope, b"host")
+        if self._token is None and not self._allowed_host(scope, host):
+            raise ProtocolError(
+                421,
+                "this cache answers only to a loopback host name without a token "
+                "(DNS rebinding protection); use 127.0.0.1 or localhost, or list the name in allowed_hosts",
+            )
+        site = (_header(scope, b"sec-fetch-site") or b"").strip().lower()
+        origins = [v for k, v in scope.get("headers") or () if k.lower() == b"origin"]
+        cross = site in (b"cross-site", b"same-site") or len(origins) > 1
+        if origins and not cross:
+            origin = origins[0].strip().lower()
+            h = (host or b"").strip().lower()
+            cross = not h or origin not in (b"http://" + h, b"https://" + h)
+        if cross:
+            raise ProtocolError(403, "cross-origin requests are refused (a web page may not drive this cache)")
+
+    def _allowed_host(self, scope: dict, host: Optional[bytes]) -> bool:
+        if not host:
+            return False
+        name = _host_only(host)
+        if name == b"localhost" or name in self.allowed_hosts:
+            return True
+        try:
+            ip = ipaddress.ip_address(name.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        if ip.is_loopback:
+            return True
+        server = scope.get("server")  # (host, port) served, when the server knows
+        return bool(server) and isinstance(server[0], str) and server[0].lower() == str(ip)
+
     async def _handle(self, scope: dict, receive: Any) -> _Response:
+        self._check_browser(scope)
         self._check_auth(scope)
         route = self._route(scope)
         method = scope.get("method", "GET")
@@ -1220,16 +1310,24 @@ class CachectlApp:
         return await self._invalidate(scope, receive)
 
     def _capabilities(self) -> _Response:
-        return _json_response(
-            200,
-            {
-                "protocol": PROTOCOL_VERSION,
-                "server": self.server,
-                "capabilities": self._effective_capabilities(),
-                "formats": [] if self.read_only else list(self.adapter.formats),
-                "limits": {"max_body": self.max_body, "max_key": self.max_key, "max_count": self.max_count},
-            },
-        )
+        caps = self._effective_capabilities()
+        if "invalidate" in caps:
+            caps.append(CAP_INVALIDATE_CHUNKED)
+        doc: Dict[str, Any] = {
+            "protocol": PROTOCOL_VERSION,
+            "server": self.server,
+            "capabilities": caps,
+            "formats": [] if self.read_only else list(self.adapter.formats),
+            "limits": {"max_body": self.max_body, "max_key": self.max_key, "max_count": self.max_count},
+        }
+        try:
+            store = self.adapter.store_info()
+        except Exception as e:  # a custom adapter's bug must not hide the rest
+            log.warning("cachectl_asgi: store_info failed: %s", _one_line(e))
+            store = None
+        if store is not None:
+            doc["store"] = store
+        return _json_response(200, doc)
 
     def _glob(self, pattern: bytes) -> _Matcher:
         if len(pattern) > self.max_key:
@@ -1371,6 +1469,10 @@ class CachectlApp:
         return _no_content()
 
     async def _invalidate(self, scope: dict, receive: Any) -> _Response:
+        # No HTML form can send a JSON body, and a cross-site script cannot without a preflight.
+        ctype = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        if ctype != b"application/json":
+            raise ProtocolError(415, "the body must be sent as Content-Type: application/json")
         body = await self._read_body(scope, receive)
         try:
             doc = json.loads(body.decode("utf-8"))
@@ -1387,10 +1489,45 @@ class CachectlApp:
         dry_run = doc.get("dry_run", False)
         if not isinstance(dry_run, bool):
             raise ProtocolError(400, "dry_run must be true or false")
+        limit, cursor = doc.get("limit"), doc.get("cursor")
+        if limit is None and not cursor:
+            matched = deleted = 0
+            for key in await self.adapter.keys():
+                if any(m(key) for m in matchers):
+                    matched += 1
+                    if not dry_run and await self.adapter.delete(key):
+                        deleted += 1
+            return _json_response(200, {"matched": matched, "deleted": deleted, "cursor": ""})
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ProtocolError(400, "limit must be a positive number of keys")
+        if cursor is not None and not isinstance(cursor, str):
+            raise ProtocolError(400, "bad cursor")
+        after = self._decode_cursor(cursor.encode("utf-8") if cursor else None)
+        return _json_response(200, await self._invalidate_chunk(matchers, dry_run, after, limit))
+
+    async def _invalidate_chunk(self, matchers: List[_Matcher], dry_run: bool, after: Optional[bytes], limit: int) -> Dict[str, Any]:
+        """One bounded step: keys in byte order after ``after``, at most ``limit``
+        deleted (matched, for a dry run) within CHUNK_BUDGET_S; the cursor is the
+        last key visited, so a key present for the whole run is visited once."""
+        keys = await self.adapter.keys()
+        candidates = keys if after is None else [k for k in keys if k > after]
+        budget = limit * SCAN_FACTOR
+        more = len(candidates) > budget
+        batch = heapq.nsmallest(budget, candidates) if more else sorted(candidates)
+        deadline = time.monotonic() + CHUNK_BUDGET_S
         matched = deleted = 0
-        for key in await self.adapter.keys():
+        cursor = ""
+        for i, key in enumerate(batch):
             if any(m(key) for m in matchers):
                 matched += 1
                 if not dry_run and await self.adapter.delete(key):
                     deleted += 1
-        return _json_response(200, {"matched": matched, "deleted": deleted})
+            done = (deleted if not dry_run else matched) >= limit
+            if done or (i % 64 == 63 and time.monotonic() >= deadline):
+                if more or i + 1 < len(batch):
+                    cursor = self._encode_cursor(key)
+                break
+        else:
+            if more and batch:
+                cursor = self._encode_cursor(batch[-1])
+        return {"matched": matched, "deleted": deleted, "cursor": cursor}

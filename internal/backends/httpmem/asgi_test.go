@@ -175,4 +175,40 @@ func TestPythonAdapter(t *testing.T) {
 	if err != nil || st.Keys != 7 {
 		t.Fatalf("stats: %+v, %v", st, err)
 	}
+
+	// The adapter says what it serves and invalidates in chunks.
+	if store, err := b.Store(ctx); err != nil || store.Library != "aiocache" || store.Class == "" {
+		t.Fatalf("store %+v, %v", store, err)
+	}
+	if ok, err := b.ChunkedInvalidate(ctx); err != nil || !ok {
+		t.Fatalf("chunked invalidate: %v, %v", ok, err)
+	}
+	// A pattern that is not UTF-8 reaches the adapter byte for byte: its
+	// \xff does not turn into the U+FFFD these keys hold.
+	for _, k := range []string{"bin\ufffd2", "bin\ufffd3"} {
+		if err := b.SetFormat(ctx, k, []byte(`1`), 0, "json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _, err := b.Invalidate(ctx, []string{"bin\xff*"}, false); err != nil || m != 0 {
+		t.Fatalf("invalidate bin\\xff*: matched %d, %v; want 0", m, err)
+	}
+	var total int64
+	for cursor, steps := "", 0; ; steps++ {
+		m, d, next, err := b.InvalidateChunk(ctx, []string{"bin\ufffd*"}, false, cursor, 1)
+		if err != nil || d > 1 || m != d {
+			t.Fatalf("chunk %d: %d matched %d deleted, %v", steps, m, d, err)
+		}
+		total += d
+		if next == "" {
+			break
+		}
+		if steps > 10 {
+			t.Fatal("the chunks do not end")
+		}
+		cursor = next
+	}
+	if total != 2 {
+		t.Fatalf("chunks deleted %d, want 2", total)
+	}
 }

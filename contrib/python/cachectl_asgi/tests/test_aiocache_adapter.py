@@ -48,7 +48,7 @@ class AiocacheObjectsTest(AppTestCase):
 
     async def test_capabilities(self):
         doc = (await self.client.get("/v1/capabilities")).json()
-        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked"])
         self.assertEqual(doc["formats"], ["json", "string", "bytes"])
 
     async def test_stored_keys_include_the_namespace(self):
@@ -153,9 +153,9 @@ class AiocacheObjectsTest(AppTestCase):
         self.assertEqual(r.json(), {"deleted": 1})
         self.assertNotIn("app:price", self.cache._handlers)  # the timer went with it
         r = await self.client.post("/v1/invalidate", json={"match": ["app:*"], "dry_run": True})
-        self.assertEqual(r.json(), {"matched": 4, "deleted": 0})
+        self.assertEqual(r.json(), {"matched": 4, "deleted": 0, "cursor": ""})
         r = await self.client.post("/v1/invalidate", json={"match": ["app:*"]})
-        self.assertEqual(r.json(), {"matched": 4, "deleted": 4})
+        self.assertEqual(r.json(), {"matched": 4, "deleted": 4, "cursor": ""})
         self.assertEqual(list(self.cache._cache), ["other:other"])
 
     async def test_clear_rebinds_the_dicts(self):

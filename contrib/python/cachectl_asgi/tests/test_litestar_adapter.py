@@ -25,7 +25,7 @@ class LitestarTest(AppTestCase):
 
     async def test_capabilities(self):
         doc = (await self.client.get("/v1/capabilities")).json()
-        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked"])
         self.assertEqual(doc["formats"], [])  # bytes in, bytes out: any Cache-Format
 
     async def test_values_served_as_stored(self):
@@ -102,9 +102,9 @@ class LitestarTest(AppTestCase):
         doc = (await self.client.get("/v1/stats")).json()
         self.assertEqual((doc["keys"], doc["bytes"]), (2, len(RESPONSE_CACHE_VALUE) + 11))
         r = await self.client.post("/v1/invalidate", json={"match": ["GET*", "session:?bc"], "dry_run": True})
-        self.assertEqual(r.json(), {"matched": 2, "deleted": 0})
+        self.assertEqual(r.json(), {"matched": 2, "deleted": 0, "cursor": ""})
         r = await self.client.post("/v1/invalidate", json={"match": ["GET*", "session:?bc"]})
-        self.assertEqual(r.json(), {"matched": 2, "deleted": 2})
+        self.assertEqual(r.json(), {"matched": 2, "deleted": 2, "cursor": ""})
         self.assertEqual(self.store._store, {})
 
     def test_rejects_other_objects(self):

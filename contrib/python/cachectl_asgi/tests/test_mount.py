@@ -57,7 +57,7 @@ class StarletteMountTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(len(r.json()["keys"]), 2)
         self.assertNotEqual(r.json()["cursor"], "")
         r = await self.client.post("/_cache/v1/invalidate", json={"match": ["user:*"], "dry_run": True}, headers=AUTH)
-        self.assertEqual(r.json(), {"matched": 3, "deleted": 0})
+        self.assertEqual(r.json(), {"matched": 3, "deleted": 0, "cursor": ""})
 
     async def test_auth_and_404_under_the_prefix(self):
         r = await self.client.get("/_cache/v1/capabilities")
