@@ -14,11 +14,14 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 // writeJSON writes one JSON document: indented on a terminal, compact in
 // pipes (one line, easy for jq and line-based tools). HTML escaping is off
-// so "<" and "&" in values stay readable.
+// so "<" and "&" in values stay readable; DEL, C1 and bidi controls (which
+// encoding/json leaves raw) are written as \u escapes, so server text in a
+// document cannot drive the terminal it is printed on.
 func writeJSON(w io.Writer, tty bool, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -29,7 +32,7 @@ func writeJSON(w io.Writer, tty bool, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encode JSON output: %w", err)
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(textesc.JSON(buf.Bytes()))
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type statsOptions struct {
@@ -142,9 +143,9 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 		}
 		return fmt.Sprint(*p)
 	}
-	row("backend", info.Kind+"  "+info.Address)
+	row("backend", info.Kind+"  "+textesc.Line(info.Address))
 	if doc.Version != nil {
-		row("version", *doc.Version)
+		row("version", textesc.Line(*doc.Version))
 	}
 	row("keys", num(doc.Keys))
 	if doc.MemoryBytes != nil {
@@ -185,7 +186,7 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 	}
 	sort.Strings(servers)
 	for _, srv := range servers {
-		fmt.Fprintf(f.IO.Out, "\n%s\n", cs.Bold("# "+srv))
+		fmt.Fprintf(f.IO.Out, "\n%s\n", cs.Bold("# "+textesc.Line(srv)))
 		fields := s.Raw[srv]
 		names := make([]string, 0, len(fields))
 		for k := range fields {
@@ -194,7 +195,8 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 		sort.Strings(names)
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 		for _, k := range names {
-			fmt.Fprintf(tw, "%s\t%s\n", k, fields[k])
+			// Names and values are the server's own text.
+			fmt.Fprintf(tw, "%s\t%s\n", textesc.Line(k), textesc.Line(fields[k]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -217,12 +219,12 @@ func printServerStats(f *Factory, servers []serverStatsJSON) error {
 	}
 	for _, s := range servers {
 		if s.statsJSON == nil {
-			fmt.Fprintf(tw, "%s\t%s\n", s.Address, cs.Red(s.Error))
+			fmt.Fprintf(tw, "%s\t%s\n", textesc.Line(s.Address), cs.Red(textesc.Line(s.Error)))
 			continue
 		}
 		version, mem, ratio, up := "-", "-", "-", "-"
 		if s.Version != nil {
-			version = *s.Version
+			version = textesc.Line(*s.Version)
 		}
 		if s.MemoryBytes != nil {
 			mem = human.Bytes(*s.MemoryBytes)
@@ -233,7 +235,7 @@ func printServerStats(f *Factory, servers []serverStatsJSON) error {
 		if s.UptimeS != nil {
 			up = human.Duration(time.Duration(*s.UptimeS) * time.Second)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Address, version, opt(s.Keys), mem, ratio, opt(s.Evictions), opt(s.Connections), up)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textesc.Line(s.Address), version, opt(s.Keys), mem, ratio, opt(s.Evictions), opt(s.Connections), up)
 	}
 	return tw.Flush()
 }
