@@ -379,7 +379,7 @@ func (r *Reader) Next() (Entry, error) {
 type inLine struct {
 	Key      *jsonbytes.Bytes `json:"key"`
 	Type     string           `json:"type"`
-	TTL      *json.Number     `json:"ttl"`
+	TTL      json.RawMessage  `json:"ttl"`
 	Encoding string           `json:"encoding"`
 	Part     *int             `json:"part"`
 	More     bool             `json:"more"`
@@ -540,17 +540,20 @@ func isKind(k string) bool {
 
 // parseTTL reads the ttl field: null or absent is no expiry, 0 expired
 // while being dumped, above MaxTTL far future; negative is an error.
-func parseTTL(n *json.Number) (backends.TTL, bool, error) {
-	if n == nil {
+func parseTTL(n json.RawMessage) (backends.TTL, bool, error) {
+	if len(n) == 0 || string(n) == "null" {
 		return backends.NoExpiry, false, nil
 	}
-	s, err := strconv.ParseFloat(string(*n), 64)
+	if c := n[0]; c != '-' && (c < '0' || c > '9') {
+		return backends.TTL{}, false, fmt.Errorf("bad ttl %.40s (want seconds as a number, or null)", n)
+	}
+	s, err := strconv.ParseFloat(string(n), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return backends.TTL{}, false, fmt.Errorf("bad ttl %s", *n)
+		return backends.TTL{}, false, fmt.Errorf("bad ttl %.40s", n)
 	}
 	switch {
 	case math.IsNaN(s) || s < 0:
-		return backends.TTL{}, false, fmt.Errorf("negative ttl %s (seconds left; null is no expiry)", *n)
+		return backends.TTL{}, false, fmt.Errorf("negative ttl %s (seconds left; null is no expiry)", n)
 	case s > MaxTTL.Seconds(): // includes overflow to +Inf
 		return backends.NoExpiry, true, nil
 	}
