@@ -256,7 +256,14 @@ func NewCmdRestore(f *Factory, runF func(context.Context, *restoreOptions) error
 		Long: `Write back the entries of a JSON-lines file made by cachectl dump or
 invalidate --backup (- reads stdin), with the TTL each had when it was
 written. Keys that exist are left alone unless --replace. Works across
-backends; memcached flags are kept where the target stores them.`,
+backends; memcached flags are kept where the target stores them. Redis
+collections are built under a temporary key and renamed into place, so none
+is seen half restored; they restore only into Redis.
+
+Every line is checked: a malformed one (no key, a missing or null value, a
+negative TTL, parts out of sequence) stops the restore with exit 1, naming
+the line and how many entries were restored before it. TTLs over 100 years
+are restored without expiry, with a warning.`,
 		Example: `  cachectl restore users.jsonl
   cachectl restore backup.jsonl --replace`,
 		Args: exactArgs(1),
