@@ -123,7 +123,15 @@ type KeyInfo struct {
 	// LastAccess and SlabClass come from memcached's listing; zero when unknown.
 	LastAccess time.Time
 	SlabClass  int
+	// Denied names what the server's ACL kept from this user: commands
+	// ("PTTL", "STRLEN"…), or DeniedKey when the key itself is off limits.
+	// What they would have told is unknown: Type "", TTL.Unknown, Size or
+	// Length -1, no Prefix.
+	Denied []string
 }
+
+// DeniedKey in KeyInfo.Denied: the user may list the key but not read it.
+const DeniedKey = "key"
 
 // FormatSetter is implemented by backends that store a value's format beside
 // it (the HTTP protocol's Cache-Format), which servers holding objects rather

@@ -101,6 +101,9 @@ type keyRowJSON struct {
 	// From memcached's listing: the last access (UTC) and the slab class.
 	LastAccess string `json:"last_access,omitempty"`
 	SlabClass  int    `json:"slab_class,omitempty"`
+	// Unknown names the fields left out (or null) because the server's ACL
+	// refused to tell them: "type", "ttl", "size", "length", "format".
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 func keysRun(ctx context.Context, opts *keysOptions) error {
@@ -118,6 +121,7 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	p := newKeyPrinter(f, w, opts.Long)
 	p.prof = prof
+	var denials aclDenials
 	count := 0
 	// page handles one batch of listed keys; listed holds what the listing
 	// itself said of them (memcached), or nil.
@@ -137,6 +141,7 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 				if listed != nil {
 					ki.LastAccess, ki.SlabClass, ki.Server = listed[i].LastAccess, listed[i].SlabClass, listed[i].Server
 				}
+				denials.add(ki)
 				p.row(ki)
 			}
 		} else {
@@ -182,7 +187,103 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	if err == nil {
 		err = p.err
 	}
+	if msg := denials.warning(); msg != "" {
+		// One line for the whole listing, not one per key or page.
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+msg)
+	}
 	return err
+}
+
+// aclDenials counts what the server's ACL kept from keys -l, for its warning.
+type aclDenials struct {
+	outside  int            // keys outside the user's key patterns
+	keys     int            // keys with a command refused
+	commands map[string]int // refused command -> keys
+}
+
+func (d *aclDenials) add(ki backends.KeyInfo) {
+	if len(ki.Denied) == 0 {
+		return
+	}
+	if ki.Denied[0] == backends.DeniedKey {
+		d.outside++
+		return
+	}
+	d.keys++
+	if d.commands == nil {
+		d.commands = map[string]int{}
+	}
+	for _, c := range ki.Denied {
+		d.commands[c]++
+	}
+}
+
+// aclCommands lists what keys -l asks per key, in the order the warning
+// names them: the column each fills, and the ACL category that grants it.
+var aclCommands = []struct {
+	name     string
+	fields   []string
+	category string
+}{
+	// Without TYPE the kind of value is unknown, so are its size and format.
+	{"TYPE", []string{"TYPE", "SIZE", "FORMAT"}, "@keyspace"}, {"PTTL", []string{"TTL"}, "@keyspace"},
+	{"STRLEN", []string{"SIZE"}, "@string"}, {"GETRANGE", []string{"FORMAT"}, "@string"},
+	{"HLEN", []string{"SIZE"}, "@hash"}, {"LLEN", []string{"SIZE"}, "@list"}, {"SCARD", []string{"SIZE"}, "@set"},
+	{"ZCARD", []string{"SIZE"}, "@sortedset"}, {"XLEN", []string{"SIZE"}, "@stream"},
+}
+
+func (d *aclDenials) warning() string {
+	var parts []string
+	if d.outside > 0 {
+		parts = append(parts, fmt.Sprintf("%d key(s) are outside this user's ACL key patterns: TYPE, TTL, SIZE and FORMAT shown as ?", d.outside))
+	}
+	if d.keys > 0 {
+		var names, fields, grants, cats []string
+		seen := map[string]bool{}
+		once := func(list *[]string, s string) {
+			if !seen[s] {
+				seen[s] = true
+				*list = append(*list, s)
+			}
+		}
+		for _, c := range aclCommands {
+			if d.commands[c.name] > 0 {
+				names = append(names, c.name)
+				grants = append(grants, "+"+strings.ToLower(c.name))
+				for _, f := range c.fields {
+					once(&fields, f)
+				}
+				once(&cats, c.category)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("no permission for %s on %d key(s): %s shown as ?; grant %s or %s",
+			strings.Join(names, ", "), d.keys, strings.Join(fields, ", "), strings.Join(grants, " "), strings.Join(cats, " ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// unknownFields names the keys -l fields the ACL kept from a row.
+func unknownFields(ki backends.KeyInfo) []string {
+	if len(ki.Denied) == 0 {
+		return nil
+	}
+	var u []string
+	if ki.Type == "" {
+		u = append(u, "type")
+	}
+	if ki.TTL.Unknown {
+		u = append(u, "ttl")
+	}
+	switch {
+	case ki.Type == "" || (ki.Type == "string" && ki.Size < 0):
+		u = append(u, "size")
+	case ki.Type != "string" && ki.Length < 0:
+		u = append(u, "length")
+	}
+	if ki.Type == "" || (ki.Type == "string" && ki.Partial && len(ki.Prefix) == 0 && ki.Size != 0) {
+		u = append(u, "format")
+	}
+	return u
 }
 
 // keyPrinter writes rows in the output format chosen; a JSON document is
@@ -289,8 +390,9 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	}
 	u, stored := p.shown(ki.Key)
 	tag, tagged := p.tag(ki)
+	unknown := unknownFields(ki)
 	if p.mode != "text" {
-		r := keyRowJSON{Key: jsonKey(u), StoredKey: stored, Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown}
+		r := keyRowJSON{Key: jsonKey(u), StoredKey: stored, Type: ki.Type, TTL: ttlJSON(ki.TTL), Format: format, Server: ki.Server, TTLUnknown: ki.TTL.Unknown, Unknown: unknown}
 		if ki.HasFlags {
 			r.Flags = &ki.Flags
 		}
@@ -301,9 +403,10 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		if tagged {
 			r.Tag = &tag
 		}
-		if ki.Type == "string" {
+		switch {
+		case ki.Type == "string" && ki.Size >= 0:
 			r.Size = &ki.Size
-		} else {
+		case ki.Type != "string" && ki.Type != "" && ki.Length >= 0:
 			r.Length = &ki.Length
 		}
 		p.json(r)
@@ -321,6 +424,17 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	} else {
 		size = fmt.Sprint(ki.Length)
 	}
+	typ := ki.Type
+	for _, f := range unknown {
+		switch f {
+		case "type":
+			typ = "?"
+		case "size", "length":
+			size = "?"
+		case "format":
+			format = "?"
+		}
+	}
 	if format == "" {
 		format = "-"
 	}
@@ -335,7 +449,7 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	}
 	if !tty {
 		// Tab-separated for cut/awk; the key goes last so it may hold anything.
-		cols := ki.Type + "\t" + ttl + "\t" + size + "\t" + format + "\t"
+		cols := typ + "\t" + ttl + "\t" + size + "\t" + format + "\t"
 		if what != "" {
 			cols += textesc.Text(what) + "\t"
 		}
@@ -354,14 +468,16 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	if ki.TTL.Expires {
 		ttl = human.TTL(ki.TTL)
 	}
-	if ki.Type == "string" {
+	switch {
+	case size == "?":
+	case ki.Type == "string":
 		size = human.Bytes(ki.Size)
-	} else {
+	default:
 		size += " items"
 	}
 	if what != "" {
-		p.write(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s\n", ki.Type, ttl, size, format, textesc.Text(what), cs.Cyan(textesc.Key(u))))
+		p.write(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s\n", typ, ttl, size, format, textesc.Text(what), cs.Cyan(textesc.Key(u))))
 		return
 	}
-	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", ki.Type, ttl, size, format, cs.Cyan(textesc.Key(u))))
+	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", typ, ttl, size, format, cs.Cyan(textesc.Key(u))))
 }

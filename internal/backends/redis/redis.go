@@ -338,7 +338,10 @@ func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []strin
 }
 
 // Inspect reads type, TTL, size and the first bytes of each key in one
-// pipeline, plus one more for the lengths of collections.
+// pipeline, plus one more for the lengths of collections. A command the
+// user's ACL refuses (or a key outside its key patterns) leaves those fields
+// unknown and is named in KeyInfo.Denied; the key is still listed, since
+// SCAN showed it.
 func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInfo, error) {
 	ctx, cancel := b.op(ctx)
 	defer cancel()
@@ -361,22 +364,51 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 	out := make([]backends.KeyInfo, len(keys))
 	lenCmds := map[int]*goredis.IntCmd{}
 	for i, k := range keys {
-		ki := backends.KeyInfo{Key: k, Type: rows[i].typ.Val(), Size: -1}
-		if ki.Type == "none" || ki.Type == "" {
-			ki.Missing = true
+		r := rows[i]
+		ki := backends.KeyInfo{Key: k, Type: r.typ.Val(), Size: -1}
+		if keyDenied(r.typ.Err()) {
+			// Every command on the key is refused alike.
+			ki.Type, ki.TTL, ki.Length, ki.Partial = "", backends.UnknownTTL, -1, true
+			ki.Denied = []string{backends.DeniedKey}
 			out[i] = ki
 			continue
 		}
-		if ttl, err := convertTTL(rows[i].pttl.Val(), rows[i].pttl.Err()); err == nil {
-			ki.TTL = ttl
-		} else {
-			ki.Missing = true
+		deny := func(name string, err error) bool {
+			if !commandDenied(err) {
+				return false
+			}
+			ki.Denied = append(ki.Denied, name)
+			return true
 		}
-		if ki.Type == "string" {
-			ki.Size = rows[i].strlen.Val()
-			ki.Prefix = []byte(rows[i].prefix.Val())
-			ki.Partial = ki.Size > int64(len(ki.Prefix))
-		} else {
+		typeDenied := deny("TYPE", r.typ.Err())
+		switch ttl, err := convertTTL(r.pttl.Val(), r.pttl.Err()); {
+		case deny("PTTL", r.pttl.Err()):
+			ki.TTL = backends.UnknownTTL
+		case err != nil:
+			ki.Missing = true // expired or deleted since the listing saw it
+		default:
+			ki.TTL = ttl
+		}
+		if typeDenied && r.strlen.Err() == nil && !ki.Missing {
+			// STRLEN answers WRONGTYPE for anything but a string.
+			ki.Type = "string"
+		}
+		switch {
+		case ki.Missing, !typeDenied && (ki.Type == "none" || ki.Type == ""):
+			ki.Missing = true
+		case ki.Type == "string":
+			if !deny("STRLEN", r.strlen.Err()) {
+				ki.Size = r.strlen.Val()
+			}
+			if deny("GETRANGE", r.prefix.Err()) {
+				ki.Partial = true
+			} else {
+				ki.Prefix = []byte(r.prefix.Val())
+				ki.Partial = ki.Size < 0 || ki.Size > int64(len(ki.Prefix))
+			}
+		case ki.Type == "":
+			ki.Length, ki.Partial = -1, true // TYPE refused: not even the kind is known
+		default:
 			lenCmds[i] = nil
 		}
 		out[i] = ki
@@ -392,12 +424,35 @@ func (b *Backend) Inspect(ctx context.Context, keys []string) ([]backends.KeyInf
 			return nil, b.wrap(err)
 		}
 		for i, c := range lenCmds {
-			if c != nil {
+			switch {
+			case c == nil:
+			case commandDenied(c.Err()) || keyDenied(c.Err()):
+				out[i].Length = -1
+				out[i].Denied = append(out[i].Denied, strings.ToUpper(c.Name()))
+			default:
 				out[i].Length = c.Val()
 			}
 		}
 	}
 	return out, nil
+}
+
+// commandDenied reports an ACL refusal of the command itself ("NOPERM this
+// user has no permissions to run the 'pttl' command"; 7.2 and later begin
+// "NOPERM User u has no permissions to run").
+func commandDenied(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOPERM") && !keyDenied(err)
+}
+
+// keyDenied reports an ACL refusal of the key: it is outside the user's key
+// patterns ("NOPERM this user has no permissions to access one of the keys
+// used as arguments"; 7.2 and later: "NOPERM No permissions to access a key").
+func keyDenied(err error) bool {
+	if err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "access") && strings.Contains(msg, "key")
 }
 
 func lengthCmd(ctx context.Context, p goredis.Pipeliner, key, kind string) *goredis.IntCmd {
