@@ -94,6 +94,6 @@ def create_app(token: str) -> Starlette:
 
 
 _token = os.environ.get("CACHECTL_TOKEN", "")
-if not _token:
+if not _token.strip():
     raise SystemExit("example_app: set CACHECTL_TOKEN to the bearer token cachectl must send")
 app = create_app(_token)
