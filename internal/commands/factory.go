@@ -49,6 +49,9 @@ type Factory struct {
 	Openers backends.Openers
 	Global  *GlobalOptions
 
+	// ctx is the running command line's context (Run sets it), for the
+	// look-ups the Factory makes lazily on a command's behalf.
+	ctx      context.Context
 	resolved *config.Resolved
 	profile  *profiles.Profile
 	warned   map[string]bool
@@ -212,12 +215,59 @@ func (f *Factory) Profile() (*profiles.Profile, error) {
 		o.KeyPrefix = cmp.Or(o.KeyPrefix, c.KeyPrefix)
 		o.KeyVersion = cmp.Or(o.KeyVersion, c.KeyVersion)
 	}
+	if name == "litestar" && o.Backend == "http" {
+		if o.BareStore, err = f.bareLitestarStore(); err != nil {
+			return nil, err
+		}
+	}
 	p, err := profiles.Lookup(name, o)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
 	f.profile = p
 	return p, nil
+}
+
+// bareLitestarStore asks an HTTP cache which store it serves: the adapter
+// serving a Litestar MemoryStore or FileStore keeps keys bare, while
+// `cachectl serve` (and a server that does not say) is laid out like the
+// RedisStore, NS:key.
+func (f *Factory) bareLitestarStore() (bool, error) {
+	ctx := f.ctx
+	if ctx == nil {
+		ctx = context.Background() // tests that build a Factory without Run
+	}
+	b, err := f.Backend(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer b.Close()
+	sr, ok := b.(storeReporter)
+	if !ok {
+		return false, nil
+	}
+	st, err := sr.Store(ctx)
+	if err != nil {
+		return false, err
+	}
+	bare := st.Library == "litestar" && st.Namespace == nil
+	if f.Global.Verbose {
+		layout := "keys under the RedisStore's namespace (LITESTAR:key)"
+		if bare {
+			layout = "bare keys"
+		}
+		what := textesc.Line(strings.TrimSpace(st.Library + " " + st.Class))
+		if what == "" {
+			what = "a store it does not name"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "the cache serves %s: %s\n", what, layout)
+	}
+	return bare, nil
+}
+
+// storeReporter is an HTTP cache that says which store it serves.
+type storeReporter interface {
+	Store(ctx context.Context) (httpmem.Store, error)
 }
 
 // StoredKey turns a key argument into the stored key: ParseKey, then the

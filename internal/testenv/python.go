@@ -1,0 +1,114 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// SystemPython is Debian's interpreter, which has the python3-* packages the
+// tests use (the machine's default python3 may be another one).
+const SystemPython = "/usr/bin/python3"
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var thirdParty struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// ThirdPartyPythonPath returns a PYTHONPATH under which /usr/bin/python3
+// imports the real aiocache, Litestar, msgspec and redis-py kept beside the
+// repository (../shared/thirdparty/python; its setup.sh builds msgspec once).
+// Without that folder the test skips, or fails when servers are required.
+func ThirdPartyPythonPath(t testing.TB) string {
+	t.Helper()
+	setup := filepath.Join(RepoRoot(), "..", "shared", "thirdparty", "python", "setup.sh")
+	if _, err := os.Stat(setup); err != nil {
+		if Required() {
+			t.Fatalf("the real Python cache libraries are required: %v", err)
+		}
+		t.Skipf("no real Python cache libraries (%s)", setup)
+	}
+	thirdParty.once.Do(func() {
+		var stderr bytes.Buffer
+		cmd := exec.Command("bash", setup)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			thirdParty.err = fmt.Errorf("%s: %v\n%s", setup, err, stderr.String())
+			return
+		}
+		// One line: export PYTHONPATH=<cache>/site:<folder>/src${PYTHONPATH:+:$PYTHONPATH}
+		line := strings.TrimSpace(string(out))
+		line = strings.TrimPrefix(line, "export PYTHONPATH=")
+		line, _, _ = strings.Cut(line, "${")
+		thirdParty.path = line
+	})
+	if thirdParty.err != nil {
+		t.Fatal(thirdParty.err)
+	}
+	return thirdParty.path
+}
+
+// StartASGI runs module:app from dir under uvicorn on a free loopback port
+// with the extra environment, waits until readyPath answers, and returns the
+// server's base URL (http://127.0.0.1:PORT). The server stops with the test.
+func StartASGI(t testing.TB, dir, app, readyPath string, env ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(SystemPython, "-m", "uvicorn", app, "--app-dir", dir,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-level", "warning")
+	cmd.Env = append(os.Environ(), env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("uvicorn output:\n%s", logs.String())
+		}
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := client.Get(base + readyPath)
+		if err == nil {
+			resp.Body.Close()
+			return base
+		}
+		select {
+		case <-exited:
+			t.Fatalf("uvicorn %s exited:\n%s", app, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("uvicorn %s did not start: %v\n%s", app, err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond) // polling a starting server: nothing to wait on
+	}
+}
