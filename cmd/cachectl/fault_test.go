@@ -98,6 +98,8 @@ type faultKind struct {
 	// once: only the connection that trips the rule suffers; a reconnect
 	// works, so the command may complete (exit 0) or fail (exit 1).
 	once bool
+	// refuse: nothing listens any more (the server is down).
+	refuse bool
 }
 
 var (
@@ -108,6 +110,7 @@ var (
 	fSlow      = faultKind{name: "slow", fault: faultproxy.Slow}
 	fInterrupt = faultKind{name: "stall+sigint", fault: faultproxy.Stall, interrupt: true}
 	fCutOnce   = faultKind{name: "cut-one-conn", fault: faultproxy.Cut, once: true}
+	fRefused   = faultKind{name: "refused", fault: faultproxy.Cut, refuse: true}
 )
 
 type moment int
@@ -115,7 +118,7 @@ type moment int
 const (
 	early     moment = iota // the first byte the client sends
 	mid                     // half way through the operation's traffic
-	replyLost               // the 4th delete batch reaches the server, its answer does not come back
+	replyLost               // a delete batch (faultOp.replyAt) reaches the server, its answer does not come back
 	whole                   // from the start to the end (slow)
 )
 
@@ -138,6 +141,10 @@ type faultCase struct {
 	others  map[string]string // near-miss keys that must never change
 	// serverSide: the command is an invalidate an HTTP cache runs itself.
 	serverSide bool
+	// replyAt is the delete (counted on the wire) whose answer is lost.
+	replyAt int
+	// atFault, when set, runs while the fault holds cachectl (a stall).
+	atFault func()
 	// seen is what the checks learnt about counts, for the matrix.
 	seen string
 }
@@ -215,7 +222,7 @@ func (c *faultCase) run(fired <-chan struct{}, args ...string) result {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "cachectl", append([]string{"-u", c.url}, args...)...)
+	cmd := exec.CommandContext(ctx, faultBinary(), append([]string{"-u", c.url}, args...)...)
 	cmd.Env = append(cleanEnv(), "HOME="+c.dir, "XDG_CONFIG_HOME="+filepath.Join(c.dir, ".config"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -223,16 +230,23 @@ func (c *faultCase) run(fired <-chan struct{}, args ...string) result {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	if fired != nil {
-		go func() {
-			select {
-			case <-fired:
-				cmd.Process.Signal(os.Interrupt)
-			case <-ctx.Done():
+	atFault := make(chan struct{})
+	go func() {
+		defer close(atFault)
+		select {
+		case <-fired:
+			if c.atFault != nil {
+				c.atFault()
 			}
-		}()
-	}
+			if c.kind.interrupt {
+				cmd.Process.Signal(os.Interrupt)
+			}
+		case <-ctx.Done():
+		}
+	}()
 	err := cmd.Wait()
+	cancel()
+	<-atFault
 	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
 	var ee *exec.ExitError
 	switch {
@@ -241,7 +255,7 @@ func (c *faultCase) run(fired <-chan struct{}, args ...string) result {
 	case err != nil:
 		c.t.Fatalf("run cachectl: %v", err)
 	}
-	if ctx.Err() != nil {
+	if r.elapsed >= 30*time.Second {
 		c.t.Fatalf("cachectl %v hung for 30 s; stderr %q", args, r.stderr)
 	}
 	return r
@@ -299,7 +313,7 @@ func (c *faultCase) rule(dir faultproxy.Dir, calib int64) <-chan struct{} {
 	case mid:
 		r.Dir, r.After = dir, max(1, calib/2)
 	case replyLost:
-		tok, n := c.b.token, 3*faultBatch+1
+		tok, n := c.b.token, c.replyAt
 		if c.b.serverToken != "" && c.serverSide {
 			tok, n = c.b.serverToken, 1
 		}
@@ -312,10 +326,12 @@ func (c *faultCase) rule(dir faultproxy.Dir, calib int64) <-chan struct{} {
 
 // faultOp is one command of the matrix.
 type faultOp struct {
-	name    string
-	bulk    bool           // gets the mid (and for deletes the reply-lost) moment
-	midDir  faultproxy.Dir // whose traffic "mid" halves
-	deletes bool           // has a reply-lost moment
+	name   string
+	bulk   bool           // gets the mid moment
+	midDir faultproxy.Dir // whose traffic "mid" halves
+	// replyAt: the command deletes, and the answer to its replyAt-th
+	// delete on the wire is lost in the reply-lost cases (0: none).
+	replyAt int
 	// args is the command line; prepare writes what it needs first.
 	args  func(c *faultCase) []string
 	check func(c *faultCase, r result)
@@ -339,7 +355,7 @@ var faultOps = []faultOp{
 			}
 			c.allMatchingIntact()
 		}},
-	{name: "del", bulk: true, midDir: faultproxy.Up, args: func(c *faultCase) []string {
+	{name: "del", bulk: true, midDir: faultproxy.Up, replyAt: 1, args: func(c *faultCase) []string {
 		args := []string{"del", "-o", "json"}
 		for i := range 20 {
 			args = append(args, fmt.Sprintf("%sm:%03d", c.P, i))
@@ -388,10 +404,10 @@ var faultOps = []faultOp{
 			}
 			c.allMatchingIntact()
 		}},
-	{name: "invalidate", bulk: true, deletes: true, midDir: faultproxy.Up,
+	{name: "invalidate", bulk: true, replyAt: 3*faultBatch + 1, midDir: faultproxy.Up,
 		args:  func(c *faultCase) []string { return c.invalidateArgs(false) },
 		check: func(c *faultCase, r result) { c.checkInvalidate(r, false) }},
-	{name: "invalidate-backup", bulk: true, deletes: true, midDir: faultproxy.Up,
+	{name: "invalidate-backup", bulk: true, replyAt: 3*faultBatch + 1, midDir: faultproxy.Up,
 		args:  func(c *faultCase) []string { return c.invalidateArgs(true) },
 		check: func(c *faultCase, r result) { c.checkInvalidate(r, true) }},
 	{name: "dump", bulk: true, midDir: faultproxy.Down,
@@ -539,6 +555,37 @@ func (c *faultCase) checkInvalidate(r result, backup bool) {
 	}
 }
 
+// backupHoldsEveryDeletedKey runs while a stall holds an invalidate
+// --backup: every key the server has already lost is in the file by then
+// (each batch is written and fsynced before its UNLINK is sent).
+func (c *faultCase) backupHoldsEveryDeletedKey() {
+	saved, err := readDump(c.file("backup.jsonl"))
+	if err != nil {
+		c.t.Errorf("the backup file during the stall: %v", err)
+	}
+	left := c.present(c.matchng)
+	lost := 0
+	for k, v := range c.matchng {
+		if _, ok := left[k]; ok {
+			continue
+		}
+		lost++
+		if saved[k] != v {
+			c.t.Errorf("during the stall %q is deleted but not in the backup (%q)", k, saved[k])
+		}
+	}
+	c.t.Logf("during the stall: server lost %d, backup holds %d", lost, len(saved))
+}
+
+// faultBinary is the cachectl the suite runs: the one TestMain puts on PATH,
+// or CACHECTL_FAULT_BIN (to compare with another build).
+func faultBinary() string {
+	if b := os.Getenv("CACHECTL_FAULT_BIN"); b != "" {
+		return b
+	}
+	return "cachectl"
+}
+
 // readDump parses a dump or backup file: key -> value.
 func readDump(path string) (map[string]string, error) {
 	got := map[string]string{}
@@ -603,7 +650,7 @@ func newFaultCase(t *testing.T, b faultBackend, k faultKind, m moment) *faultCas
 
 // TestFault is the matrix: command/backend/fault-moment.
 func TestFault(t *testing.T) {
-	if _, err := exec.LookPath("cachectl"); err != nil {
+	if _, err := exec.LookPath(faultBinary()); err != nil {
 		t.Fatalf("cachectl is not on PATH (TestMain puts it there): %v", err)
 	}
 	cal := &calibration{runs: map[string]func() [2]int64{}}
@@ -628,12 +675,12 @@ func TestFault(t *testing.T) {
 				k faultKind
 				m moment
 			}
-			cases := []tc{{fCut, early}, {fReset, early}, {fStall, early}, {fHalfClose, early}, {fSlow, whole}}
+			cases := []tc{{fRefused, early}, {fCut, early}, {fReset, early}, {fStall, early}, {fHalfClose, early}, {fSlow, whole}}
 			if op.bulk {
-				cases = append(cases, tc{fCut, mid}, tc{fReset, mid}, tc{fStall, mid}, tc{fHalfClose, mid})
+				cases = append(cases, tc{fCut, mid}, tc{fReset, mid}, tc{fStall, mid}, tc{fHalfClose, mid}, tc{fInterrupt, mid})
 			}
-			if op.deletes {
-				cases = append(cases, tc{fCut, replyLost}, tc{fStall, replyLost}, tc{fInterrupt, mid}, tc{fCutOnce, replyLost})
+			if op.replyAt > 0 {
+				cases = append(cases, tc{fCut, replyLost}, tc{fStall, replyLost}, tc{fCutOnce, replyLost})
 			}
 			for _, cs := range cases {
 				name := fmt.Sprintf("%s/%s/%s-%s", op.name, b.name, cs.k.name, cs.m)
@@ -651,6 +698,10 @@ func TestFault(t *testing.T) {
 					}
 					c := newFaultCase(t, b, cs.k, cs.m)
 					c.serverSide = op.name == "invalidate"
+					c.replyAt = op.replyAt
+					if op.name == "invalidate-backup" && cs.k.fault == faultproxy.Stall {
+						c.atFault = c.backupHoldsEveryDeletedKey
+					}
 					args := op.args(c)
 					switch {
 					case cs.k.interrupt:
@@ -662,12 +713,16 @@ func TestFault(t *testing.T) {
 					if cs.k.fault == faultproxy.Slow {
 						budget = calib[0] + calib[1]
 					}
-					fired := c.rule(op.midDir, budget)
-					var sig <-chan struct{}
-					if cs.k.interrupt {
-						sig = fired
+					var fired <-chan struct{}
+					if cs.k.refuse {
+						c.proxy.Refuse()
+						closed := make(chan struct{})
+						close(closed)
+						fired = closed
+					} else {
+						fired = c.rule(op.midDir, budget)
 					}
-					r := c.run(sig, args...)
+					r := c.run(fired, args...)
 					if cs.k.fault != faultproxy.Slow {
 						select {
 						case <-fired:
@@ -703,14 +758,20 @@ func knownDefect(name string) string {
 	}
 	const (
 		metadump = "memcached: a connection cut or reset during lru_crawler metadump is reported as 'a proxy such as twemproxy? … not supported' with exit 2, not as a connection error (exit 1), issue 13 item 16"
-		retry    = "redis: a cut UNLINK pipeline is retried on a new connection and the keys the first attempt deleted are not counted (deleted 180, server lost 200, exit 0), issue 13 item 16"
+		retry    = "redis: a cut UNLINK pipeline is retried on a new connection and the keys the first attempt deleted are not counted (invalidate: deleted 180, server lost 200; del: deleted 0, server lost 20; exit 0), issue 13 item 16"
 		sigint   = "Ctrl-C during a stalled delete batch waits for --timeout, then exits 1 with the timeout error instead of 130 'interrupted' (counts stay honest), issue 13 item 16"
+		httpCtx  = "http: Ctrl-C while a keys page's body is being read exits 1 with 'server …: bad JSON answer: interrupt signal received' (the cancellation is not wrapped), not 130, issue 13 item 16"
+		counts   = "an interrupted dump or restore prints only 'error: interrupted': ErrorMessage drops the wrapped 'dump/restore stopped after N entries', issue 13 item 16"
 	)
 	parts := strings.Split(name, "/") // op, backend, fault-moment
 	op, backend, fm := parts[0], parts[1], parts[2]
 	switch {
-	case fm == "stall+sigint-mid":
+	case fm == "stall+sigint-mid" && strings.HasPrefix(op, "invalidate"):
 		return sigint
+	case fm == "stall+sigint-mid" && (op == "dump" || op == "restore"):
+		return counts
+	case fm == "stall+sigint-mid" && op == "keys" && backend == "http":
+		return httpCtx
 	case backend == "redis" && fm == "cut-one-conn-reply-lost":
 		return retry
 	case backend == "memcached" && slices.Contains([]string{"cut-early", "reset-early", "half-close-early"}, fm) &&
