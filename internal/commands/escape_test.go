@@ -3,11 +3,14 @@ package commands
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 )
@@ -183,5 +186,17 @@ func TestServerTextNeverReachesTheTerminalRaw(t *testing.T) {
 				t.Errorf("an error is one line, got %d: %q", n, errOut)
 			}
 		})
+	}
+}
+
+func TestBrokenPipeExitCode(t *testing.T) {
+	stdout := &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}
+	if got := ExitCode(fmt.Errorf("dump stopped after 3 entries: %w", stdout)); got != ExitBrokenPipe {
+		t.Errorf("EPIPE on output: exit %d, want %d", got, ExitBrokenPipe)
+	}
+	// A server that closed its end while we wrote is a connection error.
+	conn := &net.OpError{Op: "write", Net: "tcp", Err: &os.SyscallError{Syscall: "write", Err: syscall.EPIPE}}
+	if got := ExitCode(fmt.Errorf("get k: %w", conn)); got != ExitError {
+		t.Errorf("EPIPE on a server connection: exit %d, want %d", got, ExitError)
 	}
 }

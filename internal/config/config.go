@@ -22,6 +22,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cachectl/cachectl/internal/backends"
 )
 
 // MaxNameLen is the longest context name accepted, in bytes.
@@ -195,7 +197,7 @@ func yamlError(err error) error {
 	for _, m := range msgs {
 		m = strings.TrimSpace(strings.TrimPrefix(m, "yaml: "))
 		if sm := reUnknownKey.FindStringSubmatch(m); sm != nil {
-			m = fmt.Sprintf("%s: unknown key %q", sm[1], RedactURL(sm[2]))
+			m = fmt.Sprintf("%s: unknown key %q", sm[1], backends.Redact(sm[2]))
 		} else {
 			m = reQuotedValue.ReplaceAllString(m, "")
 			m = reGoType.ReplaceAllStringFunc(m, func(s string) string {

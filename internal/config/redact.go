@@ -1,10 +1,24 @@
 package config
 
-import "github.com/cachectl/cachectl/internal/backends"
+import (
+	"regexp"
+	"strings"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
 
 // RedactURL returns raw with any password replaced by "***"; see
 // backends.Redact for the rule, which errs on the side of masking too much.
-func RedactURL(raw string) string { return backends.Redact(raw) }
+// Text without a scheme that is not a plain host:port is masked whole: it is
+// no URL, and may be a password pasted in the wrong place.
+func RedactURL(raw string) string {
+	if raw != "" && !strings.Contains(raw, "://") && !plainHostPort.MatchString(raw) {
+		return "***"
+	}
+	return backends.Redact(raw)
+}
+
+var plainHostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]{1,5}$`)
 
 // RedactEnvName returns name, the password_env or token_env of a context,
 // or "***" when it is not a variable name: then it is probably the secret

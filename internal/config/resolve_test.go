@@ -336,3 +336,51 @@ func TestValidVarName(t *testing.T) {
 		}
 	}
 }
+
+func TestWhitespaceTokensAreRefused(t *testing.T) {
+	file := &File{Contexts: map[string]*Context{"h": {URL: "http://127.0.0.1:1", TokenEnv: "TOK"}}}
+	tests := []struct {
+		name string
+		in   ResolveInput
+		want string // "" = no error
+	}{
+		{"env token of spaces", ResolveInput{FlagURL: "http://h", FlagURLSet: true, Getenv: env(map[string]string{"CACHECTL_TOKEN": "  "})}, "env CACHECTL_TOKEN holds only whitespace"},
+		{"env token of a tab and newline", ResolveInput{FlagURL: "http://h", FlagURLSet: true, Getenv: env(map[string]string{"CACHECTL_TOKEN": "\t\n"})}, "env CACHECTL_TOKEN holds only whitespace"},
+		{"token_env of spaces", ResolveInput{FlagContext: "h", File: file, Getenv: env(map[string]string{"TOK": " "})}, `context "h": token_env TOK holds only whitespace`},
+		{"real token", ResolveInput{FlagContext: "h", File: file, Getenv: env(map[string]string{"TOK": "t0k"})}, ""},
+		{"empty env token means none", ResolveInput{FlagURL: "http://h", FlagURLSet: true, Getenv: env(map[string]string{"CACHECTL_TOKEN": ""})}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Resolve(tt.in)
+			var te *TokenError
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !errors.As(err, &te) || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want a *TokenError containing %q", err, tt.want)
+			}
+		})
+	}
+	if err := CheckToken(" ", "flag --token"); err == nil || err.Error() != "flag --token holds only whitespace: give a real token, or leave it unset for none" {
+		t.Errorf("CheckToken: %v", err)
+	}
+}
+
+func TestRedactEnvNameAndSchemelessURLs(t *testing.T) {
+	for in, want := range map[string]string{"": "", "PROD_PW": "PROD_PW", "S3cret!": "***", "a b": "***", "1ABC": "***"} {
+		if got := RedactEnvName(in); got != want {
+			t.Errorf("RedactEnvName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"S3cret": "***", "localhost:6379": "localhost:6379", "redis://u:pw@h": "redis://u:***@h", "": ""} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f := &File{Contexts: map[string]*Context{"c": {URL: "redis://h", PasswordEnv: "S3cret!", TokenEnv: "TOKEN_VAR"}}}
+	red := f.Redacted().Contexts["c"]
+	if red.PasswordEnv != "***" || red.TokenEnv != "TOKEN_VAR" || f.Contexts["c"].PasswordEnv != "S3cret!" {
+		t.Errorf("Redacted: %+v (original %+v)", red, f.Contexts["c"])
+	}
+}
