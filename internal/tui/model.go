@@ -704,12 +704,21 @@ func (m *Model) findFrom(from int, forward bool) tea.Cmd {
 	return m.selectionChanged()
 }
 
+// copyKey puts the selected key on the clipboard (OSC 52). A key holding
+// control bytes goes there in its escaped form, as the screen shows it: its
+// raw bytes pasted into a shell would run whatever follows a newline. The
+// escaped form is what `cachectl -E` reads back.
 func (m *Model) copyKey() tea.Cmd {
 	if m.det.key == "" {
 		return nil
 	}
-	m.setStatus("copied "+textesc.Key(m.det.key)+" (OSC 52)", false)
-	return tea.SetClipboard(m.det.key)
+	shown := textesc.Key(m.det.key)
+	if textesc.NeedsQuoting(m.det.key) {
+		m.setStatus("copied the escaped form "+shown+" (OSC 52): the key holds bytes unsafe to paste; cachectl -E takes it back", false)
+	} else {
+		m.setStatus("copied "+shown+" (OSC 52)", false)
+	}
+	return tea.SetClipboard(shown)
 }
 
 func (m *Model) loadAll() tea.Cmd {

@@ -23,6 +23,7 @@ import (
 	"github.com/cachectl/cachectl/internal/memserver"
 	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/testenv"
+	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 // fillDemo writes the demo's entries (pickled orders, JSON, msgpack, big
@@ -424,6 +425,39 @@ func TestCopyKeyUsesOSC52(t *testing.T) {
 		t.Fatalf("clipboard gets %q", got)
 	}
 	contains(t, d.screen(), "copied copy:me:0 (OSC 52)")
+}
+
+// A hostile key pasted raw into a shell would run the line after its
+// newline: the clipboard gets the escaped form the screen shows, and the
+// status says so.
+func TestCopyKeyWithControlBytesCopiesTheEscapedForm(t *testing.T) {
+	b, open := redisBackend(t, 1000)
+	key := "aa:x\ntouch /tmp/PWNED\n\x1b]52;c;\a"
+	if err := b.Set(context.Background(), key, []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open})
+	d.until("entry", d.entryShown)
+	if d.m.det.key != key {
+		t.Fatalf("selected %q", d.m.det.key)
+	}
+	cmd := d.m.onKey(keyMsgs("y")[0])
+	if cmd == nil {
+		t.Fatal("y returned no command")
+	}
+	got := fmt.Sprint(cmd())
+	want := `"aa:x\ntouch /tmp/PWNED\n\x1b]52;c;\x07"`
+	if got != want {
+		t.Fatalf("clipboard gets %q, want %q", got, want)
+	}
+	if strings.ContainsAny(got, "\n\r\x1b\x07") {
+		t.Fatalf("clipboard holds control bytes: %q", got)
+	}
+	if back, err := textesc.ParseKey(got); err != nil || back != key {
+		t.Fatalf("the copied form does not read back: %q, %v", back, err)
+	}
+	contains(t, d.screen(), "copied the escaped form")
+	contains(t, d.m.status, "cachectl -E takes it back")
 }
 
 func TestFocusAndHelp(t *testing.T) {

@@ -26,7 +26,7 @@ const (
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.screen())
 	v.AltScreen = true
-	v.WindowTitle = "cachectl " + m.opts.Kind + " " + m.opts.Address
+	v.WindowTitle = "cachectl " + m.opts.Kind + " " + textesc.Line(m.opts.Address) // a BEL would end the title early
 	return v
 }
 
