@@ -200,3 +200,15 @@ func TestBrokenPipeExitCode(t *testing.T) {
 		t.Errorf("EPIPE on a server connection: exit %d, want %d", got, ExitError)
 	}
 }
+
+func TestBackendWarningsAreEscaped(t *testing.T) {
+	r := newTestRun(t, nil)
+	r.f.warn("NOPERM " + hostile + "\nsecond line")
+	got := r.stderr.String()
+	if bad := terminalUnsafe(got); bad != "" {
+		t.Errorf("warning holds %s: %q", bad, got)
+	}
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, `NOPERM \x1b]0;pwn\x07`) {
+		t.Errorf("warning: %q", got)
+	}
+}

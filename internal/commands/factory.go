@@ -161,7 +161,8 @@ func (f *Factory) warn(msg string) {
 		return
 	}
 	f.warned[msg] = true
-	fmt.Fprintf(f.IO.ErrOut, "%s %s\n", f.IO.ColorScheme().Yellow("warning:"), msg)
+	// Warnings may quote the server (a NOPERM reply): escaped, one line.
+	fmt.Fprintf(f.IO.ErrOut, "%s %s\n", f.IO.ColorScheme().Yellow("warning:"), textesc.Line(msg))
 }
 
 // CheckWritable refuses writes in read-only mode (exit 4) before any dial.

@@ -415,7 +415,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		return printCollection(f, w, e.Collection)
 	}
 	if d.Err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s: %v; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), d.Err)
+		fmt.Fprintf(f.IO.ErrOut, "%s %s: %s; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(d.Err.Error()))
 	}
 	maxItems, maxBytes := opts.MaxItems, opts.MaxBytes
 	if maxItems < 0 {
@@ -434,7 +434,8 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 	if r, ok := cachedResponse(d, opts); ok {
 		// Shown as the response it is; --as pickle (or msgpack) shows the stored object.
 		if r.BodyNote != "" {
-			fmt.Fprintf(f.IO.ErrOut, "%s %s: %s\n", cs.Yellow("warning:"), textesc.Key(e.Key), r.BodyNote)
+			// The note quotes the stored response's own headers.
+			fmt.Fprintf(f.IO.ErrOut, "%s %s: %s\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(r.BodyNote))
 		}
 		if opts.Long {
 			fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%-7s", "cached:")), r.Kind+" response")
