@@ -69,7 +69,8 @@ Redis, Memcached and in-process caches over HTTP, decodes the values Python
 apps store, and shows exactly what a key holds. Try it: cachectl demo.
 
 Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
-3 key not found, 4 refused for safety, 130 interrupted.`,
+3 key not found, 4 refused for safety, 130 interrupted, 141 stdout closed
+(as in cachectl keys | head).`,
 		Version:       build.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
