@@ -107,7 +107,11 @@ func ErrorMessage(err error) string {
 	}
 	msg := err.Error()
 	// Guard against a password that slipped into a wrapped library error.
-	msg = urlInText.ReplaceAllStringFunc(msg, backends.Redact)
+	msg = urlInText.ReplaceAllStringFunc(msg, func(u string) string {
+		// "URL: reason" — the colon ends the sentence, not a query value.
+		trimmed := strings.TrimRight(u, ":,;.)")
+		return backends.Redact(trimmed) + u[len(trimmed):]
+	})
 	// Server replies, HTTP bodies and reason phrases are in msg: escape what
 	// a terminal would act on and keep it to one line.
 	return textesc.Line(msg)

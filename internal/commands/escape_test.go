@@ -212,3 +212,11 @@ func TestBackendWarningsAreEscaped(t *testing.T) {
 		t.Errorf("warning: %q", got)
 	}
 }
+
+func TestErrorMessageKeepsPunctuationAfterURLs(t *testing.T) {
+	err := fmt.Errorf("invalid cache URL redis://h/0?password=***: put it elsewhere; see http://u:pw@h:1/, then retry")
+	want := "invalid cache URL redis://h/0?password=***: put it elsewhere; see http://u:***@h:1/, then retry"
+	if got := ErrorMessage(err); got != want {
+		t.Errorf("ErrorMessage = %q, want %q", got, want)
+	}
+}
