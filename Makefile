@@ -15,12 +15,14 @@ GORELEASER := go tool -modfile=tools/go.mod goreleaser
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/cachectl ./cmd/cachectl
 
-# Starts real redis-server/memcached instances on free loopback ports, runs the
-# whole suite against them with CACHECTL_REQUIRE_SERVERS=1 (a missing server
+# Installs what the tests need (scripts/test-deps.sh: Debian packages, when
+# missing and run as root), starts real redis-server/memcached instances on
+# free loopback ports, runs the whole suite against them with CACHECTL_REQUIRE_SERVERS=1 (a missing server
 # fails instead of skipping), and stops them again whatever happens.
 # (The assignment is separate from eval so that a failed start stops the recipe:
 # `eval "$(cmd)"` alone would succeed with empty output.)
 test:
+	scripts/test-deps.sh
 	servers=$$(scripts/test-servers.sh start); \
 	eval "$$servers"; \
 	trap 'scripts/test-servers.sh stop' EXIT; \
@@ -29,8 +31,13 @@ test:
 	go test -race -count=1 ./...; \
 	$(MAKE) --no-print-directory test-python
 
-# The ASGI adapter's own tests (Debian's python3-starlette, -uvicorn, -httpx).
+# The ASGI adapter's own tests (Debian's python3-starlette, -uvicorn, -httpx),
+# also against the real aiocache and Litestar kept beside the repository
+# (THIRDPARTY; its setup.sh prints the PYTHONPATH that imports them). Without
+# that folder those tests skip, unless CACHECTL_REQUIRE_SERVERS is set.
+THIRDPARTY ?= ../shared/thirdparty/python
 test-python:
+	if [[ -f $(THIRDPARTY)/setup.sh ]]; then pp=$$(bash $(THIRDPARTY)/setup.sh); eval "$$pp"; fi; \
 	/usr/bin/python3 -m unittest discover -s contrib/python/cachectl_asgi/tests -t contrib/python/cachectl_asgi
 
 # Unit tests only: integration tests skip without servers.
