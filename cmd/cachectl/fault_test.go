@@ -791,11 +791,10 @@ func knownDefect(name string) string {
 		return ""
 	}
 	const (
-		metadump = "memcached: a connection cut or reset during lru_crawler metadump is reported as 'a proxy such as twemproxy? … not supported' with exit 2, not as a connection error (exit 1), issue 13 item 16"
-		retry    = "redis: a cut UNLINK pipeline is retried on a new connection and the keys the first attempt deleted are not counted (invalidate: deleted 180, server lost 200; del: deleted 0, server lost 20; exit 0), issue 13 item 16"
-		sigint   = "Ctrl-C during a stalled delete batch waits for --timeout, then exits 1 with the timeout error instead of 130 'interrupted' (counts stay honest), issue 13 item 16"
-		httpCtx  = "http: Ctrl-C while a keys page's body is being read (keys, dump) exits 1 with 'server …: bad JSON answer: interrupt signal received' (the cancellation is not wrapped), not 130, issue 13 item 16"
-		counts   = "an interrupted dump or restore prints only 'error: interrupted': ErrorMessage drops the wrapped 'dump/restore stopped after N entries', issue 13 item 16"
+		retry   = "redis: a cut UNLINK pipeline is retried on a new connection and the keys the first attempt deleted are not counted (invalidate: deleted 180, server lost 200; del: deleted 0, server lost 20; exit 0), issue 13 item 16"
+		sigint  = "Ctrl-C during a stalled delete batch waits for --timeout, then exits 1 with the timeout error instead of 130 'interrupted' (counts stay honest), issue 13 item 16"
+		httpCtx = "http: Ctrl-C while a keys page's body is being read (keys, dump) exits 1 with 'server …: bad JSON answer: interrupt signal received' (the cancellation is not wrapped), not 130, issue 13 item 16"
+		counts  = "an interrupted dump or restore prints only 'error: interrupted': ErrorMessage drops the wrapped 'dump/restore stopped after N entries', issue 13 item 16"
 	)
 	parts := strings.Split(name, "/") // op, backend, fault-moment
 	op, backend, fm := parts[0], parts[1], parts[2]
@@ -808,11 +807,6 @@ func knownDefect(name string) string {
 		return counts
 	case backend == "redis" && fm == "cut-one-conn-reply-lost":
 		return retry
-	case backend == "memcached" && slices.Contains([]string{"cut-early", "reset-early", "half-close-early"}, fm) &&
-		slices.Contains([]string{"keys", "dump", "invalidate", "invalidate-backup"}, op),
-		backend == "memcached" && slices.Contains([]string{"cut-mid", "reset-mid", "half-close-mid"}, fm) &&
-			slices.Contains([]string{"keys", "dump"}, op):
-		return metadump
 	}
 	return ""
 }

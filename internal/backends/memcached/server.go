@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -214,7 +213,7 @@ func (s *server) stats(ctx context.Context) (*backends.Stats, error) {
 		return err
 	})
 	if err != nil {
-		if isClosed(err) {
+		if s.hungUpOn(ctx, err, false) {
 			return nil, &backends.UnsupportedError{What: "stats through " + s.addr + " (it closed the connection: a proxy such as twemproxy?); ask the memcached servers behind it"}
 		}
 		return nil, connErr(s.addr, s.timeout, err)
@@ -222,10 +221,26 @@ func (s *server) stats(ctx context.Context) (*backends.Stats, error) {
 	return normalize(s.addr, raw), nil
 }
 
-// isClosed reports a peer that hung up on a command it does not know, as
-// twemproxy does.
-func isClosed(err error) bool {
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+// hungUpOn reports a peer that hung up on a command it does not know, as
+// twemproxy does: it closed the connection cleanly (a FIN, not a reset)
+// before sending anything, and a fresh connection still answers "version"
+// but not the meta no-op (memcached 1.6+, which does list keys, answers
+// it). Anything else (data flowed first, a reset, no answer to version, a
+// real memcached) is a broken connection, not a missing feature.
+func (s *server) hungUpOn(ctx context.Context, err error, gotData bool) bool {
+	if gotData || ctx.Err() != nil || !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false
+	}
+	c, derr := mcproto.Dial(ctx, s.addr, s.timeout)
+	if derr != nil {
+		return false
+	}
+	defer c.Close()
+	if _, err := c.Version(ctx); err != nil {
+		return false
+	}
+	meta, err := c.Probe(ctx)
+	return err == nil && !meta
 }
 
 // normalize maps memcached's stats to the common figures.
@@ -255,7 +270,9 @@ const scanBatch = 1000
 func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn func(e mcproto.DumpEntry) error) error {
 	all := pattern == "*"
 	var cbErr error
+	seen := false // an entry arrived: the server does speak metadump
 	each := func(e mcproto.DumpEntry) error {
+		seen = true
 		if !all && !glob.Match(pattern, e.Key) {
 			return nil
 		}
@@ -272,7 +289,7 @@ func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn 
 		return cbErr
 	case errors.Is(err, mcproto.ErrDumpDisabled):
 		return &backends.ServerError{Address: s.addr, Msg: "key listing refused: the server was started with -X (--disable-dumping)"}
-	case err != nil && isClosed(err):
+	case err != nil && s.hungUpOn(ctx, err, seen):
 		return &backends.UnsupportedError{What: "listing keys through " + s.addr + " (it closed the connection on lru_crawler metadump: a proxy such as twemproxy?); list the memcached servers behind it"}
 	case err != nil:
 		return connErr(s.addr, s.timeout, err)
