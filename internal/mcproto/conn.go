@@ -254,16 +254,25 @@ func (c *Conn) Stats(ctx context.Context, arg string) ([][2]string, error) {
 // ttlArg converts a lifetime to memcached's exptime: 0 never expires, values
 // over 30 days are read by the server as a Unix time, so long lifetimes are
 // sent as one. Lifetimes under a second round up so they still expire later
-// rather than never.
+// rather than never. The server reads exptime as a signed 32-bit number and
+// takes anything past it as already expired (it answers HD and the item is
+// gone), so lifetimes beyond January 2038 end then instead.
 func ttlArg(ttl time.Duration, now time.Time) int64 {
 	if ttl <= 0 {
 		return 0
 	}
-	secs := int64((ttl + time.Second - 1) / time.Second)
-	if secs > 30*24*3600 {
-		return now.Unix() + secs
+	secs := int64(ttl / time.Second)
+	if ttl%time.Second != 0 {
+		secs++ // (ttl + time.Second - 1) would overflow near the largest Duration
 	}
-	return secs
+	if secs <= 30*24*3600 {
+		return secs
+	}
+	const maxExptime = 1<<31 - 1
+	if secs > maxExptime-now.Unix() {
+		return maxExptime
+	}
+	return now.Unix() + secs
 }
 
 // ExptimeArg is ttlArg for callers of the classic protocol.

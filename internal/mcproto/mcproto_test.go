@@ -113,6 +113,24 @@ func TestTouch(t *testing.T) {
 	if want := int64(40 * 24 * 3600); it[0].TTL < want-10 || it[0].TTL > want+2 { // the server clock ticks in whole seconds
 		t.Fatalf("TTL after touch 40d = %d, want about %d", it[0].TTL, want)
 	}
+	// Lifetimes past 2038 end then: the item must not vanish at once (the
+	// server answers HD to an exptime it then treats as past).
+	for _, long := range []time.Duration{200_000 * time.Hour, 1e9 * time.Second} {
+		if ok, err := c.Touch(ctx, k, long); err != nil || !ok {
+			t.Fatalf("touch %v = %v, %v", long, ok, err)
+		}
+		it, _ = c.GetMany(ctx, []string{k}, false)
+		if !it[0].Found || it[0].TTL < 365*24*3600 {
+			t.Fatalf("after touch %v: %+v, want the key with a TTL of years", long, it[0])
+		}
+		if err := c.Set(ctx, k, []byte("x"), 0, long); err != nil {
+			t.Fatal(err)
+		}
+		it, _ = c.GetMany(ctx, []string{k}, false)
+		if !it[0].Found || it[0].TTL < 365*24*3600 {
+			t.Fatalf("after set with ttl %v: %+v, want the key with a TTL of years", long, it[0])
+		}
+	}
 	if ok, err := c.Touch(ctx, k, 0); err != nil || !ok {
 		t.Fatalf("touch 0 = %v, %v", ok, err)
 	}

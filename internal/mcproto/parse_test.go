@@ -62,6 +62,9 @@ func TestTTLArg(t *testing.T) {
 	}{
 		{0, 0}, {-time.Second, 0}, {time.Millisecond, 1}, {1500 * time.Millisecond, 2}, {600 * time.Second, 600},
 		{30 * 24 * time.Hour, 30 * 24 * 3600}, {30*24*time.Hour + time.Second, 1_700_000_000 + 30*24*3600 + 1},
+		// past January 2038 the server would take the item as expired at once
+		{200_000 * time.Hour, 1<<31 - 1}, {time.Duration(1<<63 - 1), 1<<31 - 1},
+		{time.Duration(1<<31-1-1_700_000_000) * time.Second, 1<<31 - 1},
 	} {
 		if got := ttlArg(tt.ttl, now); got != tt.want {
 			t.Fatalf("ttlArg(%v) = %d, want %d", tt.ttl, got, tt.want)
