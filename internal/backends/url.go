@@ -155,9 +155,15 @@ func Redact(raw string) string {
 		scheme = strings.ToLower(raw[:i])
 	}
 	out := raw
+	// An HTTP cache has no user names: its user part is a token or a
+	// misplaced password, whole ("http://S3cret:x@h"). Redis (ACL users) and
+	// memcached (SASL) keep the user name.
+	userNames := scheme != "http" && scheme != "https"
 	if at := strings.LastIndex(raw, "@"); at >= start {
-		if colon := strings.IndexByte(raw[start:at], ':'); colon >= 0 {
+		if colon := strings.IndexByte(raw[start:at], ':'); colon >= 0 && userNames {
 			out = raw[:start+colon] + ":***" + raw[at:]
+		} else if colon >= 0 {
+			out = raw[:start] + "***" + raw[at:]
 		} else if scheme != "" && !strings.HasPrefix(scheme, "redis") && scheme != "unix" {
 			// The user part before the query: an '@' in the query is a value.
 			end := len(raw)

@@ -249,7 +249,9 @@ func writeGetJSON(w io.Writer, docs []getJSON) error {
 		out = append(out, ']')
 	}
 	out = append(out, '\n')
-	_, err := w.Write(out)
+	// One pass that leaves valid JSON alone but \u-escapes the controls a
+	// terminal would act on (bidi overrides in a key, DEL, C1) as writeJSON does.
+	_, err := w.Write(textesc.JSON(out))
 	return err
 }
 

@@ -151,6 +151,8 @@ func isUnsafe(r rune) bool {
 		return true
 	case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
 		return true
+	case r == 0x2028, r == 0x2029: // line and paragraph separators: some terminals break the line
+		return true
 	case r == 0xfeff:
 		return true
 	}

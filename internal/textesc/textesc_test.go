@@ -20,6 +20,8 @@ func TestKey(t *testing.T) {
 		{"empty", "", `""`},
 		{"C1 control", "a\u009bb", `"a\u009bb"`},
 		{"bidi override", "a\u202eb", `"a\u202eb"`},
+		{"line separator", "a\u2028b", `"a\u2028b"`},
+		{"paragraph separator", "a\u2029b", `"a\u2029b"`},
 		{"DEL", "a\x7fb", `"a\x7fb"`},
 	}
 	for _, tt := range tests {
