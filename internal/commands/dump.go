@@ -381,7 +381,8 @@ func (rs *restorer) warnings() {
 // start decides whether the entry beginning at e is written: not when it
 // expired while being dumped, nor over an existing key without --replace.
 func (rs *restorer) start(ctx context.Context, e *dumpfile.Entry) (bool, error) {
-	if e.TTL.Expires && e.TTL.Remaining <= 0 {
+	// Under a millisecond no server keeps it: count it expired, not restored.
+	if e.TTL.Expires && e.TTL.Remaining < time.Millisecond {
 		rs.n.Expired++
 		return false, nil
 	}

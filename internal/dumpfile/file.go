@@ -81,11 +81,25 @@ func create(path, aside string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lock(f, path); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if err := syncDir(path); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return &File{File: f, MovedAside: aside}, nil
+}
+
+// lock takes the file for this process alone until it is closed: two runs
+// appending to one backup at once would interleave their lines.
+func lock(f *os.File, path string) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return &RefusedError{Msg: fmt.Sprintf("refusing to write %s: another cachectl is writing it", path)}
+	}
+	return err
 }
 
 func appendTo(path string) (*File, error) {
@@ -97,6 +111,9 @@ func appendTo(path string) (*File, error) {
 		return nil, err
 	}
 	fail := func(err error) (*File, error) { f.Close(); return nil, err }
+	if err := lock(f, path); err != nil {
+		return fail(err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return fail(err)

@@ -163,3 +163,27 @@ func TestReplaceKeepsTheOldFile(t *testing.T) {
 		os.Remove(path)
 	}
 }
+
+// Two runs writing one backup at once would interleave their lines: the
+// second is refused while the first holds the file, and may go once it closed.
+func TestOneWriterAtATime(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bk.jsonl")
+	first, err := Create(path, New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused *RefusedError
+	if _, err := Create(path, Append); !errors.As(err, &refused) || !strings.Contains(err.Error(), "another cachectl") {
+		t.Fatalf("append while another writes: %v, want refused", err)
+	}
+	first.Close()
+	second, err := Create(path, Append)
+	if err != nil {
+		t.Fatalf("append after the first closed: %v", err)
+	}
+	if _, err := Create(path, Append); !errors.As(err, &refused) {
+		t.Fatalf("second append at once: %v, want refused", err)
+	}
+	second.Close()
+}
