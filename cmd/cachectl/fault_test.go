@@ -791,7 +791,6 @@ func knownDefect(name string) string {
 		return ""
 	}
 	const (
-		retry   = "redis: a cut UNLINK pipeline is retried on a new connection and the keys the first attempt deleted are not counted (invalidate: deleted 180, server lost 200; del: deleted 0, server lost 20; exit 0), issue 13 item 16"
 		sigint  = "Ctrl-C during a stalled delete batch waits for --timeout, then exits 1 with the timeout error instead of 130 'interrupted' (counts stay honest), issue 13 item 16"
 		httpCtx = "http: Ctrl-C while a keys page's body is being read (keys, dump) exits 1 with 'server …: bad JSON answer: interrupt signal received' (the cancellation is not wrapped), not 130, issue 13 item 16"
 		counts  = "an interrupted dump or restore prints only 'error: interrupted': ErrorMessage drops the wrapped 'dump/restore stopped after N entries', issue 13 item 16"
@@ -805,8 +804,6 @@ func knownDefect(name string) string {
 		return httpCtx
 	case fm == "stall+sigint-mid" && (op == "dump" || op == "restore"):
 		return counts
-	case backend == "redis" && fm == "cut-one-conn-reply-lost":
-		return retry
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -71,9 +72,15 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		ReadTimeout:           opts.Timeout,
 		WriteTimeout:          opts.Timeout,
 		ContextTimeoutEnabled: true,
-		// One quiet attempt: an operator wants "connection refused" now, not
-		// after a dozen silent retries against a dead server.
-		MaxRetries:      1,
+		// One attempt, no retry (-1; 0 would mean go-redis' default of 3): an
+		// operator wants "connection refused" now, and a write whose reply was
+		// lost must never be sent again blindly: a re-sent UNLINK answers 0
+		// for the keys the first attempt deleted, under-counting them, and a
+		// re-sent SET or RESTORE may overwrite a newer value. Reads fail just
+		// as honestly; go-redis already drops pooled connections the server
+		// closed before reusing them. A failed dial is retried once: nothing
+		// was sent.
+		MaxRetries:      -1,
 		DialerRetries:   1,
 		PoolSize:        4,
 		DisableIdentity: true,
@@ -84,7 +91,44 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	if t.Network == "unix" {
 		uo.Dialer = unixDialer(t.Addrs[0], opts.Timeout)
 	}
-	return &Backend{client: goredis.NewUniversalClient(uo), target: t, opts: opts}, nil
+	client := goredis.NewUniversalClient(uo)
+	client.AddHook(cancelHook{})
+	return &Backend{client: client, target: t, opts: opts}, nil
+}
+
+// cancelHook makes a command that fails after its caller's context was
+// cancelled (Ctrl-C) fail with that cancellation, so the exit is 130: go-redis
+// only notices the cancellation at the read deadline, as a timeout.
+type cancelHook struct{}
+
+func (cancelHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (cancelHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		return cancelled(ctx, next(ctx, cmd), cmd)
+	}
+}
+
+func (cancelHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		return cancelled(ctx, next(ctx, cmds), cmds...)
+	}
+}
+
+// cancelled replaces err, and the error of each failed command, by ctx's
+// cancellation when there is one. A reply error (WRONGTYPE…) is an answer
+// and stays.
+func cancelled(ctx context.Context, err error, cmds ...goredis.Cmder) error {
+	cerr := ctx.Err()
+	if err == nil || !errors.Is(cerr, context.Canceled) || isReplyError(err) {
+		return err
+	}
+	for _, c := range cmds {
+		if c.Err() != nil && !isReplyError(c.Err()) {
+			c.SetErr(cerr)
+		}
+	}
+	return cerr
 }
 
 func (b *Backend) op(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -570,7 +614,11 @@ func (b *Backend) wrap(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	var ne net.Error
+	var op *net.OpError
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() && !(errors.As(err, &op) && op.Op == "dial") {
+		// A read or write deadline: the server took the request (or the
+		// link hangs) and did not answer in time.
 		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}
 	}
 	if isReplyError(err) {
