@@ -102,10 +102,10 @@ func isCobraUsage(err error) bool {
 
 // ErrorMessage is the one line printed for err: lower-case, no stack, no password.
 func ErrorMessage(err error) string {
-	if errors.Is(err, context.Canceled) {
-		return "interrupted"
-	}
 	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = interruptedMessage(msg)
+	}
 	// Guard against a password that slipped into a wrapped library error.
 	msg = urlInText.ReplaceAllStringFunc(msg, func(u string) string {
 		// "URL: reason" — the colon ends the sentence, not a query value.
@@ -115,6 +115,25 @@ func ErrorMessage(err error) string {
 	// Server replies, HTTP bodies and reason phrases are in msg: escape what
 	// a terminal would act on and keep it to one line.
 	return textesc.Line(msg)
+}
+
+// interruptedMessage says an interruption (Ctrl-C, SIGTERM) as such and
+// keeps what the error adds: "dump stopped after 95 entries: context
+// canceled" becomes "interrupted: dump stopped after 95 entries"; a bare
+// cancellation is just "interrupted".
+func interruptedMessage(msg string) string {
+	for _, c := range []string{"context canceled", "interrupt signal received", "terminated signal received"} {
+		if m, ok := strings.CutSuffix(msg, c); ok {
+			msg = strings.TrimSuffix(m, ": ")
+		}
+		msg = strings.ReplaceAll(msg, c, "interrupted")
+	}
+	// del: "deleted 8 key(s), then: context canceled".
+	msg = strings.TrimSuffix(msg, ", then")
+	if msg == "" || msg == "interrupted" {
+		return "interrupted"
+	}
+	return "interrupted: " + msg
 }
 
 // scrubbedError hides known secrets in err's text: whatever a library or a

@@ -298,6 +298,9 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		if runErr != nil && !interrupted {
 			doc.Error = ErrorMessage(runErr)
 		}
+		if inner := inFlightErr(runErr); inner != nil {
+			doc.Error = ErrorMessage(inner) // what became of the batch in flight
+		}
 		if opts.Backup != "" && !opts.DryRun {
 			doc.Backup = &opts.Backup
 		}
@@ -327,6 +330,11 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		return &silentError{err: runErr}
 	case sum.DryRun:
 		return fmt.Errorf("stopped after counting %d matching key(s); nothing was deleted (dry run): %w", sum.Matched, runErr)
+	case interrupted && sum.Unconfirmed > 0 && inFlightErr(runErr) != nil:
+		// Ctrl-C came while a batch was in flight, and its count never came.
+		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping; up to %d more may or may not have been deleted (unconfirmed): %s\n",
+			sum.Deleted, sum.Unconfirmed, ErrorMessage(inFlightErr(runErr)))
+		return &silentError{err: runErr}
 	case interrupted:
 		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
 		return &silentError{err: runErr}
@@ -334,6 +342,15 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		return fmt.Errorf("stopped after deleting %d key(s); up to %d more may or may not have been deleted (unconfirmed): %w", sum.Deleted, sum.Unconfirmed, runErr)
 	}
 	return fmt.Errorf("stopped after deleting %d key(s): %w", sum.Deleted, runErr)
+}
+
+// inFlightErr is why the batch in flight at Ctrl-C failed, or nil.
+func inFlightErr(err error) error {
+	var ie *invalidate.InterruptedError
+	if errors.As(err, &ie) {
+		return ie.Err
+	}
+	return nil
 }
 
 // progressLine rewrites one stderr line on a terminal; elsewhere it is silent.

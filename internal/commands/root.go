@@ -25,6 +25,10 @@ import (
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C lets the request in flight answer (within --timeout)
+	// so the command can say exactly what it did; a second one, back under
+	// the default handling, ends the process at once.
+	context.AfterFunc(ctx, stop)
 	f := NewFactory(iostreams.System(osGetenv), osGetenv)
 	return Run(ctx, f, os.Args[1:])
 }

@@ -84,6 +84,25 @@ type ChunkedInvalidator interface {
 	InvalidateChunk(ctx context.Context, patterns []string, dryRun bool, cursor string, limit int) (matched, deleted int64, next string, err error)
 }
 
+// InterruptedError is a batch that failed after the run was interrupted
+// (Ctrl-C) while it was in flight: typically the wait for its count ran
+// into the timeout. Both are true, so it wraps both: the exit says
+// "interrupted" and the message still says what became of the batch.
+type InterruptedError struct{ Err error }
+
+func (e *InterruptedError) Error() string { return e.Err.Error() }
+
+func (e *InterruptedError) Unwrap() []error { return []error{context.Canceled, e.Err} }
+
+// inFlight is err, the failure of a batch sent on an uncancellable context,
+// marked interrupted when ctx was cancelled meanwhile.
+func inFlight(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &InterruptedError{Err: err}
+}
+
 // maxPasses bounds the listings of one pattern on an unstable listing; keys
 // an app keeps writing meanwhile are not chased forever.
 const maxPasses = 5
@@ -158,7 +177,7 @@ func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Su
 					if !opts.DryRun {
 						sum.Unconfirmed = int64(opts.Batch)
 					}
-					return err
+					return inFlight(ctx, err)
 				}
 				sum.Matched += m
 				sum.Deleted += d
@@ -182,7 +201,7 @@ func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Su
 	m, d, err := si.Invalidate(context.WithoutCancel(ctx), opts.Patterns, false)
 	if err != nil {
 		sum.Matched, sum.Unconfirmed = pre, pre
-		return err
+		return inFlight(ctx, err)
 	}
 	sum.Matched, sum.Deleted = m, d
 	report()
@@ -364,7 +383,7 @@ func (r *runner) delete(ctx context.Context, keys []string) error {
 	r.sum.Deleted += n
 	if err != nil {
 		r.sum.Unconfirmed = int64(len(keys)) - n
-		return err
+		return inFlight(ctx, err)
 	}
 	r.report()
 	if r.opts.Max > 0 && r.sum.Deleted >= r.opts.Max {
