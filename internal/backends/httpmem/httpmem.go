@@ -189,7 +189,9 @@ func (c *cancelBody) Close() error {
 
 // wrap turns transport failures into backend errors.
 func (b *Backend) wrap(ctx context.Context, err error) error {
-	if errors.Is(err, context.Canceled) {
+	// A body read cut short by Ctrl-C fails with the context's cause
+	// ("interrupt signal received"), which is not context.Canceled itself.
+	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
 		return context.Canceled
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -205,6 +207,18 @@ func (b *Backend) wrap(ctx context.Context, err error) error {
 		}
 	}
 	return &backends.ConnError{Address: b.display, Err: err}
+}
+
+// answerErr is why an answer's JSON body could not be read: malformed JSON
+// is the server's fault; a read that failed (the connection broke, the
+// timeout struck, Ctrl-C) is a transport error like any other.
+func (b *Backend) answerErr(ctx context.Context, what string, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || err == io.EOF { // io.EOF: a complete, empty body
+		return &backends.ServerError{Address: b.display, Msg: what + ": " + err.Error()}
+	}
+	return b.wrap(ctx, err)
 }
 
 // statusError reads a protocol error response: {"error": "…"}.
@@ -330,7 +344,7 @@ func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
 			Deleted int64 `json:"deleted"`
 		}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
-			return &backends.ServerError{Address: b.display, Msg: "bad delete answer: " + err.Error()}
+			return b.answerErr(ctx, "bad delete answer", err)
 		}
 		mu.Lock()
 		n += r.Deleted
@@ -521,7 +535,7 @@ func (b *Backend) getJSON(ctx context.Context, target string, v any) error {
 		return b.statusError(resp)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSON)).Decode(v); err != nil {
-		return &backends.ServerError{Address: b.display, Msg: "bad JSON answer: " + err.Error()}
+		return b.answerErr(ctx, "bad JSON answer", err)
 	}
 	return nil
 }
@@ -635,7 +649,7 @@ func (b *Backend) invalidate(ctx context.Context, patterns []string, dryRun bool
 		Cursor  *string `json:"cursor"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
-		return 0, 0, "", &backends.ServerError{Address: b.display, Msg: "bad invalidate answer: " + b.wrap(ctx, err).Error()}
+		return 0, 0, "", b.answerErr(ctx, "bad invalidate answer", err)
 	}
 	if limit > 0 && r.Cursor == nil {
 		return 0, 0, "", &backends.ServerError{Address: b.display, Msg: "the server's invalidate answer has no cursor"}
