@@ -8,6 +8,7 @@ package invalidate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
@@ -168,11 +169,21 @@ func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Su
 			return err
 		}
 		if chunked {
+			// A server that hands out a cursor it gave before would keep the
+			// run going forever: every cursor is remembered (a few bytes per
+			// chunk of opts.Batch keys).
+			seen := map[string]bool{}
 			for cursor := ""; ; {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				m, d, next, err := ci.InvalidateChunk(context.WithoutCancel(ctx), opts.Patterns, opts.DryRun, cursor, opts.Batch)
+				if err == nil {
+					err = checkChunk(m, d, opts)
+				}
+				if err == nil && next != "" && seen[next] {
+					err = &InconsistentError{Why: "it handed out a cursor it had given before, so the run would never end"}
+				}
 				if err != nil {
 					if !opts.DryRun {
 						sum.Unconfirmed = int64(opts.Batch)
@@ -185,6 +196,7 @@ func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Su
 				if next == "" {
 					return nil
 				}
+				seen[next] = true
 				cursor = next
 			}
 		}
@@ -199,12 +211,39 @@ func serverSide(ctx context.Context, si ServerInvalidator, opts Options, sum *Su
 		return err
 	}
 	m, d, err := si.Invalidate(context.WithoutCancel(ctx), opts.Patterns, false)
+	if err == nil && (m < 0 || d < 0 || d > m) {
+		err = &InconsistentError{Why: fmt.Sprintf("it reported %d deleted of %d matched", d, m)}
+	}
 	if err != nil {
-		sum.Matched, sum.Unconfirmed = pre, pre
+		sum.Matched, sum.Unconfirmed = max(pre, 0), max(pre, 0)
 		return inFlight(ctx, err)
 	}
 	sum.Matched, sum.Deleted = m, d
 	report()
+	return nil
+}
+
+// InconsistentError is a server-side invalidation whose answer cannot be
+// true: its counts are not believed, and the run stops.
+type InconsistentError struct{ Why string }
+
+func (e *InconsistentError) Error() string {
+	return "the server's invalidate answer does not add up: " + e.Why
+}
+
+// checkChunk refuses counts no server that keeps the protocol can give: a
+// chunk deletes at most its limit, never more than it matched.
+func checkChunk(m, d int64, opts Options) error {
+	switch {
+	case m < 0 || d < 0:
+		return &InconsistentError{Why: fmt.Sprintf("negative counts (matched %d, deleted %d)", m, d)}
+	case opts.DryRun && d != 0:
+		return &InconsistentError{Why: fmt.Sprintf("a dry run deleted %d", d)}
+	case d > int64(opts.Batch):
+		return &InconsistentError{Why: fmt.Sprintf("it deleted %d in a chunk limited to %d", d, opts.Batch)}
+	case d > m:
+		return &InconsistentError{Why: fmt.Sprintf("it deleted %d of %d matched", d, m)}
+	}
 	return nil
 }
 

@@ -221,3 +221,66 @@ func TestServerSideRefused(t *testing.T) {
 		t.Fatalf("capabilities refused: summary %+v, %v; want an error before anything is sent", sum, err)
 	}
 }
+
+// liar answers every invalidate request with a fixed body; the other
+// endpoints are a real serve's (with or without invalidate-chunked).
+type liar struct {
+	h         http.Handler
+	answer    string
+	oldServer bool
+	requests  atomic.Int32
+}
+
+func (l *liar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/v1/capabilities":
+		rec := httptest.NewRecorder()
+		l.h.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if l.oldServer {
+			body = bytes.ReplaceAll(body, []byte(`,"invalidate-chunked"`), nil)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	case "/v1/invalidate":
+		l.requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, l.answer)
+	default:
+		l.h.ServeHTTP(w, r)
+	}
+}
+
+// A server whose answers cannot be true stops the run with an error; its
+// counts are not believed, and it cannot keep the client looping.
+func TestServerSideLies(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer string
+		oldServer    bool
+		deleted      int64 // believed before the lie
+	}{
+		{"same cursor forever", `{"matched":1,"deleted":1,"cursor":"x"}`, false, 1},
+		{"more than the limit", `{"matched":1000000000000000,"deleted":1000000000000000,"cursor":""}`, false, 0},
+		{"negative", `{"matched":-7,"deleted":-7,"cursor":""}`, false, 0},
+		{"deleted more than matched", `{"matched":0,"deleted":50,"cursor":""}`, false, 0},
+		{"old server, deleted more than matched", `{"matched":0,"deleted":50}`, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &liar{h: memserver.NewHandler(memserver.NewStore(memserver.Options{}), memserver.HandlerOptions{}), answer: tc.answer, oldServer: tc.oldServer}
+			b := openHTTP(t, l, 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			sum, err := Run(ctx, b, Options{Patterns: []string{"a*"}, Batch: 100})
+			var lie *InconsistentError
+			if !errors.As(err, &lie) {
+				t.Fatalf("err = %v, want the answer refused", err)
+			}
+			if sum.Deleted != tc.deleted || sum.Unconfirmed > 100 {
+				t.Fatalf("summary %+v: want %d deleted and at most the chunk limit unconfirmed", sum, tc.deleted)
+			}
+			if n := l.requests.Load(); n > 3 {
+				t.Fatalf("%d invalidate requests: the client kept going", n)
+			}
+		})
+	}
+}
