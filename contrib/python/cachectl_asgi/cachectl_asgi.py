@@ -28,16 +28,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import hmac
 import heapq
 import ipaddress
+import itertools
 import json
 import logging
 import pickle
 import re
+import secrets
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
@@ -82,6 +86,17 @@ CHUNK_BUDGET_S = 0.05
 # A keys page looks at up to count * SCAN_FACTOR keys, like SCAN's COUNT: a
 # sparse match returns a short (even empty) page instead of walking everything.
 SCAN_FACTOR = 10
+
+# A run over the keys (a listing, a chunked invalidate) walks a sorted snapshot
+# of them taken at its first request, so that its later requests neither list
+# nor sort every key again (which made a run quadratic). Snapshots are kept per
+# run, at most MAX_SNAPSHOTS of them, each until SNAPSHOT_TTL_S after its last
+# use; a run whose snapshot is gone continues in a new one after its cursor.
+MAX_SNAPSHOTS = 4
+SNAPSHOT_TTL_S = 60.0
+# A snapshot is built in steps of this many keys (each filtered and sorted,
+# the event loop served in between), spread over requests of CHUNK_BUDGET_S.
+SNAPSHOT_RUN = 16384
 
 log = logging.getLogger("cachectl_asgi")
 
@@ -144,6 +159,12 @@ class CacheAdapter:
     async def keys(self) -> List[bytes]:
         """A snapshot of every live key."""
         raise NotImplementedError
+
+    async def _key_objects(self) -> Tuple[List[Any], Optional[Callable[[List[Any]], List[bytes]]]]:
+        """What a run's snapshot is built from: a quick copy of the cache's own
+        key objects and the function that turns a slice of them into live wire
+        keys, so that this costly part is done in steps; by default ``keys()``."""
+        return await self.keys(), None
 
     async def get(self, key: bytes) -> Optional[Entry]:
         """The live entry under ``key``, or None."""
@@ -218,6 +239,14 @@ def _text_key(key: bytes) -> str:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         raise ProtocolError(400, "this cache's keys are text and the key is not valid UTF-8") from None
+
+
+def _wire_keys(stored: List[Any]) -> List[bytes]:
+    """The protocol bytes of stored keys, leaving out those the protocol cannot name."""
+    try:
+        return [k.encode("utf-8") for k in stored]  # all str: the common case, at C speed
+    except (AttributeError, TypeError, UnicodeEncodeError):
+        return [w for w in map(_wire_key, stored) if w is not None]
 
 
 def _snapshot(container: Any) -> list:
@@ -385,17 +414,23 @@ class AiocacheMemoryAdapter(CacheAdapter):
             return None, None  # due; the loop has not run its timer yet
         return skey, ttl
 
-    def _live_stored_keys(self) -> List[Any]:
+    def _live_stored_keys(self, stored: Optional[List[Any]] = None) -> List[Any]:
         now = self._now()
         out = []
-        for skey in _snapshot(self.cache._cache):
+        for skey in _snapshot(self.cache._cache) if stored is None else stored:
             ttl = self._ttl(skey, now)
             if ttl is None or ttl > 0:
                 out.append(skey)
         return out
 
     async def keys(self) -> List[bytes]:
-        return [w for w in map(_wire_key, self._live_stored_keys()) if w is not None]
+        return _wire_keys(self._live_stored_keys())
+
+    def _live_wire_keys(self, stored: List[Any]) -> List[bytes]:
+        return _wire_keys(self._live_stored_keys(stored))
+
+    async def _key_objects(self) -> Tuple[List[Any], Optional[Callable[[List[Any]], List[bytes]]]]:
+        return _snapshot(self.cache._cache), self._live_wire_keys
 
     async def get(self, key: bytes) -> Optional[Entry]:
         skey, ttl = self._lookup(key)
@@ -537,7 +572,20 @@ class LitestarMemoryStoreAdapter(CacheAdapter):
         return out
 
     async def keys(self) -> List[bytes]:
-        return [w for w in (_wire_key(k) for k, _ in self._live_items()) if w is not None]
+        return _wire_keys([k for k, _ in self._live_items()])
+
+    def _live_wire_keys(self, stored: List[Any]) -> List[bytes]:
+        now = datetime.now(timezone.utc)
+        store = self.store._store
+        live = []
+        for skey in stored:
+            obj = store.get(skey)
+            if obj is not None and self._alive(obj, now):
+                live.append(skey)
+        return _wire_keys(live)
+
+    async def _key_objects(self) -> Tuple[List[Any], Optional[Callable[[List[Any]], List[bytes]]]]:
+        return _snapshot(self.store._store), self._live_wire_keys
 
     async def get(self, key: bytes) -> Optional[Entry]:
         _, obj = self._live(key)
@@ -621,7 +669,10 @@ class MappingAdapter(CacheAdapter):
         return {"library": cls.__module__.split(".")[0], "class": cls.__name__, "namespace": None}
 
     async def keys(self) -> List[bytes]:
-        return [w for w in map(_wire_key, _snapshot(self.mapping)) if w is not None]
+        return _wire_keys(_snapshot(self.mapping))
+
+    async def _key_objects(self) -> Tuple[List[Any], Optional[Callable[[List[Any]], List[bytes]]]]:
+        return _snapshot(self.mapping), _wire_keys
 
     async def get(self, key: bytes) -> Optional[Entry]:
         skey = _stored_key(self.mapping, key)
@@ -919,6 +970,10 @@ class _Matcher:
 _TTL_RE = re.compile(rb"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 _COUNT_RE = re.compile(rb"[0-9]{1,9}\Z")
 _CURSOR_PREFIX = "k"
+# s<snapshot id>.<serial>.<last key visited, base64url, empty for none>. The
+# serial only makes each cursor issued differ (clients take a repeated cursor
+# with an empty page for a listing that does not advance).
+_SNAPSHOT_CURSOR = re.compile(rb"s([0-9a-f]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]*)\Z")
 
 _ROUTES = {
     "/v1/capabilities": "capabilities",
@@ -1033,6 +1088,143 @@ def _no_content() -> _Response:
 
 
 # --------------------------------------------------------------------------
+# Snapshots of the keys for runs of requests
+# --------------------------------------------------------------------------
+
+
+class _Snapshot:
+    """The keys of one run (a listing, a chunked invalidate) in byte order.
+
+    Holds the keys the adapter listed at the run's first request that are
+    after ``after`` (None: all) and start with one of ``prefixes`` (empty:
+    any). Built in steps (``build_step``: SNAPSHOT_RUN keys filtered and
+    sorted each), then the sorted runs are merged lazily into ``keys`` as far
+    as the requests go (``extend_to``), so no request pays for all of it.
+    """
+
+    __slots__ = ("id", "prefixes", "after", "keys", "serial", "_raw", "_convert", "_next", "_runs", "_merge")
+
+    def __init__(
+        self,
+        prefixes: Tuple[bytes, ...],
+        after: Optional[bytes],
+        raw: List[Any],
+        convert: Optional[Callable[[List[Any]], List[bytes]]] = None,
+    ):
+        self.id = secrets.token_hex(8)
+        self.prefixes = prefixes
+        self.after = after
+        self.keys: Optional[List[bytes]] = None  # None until built
+        self.serial = 0
+        self._raw: Optional[List[Any]] = raw
+        self._convert = convert  # the adapter's stored keys -> live wire keys
+        self._next = 0
+        self._runs: List[List[bytes]] = []
+        self._merge: Optional[Iterable[bytes]] = None
+
+    def covers(self, prefixes: Tuple[bytes, ...], after: Optional[bytes]) -> bool:
+        """Whether a request for keys after ``after`` with this filter may continue here."""
+        if prefixes != self.prefixes:
+            return False
+        return self.after is None or (after is not None and after >= self.after)
+
+    def build_step(self) -> bool:
+        """Filter and sort one more slice of the keys; True once the snapshot is built."""
+        if self.keys is not None:
+            return True
+        raw = self._raw
+        assert raw is not None
+        if self._next < len(raw):
+            part = raw[self._next : self._next + SNAPSHOT_RUN]
+            self._next += SNAPSHOT_RUN
+            if self._convert is not None:
+                part = self._convert(part)
+            if self.prefixes:
+                part = [k for k in part if k.startswith(self.prefixes)]
+            if self.after is not None:
+                part = [k for k in part if k > self.after]
+            part.sort()
+            self._runs.append(part)
+        if self._next < len(raw):
+            return False
+        runs, self._raw, self._runs, self._convert = self._runs, None, [], None
+        if len(runs) <= 1:
+            self.keys = runs[0] if runs else []
+        else:
+            self.keys = []
+            self._merge = heapq.merge(*runs)
+        return True
+
+    def extend_to(self, n: int) -> int:
+        """Merge until ``n`` keys are in ``keys`` or all are; how many are."""
+        keys = self.keys
+        assert keys is not None
+        if len(keys) < n and self._merge is not None:
+            keys.extend(itertools.islice(self._merge, n - len(keys)))
+            if len(keys) < n:
+                self._merge = None
+        return len(keys)
+
+    def start(self, after: Optional[bytes]) -> int:
+        """Where the keys after ``after`` begin (among those merged so far)."""
+        assert self.keys is not None
+        return 0 if after is None else bisect.bisect_right(self.keys, after)
+
+
+class _Snapshots:
+    """The snapshots of runs in progress, least recently used first."""
+
+    def __init__(self, limit: int = MAX_SNAPSHOTS, ttl: float = SNAPSHOT_TTL_S, clock: Any = time.monotonic):
+        self.limit = limit
+        self.ttl = ttl
+        self.clock = clock
+        self._items: "OrderedDict[str, Tuple[_Snapshot, float]]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, sid: str) -> Optional[_Snapshot]:
+        self._expire()
+        item = self._items.get(sid)
+        if item is None:
+            return None
+        self._items[sid] = (item[0], self.clock())
+        self._items.move_to_end(sid)
+        return item[0]
+
+    def keep(self, snap: _Snapshot) -> None:
+        self._items[snap.id] = (snap, self.clock())
+        self._items.move_to_end(snap.id)
+        while len(self._items) > self.limit:
+            self._items.popitem(last=False)
+        self._expire()
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def _expire(self) -> None:
+        oldest = self.clock() - self.ttl
+        while self._items:
+            _, (_, used) = next(iter(self._items.items()))
+            if used > oldest:
+                return
+            self._items.popitem(last=False)
+
+
+def _prefix_filter(matchers: Iterable[_Matcher]) -> Tuple[bytes, ...]:
+    """The literal prefixes some key must start with to match any of ``matchers``
+    (empty: any key may), without those another one already covers."""
+    prefixes = sorted({m.prefix for m in matchers})
+    if not prefixes or not prefixes[0]:
+        return ()
+    out: List[bytes] = []
+    for p in prefixes:  # sorted: the keys starting with a prefix follow it
+        if not out or not p.startswith(out[-1]):
+            out.append(p)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------
 # The ASGI app
 # --------------------------------------------------------------------------
 
@@ -1107,6 +1299,7 @@ class CachectlApp:
             raise TypeError("allowed_hosts must be a list of host names")
         self.allowed_hosts = frozenset(_host_only(h.encode("idna") if isinstance(h, str) else h) for h in allowed_hosts)
         self._started = time.monotonic()
+        self._snapshots = _Snapshots()
 
     # -- ASGI entry point --------------------------------------------------
 
@@ -1344,33 +1537,33 @@ class CachectlApp:
             raise ProtocolError(400, "bad count: want 1 to %d" % self.max_count)
         else:
             count = int(raw_count)
-        after = self._decode_cursor(params.get("cursor"))
+        sid, after = self._decode_cursor(params.get("cursor"))
 
-        # Keys go out in byte order and the cursor is the last key looked at,
-        # so a key present for the whole listing is returned exactly once
-        # however the cache changes between pages, and no state is kept here.
-        prefix = matcher.prefix
-        keys = await self.adapter.keys()
-        if after is None:
-            candidates = [k for k in keys if k.startswith(prefix)] if prefix else keys
-        else:
-            candidates = [k for k in keys if k > after and k.startswith(prefix)]
+        # Keys go out in byte order from the run's snapshot and the cursor
+        # names the last key looked at, so a key present for the whole listing
+        # is returned exactly once however the cache changes between pages,
+        # and a run whose snapshot is gone goes on after that key.
+        deadline = time.monotonic() + CHUNK_BUDGET_S
+        prefixes = (matcher.prefix,) if matcher.prefix else ()
+        snap = await self._run_snapshot(sid, prefixes, after, deadline)
+        if snap.keys is None:  # still sorting: an empty page, the next goes on
+            return _json_response(200, {"keys": [], "cursor": self._issue_cursor(snap, after)})
+        keys = snap.keys
+        i = snap.start(after)
         budget = count * SCAN_FACTOR
-        more = len(candidates) > budget
-        batch = heapq.nsmallest(budget, candidates) if more else sorted(candidates)
-
         page: List[bytes] = []
-        cursor = ""
-        for i, k in enumerate(batch):
-            if matcher(k):
-                page.append(k)
-                if len(page) == count:
-                    if more or i + 1 < len(batch):
-                        cursor = self._encode_cursor(k)
-                    break
-        else:
-            if more and batch:
-                cursor = self._encode_cursor(batch[-1])
+        last, looked = after, 0
+        while i < len(keys) or snap.extend_to(i + 1024) > i:
+            key = keys[i]
+            i += 1
+            looked += 1
+            if after is None or key > after:  # a forged cursor may point past the keys merged so far
+                last = key
+                if matcher(key):
+                    page.append(key)
+            if len(page) == count or looked >= budget:
+                break
+        cursor = self._issue_cursor(snap, last) if snap.extend_to(i + 1) > i else ""
 
         items = []
         for k in page:
@@ -1389,23 +1582,56 @@ class CachectlApp:
             items.append(item)
         return _json_response(200, {"keys": items, "cursor": cursor})
 
-    def _encode_cursor(self, key: bytes) -> str:
-        return _CURSOR_PREFIX + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
+    async def _run_snapshot(
+        self, sid: Optional[str], prefixes: Tuple[bytes, ...], after: Optional[bytes], deadline: float
+    ) -> _Snapshot:
+        """The snapshot a request continues in, built as far as ``deadline`` allows.
 
-    def _decode_cursor(self, raw: Optional[bytes]) -> Optional[bytes]:
+        A first request, or one whose snapshot is gone (expired, evicted, from
+        another process or forged), gets a new snapshot of the keys after its
+        cursor's key: no key is skipped, and keys added since are seen too."""
+        snap = self._snapshots.get(sid) if sid else None
+        if snap is None or not snap.covers(prefixes, after):
+            keys, convert = await self.adapter._key_objects()
+            snap = _Snapshot(prefixes, after, keys if isinstance(keys, list) else list(keys), convert)
+        while not snap.build_step():
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0)  # let the app's own requests in between steps
+        return snap
+
+    def _issue_cursor(self, snap: _Snapshot, last: Optional[bytes]) -> str:
+        """The cursor to continue ``snap`` after ``last`` (None: from its start); keeps ``snap``."""
+        self._snapshots.keep(snap)
+        snap.serial += 1
+        tail = base64.urlsafe_b64encode(last).decode("ascii").rstrip("=") if last else ""
+        return "s%s.%d.%s" % (snap.id, snap.serial, tail)
+
+    def _decode_cursor(self, raw: Optional[bytes]) -> Tuple[Optional[str], Optional[bytes]]:
+        """(snapshot id or None, the last key visited or None) of a cursor; 400 for one not issued here."""
         if not raw:
-            return None
+            return None, None
         bad = ProtocolError(400, "bad cursor")
-        if not raw.startswith(_CURSOR_PREFIX.encode()) or len(raw) > 2 * self.max_key + 8:
+        if len(raw) > 2 * self.max_key + 40:
             raise bad
-        body = raw[1:]
+        if raw.startswith(_CURSOR_PREFIX.encode()):  # an earlier version's: the last key only
+            sid, body = None, raw[1:]
+            if not body:
+                raise bad
+        else:
+            m = _SNAPSHOT_CURSOR.match(raw)
+            if m is None:
+                raise bad
+            sid, body = m.group(1).decode("ascii"), m.group(3)
+            if not body:
+                return sid, None
         try:
             key = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
         except (binascii.Error, ValueError):
             raise bad from None
         if not key or base64.urlsafe_b64encode(key).rstrip(b"=") != body:
             raise bad
-        return key
+        return sid, key
 
     async def _stats(self) -> _Response:
         doc = dict(await self.adapter.stats())
@@ -1502,32 +1728,41 @@ class CachectlApp:
             raise ProtocolError(400, "limit must be a positive number of keys")
         if cursor is not None and not isinstance(cursor, str):
             raise ProtocolError(400, "bad cursor")
-        after = self._decode_cursor(cursor.encode("utf-8") if cursor else None)
-        return _json_response(200, await self._invalidate_chunk(matchers, dry_run, after, limit))
+        sid, after = self._decode_cursor(cursor.encode("utf-8") if cursor else None)
+        return _json_response(200, await self._invalidate_chunk(matchers, dry_run, sid, after, limit))
 
-    async def _invalidate_chunk(self, matchers: List[_Matcher], dry_run: bool, after: Optional[bytes], limit: int) -> Dict[str, Any]:
-        """One bounded step: keys in byte order after ``after``, at most ``limit``
-        deleted (matched, for a dry run) within CHUNK_BUDGET_S; the cursor is the
-        last key visited, so a key present for the whole run is visited once."""
-        keys = await self.adapter.keys()
-        candidates = keys if after is None else [k for k in keys if k > after]
-        budget = limit * SCAN_FACTOR
-        more = len(candidates) > budget
-        batch = heapq.nsmallest(budget, candidates) if more else sorted(candidates)
+    async def _invalidate_chunk(
+        self, matchers: List[_Matcher], dry_run: bool, sid: Optional[str], after: Optional[bytes], limit: int
+    ) -> Dict[str, Any]:
+        """One bounded step: keys in byte order after ``after`` from the run's
+        snapshot, at most ``limit`` deleted (matched, for a dry run) within
+        CHUNK_BUDGET_S; the cursor names the last key visited, so a key present
+        for the whole run is visited once. ``matched`` counts the keys that
+        were there when visited (the snapshot may be older)."""
         deadline = time.monotonic() + CHUNK_BUDGET_S
+        snap = await self._run_snapshot(sid, _prefix_filter(matchers), after, deadline)
+        if snap.keys is None:  # still sorting: nothing done yet, the next step goes on
+            return {"matched": 0, "deleted": 0, "cursor": self._issue_cursor(snap, after)}
+        keys = snap.keys
+        i = snap.start(after)
+        budget = limit * SCAN_FACTOR
         matched = deleted = 0
-        cursor = ""
-        for i, key in enumerate(batch):
-            if any(m(key) for m in matchers):
-                matched += 1
-                if not dry_run and await self.adapter.delete(key):
-                    deleted += 1
+        last, visited = after, 0
+        while i < len(keys) or snap.extend_to(i + 1024) > i:
+            key = keys[i]
+            i += 1
+            visited += 1
+            if after is None or key > after:  # a forged cursor may point past the keys merged so far
+                last = key
+                if any(m(key) for m in matchers):
+                    if dry_run:
+                        if await self.adapter.get(key) is not None:
+                            matched += 1
+                    elif await self.adapter.delete(key):
+                        matched += 1
+                        deleted += 1
             done = (deleted if not dry_run else matched) >= limit
-            if done or (i % 64 == 63 and time.monotonic() >= deadline):
-                if more or i + 1 < len(batch):
-                    cursor = self._encode_cursor(key)
+            if done or visited >= budget or (visited % 64 == 0 and time.monotonic() >= deadline):
                 break
-        else:
-            if more and batch:
-                cursor = self._encode_cursor(batch[-1])
+        cursor = self._issue_cursor(snap, last) if snap.extend_to(i + 1) > i else ""
         return {"matched": matched, "deleted": deleted, "cursor": cursor}
