@@ -18,19 +18,28 @@ import (
 // the status line says what happened in one escaped line, the UI keeps
 // answering, the key list matches the server, and no other key is touched.
 func TestDeleteUnderFault(t *testing.T) {
+	const (
+		unconfirmed = "unconfirmed" // the delete's answer never came, nor did a lookup's
+		deleted     = "deleted"     // the key is gone, and the dashboard says so
+		stillThere  = "still there" // a lookup showed the delete did not happen
+	)
 	cases := []struct {
 		name string
 		rule faultproxy.Rule
 		// gone: whether the server loses the key (the UNLINK reached it).
-		gone, failed bool
+		gone    bool
+		outcome string
 	}{
-		{"cut before the unlink", faultproxy.Rule{Fault: faultproxy.Cut, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, true},
-		{"reset before the unlink", faultproxy.Rule{Fault: faultproxy.Reset, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, true},
-		{"stall before the unlink", faultproxy.Rule{Fault: faultproxy.Stall, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, true},
+		{"cut before the unlink", faultproxy.Rule{Fault: faultproxy.Cut, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, unconfirmed},
+		{"reset before the unlink", faultproxy.Rule{Fault: faultproxy.Reset, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, unconfirmed},
+		{"stall before the unlink", faultproxy.Rule{Fault: faultproxy.Stall, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, false, unconfirmed},
 		// Half-open: the unlink still reaches the server, the answer cannot come back.
-		{"half-close before the unlink", faultproxy.Rule{Fault: faultproxy.HalfCloseClient, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, true, true},
-		{"stall after the unlink", faultproxy.Rule{Fault: faultproxy.Stall, When: faultproxy.AfterChunkWith([]byte("unlink"), 1), Everywhere: true}, true, true},
-		{"slow", faultproxy.Rule{Fault: faultproxy.Slow, Rate: 8 << 10}, true, false},
+		{"half-close before the unlink", faultproxy.Rule{Fault: faultproxy.HalfCloseClient, When: faultproxy.Before([]byte("unlink"), 1), Everywhere: true}, true, unconfirmed},
+		{"stall after the unlink", faultproxy.Rule{Fault: faultproxy.Stall, When: faultproxy.AfterChunkWith([]byte("unlink"), 1), Everywhere: true}, true, unconfirmed},
+		// One connection breaks; the lookup on a new one tells the truth.
+		{"cut one connection after the unlink", faultproxy.Rule{Fault: faultproxy.Cut, When: faultproxy.AfterChunkWith([]byte("unlink"), 1)}, true, deleted},
+		{"cut one connection before the unlink", faultproxy.Rule{Fault: faultproxy.Cut, When: faultproxy.Before([]byte("unlink"), 1)}, false, stillThere},
+		{"slow", faultproxy.Rule{Fault: faultproxy.Slow, Rate: 8 << 10}, true, deleted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,8 +68,14 @@ func TestDeleteUnderFault(t *testing.T) {
 
 			fired := p.Arm(tc.rule)
 			d.press("d", "y")
-			d.until("the delete's answer", func() bool {
-				return strings.HasPrefix(d.m.status, "delete failed") || strings.HasPrefix(d.m.status, "deleted ") || strings.Contains(d.m.status, "already gone")
+			d.until("the delete's outcome: "+tc.outcome, func() bool {
+				switch tc.outcome {
+				case deleted:
+					return strings.HasPrefix(d.m.status, "deleted ")
+				case stillThere:
+					return strings.Contains(d.m.status, "is still there")
+				}
+				return strings.Contains(d.m.status, "unconfirmed")
 			})
 			select {
 			case <-fired:
@@ -72,11 +87,14 @@ func TestDeleteUnderFault(t *testing.T) {
 			if regexp.MustCompile(`[\x00-\x1f\x7f]`).MatchString(status) {
 				t.Errorf("the status line carries raw control bytes: %q", status)
 			}
-			if tc.failed != d.m.statusErr || tc.failed != strings.HasPrefix(status, "delete failed") {
-				t.Errorf("status %q (error %v), want failed=%v", status, d.m.statusErr, tc.failed)
+			if d.m.statusErr != (tc.outcome != deleted) || strings.Contains(status, "delete failed") {
+				t.Errorf("status %q (error %v), want %s", status, d.m.statusErr, tc.outcome)
 			}
-			if !tc.failed && !strings.Contains(status, victim) {
+			if !strings.Contains(status, victim) {
 				t.Errorf("the status does not name the key: %q", status)
+			}
+			if tc.outcome == unconfirmed && !strings.Contains(status, "press r to refresh") {
+				t.Errorf("an unconfirmed delete does not say how to see the truth: %q", status)
 			}
 			n, err := rdb.Exists(ctx, victim).Result()
 			if err != nil {
@@ -86,7 +104,7 @@ func TestDeleteUnderFault(t *testing.T) {
 				t.Errorf("server lost the key: %v, want %v", gone, tc.gone)
 			}
 			// The list keeps the key exactly when the dashboard does not know it is gone.
-			if listed := d.m.store.Len() == 1+len(keep); listed == !tc.failed {
+			if listed := d.m.store.Len() == 1+len(keep); listed == (tc.outcome == deleted) {
 				t.Errorf("the key is listed: %v after status %q", listed, status)
 			}
 			for _, k := range keep {

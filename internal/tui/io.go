@@ -63,6 +63,13 @@ type deletedMsg struct {
 	err error
 }
 
+// checkedMsg is a re-check of a key whose delete was unconfirmed.
+type checkedMsg struct {
+	key  string
+	gone bool
+	err  error
+}
+
 type expiredMsg struct {
 	key string
 	ttl time.Duration
@@ -213,6 +220,22 @@ func deleteKey(ctx context.Context, b backends.Backend, key string, timeout time
 		defer cancel()
 		n, err := b.Delete(ctx, key)
 		return deletedMsg{key: key, n: n, err: err}
+	}
+}
+
+// checkKey looks the key up again after a delete whose answer was lost.
+func checkKey(ctx context.Context, b backends.Backend, key string, timeout time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		infos, err := b.Inspect(ctx, []string{key})
+		if err == nil && len(infos) != 1 {
+			err = errors.New("no answer for the key")
+		}
+		if err != nil {
+			return checkedMsg{key: key, err: err}
+		}
+		return checkedMsg{key: key, gone: infos[0].Missing}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,11 @@ type Model struct {
 	status    string
 	statusErr bool
 	showHelp  bool
+
+	// unconfirmed holds keys whose delete was sent but never answered: they
+	// may be gone. Each is looked up again until the server answers.
+	unconfirmed map[string]bool
+	checkInFly  bool
 }
 
 // detail is the selected entry and its rendering.
@@ -253,6 +259,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case deletedMsg:
 		return m, m.onDeleted(msg)
+	case checkedMsg:
+		return m, m.onChecked(msg)
 	case expiredMsg:
 		return m, m.onExpired(msg)
 	case countedMsg:
@@ -423,6 +431,9 @@ func (m *Model) onTick(now time.Time) tea.Cmd {
 		}
 	case now.Sub(m.lastStats) >= m.opts.StatsEvery:
 		cmds = append(cmds, m.requestStats())
+	}
+	if c := m.recheck(); c != nil {
+		cmds = append(cmds, c)
 	}
 	// A TTL that ran out: read the key again to show it is gone.
 	if e := m.det.info; e != nil && !e.Missing && e.TTL.Expires && !m.det.loading && m.remaining() <= 0 {
@@ -845,10 +856,22 @@ func (m *Model) askTTL() tea.Cmd {
 }
 
 func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
-	if msg.err != nil {
+	var ce *backends.ConnError
+	if errors.As(msg.err, &ce) {
+		// The UNLINK may have reached the server and only its answer got
+		// lost: say so, and look again until the server tells.
+		m.setStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+oneLine(msg.err.Error())+"; press r to refresh", true)
+		if m.unconfirmed == nil {
+			m.unconfirmed = map[string]bool{}
+		}
+		m.unconfirmed[msg.key] = true
+		return m.recheck()
+	}
+	if msg.err != nil { // the server answered: nothing was deleted
 		m.setStatus("delete failed: "+oneLine(msg.err.Error()), true)
 		return nil
 	}
+	delete(m.unconfirmed, msg.key)
 	if msg.n == 0 {
 		m.setStatus(textesc.Key(msg.key)+" was already gone", false)
 	} else {
@@ -857,6 +880,38 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 	m.store.Remove(msg.key)
 	m.clampCursor()
 	return tea.Batch(m.selectionChanged(), m.requestStats())
+}
+
+// recheck looks up one key whose delete is unconfirmed, one at a time.
+func (m *Model) recheck() tea.Cmd {
+	if m.b == nil || m.checkInFly || len(m.unconfirmed) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m.unconfirmed))
+	for k := range m.unconfirmed {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	m.checkInFly = true
+	return checkKey(m.ctx, m.b, keys[0], m.opts.Timeout)
+}
+
+// onChecked shows what became of an unconfirmed delete; while the server
+// does not answer, the tick asks again.
+func (m *Model) onChecked(msg checkedMsg) tea.Cmd {
+	m.checkInFly = false
+	if msg.err != nil || !m.unconfirmed[msg.key] {
+		return nil
+	}
+	delete(m.unconfirmed, msg.key)
+	if !msg.gone {
+		m.setStatus(textesc.Key(msg.key)+" is still there: the delete did not happen", true)
+		return m.recheck()
+	}
+	m.setStatus("deleted "+textesc.Key(msg.key)+" (confirmed by looking again)", false)
+	m.store.Remove(msg.key)
+	m.clampCursor()
+	return tea.Batch(m.selectionChanged(), m.requestStats(), m.recheck())
 }
 
 func (m *Model) onExpired(msg expiredMsg) tea.Cmd {
