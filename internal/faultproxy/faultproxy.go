@@ -310,12 +310,15 @@ func (c *conn) forward(d Dir, chunk []byte, dst *net.TCPConn) bool {
 			r := p.rule
 			p.rule = nil
 			p.bytes[d] += int64(at)
-			fault := c.fault
-			p.mu.Unlock()
-			if !c.write(fault, d, chunk[:at], dst) {
+			// The bytes before the fault are written with the lock held, so
+			// that the other direction cannot pass anything between them
+			// and the fault (a reply racing back before a "reply lost" cut).
+			// They are at most one read of 32 KiB, which loopback buffers take
+			// at once.
+			if _, err := dst.Write(chunk[:at]); err != nil {
+				p.mu.Unlock()
 				return false
 			}
-			p.mu.Lock()
 			if r.Everywhere {
 				p.global = r
 				for o := range p.conns {
