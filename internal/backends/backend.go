@@ -6,6 +6,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/cachectl/cachectl/internal/human"
 )
 
 // Backend is one connection (or pool of connections) to a cache.
@@ -44,6 +46,9 @@ type TTL struct {
 	// Unknown: the server cannot tell (memcached's classic protocol).
 	Unknown bool
 }
+
+// Human renders the TTL for people: "4m59s", "no expiry", "unknown".
+func (t TTL) Human() string { return human.TTL(t.Expires, t.Remaining, t.Unknown) }
 
 // UnknownTTL is the TTL of a key whose lifetime the server does not report.
 var UnknownTTL = TTL{Unknown: true}

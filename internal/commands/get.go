@@ -401,7 +401,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		if e.HasFlags {
 			field("flags", strconv.FormatUint(uint64(e.Flags), 10))
 		}
-		ttl := human.TTL(e.TTL)
+		ttl := e.TTL.Human()
 		if e.TTL.Unknown {
 			ttl += cs.Dim(" (the server speaks only the classic protocol)")
 		}

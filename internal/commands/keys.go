@@ -466,7 +466,7 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		}
 	}
 	if ki.TTL.Expires {
-		ttl = human.TTL(ki.TTL)
+		ttl = ki.TTL.Human()
 	}
 	switch {
 	case size == "?":

@@ -141,7 +141,7 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	}
 	if f.IO.IsStderrTTY() {
 		cs := f.IO.ColorScheme()
-		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), human.Bytes(int64(len(value))), human.TTL(t))
+		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), human.Bytes(int64(len(value))), t.Human())
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func ttlRun(ctx context.Context, opts *ttlOptions) error {
 		}{jsonKey(opts.Key), ttlJSON(t)})
 	}
 	if f.IO.IsStdoutTTY() {
-		_, err = fmt.Fprintln(f.IO.Out, human.TTL(t))
+		_, err = fmt.Fprintln(f.IO.Out, t.Human())
 		return err
 	}
 	_, err = fmt.Fprintln(f.IO.Out, scriptTTL(t))
@@ -130,7 +130,7 @@ func expireRun(ctx context.Context, opts *expireOptions) error {
 		}{jsonKey(opts.Key), ttlJSON(t)})
 	}
 	if f.IO.IsStderrTTY() {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), human.TTL(t))
+		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), t.Human())
 	}
 	return nil
 }

@@ -8,19 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cachectl/cachectl/internal/backends"
 )
 
-// TTL renders a TTL for people: "59s", "4m59s", "no expiry".
-func TTL(t backends.TTL) string {
-	if t.Unknown {
+// TTL renders a key's lifetime for people: "59s", "4m59s", "no expiry",
+// "unknown" (the server cannot tell). It takes plain values so that this
+// package stays a leaf that imports nothing of the project.
+func TTL(expires bool, remaining time.Duration, unknown bool) string {
+	if unknown {
 		return "unknown"
 	}
-	if !t.Expires {
+	if !expires {
 		return "no expiry"
 	}
-	return Duration(t.Remaining)
+	return Duration(remaining)
 }
 
 // Duration shows the two most significant units: "4m59s", "1h30m", "3d4h".
