@@ -10,10 +10,11 @@
 //     with the rows each contributes, so finding row i walks one path from the root:
 //     O(depth · log children).
 //
-// Children are ordered by the bytes of their label, and a branch's label ends with the
-// delimiter: the leaf "a" comes before the branch "a:", which comes before the leaf "a;".
-// That is exactly the order sort.Strings gives the full keys, so the tree reads like a
-// sorted key list, and "tree order" (for Find) is byte order.
+// Children are ordered naturally by their label, numbers by value ("user:2" before
+// "user:18"; see order.go), and a branch's label ends with the delimiter: the leaf "a"
+// comes before the branch "a:", which comes before the leaf "a;". That is the natural
+// order of the full keys, so the tree reads like a sorted key list, and "tree order"
+// (for Find) is that order. (A delimiter ending in a digit keeps byte order.)
 //
 // Keys are arbitrary bytes (control bytes, invalid UTF-8, ""); they are stored and
 // returned unchanged, and the UI escapes them when drawing.
@@ -269,9 +270,9 @@ func (s *Store) Find(fromRow int, substr string, forward bool) (row int, ok bool
 		return -1, false
 	}
 
-	// Tree order is byte order (see the package comment), so the hit is the nearest
-	// matching key after (before) the pivot row's string, and wrapping around means the
-	// smallest (largest) match. A branch row comes before its keys, all of which have its
+	// Tree order is one order of the full keys (see the package comment), so the hit is
+	// the nearest matching key after (before) the pivot row's string, and wrapping around
+	// means the smallest (largest) match. A branch row comes before its keys, all of which have its
 	// prefix and so are >= it; a leaf row is its key.
 	var pivot string
 	var pivotBranch bool
@@ -289,18 +290,19 @@ func (s *Store) Find(fromRow int, substr string, forward bool) (row int, ok bool
 		if !m.match(k) {
 			continue
 		}
+		cmp := s.t.compare
 		if forward {
-			if inRange && (k > pivot || pivotBranch && k == pivot) && (near < 0 || k < nearKey) {
+			if inRange && (cmp(k, pivot) > 0 || pivotBranch && k == pivot) && (near < 0 || cmp(k, nearKey) < 0) {
 				near, nearKey = id, k
 			}
-			if edge < 0 || k < edgeKey {
+			if edge < 0 || cmp(k, edgeKey) < 0 {
 				edge, edgeKey = id, k
 			}
 		} else {
-			if inRange && k < pivot && (near < 0 || k > nearKey) {
+			if inRange && cmp(k, pivot) < 0 && (near < 0 || cmp(k, nearKey) > 0) {
 				near, nearKey = id, k
 			}
-			if edge < 0 || k > edgeKey {
+			if edge < 0 || cmp(k, edgeKey) > 0 {
 				edge, edgeKey = id, k
 			}
 		}
@@ -604,6 +606,7 @@ func (p *paged[T]) grow(k int32) int32 {
 // a bigList, which stores the weights and stays fast with a million children.
 type tree struct {
 	delim     string
+	natural   bool // labels in natural order (see order.go); false: byte order
 	keys      *arena
 	expandNew bool
 	smallMax  int32
@@ -629,7 +632,7 @@ type branch struct {
 
 func (s *Store) newTree() *tree {
 	t := &tree{
-		delim: s.delim, keys: &s.keys, expandNew: s.expandNew,
+		delim: s.delim, natural: naturalOrder(s.delim), keys: &s.keys, expandNew: s.expandNew,
 		smallMax: s.smallMax, chunkMax: s.chunkMax,
 	}
 	*t.b(t.br.grow(1)) = branch{expanded: true} // the root
@@ -898,7 +901,7 @@ func (t *tree) small(br *branch) []int32 {
 
 func (t *tree) searchSmall(kids []int32, plen int32, label string) (int, bool) {
 	return slices.BinarySearchFunc(kids, label, func(ref int32, x string) int {
-		return strings.Compare(t.label(ref, plen), x)
+		return t.compare(t.label(ref, plen), x)
 	})
 }
 
@@ -913,7 +916,7 @@ func (t *tree) findKid(b int32, label string) (int32, spot, bool) {
 	br := t.b(b)
 	if br.big {
 		l := t.bigs[br.at]
-		j, i, ok := t.seek(l, br.plen, head(label), label)
+		j, i, ok := t.seek(l, br.plen, t.headOf(label), label)
 		if ok {
 			return l.chunks[j].refs[i], spot{j, i}, true
 		}
@@ -976,7 +979,7 @@ func (t *tree) addWeight(b, ref, d int32) {
 	}
 	l := t.bigs[br.at]
 	x := t.label(ref, br.plen)
-	j, i, _ := t.seek(l, br.plen, head(x), x)
+	j, i, _ := t.seek(l, br.plen, t.headOf(x), x)
 	c := l.chunks[j]
 	c.rows[i] += d
 	c.sum += d
@@ -1007,7 +1010,7 @@ func (t *tree) rank(b, ref int32) int32 {
 	if br.big {
 		l := t.bigs[br.at]
 		x := t.label(ref, br.plen)
-		j, i, _ := t.seek(l, br.plen, head(x), x)
+		j, i, _ := t.seek(l, br.plen, t.headOf(x), x)
 		l.prefix()
 		r = l.starts[j]
 		for _, w := range l.chunks[j].rows[:i] {
@@ -1030,7 +1033,7 @@ func (t *tree) toBig(br *branch) {
 	for _, ref := range t.small(br) {
 		w := t.weight(ref)
 		c.refs = append(c.refs, ref)
-		c.heads = append(c.heads, head(t.label(ref, br.plen)))
+		c.heads = append(c.heads, t.headOf(t.label(ref, br.plen)))
 		c.rows = append(c.rows, w)
 		c.sum += w
 	}
@@ -1124,7 +1127,7 @@ func (t *tree) seek(l *bigList, plen int32, hx uint64, x string) (j, i int, foun
 	lo, hi := 0, len(l.chunks) // the chunk: the last whose first entry is <= x
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if h := l.heads[m]; hx < h || hx == h && x < t.label(l.chunks[m].refs[0], plen) {
+		if h := l.heads[m]; hx < h || hx == h && t.compare(x, t.label(l.chunks[m].refs[0], plen)) < 0 {
 			hi = m
 		} else {
 			lo = m + 1
@@ -1135,7 +1138,7 @@ func (t *tree) seek(l *bigList, plen int32, hx uint64, x string) (j, i int, foun
 	lo, hi = 0, len(c.refs) // the entry: the first >= x
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if h := c.heads[m]; h < hx || h == hx && t.label(c.refs[m], plen) < x {
+		if h := c.heads[m]; h < hx || h == hx && t.compare(t.label(c.refs[m], plen), x) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -1147,7 +1150,7 @@ func (t *tree) seek(l *bigList, plen int32, hx uint64, x string) (j, i int, foun
 // bigInsert adds ref, labelled x and showing w rows, to l at a spot from seek, or
 // where it belongs given noSpot.
 func (t *tree) bigInsert(l *bigList, plen, ref int32, x string, w int32, at spot) {
-	hx := head(x)
+	hx := t.headOf(x)
 	if len(l.chunks) == 0 {
 		l.chunks = []*chunk{{refs: []int32{ref}, heads: []uint64{hx}, rows: []int32{w}, sum: w}}
 		l.heads = []uint64{hx}
@@ -1200,7 +1203,7 @@ func (l *bigList) split(j, limit int) {
 // more, smaller chunks, which costs some speed until Reset, not correctness.
 func (t *tree) bigRemove(l *bigList, plen, ref int32) {
 	x := t.label(ref, plen)
-	j, i, _ := t.seek(l, plen, head(x), x)
+	j, i, _ := t.seek(l, plen, t.headOf(x), x)
 	c := l.chunks[j]
 	c.sum -= c.rows[i]
 	c.refs = slices.Delete(c.refs, i, i+1)

@@ -183,7 +183,7 @@ func TestTreeShape(t *testing.T) {
 			},
 		},
 		{
-			name:  "children sorted by label bytes, branch labels ending in the delimiter",
+			name:  "children sorted by label (bytes where no digits), branch labels ending in the delimiter",
 			delim: ":",
 			keys:  []string{"b", "a;x", "a:1", "a", "A", "a:0", "\xff", "\x1b"},
 			want:  []string{"\x1b", "A", "a", "a: (2) +", "a;x", "b", "\xff"},
@@ -492,6 +492,7 @@ func TestMatchesModel(t *testing.T) {
 		{"colon, default lists", ":", defaultSmallMax, defaultChunkMax},
 		{"double colon, tiny lists", "::", 1, 2},
 		{"no delimiter", "", 2, 4},
+		{"delimiter ending in a digit keeps byte order", "_0", 2, 4},
 	}
 	for _, cfg := range configs {
 		for seed := range uint64(4) {
@@ -512,8 +513,14 @@ func runModel(t *testing.T, delim string, smallMax, chunkMax int32, seed uint64)
 			// Labels sharing their first 8 bytes ("000000012") and differing only by
 			// a trailing NUL make the big lists compare key bytes, not just heads.
 			// High bytes check that heads order as bytes do.
-			formats := []string{"n%s%d", "n%s%09d", "n%s%08d\x00", "n%s\xff%d", "n%s\x7f%d"}
-			return fmt.Sprintf(formats[rng.IntN(len(formats))], delim, rng.IntN(150))
+			// Numbers with and without leading zeros, after and between other bytes,
+			// check the natural order ("v9" < "v10", "01" beside "1").
+			formats := []string{"n%s%d", "n%s%09d", "n%s%08d\x00", "n%s\xff%d", "n%s\x7f%d", "n%sv%d", "n%s%d/%d", "n%s0%d"}
+			f := formats[rng.IntN(len(formats))]
+			if strings.Count(f, "%d") == 2 {
+				return fmt.Sprintf(f, delim, rng.IntN(150), rng.IntN(30))
+			}
+			return fmt.Sprintf(f, delim, rng.IntN(150))
 		}
 		var parts []string
 		for range rng.IntN(4) {
@@ -637,6 +644,15 @@ type modelRow struct {
 
 func (m *model) treeOn() bool { return m.tree && m.delim != "" }
 
+// compare is the model's order of labels: natural (refNatCompare) unless the
+// delimiter ends in a digit.
+func (m *model) compare(a, b string) int {
+	if m.delim != "" && m.delim[len(m.delim)-1] >= '0' && m.delim[len(m.delim)-1] <= '9' {
+		return strings.Compare(a, b)
+	}
+	return refNatCompare(a, b)
+}
+
 // branches returns every branch prefix of the keys held.
 func (m *model) branches() map[string]bool {
 	out := map[string]bool{}
@@ -717,7 +733,8 @@ type modelNode struct {
 	count  int
 }
 
-// children lists the nodes directly under prefix, sorted by label bytes.
+// children lists the nodes directly under prefix, in natural order of their labels
+// (byte order when the delimiter ends in a digit).
 func (m *model) children(prefix string) []modelNode {
 	counts := map[string]int{}
 	var out []modelNode
@@ -735,7 +752,7 @@ func (m *model) children(prefix string) []modelNode {
 	for l, n := range counts {
 		out = append(out, modelNode{label: l, branch: true, count: n})
 	}
-	slices.SortFunc(out, func(a, b modelNode) int { return strings.Compare(a.label, b.label) })
+	slices.SortFunc(out, func(a, b modelNode) int { return m.compare(a.label, b.label) })
 	return out
 }
 
