@@ -432,7 +432,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			maxBytes = ttyMaxBytes
 		}
 	}
-	textOpts := serial.TextOptions{Color: cs.Enabled(), MaxItems: maxItems, MaxBytes: maxBytes}
+	textOpts := serial.TextOptions{Style: valueStyle(cs), MaxItems: maxItems, MaxBytes: maxBytes}
 	if r, ok := cachedResponse(d, opts); ok {
 		// Shown as the response it is; --as pickle (or msgpack) shows the stored object.
 		if r.BodyNote != "" {

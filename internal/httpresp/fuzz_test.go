@@ -38,7 +38,7 @@ func FuzzFrom(f *testing.F) {
 		if len(r.Body) > limit {
 			t.Fatalf("body of %d bytes over the %d cap", len(r.Body), limit)
 		}
-		for _, opts := range []serial.TextOptions{{}, {MaxItems: 3, MaxBytes: 16, Color: true}} {
+		for _, opts := range []serial.TextOptions{{}, {MaxItems: 3, MaxBytes: 16, Style: ansiStyle}} {
 			if _, err := r.RenderText(io.Discard, opts); err != nil {
 				t.Fatal(err)
 			}

@@ -608,7 +608,7 @@ func TestRenderBinaryAndText(t *testing.T) {
 
 func TestRenderColor(t *testing.T) {
 	r := mustFrom(t, decode(t, litestarRef(t)).Value)
-	out := render(t, r, serial.TextOptions{Color: true})
+	out := render(t, r, serial.TextOptions{Style: ansiStyle})
 	if !strings.HasPrefix(out, "\x1b[1mHTTP 200 OK\x1b[0m\n\x1b[36mcontent-type\x1b[0m: application/json\n") ||
 		!strings.Contains(out, "\x1b[36m\"hello\"\x1b[0m") {
 		t.Errorf("%q", out)

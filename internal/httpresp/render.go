@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cachectl/cachectl/internal/role"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -85,33 +86,35 @@ func isJSONType(media string) bool {
 // else as a size line and a bytes literal of its first MaxBytes bytes (1 KiB
 // when MaxBytes is 0). MaxItems bounds the headers shown, MaxBytes each
 // header value and the body; truncated reports a cut, as serial.RenderText
-// does. BodyNote is not written: the caller shows it as a note.
+// does. opts.Style styles the status line (role.Heading), header names
+// and the notes; the body is styled as serial styles it. BodyNote is not
+// written: the caller shows it as a note.
 func (r *Response) RenderText(w io.Writer, opts serial.TextOptions) (truncated bool, err error) {
-	pal := palette(opts)
+	style := opts.Style
 	var b []byte
 	line := "HTTP " + strconv.Itoa(r.Status)
 	if reason := http.StatusText(r.Status); reason != "" {
 		line += " " + reason
 	}
-	b = appendTok(b, pal.Class, line)
+	b = append(b, style.Apply(role.Heading, line)...)
 	b = append(b, '\n')
 	shown := len(r.Headers)
 	if opts.MaxItems > 0 && shown > opts.MaxItems {
 		shown, truncated = opts.MaxItems, true
 	}
 	for _, h := range r.Headers[:shown] {
-		b = appendTok(b, pal.Key, headerText(h.Name))
+		b = append(b, style.Apply(role.Key, headerText(h.Name))...)
 		b = append(b, ": "...)
 		value, more := cutText(h.Value, opts.MaxBytes)
 		b = append(b, headerText(value)...)
 		if more > 0 {
 			truncated = true
-			b = appendTok(b, pal.Marker, "… ("+serial.HumanBytes(int64(more))+" more)")
+			b = append(b, style.Apply(role.Marker, "… ("+serial.HumanBytes(int64(more))+" more)")...)
 		}
 		b = append(b, '\n')
 	}
 	if n := len(r.Headers) - shown; n > 0 {
-		b = appendTok(b, pal.Marker, "… ("+strconv.Itoa(n)+" more "+plural(n, "header")+")")
+		b = append(b, style.Apply(role.Marker, "… ("+strconv.Itoa(n)+" more "+plural(n, "header")+")")...)
 		b = append(b, '\n')
 	}
 	b = append(b, '\n')
@@ -132,7 +135,7 @@ func (r *Response) RenderText(w io.Writer, opts serial.TextOptions) (truncated b
 		if media, _ := r.mediaType(); media != "" {
 			what += " (" + media + ")"
 		}
-		if _, err := io.WriteString(w, string(appendTok(nil, pal.Marker, "["+textesc.Text(what)+"]"))+"\n"); err != nil {
+		if _, err := io.WriteString(w, style.Apply(role.Note, "["+textesc.Text(what)+"]")+"\n"); err != nil {
 			return truncated, err
 		}
 		o := opts
@@ -217,28 +220,6 @@ func cutText(s string, max int) (string, int) {
 		cut--
 	}
 	return s[:cut], len(s) - cut
-}
-
-func palette(opts serial.TextOptions) serial.Palette {
-	switch {
-	case !opts.Color:
-		return serial.Palette{}
-	case opts.Palette != nil:
-		return *opts.Palette
-	}
-	return serial.DefaultPalette
-}
-
-// appendTok appends s, coloured by an SGR parameter when there is one.
-func appendTok(b []byte, sgr, s string) []byte {
-	if sgr == "" {
-		return append(b, s...)
-	}
-	b = append(b, "\x1b["...)
-	b = append(b, sgr...)
-	b = append(b, 'm')
-	b = append(b, s...)
-	return append(b, "\x1b[0m"...)
 }
 
 func plural(n int, word string) string {

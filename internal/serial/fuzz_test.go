@@ -49,7 +49,7 @@ func FuzzDetect(f *testing.F) {
 				t.Fatalf("RenderText(Detect(%q)) printed invalid UTF-8: %q", b, out.Bytes())
 			}
 		}
-		if _, err := RenderText(io.Discard, d, TextOptions{Color: true}); err != nil {
+		if _, err := RenderText(io.Discard, d, TextOptions{Style: ansiStyle}); err != nil {
 			t.Fatal(err)
 		}
 		for _, as := range decodeModes {

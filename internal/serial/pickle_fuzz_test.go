@@ -61,7 +61,7 @@ func FuzzDecodePickle(f *testing.F) {
 				t.Fatalf("RenderText(DecodePickle(%q)) printed invalid UTF-8", b)
 			}
 		}
-		if _, err := RenderText(io.Discard, Decoded{Format: FormatJSON, Value: v}, TextOptions{Color: true}); err != nil {
+		if _, err := RenderText(io.Discard, Decoded{Format: FormatJSON, Value: v}, TextOptions{Style: ansiStyle}); err != nil {
 			t.Fatal(err)
 		}
 		for proto := 2; proto <= 5; proto++ {

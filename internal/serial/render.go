@@ -6,29 +6,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cachectl/cachectl/internal/role"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
-// Palette holds the ANSI SGR parameters ("36", "1;34") used when colouring.
-// An empty entry leaves that kind of token uncoloured.
-type Palette struct {
-	Key     string // dict keys
-	String  string // str and bytes values
-	Number  string // int, float, Decimal, dates and times
-	Literal string // None, True, False, null, true, false
-	Class   string // class names of objects, UUID(...), ExtType(...)
-	Marker  string // truncation and cycle markers
-}
-
-// DefaultPalette uses the eight basic colours, which terminal themes keep
-// readable on both light and dark backgrounds.
-var DefaultPalette = Palette{Key: "36", String: "32", Number: "33", Literal: "35", Class: "1", Marker: "2"}
-
 // TextOptions controls RenderText.
 type TextOptions struct {
-	Color   bool     // colour with ANSI SGR escapes; never any escape when false
-	Palette *Palette // nil: DefaultPalette
-	Indent  int      // spaces per nesting level; 0 means 2
+	// Style styles each token by its role (key, string, number…); nil
+	// writes plain text, never any escape byte. It gets escaped text.
+	Style  role.Styler
+	Indent int // spaces per nesting level; 0 means 2
 	// Width is the line width for the Python-like form: a container that fits
 	// stays on one line. 0 means 80; negative keeps every container on one line.
 	Width    int
@@ -66,7 +53,7 @@ func RenderText(w io.Writer, d Decoded, opts TextOptions) (truncated bool, err e
 		p.raw(textesc.Text(s))
 		p.moreBytes(more)
 	case d.Format == FormatInt && v.Kind == KindInt:
-		p.tok(p.pal.Number, v.IntString())
+		p.tok(role.Number, v.IntString())
 	case d.Format == FormatBytes && v.Kind == KindBytes:
 		p.pyBytes(v.Bytes)
 	case d.Format == FormatJSON:
@@ -85,7 +72,6 @@ func RenderText(w io.Writer, d Decoded, opts TextOptions) (truncated bool, err e
 type printer struct {
 	written   int // bytes already flushed to w
 	opts      TextOptions
-	pal       Palette
 	w         io.Writer
 	err       error
 	buf       []byte
@@ -103,14 +89,7 @@ func newPrinter(opts TextOptions) *printer {
 	if opts.Width == 0 {
 		opts.Width = 80
 	}
-	p := &printer{opts: opts}
-	if opts.Color {
-		p.pal = DefaultPalette
-		if opts.Palette != nil {
-			p.pal = *opts.Palette
-		}
-	}
-	return p
+	return &printer{opts: opts}
 }
 
 const flushAt = 64 << 10
@@ -144,22 +123,19 @@ func (p *printer) advance(s string) {
 	}
 }
 
-// tok writes a token in the colour given by an SGR parameter ("" for none).
-func (p *printer) tok(sgr, s string) {
-	if sgr == "" {
+// tok writes a token styled for its role; only s counts for the columns,
+// as the styling takes none.
+func (p *printer) tok(r role.Role, s string) {
+	if p.opts.Style == nil {
 		p.raw(s)
 		return
 	}
-	p.buf = append(p.buf, "\x1b["...)
-	p.buf = append(p.buf, sgr...)
-	p.buf = append(p.buf, 'm')
-	p.buf = append(p.buf, s...)
-	p.buf = append(p.buf, "\x1b[0m"...)
+	p.buf = append(p.buf, p.opts.Style(r, s)...)
 	p.advance(s)
 }
 
 // tokBytes writes a token held in scratch (text built by an append function).
-func (p *printer) tokBytes(sgr string, b []byte) { p.tok(sgr, string(b)) }
+func (p *printer) tokBytes(r role.Role, b []byte) { p.tok(r, string(b)) }
 
 func (p *printer) newline(level int) {
 	if p.fitting > 0 { // a line break never fits on one line
@@ -209,12 +185,12 @@ func (p *printer) moreItems(n int64) {
 	if n == 1 {
 		s = "… (1 more item)"
 	}
-	p.tok(p.pal.Marker, s)
+	p.tok(role.Marker, s)
 }
 
 func (p *printer) moreBytes(n int) {
 	if n > 0 {
-		p.tok(p.pal.Marker, "… ("+HumanBytes(int64(n))+" more)")
+		p.tok(role.Marker, "… ("+HumanBytes(int64(n))+" more)")
 	}
 }
 
@@ -276,7 +252,7 @@ func (p *printer) py(v *Value, level int) {
 		return
 	}
 	if v == nil {
-		p.tok(p.pal.Literal, "None")
+		p.tok(role.Literal, "None")
 		return
 	}
 	if level > renderDepthLimit {
@@ -284,44 +260,44 @@ func (p *printer) py(v *Value, level int) {
 	}
 	switch v.Kind {
 	case KindNone:
-		p.tok(p.pal.Literal, "None")
+		p.tok(role.Literal, "None")
 	case KindBool:
 		if v.Bool {
-			p.tok(p.pal.Literal, "True")
+			p.tok(role.Literal, "True")
 		} else {
-			p.tok(p.pal.Literal, "False")
+			p.tok(role.Literal, "False")
 		}
 	case KindInt:
-		p.tok(p.pal.Number, v.IntString())
+		p.tok(role.Number, v.IntString())
 	case KindFloat:
-		p.tok(p.pal.Number, pyFloatRepr(v.Float))
+		p.tok(role.Number, pyFloatRepr(v.Float))
 	case KindStr:
-		p.pyStr(p.pal.String, v.Str)
+		p.pyStr(role.String, v.Str)
 	case KindBytes:
 		p.pyBytes(v.Bytes)
 	case KindDecimal:
-		p.tok(p.pal.Number, "Decimal("+pyStrRepr(v.Str)+")")
+		p.tok(role.Number, "Decimal("+pyStrRepr(v.Str)+")")
 	case KindUUID:
-		p.tok(p.pal.Class, "UUID("+pyStrRepr(uuidString(v.Bytes))+")")
+		p.tok(role.Type, "UUID("+pyStrRepr(uuidString(v.Bytes))+")")
 	case KindDateTime, KindDate, KindTime:
 		if v.DT == nil {
-			p.tok(p.pal.Literal, "None")
+			p.tok(role.Literal, "None")
 		} else {
-			p.tok(p.pal.Number, reprTemporal(v.Kind, v.DT))
+			p.tok(role.Number, reprTemporal(v.Kind, v.DT))
 		}
 	case KindTimeDelta:
 		if v.TD == nil {
-			p.tok(p.pal.Literal, "None")
+			p.tok(role.Literal, "None")
 		} else {
-			p.tok(p.pal.Number, v.TD.repr())
+			p.tok(role.Number, v.TD.repr())
 		}
 	case KindExt:
-		p.tok(p.pal.Class, "ExtType")
+		p.tok(role.Type, "ExtType")
 		p.raw("(code=" + strconv.FormatInt(v.Int, 10) + ", data=")
 		p.pyBytes(v.Bytes)
 		p.raw(")")
 	case KindCycle:
-		p.tok(p.pal.Marker, "<cycle>")
+		p.tok(role.Marker, "<cycle>")
 	case KindTruncated:
 		p.moreItems(v.Int)
 	case KindList:
@@ -349,7 +325,7 @@ func (p *printer) py(v *Value, level int) {
 		}
 		// OrderedDict, Counter, defaultdict: JSON shows a plain object; the
 		// text says which class it was, as Python's repr does.
-		p.tok(p.pal.Class, textesc.Key(v.Str))
+		p.tok(role.Type, textesc.Key(v.Str))
 		p.raw("(")
 		for _, f := range v.Items {
 			p.py(f, level)
@@ -359,7 +335,7 @@ func (p *printer) py(v *Value, level int) {
 		p.raw(")")
 	case KindObject:
 		// The class name comes from the value's bytes (a pickle's GLOBAL): escape it.
-		p.tok(p.pal.Class, textesc.Key(v.Str))
+		p.tok(role.Type, textesc.Key(v.Str))
 		if v.Items == nil && v.State == nil {
 			return // the class or function itself (NewGlobal)
 		}
@@ -374,16 +350,16 @@ func (p *printer) py(v *Value, level int) {
 			}
 		}
 	default:
-		p.tok(p.pal.Marker, "<"+v.Kind.String()+">")
+		p.tok(role.Marker, "<"+v.Kind.String()+">")
 	}
 }
 
-func (p *printer) pyStr(sgr, s string) {
+func (p *printer) pyStr(r role.Role, s string) {
 	if p.tooLong(len(s)) {
 		return
 	}
 	shown, more := p.cutString(s)
-	p.tokBytes(sgr, appendPyStr(nil, shown, -1))
+	p.tokBytes(r, appendPyStr(nil, shown, -1))
 	p.moreBytes(more)
 }
 
@@ -392,7 +368,7 @@ func (p *printer) pyBytes(b []byte) {
 		return
 	}
 	shown, more := p.cutBytes(b)
-	p.tokBytes(p.pal.String, appendPyBytes(nil, shown, -1))
+	p.tokBytes(role.String, appendPyBytes(nil, shown, -1))
 	p.moreBytes(more)
 }
 
@@ -440,7 +416,7 @@ func (p *printer) pySeq(open, close string, items []*Value, level int, oneTuple 
 
 func (p *printer) pyKey(k *Value, level int) {
 	if k != nil && k.Kind == KindStr {
-		p.pyStr(p.pal.Key, k.Str)
+		p.pyStr(role.Key, k.Str)
 		return
 	}
 	p.py(k, level)
@@ -496,7 +472,7 @@ func (p *printer) pyDict(pairs []Pair, level int) {
 
 func (p *printer) js(v *Value, level int) {
 	if v == nil {
-		p.tok(p.pal.Literal, "null")
+		p.tok(role.Literal, "null")
 		return
 	}
 	if level > renderDepthLimit {
@@ -505,19 +481,19 @@ func (p *printer) js(v *Value, level int) {
 	}
 	switch v.Kind {
 	case KindNone:
-		p.tok(p.pal.Literal, "null")
+		p.tok(role.Literal, "null")
 	case KindBool:
 		if v.Bool {
-			p.tok(p.pal.Literal, "true")
+			p.tok(role.Literal, "true")
 		} else {
-			p.tok(p.pal.Literal, "false")
+			p.tok(role.Literal, "false")
 		}
 	case KindInt:
-		p.tok(p.pal.Number, v.IntString())
+		p.tok(role.Number, v.IntString())
 	case KindFloat:
-		p.tokBytes(p.pal.Number, appendJSONFloat(nil, v.Float, false))
+		p.tokBytes(role.Number, appendJSONFloat(nil, v.Float, false))
 	case KindStr:
-		p.jsStr(p.pal.String, v.Str)
+		p.jsStr(role.String, v.Str)
 	case KindTruncated:
 		p.moreItems(v.Int)
 	case KindList:
@@ -558,7 +534,7 @@ func (p *printer) js(v *Value, level int) {
 				p.moreItems(pr.Key.Int)
 				continue
 			}
-			p.jsStr(p.pal.Key, pr.Key.Str)
+			p.jsStr(role.Key, pr.Key.Str)
 			p.raw(": ")
 			p.js(pr.Value, level+1)
 			if i < len(v.Pairs)-1 {
@@ -576,8 +552,8 @@ func (p *printer) js(v *Value, level int) {
 	}
 }
 
-func (p *printer) jsStr(sgr, s string) {
+func (p *printer) jsStr(r role.Role, s string) {
 	shown, more := p.cutString(s)
-	p.tokBytes(sgr, appendJSONStr(nil, shown, -1))
+	p.tokBytes(r, appendJSONStr(nil, shown, -1))
 	p.moreBytes(more)
 }

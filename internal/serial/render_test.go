@@ -5,7 +5,26 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cachectl/cachectl/internal/role"
 )
+
+// sgrStyle styles roles with ANSI SGR parameters ("36", "1;34"); a role
+// without one stays plain.
+func sgrStyle(codes map[role.Role]string) role.Styler {
+	return func(r role.Role, s string) string {
+		if c := codes[r]; c != "" {
+			return "\x1b[" + c + "m" + s + "\x1b[0m"
+		}
+		return s
+	}
+}
+
+// ansiStyle is the basic-colour palette the commands and the dashboard style
+// values with.
+var ansiStyle = sgrStyle(map[role.Role]string{
+	role.Key: "36", role.String: "32", role.Number: "33", role.Literal: "35", role.Type: "1", role.Marker: "2",
+})
 
 func render(t *testing.T, d Decoded, opts TextOptions) (string, bool) {
 	t.Helper()
@@ -171,33 +190,33 @@ func TestRenderColour(t *testing.T) {
 	for _, d := range inputs {
 		plain, _ := render(t, d, TextOptions{MaxItems: 1, MaxBytes: 1})
 		if strings.IndexByte(plain, 0x1b) >= 0 {
-			t.Errorf("%s value without Color has an ESC byte: %q", d.Format, plain)
+			t.Errorf("%s value without Style has an ESC byte: %q", d.Format, plain)
 		}
 	}
-	got, _ := render(t, inputs[0], TextOptions{Color: true})
+	got, _ := render(t, inputs[0], TextOptions{Style: ansiStyle})
 	want := "{\n  \x1b[36m\"s\"\x1b[0m: \x1b[32m\"x\"\x1b[0m,\n  \x1b[36m\"n\"\x1b[0m: \x1b[33m1.5\x1b[0m,\n" +
 		"  \x1b[36m\"b\"\x1b[0m: \x1b[35mtrue\x1b[0m,\n  \x1b[36m\"z\"\x1b[0m: \x1b[35mnull\x1b[0m,\n  \x1b[36m\"l\"\x1b[0m: [\n    \x1b[33m1\x1b[0m\n  ]\n}\n"
 	if got != want {
 		t.Errorf("coloured JSON =\n%q\nwant\n%q", got, want)
 	}
-	got, _ = render(t, Decoded{Format: "pickle", Value: NewList(None(), str("a"))}, TextOptions{Color: true})
+	got, _ = render(t, Decoded{Format: "pickle", Value: NewList(None(), str("a"))}, TextOptions{Style: ansiStyle})
 	if got != "[\x1b[35mNone\x1b[0m, \x1b[32m'a'\x1b[0m]\n" {
 		t.Errorf("coloured Python form = %q", got)
 	}
 	// Colour never changes the line breaking: escapes take no columns.
 	long := NewList(str(strings.Repeat("a", 30)), str(strings.Repeat("b", 30)))
 	plain, _ := render(t, Decoded{Format: "pickle", Value: long}, TextOptions{})
-	coloured, _ := render(t, Decoded{Format: "pickle", Value: long}, TextOptions{Color: true})
+	coloured, _ := render(t, Decoded{Format: "pickle", Value: long}, TextOptions{Style: ansiStyle})
 	if strings.Count(plain, "\n") != strings.Count(coloured, "\n") {
 		t.Errorf("colour changed line breaks:\n%s\n%s", plain, coloured)
 	}
 	// A plain string is never coloured, so the text stays exact.
-	got, _ = render(t, detect("text"), TextOptions{Color: true})
+	got, _ = render(t, detect("text"), TextOptions{Style: ansiStyle})
 	if got != "text\n" {
 		t.Errorf("coloured plain string = %q", got)
 	}
-	// A custom palette.
-	got, _ = render(t, detect("1"), TextOptions{Color: true, Palette: &Palette{Number: "1;34"}})
+	// A custom style.
+	got, _ = render(t, detect("1"), TextOptions{Style: sgrStyle(map[role.Role]string{role.Number: "1;34"})})
 	if got != "\x1b[1;34m1\x1b[0m\n" {
 		t.Errorf("custom palette = %q", got)
 	}

@@ -60,7 +60,7 @@ func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool)
 	if d.Err != nil {
 		msg.note = d.Err.Error() + "; showing its bytes"
 	}
-	opts := serial.TextOptions{Color: true, Width: max(width, 20)}
+	opts := serial.TextOptions{Style: valueStyle, Width: max(width, 20)}
 	if !all {
 		opts.MaxItems, opts.MaxBytes = previewItems, previewBytes
 	}
