@@ -16,6 +16,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/render"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -414,7 +415,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		fmt.Fprintln(w, cs.Bold(textesc.Key(e.Key)))
 	}
 	if e.Collection != nil {
-		return printCollection(f, w, e.Collection)
+		return render.Collection(w, e.Collection, render.CollectionOptions{Style: valueStyle(cs)})
 	}
 	if d.Err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "%s %s: %s; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(d.Err.Error()))
@@ -454,34 +455,4 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
 	}
 	return err
-}
-
-func printCollection(f *Factory, w io.Writer, c *backends.Collection) error {
-	cs := f.IO.ColorScheme()
-	txt := func(b []byte) string { return textesc.Key(string(b)) }
-	for i, it := range c.Items {
-		switch c.Kind {
-		case "hash":
-			fmt.Fprintf(w, "%s: %s\n", cs.Cyan(txt(it.Field)), txt(it.Value))
-		case "list":
-			fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%d)", i)), txt(it.Value))
-		case "zset":
-			fmt.Fprintf(w, "%s %s\n", cs.Yellow(strconv.FormatFloat(it.Score, 'g', -1, 64)), txt(it.Value))
-		case "stream":
-			fmt.Fprintf(w, "%s", cs.Dim(it.ID))
-			for _, fv := range it.Fields {
-				fmt.Fprintf(w, " %s=%s", cs.Cyan(txt(fv.Field)), txt(fv.Value))
-			}
-			fmt.Fprintln(w)
-		default:
-			fmt.Fprintln(w, txt(it.Value))
-		}
-	}
-	if c.Kind != "hash" && c.Kind != "list" && c.Kind != "set" && c.Kind != "zset" && c.Kind != "stream" {
-		fmt.Fprintf(w, "%s\n", cs.Dim("(values of type "+c.Kind+" cannot be shown)"))
-	}
-	if c.Truncated {
-		fmt.Fprintf(w, "%s\n", cs.Dim(fmt.Sprintf("… showing %d of %d elements", len(c.Items), c.Length)))
-	}
-	return nil
 }

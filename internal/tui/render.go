@@ -1,10 +1,8 @@
 package tui
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -12,8 +10,8 @@ import (
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/render"
 	"github.com/cachectl/cachectl/internal/serial"
-	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 // viewMode is how the detail pane shows a value.
@@ -112,31 +110,7 @@ func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool)
 
 // renderCollection lists a bounded read of a hash, list, set, zset or stream.
 func renderCollection(c *backends.Collection) string {
-	var b bytes.Buffer
-	esc := func(p []byte) string { return textesc.Key(string(p)) }
-	for i, it := range c.Items {
-		switch c.Kind {
-		case "hash":
-			fmt.Fprintf(&b, "%s: %s\n", esc(it.Field), esc(it.Value))
-		case "list":
-			fmt.Fprintf(&b, "%d) %s\n", i, esc(it.Value))
-		case "zset":
-			fmt.Fprintf(&b, "%s %s\n", strconv.FormatFloat(it.Score, 'g', -1, 64), esc(it.Value))
-		case "stream":
-			b.WriteString(textesc.Key(it.ID))
-			for _, fv := range it.Fields {
-				fmt.Fprintf(&b, " %s=%s", esc(fv.Field), esc(fv.Value))
-			}
-			b.WriteByte('\n')
-		default:
-			fmt.Fprintln(&b, esc(it.Value))
-		}
-	}
-	switch {
-	case len(c.Items) == 0 && c.Length == 0:
-		fmt.Fprintf(&b, "(values of type %s cannot be shown)\n", textesc.Key(c.Kind))
-	case c.Truncated:
-		fmt.Fprintf(&b, "… showing %d of %d elements (read-only view)\n", len(c.Items), c.Length)
-	}
+	var b strings.Builder
+	_ = render.Collection(&b, c, render.CollectionOptions{ReadOnly: true}) // a Builder does not fail
 	return strings.TrimRight(b.String(), "\n")
 }
