@@ -227,7 +227,7 @@ process list.`,
 			if merged.URL == "" {
 				return usagef("context %q needs --url", name)
 			}
-			if _, err := profiles.Lookup(merged.Profile, profiles.Options{Namespace: merged.Namespace, KeyPrefix: merged.KeyPrefix, KeyVersion: merged.KeyVersion, Backend: schemeKind(merged.URL)}); err != nil {
+			if _, err := profiles.Lookup(merged.Profile, profiles.Options{Namespace: merged.Namespace, KeyPrefix: merged.KeyPrefix, KeyVersion: merged.KeyVersion, Backend: f.Drivers.Kind(merged.URL)}); err != nil {
 				return usagef("context %q: %v", name, err)
 			}
 			if err := validateURL(cmd.Context(), f, merged.URL); err != nil {
@@ -283,7 +283,7 @@ func newCmdDeleteContext(f *Factory) *cobra.Command {
 // network I/O (openers connect lazily). Features not supported yet are
 // accepted: the context will work once they are.
 func validateURL(ctx context.Context, f *Factory, raw string) error {
-	b, err := f.Openers.Open(ctx, raw, backends.Options{})
+	b, err := f.Drivers.Open(ctx, raw, backends.Options{})
 	var unsupported *backends.UnsupportedError
 	if errors.As(err, &unsupported) {
 		return nil

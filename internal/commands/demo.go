@@ -93,7 +93,7 @@ Try, in another terminal:
 	}
 	fmt.Fprintln(f.IO.ErrOut, "The cache stopped when the dashboard closed.")
 	open := func(ctx context.Context, warn func(string)) (backends.Backend, error) {
-		return f.Openers.Open(ctx, u, backends.Options{Timeout: f.Global.Timeout, Token: opts.Token, Warn: warn})
+		return f.Drivers.Open(ctx, u, backends.Options{Timeout: f.Global.Timeout, Token: opts.Token, Warn: warn})
 	}
 	uiErr := tui.Run(ctx, f.IO.In, f.IO.Out, tui.Options{Kind: "http", Address: u, Label: "demo", Timeout: f.Global.Timeout, Now: f.Now}, open)
 	stopCtx, stop := context.WithCancel(ctx)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/redact"
 	"github.com/cachectl/cachectl/internal/tui"
 )
 
@@ -90,8 +90,8 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		}
 	}
 	to := tui.Options{
-		Kind:     schemeKind(r.URL),
-		Address:  backends.Redact(r.URL),
+		Kind:     f.Drivers.Kind(r.URL),
+		Address:  redact.URL(r.URL),
 		Context:  r.ContextName,
 		ReadOnly: r.ReadOnly,
 		Pattern:  pattern,
