@@ -167,19 +167,6 @@ func (f *Factory) CheckWritable(what string) error {
 	return nil
 }
 
-// ParseKey turns a key argument into stored key bytes: literal, or in the
-// escaped form with --escaped-keys.
-func (f *Factory) ParseKey(arg string) (string, error) {
-	if !f.Global.EscapedKeys {
-		return arg, nil
-	}
-	k, err := textesc.ParseKey(arg)
-	if err != nil {
-		return "", &UsageError{Msg: err.Error()}
-	}
-	return k, nil
-}
-
 // Profile is the framework layout in use: --profile and its options, else
 // the context's, else none.
 func (f *Factory) Profile() (*profiles.Profile, error) {
@@ -257,52 +244,13 @@ type storeReporter interface {
 	Store(ctx context.Context) (httpmem.Store, error)
 }
 
-// StoredKey turns a key argument into the stored key: ParseKey, then the
-// profile's layout (Django's ":1:" prefix, an aiocache namespace, ...).
-func (f *Factory) StoredKey(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).Key)
+// keyMapper maps key arguments under --escaped-keys and the profile.
+func (f *Factory) keyMapper() keyMapper {
+	return keyMapper{Escaped: func() bool { return f.Global.EscapedKeys }, Profile: f.Profile}
 }
 
-// StoredKeys applies StoredKey to each argument.
-func (f *Factory) StoredKeys(args []string) ([]string, error) {
-	keys := make([]string, len(args))
-	for i, a := range args {
-		k, err := f.StoredKey(a)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	return keys, nil
-}
-
-// StoredPattern turns a glob argument into a stored-key glob under the
-// profile's layout.
-func (f *Factory) StoredPattern(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).Pattern)
-}
-
-// StoredPrefixPattern turns a literal prefix (--prefix) into the glob of the
-// stored keys that start with it.
-func (f *Factory) StoredPrefixPattern(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).PrefixPattern)
-}
-
-// viaProfile parses a key-like argument and maps it through the profile.
-func (f *Factory) viaProfile(arg string, mapping func(*profiles.Profile, string) string) (string, error) {
-	k, err := f.ParseKey(arg)
-	if err != nil {
-		return "", err
-	}
-	p, err := f.Profile()
-	if err != nil {
-		return "", err
-	}
-	return mapping(p, k), nil
-}
-
-// JSON reports whether -o json (or jsonl) was asked for.
-func (f *Factory) JSON() bool { return f.Global.Output == "json" || f.Global.Output == "jsonl" }
+// Output is the -o format asked for.
+func (f *Factory) Output() outputFormat { return outputFormat(f.Global.Output) }
 
 // osGetenv is os.LookupEnv, the only environment access in the program.
 func osGetenv(k string) (string, bool) { return os.LookupEnv(k) }
