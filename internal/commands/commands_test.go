@@ -215,3 +215,26 @@ func TestSetConfirmsOnTerminalOnly(t *testing.T) {
 		t.Fatalf("stderr: %q", r.stderr)
 	}
 }
+
+// keys --prefix and invalidate --prefix name the same stored keys: one
+// mapping, --escaped-keys read back, then the profile's layout.
+func TestPrefixMapsTheSameInKeysAndInvalidate(t *testing.T) {
+	r := newTestRun(t, nil)
+	r.f.Global.EscapedKeys = true
+	r.f.Global.Profile, r.f.Global.ProfileSet = "django", true
+	var ko *keysOptions
+	cmd := NewCmdKeys(r.f, func(_ context.Context, o *keysOptions) error { ko = o; return nil })
+	cmd.SetArgs([]string{"--prefix", `"user\x00"`})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var io *invalidateOptions
+	cmd = NewCmdInvalidate(r.f, func(_ context.Context, o *invalidateOptions) error { io = o; return nil })
+	cmd.SetArgs([]string{"--prefix", `"user\x00"`})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if ko.Pattern != ":1:user\x00*" || len(io.Patterns) != 1 || io.Patterns[0] != ko.Pattern {
+		t.Fatalf("keys %q, invalidate %q", ko.Pattern, io.Patterns)
+	}
+}

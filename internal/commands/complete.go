@@ -127,3 +127,10 @@ func (f *Factory) completeContexts(*cobra.Command, []string, string) ([]string, 
 	}
 	return file.Names(), cobra.ShellCompDirectiveNoFileComp
 }
+
+// fixedCompletion offers a flag's fixed choices.
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}

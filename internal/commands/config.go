@@ -55,7 +55,7 @@ func newCmdConfigView(f *Factory) *cobra.Command {
 				return err
 			}
 			red := file.Redacted()
-			if f.JSON() {
+			if f.Output().JSON() {
 				return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), contextsJSON(red))
 			}
 			out, err := yaml.Marshal(red)
@@ -109,7 +109,7 @@ func newCmdGetContexts(f *Factory) *cobra.Command {
 				return err
 			}
 			list := contextsJSON(file)
-			if f.JSON() {
+			if f.Output().JSON() {
 				return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), list)
 			}
 			if len(list) == 0 {
@@ -227,10 +227,10 @@ process list.`,
 			if merged.URL == "" {
 				return usagef("context %q needs --url", name)
 			}
-			if _, err := profiles.Lookup(merged.Profile, profiles.Options{Namespace: merged.Namespace, KeyPrefix: merged.KeyPrefix, KeyVersion: merged.KeyVersion, Backend: schemeKind(merged.URL)}); err != nil {
+			if _, err := profiles.Lookup(merged.Profile, profiles.Options{Namespace: merged.Namespace, KeyPrefix: merged.KeyPrefix, KeyVersion: merged.KeyVersion, Backend: f.Drivers.Kind(merged.URL)}); err != nil {
 				return usagef("context %q: %v", name, err)
 			}
-			if err := validateURL(cmd.Context(), f, merged.URL); err != nil {
+			if err := validateURL(cmd.Context(), f.Drivers, merged.URL); err != nil {
 				return err
 			}
 			if err := file.Set(name, &merged); err != nil {
@@ -282,8 +282,8 @@ func newCmdDeleteContext(f *Factory) *cobra.Command {
 // validateURL checks a URL the way a command would open it, without any
 // network I/O (openers connect lazily). Features not supported yet are
 // accepted: the context will work once they are.
-func validateURL(ctx context.Context, f *Factory, raw string) error {
-	b, err := f.Openers.Open(ctx, raw, backends.Options{})
+func validateURL(ctx context.Context, drivers backends.Drivers, raw string) error {
+	b, err := drivers.Open(ctx, raw, backends.Options{})
 	var unsupported *backends.UnsupportedError
 	if errors.As(err, &unsupported) {
 		return nil

@@ -5,16 +5,24 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/iostreams"
 )
 
 type delOptions struct {
-	f    *Factory
+	IO            *iostreams.IOStreams
+	Backend       func(context.Context) (backends.Backend, error)
+	Mapper        keyMapper
+	CheckWritable func(what string) error
+	Output        outputFormat
+
 	Keys []string
 }
 
 // NewCmdDel builds `cachectl del`.
 func NewCmdDel(f *Factory, runF func(context.Context, *delOptions) error) *cobra.Command {
-	opts := &delOptions{f: f}
+	opts := &delOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), CheckWritable: f.CheckWritable}
 	cmd := &cobra.Command{
 		Use:   "del KEY...",
 		Short: "Delete keys",
@@ -24,7 +32,8 @@ error (exit 0), as with redis-cli DEL. To delete by pattern use invalidate.`,
   cachectl del a b c -o json      # {"deleted":3}`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := f.StoredKeys(args)
+			opts.Output = f.Output()
+			keys, err := opts.Mapper.Keys(args)
 			if err != nil {
 				return err
 			}
@@ -40,15 +49,14 @@ error (exit 0), as with redis-cli DEL. To delete by pattern use invalidate.`,
 }
 
 func delRun(ctx context.Context, opts *delOptions) error {
-	f := opts.f
 	what := "delete keys"
 	if len(opts.Keys) == 1 {
 		what = "delete a key"
 	}
-	if err := f.CheckWritable(what); err != nil {
+	if err := opts.CheckWritable(what); err != nil {
 		return err
 	}
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,11 +68,11 @@ func delRun(ctx context.Context, opts *delOptions) error {
 		}
 		return err
 	}
-	if f.JSON() {
-		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
+	if opts.Output.JSON() {
+		return writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), struct {
 			Deleted int64 `json:"deleted"`
 		}{n})
 	}
-	_, err = fmt.Fprintln(f.IO.Out, n)
+	_, err = fmt.Fprintln(opts.IO.Out, n)
 	return err
 }

@@ -4,17 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/demo"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/memserver"
 	"github.com/cachectl/cachectl/internal/tui"
 )
 
 type demoOptions struct {
-	f     *Factory
+	IO      *iostreams.IOStreams
+	Drivers backends.Drivers // the dashboard opens the demo's URL through them
+	Now     func() time.Time
+	Timeout time.Duration
+	Verbose bool // log every request to stderr
+
 	Addr  string
 	NoUI  bool
 	Token string
@@ -22,7 +29,7 @@ type demoOptions struct {
 
 // NewCmdDemo builds `cachectl demo`.
 func NewCmdDemo(f *Factory, runF func(context.Context, *demoOptions) error) *cobra.Command {
-	opts := &demoOptions{f: f}
+	opts := &demoOptions{IO: f.IO, Drivers: f.Drivers, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try cachectl on a sample cache, no setup needed",
@@ -38,6 +45,7 @@ dashboard on it (cachectl ui); quitting the dashboard stops the cache. With
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Token = f.Global.Token // required off loopback
+			opts.Timeout, opts.Verbose = f.Global.Timeout, f.Global.Verbose
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -50,11 +58,10 @@ dashboard on it (cachectl ui); quitting the dashboard stops the cache. With
 }
 
 func demoRun(ctx context.Context, opts *demoOptions) error {
-	f := opts.f
 	if err := checkListenAddr(opts.Addr, opts.Token); err != nil {
 		return err
 	}
-	entries, err := demo.Entries(f.Now())
+	entries, err := demo.Entries(opts.Now())
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
@@ -64,14 +71,14 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv, err := startServer(ctx, f, store, opts.Addr, opts.Token, 16<<20)
+	srv, err := startServer(ctx, requestLog(opts.IO, opts.Verbose), store, opts.Addr, opts.Token, 16<<20)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.Out, srv.URL)
-	cs := f.IO.ColorScheme()
+	fmt.Fprintln(opts.IO.Out, srv.URL)
+	cs := opts.IO.ColorScheme()
 	u := srv.URL
-	fmt.Fprintf(f.IO.ErrOut, `%s a sample cache with %d entries is at %s
+	fmt.Fprintf(opts.IO.ErrOut, `%s a sample cache with %d entries is at %s
 
 Try, in another terminal:
   cachectl -u %s keys -l
@@ -87,15 +94,15 @@ Try, in another terminal:
 		u, cs.Dim("# aiocache JSON"),
 		u, u, cs.Dim("# TTLs running out"),
 		u, u, cs.Dim("# then leave out -u"))
-	if opts.NoUI || !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
-		fmt.Fprintln(f.IO.ErrOut, "Stop with Ctrl-C.")
+	if opts.NoUI || !opts.IO.IsStdinTTY() || !opts.IO.IsStdoutTTY() {
+		fmt.Fprintln(opts.IO.ErrOut, "Stop with Ctrl-C.")
 		return srv.Wait(ctx)
 	}
-	fmt.Fprintln(f.IO.ErrOut, "The cache stopped when the dashboard closed.")
+	fmt.Fprintln(opts.IO.ErrOut, "The cache stopped when the dashboard closed.")
 	open := func(ctx context.Context, warn func(string)) (backends.Backend, error) {
-		return f.Openers.Open(ctx, u, backends.Options{Timeout: f.Global.Timeout, Token: opts.Token, Warn: warn})
+		return opts.Drivers.Open(ctx, u, backends.Options{Timeout: opts.Timeout, Token: opts.Token, Warn: warn})
 	}
-	uiErr := tui.Run(ctx, f.IO.In, f.IO.Out, tui.Options{Kind: "http", Address: u, Label: "demo", Timeout: f.Global.Timeout, Now: f.Now}, open)
+	uiErr := tui.Run(ctx, opts.IO.In, opts.IO.Out, tui.Options{Kind: "http", Address: u, Label: "demo", Timeout: opts.Timeout, Now: opts.Now}, open)
 	stopCtx, stop := context.WithCancel(ctx)
 	stop() // the dashboard is closed: shut the server down now
 	if err := srv.Wait(stopCtx); err != nil && !errors.Is(err, errStopped) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/redact"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -110,7 +111,7 @@ func ErrorMessage(err error) string {
 	msg = urlInText.ReplaceAllStringFunc(msg, func(u string) string {
 		// "URL: reason" — the colon ends the sentence, not a query value.
 		trimmed := strings.TrimRight(u, ":,;.)")
-		return backends.Redact(trimmed) + u[len(trimmed):]
+		return redact.URL(trimmed) + u[len(trimmed):]
 	})
 	// Server replies, HTTP bodies and reason phrases are in msg: escape what
 	// a terminal would act on and keep it to one line.
@@ -160,7 +161,7 @@ func withSecretsHidden(err error, urls []string, values ...string) error {
 	}
 	var secrets []string
 	for _, u := range urls {
-		secrets = append(secrets, backends.Secrets(u)...)
+		secrets = append(secrets, redact.Secrets(u)...)
 	}
 	for _, v := range values {
 		if v = strings.TrimSpace(v); v != "" {

@@ -4,15 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/drivers"
 	"github.com/cachectl/cachectl/internal/backends/httpmem"
-	"github.com/cachectl/cachectl/internal/backends/memcached"
-	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/profiles"
@@ -46,7 +44,7 @@ type Factory struct {
 	IO      *iostreams.IOStreams
 	Getenv  iostreams.Getenv
 	Now     func() time.Time
-	Openers backends.Openers
+	Drivers backends.Drivers
 	Global  *GlobalOptions
 
 	// ctx is the running command line's context (Run sets it), for the
@@ -60,23 +58,11 @@ type Factory struct {
 // NewFactory wires the production dependencies.
 func NewFactory(io *iostreams.IOStreams, getenv iostreams.Getenv) *Factory {
 	return &Factory{
-		IO:     io,
-		Getenv: getenv,
-		Now:    time.Now,
-		Openers: backends.Openers{
-			"redis":  redis.Open,
-			"rediss": redis.Open,
-			"unix":   redis.Open,
-			// Parsed and validated; Open answers "not supported yet".
-			"redis+sentinel":  redis.Open,
-			"rediss+sentinel": redis.Open,
-			"redis+cluster":   redis.Open,
-			"rediss+cluster":  redis.Open,
-			"memcached":       memcached.Open,
-			"http":            httpmem.Open,
-			"https":           httpmem.Open,
-		},
-		Global: &GlobalOptions{Timeout: 5 * time.Second, Output: "text", ScanCount: 1000},
+		IO:      io,
+		Getenv:  getenv,
+		Now:     time.Now,
+		Drivers: drivers.All(),
+		Global:  &GlobalOptions{Timeout: 5 * time.Second, Output: "text", ScanCount: 1000},
 	}
 }
 
@@ -143,7 +129,7 @@ func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.
 	if err != nil {
 		return nil, err
 	}
-	return f.Openers.Open(ctx, r.URL, backends.Options{
+	return f.Drivers.Open(ctx, r.URL, backends.Options{
 		Timeout:   f.Global.Timeout,
 		Password:  r.Password,
 		Token:     cmp.Or(f.Global.Token, r.Token),
@@ -181,19 +167,6 @@ func (f *Factory) CheckWritable(what string) error {
 	return nil
 }
 
-// ParseKey turns a key argument into stored key bytes: literal, or in the
-// escaped form with --escaped-keys.
-func (f *Factory) ParseKey(arg string) (string, error) {
-	if !f.Global.EscapedKeys {
-		return arg, nil
-	}
-	k, err := textesc.ParseKey(arg)
-	if err != nil {
-		return "", &UsageError{Msg: err.Error()}
-	}
-	return k, nil
-}
-
 // Profile is the framework layout in use: --profile and its options, else
 // the context's, else none.
 func (f *Factory) Profile() (*profiles.Profile, error) {
@@ -209,7 +182,7 @@ func (f *Factory) Profile() (*profiles.Profile, error) {
 		// then keys map by the flags alone (tests of flag parsing, --help).
 		return profiles.Lookup(name, o)
 	}
-	o.Backend = schemeKind(r.URL)
+	o.Backend = f.Drivers.Kind(r.URL)
 	if c := r.Context; c != nil && !g.ProfileSet && c.Profile != "" {
 		name = c.Profile
 		o.Namespace = cmp.Or(o.Namespace, c.Namespace)
@@ -271,71 +244,13 @@ type storeReporter interface {
 	Store(ctx context.Context) (httpmem.Store, error)
 }
 
-// StoredKey turns a key argument into the stored key: ParseKey, then the
-// profile's layout (Django's ":1:" prefix, an aiocache namespace, ...).
-func (f *Factory) StoredKey(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).Key)
+// keyMapper maps key arguments under --escaped-keys and the profile.
+func (f *Factory) keyMapper() keyMapper {
+	return keyMapper{Escaped: func() bool { return f.Global.EscapedKeys }, Profile: f.Profile}
 }
 
-// StoredKeys applies StoredKey to each argument.
-func (f *Factory) StoredKeys(args []string) ([]string, error) {
-	keys := make([]string, len(args))
-	for i, a := range args {
-		k, err := f.StoredKey(a)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	return keys, nil
-}
-
-// StoredPattern turns a glob argument into a stored-key glob under the
-// profile's layout.
-func (f *Factory) StoredPattern(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).Pattern)
-}
-
-// StoredPrefixPattern turns a literal prefix (--prefix) into the glob of the
-// stored keys that start with it.
-func (f *Factory) StoredPrefixPattern(arg string) (string, error) {
-	return f.viaProfile(arg, (*profiles.Profile).PrefixPattern)
-}
-
-// viaProfile parses a key-like argument and maps it through the profile.
-func (f *Factory) viaProfile(arg string, mapping func(*profiles.Profile, string) string) (string, error) {
-	k, err := f.ParseKey(arg)
-	if err != nil {
-		return "", err
-	}
-	p, err := f.Profile()
-	if err != nil {
-		return "", err
-	}
-	return mapping(p, k), nil
-}
-
-// JSON reports whether -o json (or jsonl) was asked for.
-func (f *Factory) JSON() bool { return f.Global.Output == "json" || f.Global.Output == "jsonl" }
+// Output is the -o format asked for.
+func (f *Factory) Output() outputFormat { return outputFormat(f.Global.Output) }
 
 // osGetenv is os.LookupEnv, the only environment access in the program.
 func osGetenv(k string) (string, bool) { return os.LookupEnv(k) }
-
-// schemeKind names the backend a URL leads to, for the header before the
-// first connection.
-func schemeKind(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	switch s := strings.ToLower(u.Scheme); {
-	case strings.HasPrefix(s, "redis"), s == "unix":
-		return "redis"
-	case s == "memcached":
-		return "memcached"
-	case s == "http", s == "https":
-		return "http"
-	default:
-		return s
-	}
-}

@@ -10,19 +10,26 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/render"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type getOptions struct {
-	f          *Factory
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (backends.Backend, error)
+	Mapper  keyMapper
+	Output  outputFormat
+	Now     func() time.Time
+
 	Keys       []string
 	Raw        bool
 	As         string
@@ -41,7 +48,7 @@ const (
 
 // NewCmdGet builds `cachectl get`.
 func NewCmdGet(f *Factory, runF func(context.Context, *getOptions) error) *cobra.Command {
-	opts := &getOptions{f: f}
+	opts := &getOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "get KEY...",
 		Short: "Print cached values, decoded",
@@ -59,7 +66,8 @@ the exit code is 3.`,
   cachectl get avatar:7 --raw > avatar.png`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := f.StoredKeys(args)
+			opts.Output = f.Output()
+			keys, err := opts.Mapper.Keys(args)
 			if err != nil {
 				return err
 			}
@@ -67,8 +75,8 @@ the exit code is 3.`,
 			if opts.Raw && len(keys) > 1 {
 				return usagef("--raw takes exactly one key (the bytes of several values cannot be told apart)")
 			}
-			if opts.Raw && f.JSON() {
-				return usagef("--raw writes bytes; it cannot be combined with -o %s", f.Global.Output)
+			if opts.Raw && opts.Output.JSON() {
+				return usagef("--raw writes bytes; it cannot be combined with -o %s", opts.Output)
 			}
 			if _, err := serial.DecodeAs(nil, opts.As); err != nil {
 				return usagef("--as: %v", err)
@@ -136,14 +144,13 @@ func (g getJSON) MarshalJSON() ([]byte, error) {
 }
 
 func getRun(ctx context.Context, opts *getOptions) error {
-	f := opts.f
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 
-	w := bufio.NewWriter(f.IO.Out)
+	w := bufio.NewWriter(opts.IO.Out)
 	defer w.Flush()
 	var docs []getJSON
 	missing := 0
@@ -151,11 +158,11 @@ func getRun(ctx context.Context, opts *getOptions) error {
 		e, err := b.Get(ctx, key)
 		if errors.Is(err, backends.ErrNotFound) {
 			missing++
-			if f.JSON() {
+			if opts.Output.JSON() {
 				docs = append(docs, getJSON{Key: jsonKey(key)})
 			} else {
 				w.Flush()
-				fmt.Fprintf(f.IO.ErrOut, "%s key %s not found\n", f.IO.ColorScheme().Red("error:"), textesc.Key(key))
+				fmt.Fprintf(opts.IO.ErrOut, "%s key %s not found\n", opts.IO.ColorScheme().Red("error:"), textesc.Key(key))
 			}
 			continue
 		}
@@ -171,21 +178,21 @@ func getRun(ctx context.Context, opts *getOptions) error {
 			if _, err := w.Write(e.Value); err != nil {
 				return err
 			}
-		case f.JSON():
+		case opts.Output.JSON():
 			doc, err := entryJSON(e, opts)
 			if err != nil {
 				return err
 			}
 			docs = append(docs, doc)
 		default:
-			if err := printEntry(f, w, e, opts, i); err != nil {
+			if err := printEntry(w, e, opts, i); err != nil {
 				return err
 			}
 		}
 	}
-	if f.JSON() {
+	if opts.Output.JSON() {
 		var err error
-		if f.IO.IsStdoutTTY() {
+		if opts.IO.IsStdoutTTY() {
 			var v any = docs
 			if len(docs) == 1 {
 				v = docs[0]
@@ -202,7 +209,7 @@ func getRun(ctx context.Context, opts *getOptions) error {
 		return err
 	}
 	if missing > 0 {
-		if f.JSON() || len(opts.Keys) > 1 {
+		if opts.Output.JSON() || len(opts.Keys) > 1 {
 			return &silentError{err: fmt.Errorf("%d of %d key(s) not found: %w", missing, len(opts.Keys), backends.ErrNotFound)}
 		}
 		return &silentError{err: backends.NotFound(opts.Keys[0])}
@@ -376,8 +383,8 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 }
 
 // printEntry renders one entry for people.
-func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, index int) error {
-	cs := f.IO.ColorScheme()
+func printEntry(w io.Writer, e *backends.Entry, opts *getOptions, index int) error {
+	cs := opts.IO.ColorScheme()
 	several := len(opts.Keys) > 1
 	if several && index > 0 {
 		fmt.Fprintln(w)
@@ -407,7 +414,7 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 			ttl += cs.Dim(" (the server speaks only the classic protocol)")
 		}
 		if e.TTL.Expires {
-			ttl += cs.Dim(" (expires " + f.Now().Add(e.TTL.Remaining).UTC().Format("2006-01-02T15:04:05Z") + ")")
+			ttl += cs.Dim(" (expires " + opts.Now().Add(e.TTL.Remaining).UTC().Format("2006-01-02T15:04:05Z") + ")")
 		}
 		field("ttl", ttl)
 		fmt.Fprintln(w, cs.Dim("value:"))
@@ -418,18 +425,18 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		return render.Collection(w, e.Collection, render.CollectionOptions{Style: valueStyle(cs)})
 	}
 	if d.Err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s: %s; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(d.Err.Error()))
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s: %s; showing its bytes\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(d.Err.Error()))
 	}
 	maxItems, maxBytes := opts.MaxItems, opts.MaxBytes
 	if maxItems < 0 {
 		maxItems = 0
-		if f.IO.IsStdoutTTY() {
+		if opts.IO.IsStdoutTTY() {
 			maxItems = ttyMaxItems
 		}
 	}
 	if maxBytes < 0 {
 		maxBytes = 0
-		if f.IO.IsStdoutTTY() {
+		if opts.IO.IsStdoutTTY() {
 			maxBytes = ttyMaxBytes
 		}
 	}
@@ -438,20 +445,20 @@ func printEntry(f *Factory, w io.Writer, e *backends.Entry, opts *getOptions, in
 		// Shown as the response it is; --as pickle (or msgpack) shows the stored object.
 		if r.BodyNote != "" {
 			// The note quotes the stored response's own headers.
-			fmt.Fprintf(f.IO.ErrOut, "%s %s: %s\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(r.BodyNote))
+			fmt.Fprintf(opts.IO.ErrOut, "%s %s: %s\n", cs.Yellow("warning:"), textesc.Key(e.Key), textesc.Line(r.BodyNote))
 		}
 		if opts.Long {
 			fmt.Fprintf(w, "%s %s\n", cs.Dim(fmt.Sprintf("%-7s", "cached:")), r.Kind+" response")
 		}
 		cut, err := r.RenderText(w, textOpts)
 		if err == nil && cut {
-			fmt.Fprintf(f.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all)\n", cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
+			fmt.Fprintf(opts.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all)\n", cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
 		}
 		return err
 	}
 	cut, err := serial.RenderText(w, d, textOpts)
 	if err == nil && cut {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all, --raw or -o json give everything)\n",
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s was shortened for display (--max-items %d, --max-bytes %d; 0 shows all, --raw or -o json give everything)\n",
 			cs.Dim("note:"), textesc.Key(e.Key), maxItems, maxBytes)
 	}
 	return err

@@ -5,21 +5,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/glob"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/invalidate"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type invalidateOptions struct {
-	f        *Factory
+	IO            *iostreams.IOStreams
+	Backend       func(context.Context) (backends.Backend, error)
+	Mapper        keyMapper
+	CheckWritable func(what string) error
+	Resolve       func() (*config.Resolved, error) // for the context's production mark
+	Output        outputFormat
+
 	Patterns []string
 	DryRun   bool
 	Yes      bool
@@ -43,7 +53,7 @@ const typedConfirmAbove = 1000
 
 // NewCmdInvalidate builds `cachectl invalidate`.
 func NewCmdInvalidate(f *Factory, runF func(context.Context, *invalidateOptions) error) *cobra.Command {
-	opts := &invalidateOptions{f: f}
+	opts := &invalidateOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), CheckWritable: f.CheckWritable, Resolve: f.Resolve}
 	cmd := &cobra.Command{
 		Use:   "invalidate PATTERN...",
 		Short: "Delete every key matching glob patterns",
@@ -67,8 +77,9 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
   cachectl invalidate '*' --all --yes`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
 			for _, a := range args {
-				p, err := f.StoredPattern(a)
+				p, err := opts.Mapper.Pattern(a)
 				if err != nil {
 					return err
 				}
@@ -128,7 +139,6 @@ type invalidateJSON struct {
 // plus an exact check. Only one framework target at a time: each has its own
 // exact rule.
 func (opts *invalidateOptions) addTargets(cmd *cobra.Command) error {
-	f := opts.f
 	given := 0
 	for _, name := range []string{"prefix", "function", "route", "page"} {
 		if cmd.Flags().Changed(name) {
@@ -141,21 +151,26 @@ func (opts *invalidateOptions) addTargets(cmd *cobra.Command) error {
 	if given > 1 || len(opts.Patterns) > 0 {
 		return usagef("give one of PATTERN, --prefix, --function, --route or --page")
 	}
-	prof, err := f.Profile()
+	prof, err := opts.Mapper.Profile()
 	if err != nil {
 		return err
 	}
 	var t *profiles.Target
 	switch {
 	case cmd.Flags().Changed("prefix"):
-		p, err := f.ParseKey(opts.Prefix)
+		// Mapped as keys --prefix maps it; empty, it would be every key.
+		k, err := opts.Mapper.Parse(opts.Prefix)
 		if err != nil {
 			return err
 		}
-		if p == "" {
+		if k == "" {
 			return usagef("--prefix needs some text (the whole cache is PATTERN '*' with --all)")
 		}
-		opts.Patterns = []string{prof.PrefixPattern(p)}
+		p, err := opts.Mapper.PrefixPattern(opts.Prefix)
+		if err != nil {
+			return err
+		}
+		opts.Patterns = []string{p}
 		return nil
 	case cmd.Flags().Changed("function"):
 		t, err = prof.Function(opts.Function)
@@ -172,7 +187,6 @@ func (opts *invalidateOptions) addTargets(cmd *cobra.Command) error {
 }
 
 func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
-	f := opts.f
 	for _, p := range opts.Patterns {
 		// By meaning, not spelling: "**" and "?*" delete everything too.
 		if glob.MatchesAll(p) && !opts.All {
@@ -184,14 +198,14 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 	}
 	what := "invalidate " + quotedPatterns(opts.Patterns)
 	if !opts.DryRun {
-		if err := f.CheckWritable(what); err != nil {
+		if err := opts.CheckWritable(what); err != nil {
 			return err
 		}
-		if !opts.Yes && !f.IO.CanPrompt() {
+		if !opts.Yes && !opts.IO.CanPrompt() {
 			return &RefusedError{Msg: "refusing to " + what + " without --yes: standard input is not a terminal to confirm on (try --dry-run first)"}
 		}
 	}
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -207,10 +221,10 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 			return fmt.Errorf("count the matching keys: %w", err)
 		}
 		if pre.Matched == 0 {
-			fmt.Fprintf(f.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
-			return writeInvalidate(f, opts, pre, nil)
+			fmt.Fprintf(opts.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
+			return writeInvalidate(opts, pre, nil)
 		}
-		ok, err := confirmInvalidate(f, opts, pre)
+		ok, err := confirmInvalidate(opts, pre)
 		if err != nil {
 			return err
 		}
@@ -235,11 +249,11 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		defer closeBackup()
 		run.Before = before
 	}
-	progress := newProgressLine(f)
+	progress := newProgressLine(opts.IO)
 	run.Progress = progress.update
 	sum, runErr := invalidate.Run(ctx, b, run)
 	progress.done()
-	return writeInvalidate(f, opts, sum, runErr)
+	return writeInvalidate(opts, sum, runErr)
 }
 
 func quotedPatterns(ps []string) string {
@@ -252,28 +266,29 @@ func quotedPatterns(ps []string) string {
 
 // confirmInvalidate asks on the terminal: y/N, or the count typed out when
 // there are many keys or the context is marked production.
-func confirmInvalidate(f *Factory, opts *invalidateOptions, pre invalidate.Summary) (bool, error) {
-	cs := f.IO.ColorScheme()
-	r, _ := f.Resolve()
+func confirmInvalidate(opts *invalidateOptions, pre invalidate.Summary) (bool, error) {
+	errOut := opts.IO.ErrOut
+	cs := opts.IO.ColorScheme()
+	r, _ := opts.Resolve()
 	production := r != nil && r.Context != nil && r.Context.Production
-	fmt.Fprintf(f.IO.ErrOut, "%s %d key(s) match %s, e.g.:\n", cs.Yellow("!"), pre.Matched, quotedPatterns(opts.Patterns))
+	fmt.Fprintf(errOut, "%s %d key(s) match %s, e.g.:\n", cs.Yellow("!"), pre.Matched, quotedPatterns(opts.Patterns))
 	for _, k := range pre.Sample {
-		fmt.Fprintf(f.IO.ErrOut, "    %s\n", textesc.Key(k))
+		fmt.Fprintf(errOut, "    %s\n", textesc.Key(k))
 	}
-	in := bufio.NewReader(f.IO.In)
+	in := bufio.NewReader(opts.IO.In)
 	if production || pre.Matched > typedConfirmAbove {
 		why := "that many keys"
 		if production {
 			why = "a production context"
 		}
-		fmt.Fprintf(f.IO.ErrOut, "This deletes them (%s). Type %d to go on: ", why, pre.Matched)
+		fmt.Fprintf(errOut, "This deletes them (%s). Type %d to go on: ", why, pre.Matched)
 		line, err := in.ReadString('\n')
 		if err != nil && line == "" {
 			return false, nil
 		}
 		return strings.TrimSpace(line) == strconv.FormatInt(pre.Matched, 10), nil
 	}
-	fmt.Fprint(f.IO.ErrOut, "Delete them? [y/N] ")
+	fmt.Fprint(errOut, "Delete them? [y/N] ")
 	line, err := in.ReadString('\n')
 	if err != nil && line == "" {
 		return false, nil
@@ -284,9 +299,9 @@ func confirmInvalidate(f *Factory, opts *invalidateOptions, pre invalidate.Summa
 
 // writeInvalidate reports a run: the JSON summary, or a line for people; then
 // the exit status (1 for an error, 130 for Ctrl-C) with exact counts.
-func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary, runErr error) error {
+func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr error) error {
 	interrupted := errors.Is(runErr, context.Canceled)
-	if f.JSON() {
+	if opts.Output.JSON() {
 		doc := invalidateJSON{Matched: sum.Matched, Deleted: sum.Deleted, Unconfirmed: sum.Unconfirmed, DryRun: sum.DryRun,
 			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide}
 		for _, p := range opts.Patterns {
@@ -304,11 +319,11 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 		if opts.Backup != "" && !opts.DryRun {
 			doc.Backup = &opts.Backup
 		}
-		if err := writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc); err != nil {
+		if err := writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), doc); err != nil {
 			return err
 		}
 	} else {
-		w := f.IO.Out
+		w := opts.IO.Out
 		switch {
 		case sum.DryRun && runErr != nil:
 			// A count cut short is a lower bound, not the answer.
@@ -326,17 +341,17 @@ func writeInvalidate(f *Factory, opts *invalidateOptions, sum invalidate.Summary
 	case runErr == nil:
 		return nil
 	case sum.DryRun && interrupted:
-		fmt.Fprintf(f.IO.ErrOut, "interrupted: counted %d matching key(s) before stopping; nothing was deleted (dry run)\n", sum.Matched)
+		fmt.Fprintf(opts.IO.ErrOut, "interrupted: counted %d matching key(s) before stopping; nothing was deleted (dry run)\n", sum.Matched)
 		return &silentError{err: runErr}
 	case sum.DryRun:
 		return fmt.Errorf("stopped after counting %d matching key(s); nothing was deleted (dry run): %w", sum.Matched, runErr)
 	case interrupted && sum.Unconfirmed > 0 && inFlightErr(runErr) != nil:
 		// Ctrl-C came while a batch was in flight, and its count never came.
-		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping; up to %d more may or may not have been deleted (unconfirmed): %s\n",
+		fmt.Fprintf(opts.IO.ErrOut, "interrupted: deleted %d key(s) before stopping; up to %d more may or may not have been deleted (unconfirmed): %s\n",
 			sum.Deleted, sum.Unconfirmed, ErrorMessage(inFlightErr(runErr)))
 		return &silentError{err: runErr}
 	case interrupted:
-		fmt.Fprintf(f.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
+		fmt.Fprintf(opts.IO.ErrOut, "interrupted: deleted %d key(s) before stopping\n", sum.Deleted)
 		return &silentError{err: runErr}
 	case sum.Unconfirmed > 0:
 		return fmt.Errorf("stopped after deleting %d key(s); up to %d more may or may not have been deleted (unconfirmed): %w", sum.Deleted, sum.Unconfirmed, runErr)
@@ -355,14 +370,14 @@ func inFlightErr(err error) error {
 
 // progressLine rewrites one stderr line on a terminal; elsewhere it is silent.
 type progressLine struct {
-	f     *Factory
+	out   io.Writer
 	on    bool
 	last  time.Time
 	shown bool
 }
 
-func newProgressLine(f *Factory) *progressLine {
-	return &progressLine{f: f, on: f.IO.IsStderrTTY()}
+func newProgressLine(ios *iostreams.IOStreams) *progressLine {
+	return &progressLine{out: ios.ErrOut, on: ios.IsStderrTTY()}
 }
 
 func (p *progressLine) update(pr invalidate.Progress) {
@@ -374,12 +389,12 @@ func (p *progressLine) update(pr invalidate.Progress) {
 	if s := pr.Elapsed.Seconds(); s > 0 {
 		rate = float64(pr.Deleted) / s
 	}
-	fmt.Fprintf(p.f.IO.ErrOut, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
+	fmt.Fprintf(p.out, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
 	p.shown = true
 }
 
 func (p *progressLine) done() {
 	if p.shown {
-		fmt.Fprint(p.f.IO.ErrOut, "\r\x1b[K")
+		fmt.Fprint(p.out, "\r\x1b[K")
 	}
 }

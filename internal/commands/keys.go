@@ -13,13 +13,18 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type keysOptions struct {
-	f       *Factory
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (backends.Backend, error)
+	Mapper  keyMapper
+	Output  outputFormat
+
 	Pattern string
 	Prefix  string
 	Long    bool
@@ -28,7 +33,7 @@ type keysOptions struct {
 
 // NewCmdKeys builds `cachectl keys`.
 func NewCmdKeys(f *Factory, runF func(context.Context, *keysOptions) error) *cobra.Command {
-	opts := &keysOptions{f: f, Pattern: "*"}
+	opts := &keysOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), Pattern: "*"}
 	cmd := &cobra.Command{
 		Use:   "keys [PATTERN]",
 		Short: "List keys matching a glob pattern, streaming",
@@ -47,6 +52,7 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
   cachectl keys -o jsonl | jq -r .key`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
 			if len(args) == 1 && cmd.Flags().Changed("prefix") {
 				return usagef("give a PATTERN or --prefix, not both")
 			}
@@ -55,13 +61,13 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
 				pattern = args[0]
 			}
 			if cmd.Flags().Changed("prefix") {
-				p, err := f.StoredPrefixPattern(opts.Prefix)
+				p, err := opts.Mapper.PrefixPattern(opts.Prefix)
 				if err != nil {
 					return err
 				}
 				opts.Pattern = p
 			} else {
-				p, err := f.StoredPattern(pattern)
+				p, err := opts.Mapper.Pattern(pattern)
 				if err != nil {
 					return err
 				}
@@ -107,19 +113,18 @@ type keyRowJSON struct {
 }
 
 func keysRun(ctx context.Context, opts *keysOptions) error {
-	f := opts.f
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 
-	prof, err := f.Profile()
+	prof, err := opts.Mapper.Profile()
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
-	p := newKeyPrinter(f, w, opts.Long)
+	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
+	p := newKeyPrinter(opts.IO, w, opts.Output, opts.Long)
 	p.prof = prof
 	var denials aclDenials
 	count := 0
@@ -152,7 +157,7 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 		count += len(keys)
 		// Flush each page on a terminal so rows appear as they arrive; in a
 		// pipe the 64 KiB buffer keeps syscalls few.
-		if f.IO.IsStdoutTTY() {
+		if opts.IO.IsStdoutTTY() {
 			if err := w.Flush(); err != nil {
 				return err
 			}
@@ -189,7 +194,7 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	}
 	if msg := denials.warning(); msg != "" {
 		// One line for the whole listing, not one per key or page.
-		fmt.Fprintln(f.IO.ErrOut, "warning: "+msg)
+		fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg)
 	}
 	return err
 }
@@ -289,18 +294,18 @@ func unknownFields(ki backends.KeyInfo) []string {
 // keyPrinter writes rows in the output format chosen; a JSON document is
 // streamed as an array so it never has to be held in memory.
 type keyPrinter struct {
-	f      *Factory
+	io     *iostreams.IOStreams
 	prof   *profiles.Profile // keys print in its terms; -l tags what each key is
 	w      io.Writer
 	long   bool
-	mode   string
+	mode   outputFormat
 	n      int
 	header bool
 	err    error
 }
 
-func newKeyPrinter(f *Factory, w io.Writer, long bool) *keyPrinter {
-	return &keyPrinter{f: f, w: w, long: long, mode: f.Global.Output}
+func newKeyPrinter(ios *iostreams.IOStreams, w io.Writer, mode outputFormat, long bool) *keyPrinter {
+	return &keyPrinter{io: ios, w: w, long: long, mode: mode}
 }
 
 func (p *keyPrinter) write(s string) {
@@ -438,7 +443,7 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 	if format == "" {
 		format = "-"
 	}
-	tty := p.f.IO.IsStdoutTTY()
+	tty := p.io.IsStdoutTTY()
 	// Under a profile a WHAT column says what each key is ("-" when unknown).
 	what := ""
 	if p.prof != nil && p.prof.Name() != "none" {
@@ -456,7 +461,7 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		p.write(cols + textesc.Key(u) + "\n")
 		return
 	}
-	cs := p.f.IO.ColorScheme()
+	cs := p.io.ColorScheme()
 	if !p.header {
 		p.header = true
 		if what != "" {

@@ -17,6 +17,12 @@ import (
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
+// outputFormat is what -o asked for: text, json or jsonl.
+type outputFormat string
+
+// JSON reports whether -o json (or jsonl) was asked for.
+func (o outputFormat) JSON() bool { return o == "json" || o == "jsonl" }
+
 // writeJSON writes one JSON document: indented on a terminal, compact in
 // pipes (one line, easy for jq and line-based tools). HTML escaping is off
 // so "<" and "&" in values stay readable; DEL, C1 and bidi controls (which

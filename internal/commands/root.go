@@ -1,6 +1,9 @@
 // Package commands is cachectl's cobra command tree. Each command has an
-// Options struct, a NewCmdX constructor and an xRun function; nothing here
-// calls os.Exit or reads the environment except through the Factory.
+// Options struct, a NewCmdX constructor and an xRun function, as in the
+// GitHub CLI: NewCmdX fills the Options with what the run uses from the
+// Factory (streams, a lazy backend opener, the key mapping, the clock) and
+// the flags, and xRun sees only the Options. Nothing here calls os.Exit or
+// reads the environment except through the Factory.
 package commands
 
 import (
@@ -154,12 +157,6 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 	return root
 }
 
-func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return values, cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
 // hideSecrets makes sure no credential this command line was given, by flag,
 // environment or context, appears in the text of err.
 func (f *Factory) hideSecrets(err error) error {
@@ -194,32 +191,4 @@ func (e *silentError) Unwrap() error { return e.err }
 func silent(err error) bool {
 	_, ok := err.(*silentError)
 	return ok
-}
-
-// exactArgs and friends make cobra's argument errors usage errors (exit 2).
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef("%s takes %d argument(s), got %d (see %s --help)", cmd.CommandPath(), n, len(args), cmd.CommandPath())
-		}
-		return nil
-	}
-}
-
-func minArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < n {
-			return usagef("%s needs at least %d argument(s) (see %s --help)", cmd.CommandPath(), n, cmd.CommandPath())
-		}
-		return nil
-	}
-}
-
-func rangeArgs(lo, hi int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < lo || len(args) > hi {
-			return usagef("%s takes %d to %d arguments, got %d (see %s --help)", cmd.CommandPath(), lo, hi, len(args), cmd.CommandPath())
-		}
-		return nil
-	}
 }

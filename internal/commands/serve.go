@@ -12,11 +12,14 @@ import (
 
 	"github.com/cachectl/cachectl/internal/build"
 	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/memserver"
 )
 
 type serveOptions struct {
-	f         *Factory
+	IO      *iostreams.IOStreams
+	Verbose bool // log every request to stderr
+
 	Addr      string
 	Token     string // the global --token, else CACHECTL_TOKEN
 	MaxMemory int64
@@ -28,7 +31,7 @@ const DefaultServeAddr = "127.0.0.1:8750"
 
 // NewCmdServe builds `cachectl serve`.
 func NewCmdServe(f *Factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
-	opts := &serveOptions{f: f}
+	opts := &serveOptions{IO: f.IO}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run an in-memory cache that speaks the HTTP cache protocol",
@@ -45,7 +48,7 @@ The URL is printed on stdout once the server listens, so scripts can read it.`,
   CACHECTL_TOKEN=s3cret cachectl serve --addr 0.0.0.0:8750`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Token = f.Global.Token
+			opts.Token, opts.Verbose = f.Global.Token, f.Global.Verbose
 			if opts.Token == "" {
 				opts.Token, _ = f.Getenv("CACHECTL_TOKEN")
 				// A token of spaces would be required of clients as if it were one.
@@ -66,17 +69,16 @@ The URL is printed on stdout once the server listens, so scripts can read it.`,
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
-	f := opts.f
 	if err := checkListenAddr(opts.Addr, opts.Token); err != nil {
 		return err
 	}
 	store := memserver.NewStore(memserver.Options{MaxMemory: opts.MaxMemory})
-	srv, err := startServer(ctx, f, store, opts.Addr, opts.Token, opts.MaxBody)
+	srv, err := startServer(ctx, requestLog(opts.IO, opts.Verbose), store, opts.Addr, opts.Token, opts.MaxBody)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.Out, srv.URL)
-	fmt.Fprintf(f.IO.ErrOut, "serving an in-memory cache at %s (protocol v1)%s; stop with Ctrl-C\n", srv.URL, tokenNote(opts.Token))
+	fmt.Fprintln(opts.IO.Out, srv.URL)
+	fmt.Fprintf(opts.IO.ErrOut, "serving an in-memory cache at %s (protocol v1)%s; stop with Ctrl-C\n", srv.URL, tokenNote(opts.Token))
 	return srv.Wait(ctx)
 }
 
@@ -116,12 +118,17 @@ type runningServer struct {
 	stop context.CancelFunc
 }
 
-// startServer listens on addr and serves store until Wait's context ends.
-func startServer(ctx context.Context, f *Factory, store *memserver.Store, addr, token string, maxBody int64) (*runningServer, error) {
-	var logf func(string, ...any)
-	if f.Global.Verbose {
-		logf = func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) }
+// requestLog logs a server's requests to stderr with -v, else nowhere (nil).
+func requestLog(ios *iostreams.IOStreams, verbose bool) func(string, ...any) {
+	if !verbose {
+		return nil
 	}
+	return func(format string, args ...any) { fmt.Fprintf(ios.ErrOut, format+"\n", args...) }
+}
+
+// startServer listens on addr and serves store until Wait's context ends;
+// logf, when not nil, logs each request.
+func startServer(ctx context.Context, logf func(string, ...any), store *memserver.Store, addr, token string, maxBody int64) (*runningServer, error) {
 	h := memserver.NewHandler(store, memserver.HandlerOptions{Token: token, MaxBody: maxBody, Version: "cachectl/" + build.Version, Log: logf})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -21,7 +22,12 @@ import (
 const maxSetInput = 512 << 20
 
 type setOptions struct {
-	f              *Factory
+	IO            *iostreams.IOStreams
+	Backend       func(context.Context) (backends.Backend, error)
+	Mapper        keyMapper
+	CheckWritable func(what string) error
+	Output        outputFormat
+
 	Key            string
 	Value          *string // nil: read stdin or --file
 	File           string
@@ -32,7 +38,7 @@ type setOptions struct {
 
 // NewCmdSet builds `cachectl set`.
 func NewCmdSet(f *Factory, runF func(context.Context, *setOptions) error) *cobra.Command {
-	opts := &setOptions{f: f}
+	opts := &setOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), CheckWritable: f.CheckWritable}
 	cmd := &cobra.Command{
 		Use:   "set KEY [VALUE|-]",
 		Short: "Store a value",
@@ -51,7 +57,8 @@ so the app reads back an equal object.`,
   cachectl set session:1 '{"user_id": 7, "roles": ["admin"]}' --serializer pickle`,
 		Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.StoredKey(args[0])
+			opts.Output = f.Output()
+			key, err := opts.Mapper.Key(args[0])
 			if err != nil {
 				return err
 			}
@@ -81,7 +88,6 @@ so the app reads back an equal object.`,
 }
 
 func setRun(ctx context.Context, opts *setOptions) error {
-	f := opts.f
 	var ttl time.Duration
 	if opts.TTL != "" {
 		d, err := human.ParseTTL(opts.TTL)
@@ -90,14 +96,14 @@ func setRun(ctx context.Context, opts *setOptions) error {
 		}
 		ttl = d
 	}
-	input, err := readSetInput(f, opts)
+	input, err := readSetInput(opts)
 	if err != nil {
 		return err
 	}
 	if opts.PickleProtocol < 2 || opts.PickleProtocol > 5 {
 		return usagef("--pickle-protocol must be 2, 3, 4 or 5")
 	}
-	prof, err := f.Profile()
+	prof, err := opts.Mapper.Profile()
 	if err != nil {
 		return err
 	}
@@ -108,10 +114,10 @@ func setRun(ctx context.Context, opts *setOptions) error {
 		return usagef("--serializer %s: %v", cmp.Or(opts.Serializer, prof.DefaultSerializer()), err)
 	}
 	value := enc.Value
-	if err := f.CheckWritable("set " + textesc.Key(opts.Key)); err != nil {
+	if err := opts.CheckWritable("set " + textesc.Key(opts.Key)); err != nil {
 		return err
 	}
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,22 +137,22 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	if ttl > 0 {
 		t = backends.ExpiresIn(ttl)
 	}
-	if f.JSON() {
-		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
+	if opts.Output.JSON() {
+		return writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), struct {
 			Key    any      `json:"key"`
 			Stored bool     `json:"stored"`
 			Size   int      `json:"size"`
 			TTL    *float64 `json:"ttl"`
 		}{jsonKey(opts.Key), true, len(value), ttlJSON(t)})
 	}
-	if f.IO.IsStderrTTY() {
-		cs := f.IO.ColorScheme()
-		fmt.Fprintf(f.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), human.Bytes(int64(len(value))), t.Human())
+	if opts.IO.IsStderrTTY() {
+		cs := opts.IO.ColorScheme()
+		fmt.Fprintf(opts.IO.ErrOut, "%s stored %s (%s, %s)\n", cs.Green("✓"), textesc.Key(opts.Key), human.Bytes(int64(len(value))), t.Human())
 	}
 	return nil
 }
 
-func readSetInput(f *Factory, opts *setOptions) ([]byte, error) {
+func readSetInput(opts *setOptions) ([]byte, error) {
 	switch {
 	case opts.Value != nil:
 		return []byte(*opts.Value), nil
@@ -158,10 +164,10 @@ func readSetInput(f *Factory, opts *setOptions) ([]byte, error) {
 		defer fh.Close()
 		return readLimited(fh, opts.File)
 	default:
-		if f.IO.IsStdinTTY() {
+		if opts.IO.IsStdinTTY() {
 			return nil, usagef("no value: pass VALUE, pipe it to standard input with -, or use --file")
 		}
-		return readLimited(f.IO.In, "standard input")
+		return readLimited(opts.IO.In, "standard input")
 	}
 }
 
@@ -174,18 +180,4 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 		return nil, usagef("%s is larger than %s, the most a cache value can hold", name, human.Bytes(maxSetInput))
 	}
 	return data, nil
-}
-
-// storedFormat names what set stores, for backends that keep it beside the
-// value: the serializer's format, or what raw input is detected as.
-func storedFormat(serializer string, value []byte) string {
-	if serializer != "raw" && serializer != "" {
-		return serializer
-	}
-	switch f := serial.Detect(value).Format; f {
-	case serial.FormatInt:
-		return "string"
-	default:
-		return string(f)
-	}
 }

@@ -12,17 +12,21 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type statsOptions struct {
-	f   *Factory
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (backends.Backend, error)
+	Output  outputFormat
+
 	Raw bool
 }
 
 // NewCmdStats builds `cachectl stats`.
 func NewCmdStats(f *Factory, runF func(context.Context, *statsOptions) error) *cobra.Command {
-	opts := &statsOptions{f: f}
+	opts := &statsOptions{IO: f.IO, Backend: f.Backend}
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Show normalized server statistics",
@@ -31,6 +35,7 @@ operations per second, connections, uptime and version, named the same way for
 every backend. --raw adds the server's own figures (always in -o json).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -67,8 +72,7 @@ type serverStatsJSON struct {
 }
 
 func statsRun(ctx context.Context, opts *statsOptions) error {
-	f := opts.f
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,10 +94,10 @@ func statsRun(ctx context.Context, opts *statsOptions) error {
 		doc.Servers = append(doc.Servers, sj)
 	}
 	// err is reused for the output
-	if f.JSON() {
-		err = writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), doc)
+	if opts.Output.JSON() {
+		err = writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), doc)
 	} else {
-		err = printStats(f, info, s, doc, opts.Raw)
+		err = printStats(opts.IO, info, s, doc, opts.Raw)
 	}
 	if err != nil {
 		return err
@@ -132,9 +136,9 @@ func statsDoc(kind, address string, s *backends.Stats) *statsJSON {
 	return doc
 }
 
-func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSON, raw bool) error {
-	cs := f.IO.ColorScheme()
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printStats(ios *iostreams.IOStreams, info backends.Info, s *backends.Stats, doc *statsJSON, raw bool) error {
+	cs := ios.ColorScheme()
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", cs.Bold(name), value) }
 	unknown := cs.Dim("unknown")
 	num := func(p *int64) string {
@@ -173,7 +177,7 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 		return err
 	}
 	if len(doc.Servers) > 0 {
-		if err := printServerStats(f, doc.Servers); err != nil {
+		if err := printServerStats(ios, doc.Servers); err != nil {
 			return err
 		}
 	}
@@ -186,14 +190,14 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 	}
 	sort.Strings(servers)
 	for _, srv := range servers {
-		fmt.Fprintf(f.IO.Out, "\n%s\n", cs.Bold("# "+textesc.Line(srv)))
+		fmt.Fprintf(ios.Out, "\n%s\n", cs.Bold("# "+textesc.Line(srv)))
 		fields := s.Raw[srv]
 		names := make([]string, 0, len(fields))
 		for k := range fields {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 		for _, k := range names {
 			// Names and values are the server's own text.
 			fmt.Fprintf(tw, "%s\t%s\n", textesc.Line(k), textesc.Line(fields[k]))
@@ -206,10 +210,10 @@ func printStats(f *Factory, info backends.Info, s *backends.Stats, doc *statsJSO
 }
 
 // printServerStats shows a pool's members side by side, one row each.
-func printServerStats(f *Factory, servers []serverStatsJSON) error {
-	cs := f.IO.ColorScheme()
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(f.IO.Out)
+func printServerStats(ios *iostreams.IOStreams, servers []serverStatsJSON) error {
+	cs := ios.ColorScheme()
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(ios.Out)
 	fmt.Fprintln(tw, cs.Dim("SERVER\tVERSION\tKEYS\tMEMORY\tHIT RATIO\tEVICTIONS\tCONNS\tUPTIME"))
 	opt := func(p *int64) string {
 		if p == nil {

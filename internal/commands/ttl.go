@@ -9,17 +9,22 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
+	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
 type ttlOptions struct {
-	f   *Factory
+	IO      *iostreams.IOStreams
+	Backend func(context.Context) (backends.Backend, error)
+	Mapper  keyMapper
+	Output  outputFormat
+
 	Key string
 }
 
 // NewCmdTTL builds `cachectl ttl`.
 func NewCmdTTL(f *Factory, runF func(context.Context, *ttlOptions) error) *cobra.Command {
-	opts := &ttlOptions{f: f}
+	opts := &ttlOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper()}
 	cmd := &cobra.Command{
 		Use:   "ttl KEY",
 		Short: "Show the remaining time to live of a key",
@@ -28,7 +33,8 @@ or "none" when the key never expires; on a terminal a readable duration.
 A missing key exits 3. -o json gives {"key", "ttl"} with ttl in seconds or null.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.StoredKey(args[0])
+			opts.Output = f.Output()
+			key, err := opts.Mapper.Key(args[0])
 			if err != nil {
 				return err
 			}
@@ -44,8 +50,7 @@ A missing key exits 3. -o json gives {"key", "ttl"} with ttl in seconds or null.
 }
 
 func ttlRun(ctx context.Context, opts *ttlOptions) error {
-	f := opts.f
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,29 +59,39 @@ func ttlRun(ctx context.Context, opts *ttlOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.JSON() {
-		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
-			Key any      `json:"key"`
-			TTL *float64 `json:"ttl"`
-		}{jsonKey(opts.Key), ttlJSON(t)})
+	if opts.Output.JSON() {
+		return writeKeyTTL(opts.IO, opts.Key, t)
 	}
-	if f.IO.IsStdoutTTY() {
-		_, err = fmt.Fprintln(f.IO.Out, t.Human())
+	if opts.IO.IsStdoutTTY() {
+		_, err = fmt.Fprintln(opts.IO.Out, t.Human())
 		return err
 	}
-	_, err = fmt.Fprintln(f.IO.Out, scriptTTL(t))
+	_, err = fmt.Fprintln(opts.IO.Out, scriptTTL(t))
 	return err
 }
 
+// writeKeyTTL writes ttl's and expire's JSON document.
+func writeKeyTTL(ios *iostreams.IOStreams, key string, t backends.TTL) error {
+	return writeJSON(ios.Out, ios.IsStdoutTTY(), struct {
+		Key any      `json:"key"`
+		TTL *float64 `json:"ttl"`
+	}{jsonKey(key), ttlJSON(t)})
+}
+
 type expireOptions struct {
-	f        *Factory
+	IO            *iostreams.IOStreams
+	Backend       func(context.Context) (backends.Backend, error)
+	Mapper        keyMapper
+	CheckWritable func(what string) error
+	Output        outputFormat
+
 	Key      string
 	Duration time.Duration
 }
 
 // NewCmdExpire builds `cachectl expire`.
 func NewCmdExpire(f *Factory, runF func(context.Context, *expireOptions) error) *cobra.Command {
-	opts := &expireOptions{f: f}
+	opts := &expireOptions{IO: f.IO, Backend: f.Backend, Mapper: f.keyMapper(), CheckWritable: f.CheckWritable}
 	cmd := &cobra.Command{
 		Use:   "expire KEY DURATION",
 		Short: "Change the time to live of a key",
@@ -86,7 +101,8 @@ A DURATION of 0 removes the expiry. A missing key exits 3.`,
   cachectl expire config:flags 0     # never expire`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := f.StoredKey(args[0])
+			opts.Output = f.Output()
+			key, err := opts.Mapper.Key(args[0])
 			if err != nil {
 				return err
 			}
@@ -107,11 +123,10 @@ A DURATION of 0 removes the expiry. A missing key exits 3.`,
 }
 
 func expireRun(ctx context.Context, opts *expireOptions) error {
-	f := opts.f
-	if err := f.CheckWritable("change the TTL of " + textesc.Key(opts.Key)); err != nil {
+	if err := opts.CheckWritable("change the TTL of " + textesc.Key(opts.Key)); err != nil {
 		return err
 	}
-	b, err := f.Backend(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
@@ -123,14 +138,11 @@ func expireRun(ctx context.Context, opts *expireOptions) error {
 	if opts.Duration > 0 {
 		t = backends.ExpiresIn(opts.Duration)
 	}
-	if f.JSON() {
-		return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
-			Key any      `json:"key"`
-			TTL *float64 `json:"ttl"`
-		}{jsonKey(opts.Key), ttlJSON(t)})
+	if opts.Output.JSON() {
+		return writeKeyTTL(opts.IO, opts.Key, t)
 	}
-	if f.IO.IsStderrTTY() {
-		fmt.Fprintf(f.IO.ErrOut, "%s %s now has %s\n", f.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), t.Human())
+	if opts.IO.IsStderrTTY() {
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s now has %s\n", opts.IO.ColorScheme().Green("✓"), textesc.Key(opts.Key), t.Human())
 	}
 	return nil
 }

@@ -4,15 +4,28 @@ import (
 	"cmp"
 	"context"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/config"
+	"github.com/cachectl/cachectl/internal/iostreams"
+	"github.com/cachectl/cachectl/internal/redact"
 	"github.com/cachectl/cachectl/internal/tui"
 )
 
 type uiOptions struct {
-	f        *Factory
+	IO      *iostreams.IOStreams
+	Resolve func() (*config.Resolved, error)
+	Mapper  keyMapper
+	// Kind names the backend of a URL for the header, before any dial.
+	Kind func(rawURL string) string
+	// Open opens the cache; warnings go to the dashboard's status line.
+	Open    func(ctx context.Context, warn func(string)) (backends.Backend, error)
+	Now     func() time.Time
+	Timeout time.Duration
+
 	Pattern  string
 	Tree     bool
 	Delim    string
@@ -21,7 +34,7 @@ type uiOptions struct {
 
 // NewCmdUI builds `cachectl ui`.
 func NewCmdUI(f *Factory, runF func(context.Context, *uiOptions) error) *cobra.Command {
-	opts := &uiOptions{f: f}
+	opts := &uiOptions{IO: f.IO, Resolve: f.Resolve, Mapper: f.keyMapper(), Kind: f.Drivers.Kind, Open: f.OpenBackend, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "ui [PATTERN]",
 		Short: "Browse and edit the cache in a full-screen dashboard",
@@ -43,10 +56,11 @@ It needs a terminal; scripts use keys, get and invalidate.`,
   cachectl -c prod ui               # a read-only or production context shows its label`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Timeout = f.Global.Timeout
 			if len(args) == 1 {
 				opts.Pattern = args[0]
 			}
-			if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+			if !opts.IO.IsStdinTTY() || !opts.IO.IsStdoutTTY() {
 				return usagef("ui needs a terminal (stdin and stdout must be a TTY); in scripts use keys, get or invalidate")
 			}
 			if runF != nil {
@@ -62,17 +76,16 @@ It needs a terminal; scripts use keys, get and invalidate.`,
 }
 
 func uiRun(ctx context.Context, opts *uiOptions) error {
-	f := opts.f
-	r, err := f.Resolve()
+	r, err := opts.Resolve()
 	if err != nil {
 		return err
 	}
-	prof, err := f.Profile()
+	prof, err := opts.Mapper.Profile()
 	if err != nil {
 		return err
 	}
 	// Under a profile the dashboard lists its namespace only.
-	pattern, err := f.StoredPattern(cmp.Or(opts.Pattern, "*"))
+	pattern, err := opts.Mapper.Pattern(cmp.Or(opts.Pattern, "*"))
 	if err != nil {
 		return err
 	}
@@ -90,8 +103,8 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		}
 	}
 	to := tui.Options{
-		Kind:     schemeKind(r.URL),
-		Address:  backends.Redact(r.URL),
+		Kind:     opts.Kind(r.URL),
+		Address:  redact.URL(r.URL),
 		Context:  r.ContextName,
 		ReadOnly: r.ReadOnly,
 		Pattern:  pattern,
@@ -100,12 +113,12 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		Scope:    prof.Pattern,
 		Delim:    opts.Delim,
 		Tree:     opts.Tree,
-		Timeout:  f.Global.Timeout,
+		Timeout:  opts.Timeout,
 		MaxFetch: opts.MaxFetch,
-		Now:      f.Now,
+		Now:      opts.Now,
 	}
 	if c := r.Context; c != nil {
 		to.Label, to.LabelColor, to.Production = c.Label, c.Color, c.Production
 	}
-	return tui.Run(ctx, f.IO.In, f.IO.Out, to, f.OpenBackend)
+	return tui.Run(ctx, opts.IO.In, opts.IO.Out, to, opts.Open)
 }

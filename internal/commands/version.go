@@ -16,7 +16,7 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print the version of cachectl",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.JSON() {
+			if f.Output().JSON() {
 				return writeJSON(f.IO.Out, f.IO.IsStdoutTTY(), struct {
 					Version string `json:"version"`
 					Commit  string `json:"commit"`

@@ -23,7 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // MaxNameLen is the longest context name accepted, in bytes.
@@ -197,7 +197,7 @@ func yamlError(err error) error {
 	for _, m := range msgs {
 		m = strings.TrimSpace(strings.TrimPrefix(m, "yaml: "))
 		if sm := reUnknownKey.FindStringSubmatch(m); sm != nil {
-			m = fmt.Sprintf("%s: unknown key %q", sm[1], backends.Redact(sm[2]))
+			m = fmt.Sprintf("%s: unknown key %q", sm[1], redact.URL(sm[2]))
 		} else {
 			m = reQuotedValue.ReplaceAllString(m, "")
 			m = reGoType.ReplaceAllStringFunc(m, func(s string) string {

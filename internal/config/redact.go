@@ -4,18 +4,18 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // RedactURL returns raw with any password replaced by "***"; see
-// backends.Redact for the rule, which errs on the side of masking too much.
+// redact.URL for the rule, which errs on the side of masking too much.
 // Text without a scheme that is not a plain host:port is masked whole: it is
 // no URL, and may be a password pasted in the wrong place.
 func RedactURL(raw string) string {
 	if raw != "" && !strings.Contains(raw, "://") && !plainHostPort.MatchString(raw) {
 		return "***"
 	}
-	return backends.Redact(raw)
+	return redact.URL(raw)
 }
 
 var plainHostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]{1,5}$`)

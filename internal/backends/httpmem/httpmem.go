@@ -23,6 +23,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/jsonbytes"
+	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // maxValue bounds what Get reads, whatever size the server announces.
@@ -62,10 +63,16 @@ type Store struct {
 	Namespace *string `json:"namespace"`
 }
 
+// kind is the backend kind this package serves.
+const kind = "http"
+
+// Driver declares the HTTP cache backend for the table in internal/backends/drivers.
+var Driver = backends.Driver{Kind: kind, Schemes: []string{"http", "https"}, Open: Open}
+
 // Open returns a Backend for an http:// or https:// URL; no I/O happens yet.
 // https URLs take ?ca=FILE and ?insecure=true like rediss:// ones.
 func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
-	bad := func(reason string) error { return &backends.URLError{URL: backends.RedactURL(u), Reason: reason} }
+	bad := func(reason string) error { return &backends.URLError{URL: redact.ParsedURL(u), Reason: reason} }
 	if u.Host == "" {
 		return nil, bad("no host, e.g. http://127.0.0.1:8750")
 	}
@@ -122,7 +129,7 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 
 // Describe says what this backend is, without network I/O.
 func (b *Backend) Describe() backends.Info {
-	return backends.Info{Kind: "http", Address: b.display, Capabilities: []string{"ttl", "expire-persist", "server-invalidate"}}
+	return backends.Info{Kind: kind, Address: b.display, Capabilities: []string{"ttl", "expire-persist", "server-invalidate"}}
 }
 
 // Close drops idle connections.

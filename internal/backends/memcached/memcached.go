@@ -33,6 +33,12 @@ type Backend struct {
 	pick    mchash.Selector
 }
 
+// kind is the backend kind this package serves.
+const kind = "memcached"
+
+// Driver declares the memcached backend for the table in internal/backends/drivers.
+var Driver = backends.Driver{Kind: kind, Schemes: []string{"memcached"}, Open: Open}
+
 // Open returns a Backend for a memcached:// URL; no I/O happens until used.
 func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
 	t, err := parseURL(u)
@@ -57,7 +63,7 @@ func (b *Backend) Describe() backends.Info {
 	if len(b.servers) > 1 {
 		caps = append(caps, "pool")
 	}
-	return backends.Info{Kind: "memcached", Address: b.t.Display, Capabilities: caps}
+	return backends.Info{Kind: kind, Address: b.t.Display, Capabilities: caps}
 }
 
 // Close drops every connection.

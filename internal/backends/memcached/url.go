@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/mchash"
+	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // DefaultPort is memcached's port.
@@ -24,7 +25,7 @@ type target struct {
 // parseURL reads memcached://host[:port][,host[:port]…][?hash=NAME].
 func parseURL(u *url.URL) (*target, error) {
 	bad := func(reason string) error {
-		return &backends.URLError{URL: backends.RedactURL(u), Reason: reason}
+		return &backends.URLError{URL: redact.ParsedURL(u), Reason: reason}
 	}
 	if u.User != nil {
 		return nil, bad("memcached URLs take no user or password: memcached's text protocol has no authentication (SASL needs the binary protocol, which cachectl does not speak)")

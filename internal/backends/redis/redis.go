@@ -43,6 +43,19 @@ type Backend struct {
 	version string
 }
 
+// kind is the backend kind this package serves.
+const kind = "redis"
+
+// Driver declares the Redis backend for the table in internal/backends/drivers.
+// Sentinel and Cluster URLs parse and are validated; Open answers "not
+// supported yet" for them.
+var Driver = backends.Driver{
+	Kind:     kind,
+	Schemes:  []string{"redis", "rediss", "unix", "redis+sentinel", "redis+cluster"},
+	Unlisted: []string{"rediss+sentinel", "rediss+cluster"},
+	Open:     Open,
+}
+
 // Open connects lazily: no command is sent until the first operation, so
 // `--help` and bad flags never wait on the network.
 func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
@@ -138,7 +151,7 @@ func (b *Backend) op(ctx context.Context) (context.Context, context.CancelFunc) 
 // Describe reports the backend without network I/O.
 func (b *Backend) Describe() backends.Info {
 	return backends.Info{
-		Kind:         "redis",
+		Kind:         kind,
 		Address:      b.target.Display,
 		Capabilities: []string{"ttl", "expire-persist", "types", "scan-match"},
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // target is a parsed Redis URL: everything needed to dial, nothing dialled.
@@ -37,7 +38,7 @@ var knownParams = map[string]bool{
 // parseURL turns redis://, rediss://, unix://, redis+sentinel:// and
 // redis+cluster:// URLs into a target.
 func parseURL(u *url.URL, password string) (*target, error) {
-	t := &target{Network: "tcp", Kind: "standalone", Display: backends.RedactURL(u)}
+	t := &target{Network: "tcp", Kind: "standalone", Display: redact.ParsedURL(u)}
 	bad := func(format string, args ...any) error {
 		return &backends.URLError{URL: t.Display, Reason: fmt.Sprintf(format, args...)}
 	}

@@ -1,4 +1,4 @@
-package backends
+package redact
 
 import (
 	"strings"
@@ -52,14 +52,14 @@ func TestRedactTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Redact(tt.in)
+			got := URL(tt.in)
 			if got != tt.want {
-				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("redact.URL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 			if tt.secret != "" && strings.Contains(got, tt.secret) {
-				t.Errorf("Redact(%q) = %q leaks %q", tt.in, got, tt.secret)
+				t.Errorf("redact.URL(%q) = %q leaks %q", tt.in, got, tt.secret)
 			}
-			if again := Redact(got); again != got {
+			if again := URL(got); again != got {
 				t.Errorf("RedactURL not idempotent: %q then %q", got, again)
 			}
 		})
@@ -76,12 +76,12 @@ func TestRedactURLNeverLeaks(t *testing.T) {
 		for _, user := range users {
 			for _, pw := range passwords {
 				in := strings.Replace(strings.Replace(form, "%s", user, 1), "%s", pw, 1)
-				got := Redact(in)
+				got := URL(in)
 				if strings.Contains(got, pw) {
-					t.Errorf("Redact(%q) = %q leaks %q", in, got, pw)
+					t.Errorf("redact.URL(%q) = %q leaks %q", in, got, pw)
 				}
 				if !strings.Contains(got, "***") {
-					t.Errorf("Redact(%q) = %q has no mask", in, got)
+					t.Errorf("redact.URL(%q) = %q has no mask", in, got)
 				}
 			}
 		}
@@ -114,10 +114,10 @@ func FuzzRedact(f *testing.F) {
 		if s := strings.ToLower(scheme); s == "http" || s == "https" {
 			want = prefix + "***@" + host // no user names: the user part may be the token
 		}
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		if got := URL(in); got != want {
+			t.Errorf("redact.URL(%q) = %q, want %q", in, got, want)
 		}
-		_ = Redact(scheme + user + pw + host) // must not panic
+		_ = URL(scheme + user + pw + host) // must not panic
 	})
 }
 
@@ -141,14 +141,14 @@ func TestRedactSecretsOutsideThePasswordField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Redact(tt.in)
+			got := URL(tt.in)
 			if got != tt.want {
-				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("redact.URL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 			if strings.Contains(got, "S3cret") {
-				t.Errorf("Redact(%q) = %q leaks the secret", tt.in, got)
+				t.Errorf("redact.URL(%q) = %q leaks the secret", tt.in, got)
 			}
-			if again := Redact(got); again != got {
+			if again := URL(got); again != got {
 				t.Errorf("not idempotent: %q then %q", got, again)
 			}
 		})
@@ -173,6 +173,31 @@ func TestSecrets(t *testing.T) {
 		got := Secrets(tt.in)
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("Secrets(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"redis://host:6379/0", "redis://host:6379/0"},
+		{"redis://user@host", "redis://user@host"},
+		{"redis://user:pw@host:6379/0", "redis://user:***@host:6379/0"},
+		{"redis://:pw@host", "redis://:***@host"},
+		{"redis://u:p%40ss@h", "redis://u:***@h"},
+		{"redis://u:pa/ss@h", "redis://u:***@h"},
+		{"redis://u:pa#ss@h", "redis://u:***@h"},
+		{"redis://u:p@ss@h/0", "redis://u:***@h/0"},
+		{"not a url:pw@x", "not a url:***@x"},
+	}
+	for _, tt := range tests {
+		got := URL(tt.in)
+		if got != tt.want {
+			t.Errorf("redact.URL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		for _, secret := range []string{"pw", "pa/ss", "pa#ss", "p@ss", "p%40ss"} {
+			if strings.Contains(tt.in, ":"+secret+"@") && strings.Contains(got, secret) {
+				t.Errorf("redact.URL(%q) leaks %q: %q", tt.in, secret, got)
+			}
 		}
 	}
 }
