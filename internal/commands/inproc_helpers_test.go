@@ -7,6 +7,7 @@ package commands
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -276,4 +277,16 @@ func writeContexts(t *testing.T, yaml string) map[string]string {
 		t.Fatal(err)
 	}
 	return map[string]string{"XDG_CONFIG_HOME": dir}
+}
+
+// deadURL is the URL of a loopback port nothing listens on any more.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + ln.Addr().String()
+	ln.Close()
+	return u
 }
