@@ -44,10 +44,6 @@ func TestInprocDumpRestoreRoundTrip(t *testing.T) {
 
 	// Silent in a pipe; on a terminal one line says what was written.
 	src.run(t, pipe, "dump", "u:*", "-f", file).expectErr(t, 0, "", "")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []string{
 		`{"key":"u:1","type":"string","ttl":90,"value":{"$bytes":"gASVGQAAAAAAAAB9lCiMBG5hbWWUjANBZGGUjAJpZJRLB3Uu"}}`,
 		`{"key":"u:2","type":"string","ttl":null,"value":"plain"}`,
@@ -55,9 +51,7 @@ func TestInprocDumpRestoreRoundTrip(t *testing.T) {
 		`{"key":"u:\u001besc","type":"string","ttl":null,"value":"{\"name\": \"Ada\", \"id\": 7}"}`,
 	}
 	slices.Sort(want)
-	if got := lines(string(data)); !slices.Equal(got, want) {
-		t.Fatalf("dump file\n%q\nwant\n%q", got, want)
-	}
+	wantFileLines(t, file, want...)
 	dst.run(t, pipe, "restore", file).expectErr(t, 0, "restored 4 entries\n", "")
 	wantSameEntries(t, src, dst)
 
@@ -74,10 +68,7 @@ func TestInprocDumpRestoreRoundTrip(t *testing.T) {
 	src.Clock.Advance(30 * time.Second)
 	file2 := filepath.Join(t.TempDir(), "u2.jsonl")
 	src.run(t, tty, "dump", "u:1", "-f", file2).expectErr(t, 0, "", "✓ wrote 1 entries to "+file2+"\n")
-	data, _ = os.ReadFile(file2)
-	if string(data) != `{"key":"u:1","type":"string","ttl":60,"value":{"$bytes":"gASVGQAAAAAAAAB9lCiMBG5hbWWUjANBZGGUjAJpZJRLB3Uu"}}`+"\n" {
-		t.Fatalf("dump after 30 s: %q", data)
-	}
+	wantFileLines(t, file2, `{"key":"u:1","type":"string","ttl":60,"value":{"$bytes":"gASVGQAAAAAAAAB9lCiMBG5hbWWUjANBZGGUjAJpZJRLB3Uu"}}`)
 	dst.run(t, pipe, "restore", file2, "--replace", "-o", "json").expectErr(t, 0, `{"restored":1,"kept":0,"expired":0}`+"\n", "")
 	wantEntry(t, dst, "u:1", pickledAda, "pickle", time.Minute)
 }

@@ -290,3 +290,18 @@ func deadURL(t *testing.T) string {
 	ln.Close()
 	return u
 }
+
+// wantFileLines fails unless the file holds exactly these lines, in any
+// order (dump and backup files follow the server's listing order).
+func wantFileLines(t *testing.T, path string, want ...string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if got := lines(string(data)); !slices.Equal(got, want) || !strings.HasSuffix(string(data), "\n") {
+		t.Fatalf("%s holds\n%q\nwant\n%q", path, data, want)
+	}
+}
