@@ -280,7 +280,7 @@ func newCmdDeleteContext(f *Factory) *cobra.Command {
 }
 
 // validateURL checks a URL the way a command would open it, without any
-// network I/O (openers connect lazily). Features not supported yet are
+// network I/O (drivers connect lazily). Features not supported yet are
 // accepted: the context will work once they are.
 func validateURL(ctx context.Context, drivers backends.Drivers, raw string) error {
 	b, err := drivers.Open(ctx, raw, backends.Options{})

@@ -69,3 +69,26 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestTTL(t *testing.T) {
+	tests := []struct {
+		expires   bool
+		remaining time.Duration
+		unknown   bool
+		want      string
+	}{
+		{false, 0, true, "unknown"},
+		{true, time.Minute, true, "unknown"}, // the server cannot tell: nothing else counts
+		{false, 0, false, "no expiry"},
+		{false, time.Hour, false, "no expiry"},
+		{true, 59 * time.Second, false, "59s"},
+		{true, 4*time.Minute + 59*time.Second, false, "4m59s"},
+		{true, 250 * time.Millisecond, false, "250ms"},
+		{true, 3*24*time.Hour + 4*time.Hour + 5*time.Minute, false, "3d4h"},
+	}
+	for _, tt := range tests {
+		if got := TTL(tt.expires, tt.remaining, tt.unknown); got != tt.want {
+			t.Errorf("TTL(%v, %v, %v) = %q, want %q", tt.expires, tt.remaining, tt.unknown, got, tt.want)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func TestRedactTable(t *testing.T) {
 				t.Errorf("redact.URL(%q) = %q leaks %q", tt.in, got, tt.secret)
 			}
 			if again := URL(got); again != got {
-				t.Errorf("RedactURL not idempotent: %q then %q", got, again)
+				t.Errorf("redact.URL not idempotent: %q then %q", got, again)
 			}
 		})
 	}
