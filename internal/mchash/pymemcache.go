@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cachectl/cachectl/internal/serial"
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // pymemcache 3.5.2 (pymemcache/client/hash.py, rendezvous.py, murmur3.py,
@@ -99,7 +99,7 @@ func pyStrLowBytes(dst []byte, s string) []byte {
 // pyBytesRepr appends Python 3's repr of the bytes s (b'...' or b"..."), as
 // "%s" % b formats it.
 func pyBytesRepr(dst []byte, s string) []byte {
-	return serial.AppendPyBytesRepr(dst, []byte(s))
+	return pyrepr.AppendBytes(dst, []byte(s))
 }
 
 // pymemcacheNodeName is HashClient's name for a server given as a string:

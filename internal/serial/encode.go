@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // serializers are the names `set --serializer` takes. json (and, in a later
@@ -212,12 +214,12 @@ func appendASCIIJSONStr(dst []byte, s string) []byte {
 		case r > 0xffff:
 			r1, r2 := utf16.EncodeRune(r)
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(r1), 4)
+			dst = pyrepr.AppendHex(dst, uint32(r1), 4)
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(r2), 4)
+			dst = pyrepr.AppendHex(dst, uint32(r2), 4)
 		default:
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(r), 4)
+			dst = pyrepr.AppendHex(dst, uint32(r), 4)
 		}
 	}
 	return append(dst, '"')

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // MaxDepth bounds the nesting of containers a decoder accepts. Python's own
@@ -43,7 +45,7 @@ func parseJSON(b []byte) (*Value, error) {
 		limit = min(len(b), fe.Offset+utf8.UTFMax)
 	}
 	if off := invalidUTF8(b[:limit]); off >= 0 && (err == nil || off <= err.(*FormatError).Offset) {
-		return nil, &FormatError{Format: FormatJSON, Offset: off, Msg: "invalid UTF-8 byte " + hexByte(b[off])}
+		return nil, &FormatError{Format: FormatJSON, Offset: off, Msg: "invalid UTF-8 byte " + pyrepr.HexByte(b[off])}
 	}
 	if err != nil {
 		return nil, err
@@ -289,7 +291,7 @@ func (p *jsonParser) str() (string, error) {
 			p.i++
 			return string(buf), nil
 		case c < 0x20:
-			return "", p.errf("invalid control character " + hexByte(c) + " in string")
+			return "", p.errf("invalid control character " + pyrepr.HexByte(c) + " in string")
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
@@ -441,5 +443,3 @@ func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange
 }
-
-func hexByte(c byte) string { return "0x" + string([]byte{hexDigits[c>>4], hexDigits[c&15]}) }

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"math"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // The Value tree -> JSON mapping of DESIGN §6, used by `-o json`, `dump` and
@@ -178,7 +180,7 @@ func jsonShape(v *Value) *Value {
 	case KindDecimal:
 		return NewStr(v.Str)
 	case KindUUID:
-		return NewStr(uuidString(v.Bytes))
+		return NewStr(pyrepr.UUID(v.Bytes))
 	case KindObject:
 		args := v.Items
 		if args == nil {
@@ -218,7 +220,7 @@ func appendJSONFloat(dst []byte, f float64, quoted bool) []byte {
 	case math.IsInf(f, -1):
 		s = "-Infinity"
 	default:
-		return appendPyFloat(dst, f)
+		return pyrepr.AppendFloat(dst, f)
 	}
 	if quoted {
 		return append(append(append(dst, '"'), s...), '"')
@@ -256,7 +258,7 @@ func appendJSONStr(dst []byte, s string, limit int) []byte {
 			case c == '\f':
 				dst = append(dst, '\\', 'f')
 			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+				dst = pyrepr.AppendHex(append(dst, '\\', 'u', '0', '0'), uint32(c), 2)
 			default:
 				dst = append(dst, c)
 			}
@@ -269,7 +271,7 @@ func appendJSONStr(dst []byte, s string, limit int) []byte {
 			dst = append(dst, `\ufffd`...)
 		case terminalUnsafe(r):
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(r), 4)
+			dst = pyrepr.AppendHex(dst, uint32(r), 4)
 		default:
 			dst = append(dst, s[i:i+size]...)
 		}

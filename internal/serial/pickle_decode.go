@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // Pickle decoding: a parse-only interpreter of the pickle virtual machine
@@ -965,7 +967,7 @@ func (d *pickleDecoder) run() (*Value, error) {
 		case opNextBuffer, opReadOnlyBuffer:
 			return nil, d.fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored")
 		default:
-			return nil, d.fail("unknown opcode " + hexByte(op))
+			return nil, d.fail("unknown opcode " + pyrepr.HexByte(op))
 		}
 	}
 	return nil, d.errAt(len(d.in), "unexpected end of input (no STOP opcode)")
@@ -1004,7 +1006,7 @@ func opName(op byte) string {
 	if s, ok := opNames[op]; ok {
 		return s
 	}
-	return "opcode " + hexByte(op)
+	return "opcode " + pyrepr.HexByte(op)
 }
 
 // ---- memo and sharing ----

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cachectl/cachectl/internal/pyrepr"
 	"github.com/cachectl/cachectl/internal/role"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -270,15 +271,15 @@ func (p *printer) py(v *Value, level int) {
 	case KindInt:
 		p.tok(role.Number, v.IntString())
 	case KindFloat:
-		p.tok(role.Number, pyFloatRepr(v.Float))
+		p.tok(role.Number, pyrepr.Float(v.Float))
 	case KindStr:
 		p.pyStr(role.String, v.Str)
 	case KindBytes:
 		p.pyBytes(v.Bytes)
 	case KindDecimal:
-		p.tok(role.Number, "Decimal("+pyStrRepr(v.Str)+")")
+		p.tok(role.Number, "Decimal("+pyrepr.Str(v.Str)+")")
 	case KindUUID:
-		p.tok(role.Type, "UUID("+pyStrRepr(uuidString(v.Bytes))+")")
+		p.tok(role.Type, "UUID("+pyrepr.Str(pyrepr.UUID(v.Bytes))+")")
 	case KindDateTime, KindDate, KindTime:
 		if v.DT == nil {
 			p.tok(role.Literal, "None")
@@ -359,7 +360,7 @@ func (p *printer) pyStr(r role.Role, s string) {
 		return
 	}
 	shown, more := p.cutString(s)
-	p.tokBytes(r, appendPyStr(nil, shown, -1))
+	p.tokBytes(r, pyrepr.AppendStr(nil, shown))
 	p.moreBytes(more)
 }
 
@@ -368,7 +369,7 @@ func (p *printer) pyBytes(b []byte) {
 		return
 	}
 	shown, more := p.cutBytes(b)
-	p.tokBytes(role.String, appendPyBytes(nil, shown, -1))
+	p.tokBytes(role.String, pyrepr.AppendBytes(nil, shown))
 	p.moreBytes(more)
 }
 

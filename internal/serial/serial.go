@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // Format names how a value was (or is to be) decoded.
@@ -141,7 +143,7 @@ func decodeForced(b []byte, as string, o DecodeOptions) (Decoded, error) {
 		return Decoded{Format: FormatJSON, Value: v}, nil
 	case string(FormatString):
 		if off := invalidUTF8(b); off >= 0 {
-			return fallback(&FormatError{Format: FormatString, Offset: off, Msg: "byte " + hexByte(b[off])}), nil
+			return fallback(&FormatError{Format: FormatString, Offset: off, Msg: "byte " + pyrepr.HexByte(b[off])}), nil
 		}
 		return Decoded{Format: FormatString, Value: NewStr(string(b))}, nil
 	case string(FormatInt):
@@ -269,7 +271,7 @@ func pyInt(b []byte) (*Value, error) {
 			ndigits++
 		case c == '_' && ndigits > 0 && i+1 < end && isDigit(b[i+1]):
 		default:
-			return nil, &FormatError{Format: FormatInt, Offset: i, Msg: "unexpected byte " + hexByte(c)}
+			return nil, &FormatError{Format: FormatInt, Offset: i, Msg: "unexpected byte " + pyrepr.HexByte(c)}
 		}
 	}
 	if ndigits == 0 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
 // DateTime holds the fields of a Python datetime, date or time. Python keeps
@@ -171,7 +173,7 @@ func (td TimeDelta) repr() string {
 func (dt *DateTime) tzRepr() string {
 	switch {
 	case dt.Zone != "":
-		return "zoneinfo.ZoneInfo(key=" + pyStrRepr(dt.Zone) + ")"
+		return "zoneinfo.ZoneInfo(key=" + pyrepr.Str(dt.Zone) + ")"
 	case !dt.HasOffset:
 		return ""
 	case dt.Offset == 0:

@@ -1,4 +1,8 @@
-package serial
+// Package pyrepr writes values as CPython 3's repr() does: str, bytes and
+// float, plus the hex helpers those escapes and error messages share. It is a
+// leaf: the value renderers (serial) and the key hashing of pymemcache
+// (mchash) both use it.
+package pyrepr
 
 import (
 	"encoding/hex"
@@ -11,15 +15,16 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// pyFloatRepr is Python's repr(float) (which json.dumps uses too): the
+// Float is Python's repr(float) (which json.dumps uses too): the
 // shortest digits that round-trip, in fixed notation when
 // 1e-4 <= |x| < 1e16 (with ".0" when integral), otherwise as d.ddde±XX.
 // Go's 'g' format switches notation at different points and never adds ".0".
-func pyFloatRepr(f float64) string {
-	return string(appendPyFloat(nil, f))
+func Float(f float64) string {
+	return string(AppendFloat(nil, f))
 }
 
-func appendPyFloat(dst []byte, f float64) []byte {
+// AppendFloat appends Float(f) to dst.
+func AppendFloat(dst []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "nan"...)
@@ -49,22 +54,15 @@ func appendPyFloat(dst []byte, f float64) []byte {
 	return append(dst, e...)
 }
 
-// pyStrRepr is Python's repr(str): single quotes unless the text holds a
+// Str is Python's repr(str): single quotes unless the text holds a
 // single quote and no double quote; \\, the quote, \t \n \r escaped; other
 // non-printable characters as \xNN, \uNNNN or \UNNNNNNNN.
-func pyStrRepr(s string) string {
-	return string(appendPyStr(nil, s, -1))
+func Str(s string) string {
+	return string(AppendStr(nil, s))
 }
 
-// appendPyStr appends repr(s[:limit]) (all of s when limit < 0 or >= len(s),
-// cut at a character boundary otherwise).
-func appendPyStr(dst []byte, s string, limit int) []byte {
-	if limit >= 0 && limit < len(s) {
-		for limit > 0 && !utf8.RuneStart(s[limit]) {
-			limit--
-		}
-		s = s[:limit]
-	}
+// AppendStr appends Str(s) to dst.
+func AppendStr(dst []byte, s string) []byte {
 	quote := byte('\'')
 	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
 		quote = '"'
@@ -100,25 +98,18 @@ func appendPyStr(dst []byte, s string, limit int) []byte {
 			dst = append(dst, '\\', 'x', hexDigits[r>>4], hexDigits[r&15])
 		case r <= 0xffff:
 			dst = append(dst, '\\', 'u')
-			dst = appendHex(dst, uint32(r), 4)
+			dst = AppendHex(dst, uint32(r), 4)
 		default:
 			dst = append(dst, '\\', 'U')
-			dst = appendHex(dst, uint32(r), 8)
+			dst = AppendHex(dst, uint32(r), 8)
 		}
 		i += size
 	}
 	return append(dst, quote)
 }
 
-// AppendPyBytesRepr appends Python's repr(b): b'...' with Python's escapes.
-func AppendPyBytesRepr(dst, b []byte) []byte { return appendPyBytes(dst, b, -1) }
-
-// appendPyBytes appends Python's repr(bytes) of b[:limit] (all of b when
-// limit < 0).
-func appendPyBytes(dst []byte, b []byte, limit int) []byte {
-	if limit >= 0 && limit < len(b) {
-		b = b[:limit]
-	}
+// AppendBytes appends Python's repr(b): b'...' with Python's escapes.
+func AppendBytes(dst, b []byte) []byte {
 	quote := byte('\'')
 	if indexByte(b, '\'') >= 0 && indexByte(b, '"') < 0 {
 		quote = '"'
@@ -152,15 +143,20 @@ func indexByte(b []byte, c byte) int {
 	return -1
 }
 
-func appendHex(dst []byte, v uint32, width int) []byte {
+// AppendHex appends the low width hex digits of v, lower-case, zero-padded.
+func AppendHex(dst []byte, v uint32, width int) []byte {
 	for shift := (width - 1) * 4; shift >= 0; shift -= 4 {
 		dst = append(dst, hexDigits[(v>>uint(shift))&15])
 	}
 	return dst
 }
 
-// uuidString is the canonical 8-4-4-4-12 lower-case form.
-func uuidString(b []byte) string {
+// HexByte is how error messages name a byte: "0x1b".
+func HexByte(c byte) string { return "0x" + string([]byte{hexDigits[c>>4], hexDigits[c&15]}) }
+
+// UUID is the canonical 8-4-4-4-12 lower-case form of a UUID's 16 bytes
+// (Python's str(uuid)).
+func UUID(b []byte) string {
 	if len(b) != 16 {
 		return hex.EncodeToString(b) // malformed node; decoders never produce one
 	}
