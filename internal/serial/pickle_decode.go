@@ -360,6 +360,12 @@ func (d *pickleDecoder) newDT() *DateTime {
 	return &d.dts[len(d.dts)-1]
 }
 
+func (d *pickleDecoder) floatNode(f float64) *Value {
+	v := d.node()
+	v.Kind, v.Float = KindFloat, f
+	return v
+}
+
 func (d *pickleDecoder) intNode(i int64) *Value {
 	v := d.node()
 	v.Kind, v.Int = KindInt, i
@@ -473,6 +479,8 @@ func (d *pickleDecoder) uint(n int) (uint64, error) {
 
 // ---- the machine ----
 
+// run executes opcodes until STOP. It fetches each opcode and enforces the
+// memory budget; each family of opcodes has its own method below.
 func (d *pickleDecoder) run() (*Value, error) {
 	for d.pos < len(d.in) {
 		d.op = d.pos
@@ -481,504 +489,550 @@ func (d *pickleDecoder) run() (*Value, error) {
 		if d.used > d.lim.MaxBytes {
 			return nil, d.tooBig()
 		}
-		switch op {
-		case opProto:
-			n, err := d.uint(1)
-			if err != nil {
-				return nil, err
-			}
-			if n > 5 {
-				return nil, d.fail("unsupported pickle protocol: " + strconv.FormatUint(n, 10))
-			}
-			d.proto = int(n)
-		case opFrame:
-			n, err := d.uint(8)
-			if err != nil {
-				return nil, err
-			}
-			if n > uint64(len(d.in)-d.pos) {
-				return nil, d.fail("FRAME of " + strconv.FormatUint(n, 10) + " bytes runs past the end of the input")
-			}
-		case opStop:
-			v, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			if d.pos != len(d.in) {
-				return nil, d.errAt(d.pos, "trailing data after STOP ("+HumanBytes(int64(len(d.in)-d.pos))+")")
-			}
-			return v, nil
-
-		case opMark:
-			d.marks = append(d.marks, len(d.stack))
-			d.fence = len(d.stack)
-			d.used += 8
-		case opPop:
-			if n := len(d.marks); n > 0 && d.marks[n-1] == len(d.stack) {
-				if _, _, err := d.popMark(); err != nil {
-					return nil, err
-				}
-			} else if _, err := d.pop(); err != nil {
-				return nil, err
-			}
-		case opPopMark:
-			if _, _, err := d.popMark(); err != nil {
-				return nil, err
-			}
-		case opDup:
-			v, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			d.noteShared(v)
-			d.used += ptrCost
-			d.refCount++
-			d.push(v)
-
-		case opNone:
-			d.push(d.leaf(leafNone))
-		case opNewTrue:
-			d.push(d.leaf(leafTrue))
-		case opNewFalse:
-			d.push(d.leaf(leafFalse))
-		case opBinInt:
-			n, err := d.uint(4)
-			if err != nil {
-				return nil, err
-			}
-			d.push(d.intNode(int64(int32(uint32(n)))))
-		case opBinInt1:
-			if d.pos >= len(d.in) {
-				return nil, d.truncated()
-			}
-			d.push(d.leaf(int(d.in[d.pos])))
-			d.pos++
-		case opBinInt2:
-			n, err := d.uint(2)
-			if err != nil {
-				return nil, err
-			}
-			d.push(d.intNode(int64(n)))
-		case opLong1, opLong4:
-			var n uint64
-			var err error
-			if op == opLong1 {
-				n, err = d.uint(1)
-			} else {
-				n, err = d.uint(4)
-				if err == nil && int32(uint32(n)) < 0 {
-					return nil, d.fail("LONG4 has a negative byte count")
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
-			p, err := d.read(n)
-			if err != nil {
-				return nil, err
-			}
-			v, err := d.longBytes(p)
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opInt, opLong:
-			ln, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			v, err := d.textInt(ln, op == opLong)
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opBinFloat:
-			p, err := d.read(8)
-			if err != nil {
-				return nil, err
-			}
-			v := d.node()
-			v.Kind, v.Float = KindFloat, math.Float64frombits(binary.BigEndian.Uint64(p))
-			d.push(v)
-		case opFloat:
-			ln, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			f, err := parsePyFloat(string(ln))
-			if err != nil {
-				return nil, d.fail("FLOAT: " + err.Error())
-			}
-			v := d.node()
-			v.Kind, v.Float = KindFloat, f
-			d.push(v)
-
-		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
-			n, err := d.uint(lenSize(op))
-			if err != nil {
-				return nil, err
-			}
-			v, err := d.utf8Str(n)
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opUnicode:
-			ln, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			s, err := rawUnicodeEscape(ln)
-			if err != nil {
-				return nil, d.fail("UNICODE: " + err.Error())
-			}
-			d.used += int64(len(s))
-			d.push(d.strNode(s))
-		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
-			n, err := d.uint(lenSize(op))
-			if err != nil {
-				return nil, err
-			}
-			p, err := d.read(n)
-			if err != nil {
-				return nil, err
-			}
-			d.push(d.bytesNode(d.bytesCopy(p)))
-		case opShortBinString, opBinString:
-			var n uint64
-			var err error
-			if op == opShortBinString {
-				n, err = d.uint(1)
-			} else {
-				n, err = d.uint(4)
-				if err == nil && int32(uint32(n)) < 0 {
-					return nil, d.fail("BINSTRING has a negative byte count")
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
-			p, err := d.read(n)
-			if err != nil {
-				return nil, err
-			}
-			d.push(d.py2Str(p))
-		case opString:
-			ln, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			if len(ln) < 2 || ln[0] != ln[len(ln)-1] || (ln[0] != '\'' && ln[0] != '"') {
-				return nil, d.fail("the STRING opcode argument must be quoted")
-			}
-			p, err := escapeDecode(ln[1 : len(ln)-1])
-			if err != nil {
-				return nil, d.fail("STRING: " + err.Error())
-			}
-			d.push(d.py2Str(p))
-
-		case opEmptyList:
-			d.push(d.seqNode(KindList, nil))
-		case opEmptyTuple:
-			d.push(d.seqNode(KindTuple, []*Value{}))
-		case opEmptyDict:
-			v := d.node()
-			v.Kind = KindDict
-			d.push(v)
-		case opEmptySet:
-			d.push(d.seqNode(KindSet, nil))
-		case opTuple1, opTuple2, opTuple3:
-			n := int(op-opTuple1) + 1
-			if len(d.stack)-d.fence < n {
-				return nil, d.underflow()
-			}
-			items := d.items(d.stack[len(d.stack)-n:])
-			d.stack = d.stack[:len(d.stack)-n]
-			d.push(d.seqNode(KindTuple, items))
-		case opTuple, opList, opFrozenSet:
-			its, _, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			kind := KindTuple
-			if op == opList {
-				kind = KindList
-			} else if op == opFrozenSet {
-				kind = KindFrozenSet
-			}
-			d.push(d.seqNode(kind, d.items(its)))
-		case opDict:
-			its, _, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if len(its)%2 != 0 {
-				return nil, d.fail("odd number of items for DICT")
-			}
-			pairs := d.pairSlice(len(its) / 2)
-			for i := 0; i < len(its); i += 2 {
-				pairs = append(pairs, Pair{its[i], its[i+1]})
-			}
-			v := d.node()
-			v.Kind, v.Pairs = KindDict, pairs
-			d.push(v)
-
-		case opAppend:
-			x, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			target, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := d.appendTo(target, []*Value{x}); err != nil {
-				return nil, err
-			}
-		case opAppends, opAddItems:
-			its, m, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if m == 0 {
-				return nil, d.underflow()
-			}
-			if err := d.appendTo(d.stack[m-1], its); err != nil {
-				return nil, err
-			}
-		case opSetItem:
-			val, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			key, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			target, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := d.setItems(target, []*Value{key, val}); err != nil {
-				return nil, err
-			}
-		case opSetItems:
-			its, m, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if m == 0 {
-				return nil, d.underflow()
-			}
-			if len(its)%2 != 0 {
-				return nil, d.fail("odd number of items for SETITEMS")
-			}
-			if err := d.setItems(d.stack[m-1], its); err != nil {
-				return nil, err
-			}
-
-		case opMemoize:
-			v, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := d.memoPut(uint64(d.nmemo), v); err != nil {
-				return nil, err
-			}
-		case opBinPut, opLongBinPut, opPut:
-			var idx uint64
-			var err error
-			switch op {
-			case opBinPut:
-				idx, err = d.uint(1)
-			case opLongBinPut:
-				idx, err = d.uint(4)
-			default:
-				idx, err = d.lineIndex()
-			}
-			if err != nil {
-				return nil, err
-			}
-			v, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := d.memoPut(idx, v); err != nil {
-				return nil, err
-			}
-		case opBinGet, opLongBinGet, opGet:
-			var idx uint64
-			var err error
-			switch op {
-			case opBinGet:
-				idx, err = d.uint(1)
-			case opLongBinGet:
-				idx, err = d.uint(4)
-			default:
-				idx, err = d.lineIndex()
-			}
-			if err != nil {
-				return nil, err
-			}
-			v := d.memoGet(idx)
-			if v == nil {
-				return nil, d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
-			}
-			d.noteShared(v)
-			d.used += ptrCost
-			d.refCount++
-			d.push(v)
-
-		case opGlobal:
-			mod, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			name, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			if !utf8.Valid(mod) || !utf8.Valid(name) {
-				return nil, d.fail("GLOBAL: module or name is not UTF-8")
-			}
-			d.push(d.global(string(mod), string(name)))
-		case opStackGlobal:
-			name, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			mod, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			if mod.Kind != KindStr || name.Kind != KindStr {
-				return nil, d.fail("STACK_GLOBAL requires str")
-			}
-			d.push(d.global(mod.Str, name.Str))
-		case opReduce:
-			args, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			fn, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			if args.Kind != KindTuple {
-				return nil, d.fail("REDUCE arguments are a " + args.Kind.String() + ", not a tuple")
-			}
-			v, err := d.call(fn, args.Items[:len(args.Items):len(args.Items)])
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opNewObj, opNewObjEx:
-			var kwargs *Value
-			var err error
-			if op == opNewObjEx {
-				if kwargs, err = d.pop(); err != nil {
-					return nil, err
-				}
-				if kwargs.Kind != KindDict {
-					return nil, d.fail("NEWOBJ_EX keyword arguments are a " + kwargs.Kind.String() + ", not a dict")
-				}
-			}
-			args, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			cls, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			if args.Kind != KindTuple {
-				return nil, d.fail(opName(op) + " arguments are a " + args.Kind.String() + ", not a tuple")
-			}
-			d.push(d.newObj(cls, args.Items[:len(args.Items):len(args.Items)], kwargs))
-		case opInst:
-			mod, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			name, err := d.line()
-			if err != nil {
-				return nil, err
-			}
-			if !utf8.Valid(mod) || !utf8.Valid(name) {
-				return nil, d.fail("INST: module or name is not UTF-8")
-			}
-			its, _, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			args := d.items(its)
-			v, err := d.call(d.global(string(mod), string(name)), args)
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opObj:
-			its, _, err := d.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if len(its) == 0 {
-				return nil, d.underflow()
-			}
-			all := d.items(its)
-			v, err := d.call(all[0], all[1:])
-			if err != nil {
-				return nil, err
-			}
-			d.push(v)
-		case opBuild:
-			state, err := d.pop()
-			if err != nil {
-				return nil, err
-			}
-			target, err := d.top()
-			if err != nil {
-				return nil, err
-			}
-			if err := d.build(target, state); err != nil {
-				return nil, err
-			}
-		case opExt1, opExt2, opExt4:
-			n := 1
-			if op == opExt2 {
-				n = 2
-			} else if op == opExt4 {
-				n = 4
-			}
-			code, err := d.uint(n)
-			if err != nil {
-				return nil, err
-			}
-			if op == opExt4 {
-				code = uint64(int64(int32(uint32(code))))
-			}
-			if int64(code) <= 0 {
-				return nil, d.fail("EXT specifies code <= 0")
-			}
-			d.push(d.object("copyreg.extension", d.items([]*Value{d.intNode(int64(code))}), nil))
-
-		case opPersID, opBinPersID:
-			return nil, d.fail("persistent IDs (pickle " + opName(op) + ") cannot be decoded: the pickle refers to objects its writer stored elsewhere")
-		case opNextBuffer, opReadOnlyBuffer:
-			return nil, d.fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored")
-		default:
-			return nil, d.fail("unknown opcode " + pyrepr.HexByte(op))
+		if op == opStop {
+			return d.stop()
+		}
+		if err := d.exec(op); err != nil {
+			return nil, err
 		}
 	}
 	return nil, d.errAt(len(d.in), "unexpected end of input (no STOP opcode)")
 }
 
-// lenSize is the size of the length prefix of a str or bytes opcode.
+// exec runs one opcode other than STOP.
+func (d *pickleDecoder) exec(op byte) error {
+	switch op {
+	case opProto, opFrame:
+		return d.framing(op)
+	case opMark, opPop, opPopMark, opDup:
+		return d.stackOp(op)
+	case opNone, opNewTrue, opNewFalse, opBinInt, opBinInt1, opBinInt2, opLong1, opLong4, opInt, opLong,
+		opBinFloat, opFloat:
+		return d.scalar(op)
+	case opShortBinUnicode, opBinUnicode, opBinUnicode8, opUnicode,
+		opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8, opShortBinString, opBinString, opString:
+		return d.text(op)
+	case opEmptyList, opEmptyTuple, opEmptyDict, opEmptySet, opTuple1, opTuple2, opTuple3,
+		opTuple, opList, opFrozenSet, opDict:
+		return d.container(op)
+	case opAppend, opAppends, opAddItems, opSetItem, opSetItems:
+		return d.fill(op)
+	case opMemoize, opBinPut, opLongBinPut, opPut, opBinGet, opLongBinGet, opGet:
+		return d.memoOp(op)
+	case opGlobal, opStackGlobal, opExt1, opExt2, opExt4:
+		return d.globalOp(op)
+	case opReduce, opNewObj, opNewObjEx, opInst, opObj, opBuild:
+		return d.callOp(op)
+	case opPersID, opBinPersID, opNextBuffer, opReadOnlyBuffer:
+		return d.refused(op)
+	}
+	return d.fail("unknown opcode " + pyrepr.HexByte(op))
+}
+
+// pushed pushes v unless err is set: the tail of an opcode whose node is
+// built by a function that can fail.
+func (d *pickleDecoder) pushed(v *Value, err error) error {
+	if err != nil {
+		return err
+	}
+	d.push(v)
+	return nil
+}
+
+// pushAgain pushes a node already in the tree (DUP, GET): a shared reference.
+func (d *pickleDecoder) pushAgain(v *Value) {
+	d.noteShared(v)
+	d.used += ptrCost
+	d.refCount++
+	d.push(v)
+}
+
+// stop runs STOP: the value on top of the stack is the result, and nothing
+// may follow it.
+func (d *pickleDecoder) stop() (*Value, error) {
+	v, err := d.pop()
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.in) {
+		return nil, d.errAt(d.pos, "trailing data after STOP ("+HumanBytes(int64(len(d.in)-d.pos))+")")
+	}
+	return v, nil
+}
+
+// framing runs PROTO and FRAME. Frames need no bookkeeping: the whole pickle
+// is in memory, so a frame is only checked to fit in it.
+func (d *pickleDecoder) framing(op byte) error {
+	if op == opProto {
+		n, err := d.uint(1)
+		if err != nil {
+			return err
+		}
+		if n > 5 {
+			return d.fail("unsupported pickle protocol: " + strconv.FormatUint(n, 10))
+		}
+		d.proto = int(n)
+		return nil
+	}
+	n, err := d.uint(8)
+	if err != nil {
+		return err
+	}
+	if n > uint64(len(d.in)-d.pos) {
+		return d.fail("FRAME of " + strconv.FormatUint(n, 10) + " bytes runs past the end of the input")
+	}
+	return nil
+}
+
+// stackOp runs MARK, POP, POP_MARK and DUP.
+func (d *pickleDecoder) stackOp(op byte) error {
+	switch op {
+	case opMark:
+		d.marks = append(d.marks, len(d.stack))
+		d.fence = len(d.stack)
+		d.used += 8
+	case opPop:
+		if n := len(d.marks); n > 0 && d.marks[n-1] == len(d.stack) {
+			_, _, err := d.popMark()
+			return err
+		}
+		_, err := d.pop()
+		return err
+	case opPopMark:
+		_, _, err := d.popMark()
+		return err
+	case opDup:
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		d.pushAgain(v)
+	}
+	return nil
+}
+
+// scalar runs the opcodes that push None, a bool, an int or a float.
+func (d *pickleDecoder) scalar(op byte) error {
+	switch op {
+	case opNone:
+		d.push(d.leaf(leafNone))
+	case opNewTrue:
+		d.push(d.leaf(leafTrue))
+	case opNewFalse:
+		d.push(d.leaf(leafFalse))
+	case opBinInt:
+		n, err := d.uint(4)
+		if err != nil {
+			return err
+		}
+		d.push(d.intNode(int64(int32(uint32(n)))))
+	case opBinInt1:
+		if d.pos >= len(d.in) {
+			return d.truncated()
+		}
+		d.push(d.leaf(int(d.in[d.pos])))
+		d.pos++
+	case opBinInt2:
+		n, err := d.uint(2)
+		if err != nil {
+			return err
+		}
+		d.push(d.intNode(int64(n)))
+	case opLong1, opLong4:
+		p, err := d.prefixed()
+		if err != nil {
+			return err
+		}
+		return d.pushed(d.longBytes(p))
+	case opInt, opLong:
+		ln, err := d.line()
+		if err != nil {
+			return err
+		}
+		return d.pushed(d.textInt(ln, op == opLong))
+	case opBinFloat:
+		p, err := d.read(8)
+		if err != nil {
+			return err
+		}
+		d.push(d.floatNode(math.Float64frombits(binary.BigEndian.Uint64(p))))
+	case opFloat:
+		ln, err := d.line()
+		if err != nil {
+			return err
+		}
+		f, err := parsePyFloat(string(ln))
+		if err != nil {
+			return d.fail("FLOAT: " + err.Error())
+		}
+		d.push(d.floatNode(f))
+	}
+	return nil
+}
+
+// text runs the opcodes that push a str or bytes: length-prefixed (BIN*,
+// SHORT_BIN*, BYTEARRAY8) or a line of escaped text (UNICODE, STRING).
+func (d *pickleDecoder) text(op byte) error {
+	switch op {
+	case opShortBinUnicode, opBinUnicode, opBinUnicode8:
+		p, err := d.prefixed()
+		if err != nil {
+			return err
+		}
+		return d.pushed(d.utf8Str(len(p)))
+	case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
+		p, err := d.prefixed()
+		if err != nil {
+			return err
+		}
+		d.push(d.bytesNode(d.bytesCopy(p)))
+	case opShortBinString, opBinString:
+		p, err := d.prefixed()
+		if err != nil {
+			return err
+		}
+		d.push(d.py2Str(p))
+	case opUnicode:
+		ln, err := d.line()
+		if err != nil {
+			return err
+		}
+		s, err := rawUnicodeEscape(ln)
+		if err != nil {
+			return d.fail("UNICODE: " + err.Error())
+		}
+		d.used += int64(len(s))
+		d.push(d.strNode(s))
+	case opString:
+		ln, err := d.line()
+		if err != nil {
+			return err
+		}
+		if len(ln) < 2 || ln[0] != ln[len(ln)-1] || (ln[0] != '\'' && ln[0] != '"') {
+			return d.fail("the STRING opcode argument must be quoted")
+		}
+		p, err := escapeDecode(ln[1 : len(ln)-1])
+		if err != nil {
+			return d.fail("STRING: " + err.Error())
+		}
+		d.push(d.py2Str(p))
+	}
+	return nil
+}
+
+// container runs the opcodes that push a new list, tuple, dict or set,
+// empty or made of the items above the innermost mark.
+func (d *pickleDecoder) container(op byte) error {
+	switch op {
+	case opEmptyList:
+		d.push(d.seqNode(KindList, nil))
+	case opEmptyTuple:
+		d.push(d.seqNode(KindTuple, []*Value{}))
+	case opEmptyDict:
+		v := d.node()
+		v.Kind = KindDict
+		d.push(v)
+	case opEmptySet:
+		d.push(d.seqNode(KindSet, nil))
+	case opTuple1, opTuple2, opTuple3:
+		n := int(op-opTuple1) + 1
+		if len(d.stack)-d.fence < n {
+			return d.underflow()
+		}
+		items := d.items(d.stack[len(d.stack)-n:])
+		d.stack = d.stack[:len(d.stack)-n]
+		d.push(d.seqNode(KindTuple, items))
+	case opTuple, opList, opFrozenSet:
+		its, _, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		kind := KindTuple
+		if op == opList {
+			kind = KindList
+		} else if op == opFrozenSet {
+			kind = KindFrozenSet
+		}
+		d.push(d.seqNode(kind, d.items(its)))
+	case opDict:
+		its, _, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if len(its)%2 != 0 {
+			return d.fail("odd number of items for DICT")
+		}
+		pairs := d.pairSlice(len(its) / 2)
+		for i := 0; i < len(its); i += 2 {
+			pairs = append(pairs, Pair{its[i], its[i+1]})
+		}
+		v := d.node()
+		v.Kind, v.Pairs = KindDict, pairs
+		d.push(v)
+	}
+	return nil
+}
+
+// fill runs the opcodes that add items to the list, set or dict (or object)
+// on the stack: APPEND(S), ADDITEMS, SETITEM(S).
+func (d *pickleDecoder) fill(op byte) error {
+	switch op {
+	case opAppend:
+		x, err := d.pop()
+		if err != nil {
+			return err
+		}
+		target, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.appendTo(target, []*Value{x})
+	case opAppends, opAddItems:
+		its, m, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if m == 0 {
+			return d.underflow()
+		}
+		return d.appendTo(d.stack[m-1], its)
+	case opSetItem:
+		val, err := d.pop()
+		if err != nil {
+			return err
+		}
+		key, err := d.pop()
+		if err != nil {
+			return err
+		}
+		target, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.setItems(target, []*Value{key, val})
+	case opSetItems:
+		its, m, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if m == 0 {
+			return d.underflow()
+		}
+		if len(its)%2 != 0 {
+			return d.fail("odd number of items for SETITEMS")
+		}
+		return d.setItems(d.stack[m-1], its)
+	}
+	return nil
+}
+
+// memoOp runs MEMOIZE and the PUT and GET families.
+func (d *pickleDecoder) memoOp(op byte) error {
+	if op == opMemoize {
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.memoPut(uint64(d.nmemo), v)
+	}
+	idx, err := d.memoIndex(op)
+	if err != nil {
+		return err
+	}
+	switch op {
+	case opBinPut, opLongBinPut, opPut:
+		v, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.memoPut(idx, v)
+	}
+	v := d.memoGet(idx)
+	if v == nil {
+		return d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
+	}
+	d.pushAgain(v)
+	return nil
+}
+
+// memoIndex reads the memo index of a PUT or GET: one byte (BINPUT,
+// BINGET), four (LONG_BINPUT, LONG_BINGET) or a line of digits (PUT, GET).
+func (d *pickleDecoder) memoIndex(op byte) (uint64, error) {
+	switch op {
+	case opBinPut, opBinGet:
+		return d.uint(1)
+	case opLongBinPut, opLongBinGet:
+		return d.uint(4)
+	}
+	return d.lineIndex()
+}
+
+// globalOp runs the opcodes that push a name: GLOBAL, STACK_GLOBAL and the
+// extension registry codes EXT1/2/4.
+func (d *pickleDecoder) globalOp(op byte) error {
+	switch op {
+	case opGlobal:
+		mod, name, err := d.globalLines()
+		if err != nil {
+			return err
+		}
+		d.push(d.global(mod, name))
+	case opStackGlobal:
+		name, err := d.pop()
+		if err != nil {
+			return err
+		}
+		mod, err := d.pop()
+		if err != nil {
+			return err
+		}
+		if mod.Kind != KindStr || name.Kind != KindStr {
+			return d.fail("STACK_GLOBAL requires str")
+		}
+		d.push(d.global(mod.Str, name.Str))
+	case opExt1, opExt2, opExt4:
+		n := 1
+		if op == opExt2 {
+			n = 2
+		} else if op == opExt4 {
+			n = 4
+		}
+		code, err := d.uint(n)
+		if err != nil {
+			return err
+		}
+		if op == opExt4 {
+			code = uint64(int64(int32(uint32(code))))
+		}
+		if int64(code) <= 0 {
+			return d.fail("EXT specifies code <= 0")
+		}
+		d.push(d.object("copyreg.extension", d.items([]*Value{d.intNode(int64(code))}), nil))
+	}
+	return nil
+}
+
+// globalLines reads the module and name lines of GLOBAL and INST.
+func (d *pickleDecoder) globalLines() (mod, name string, err error) {
+	m, err := d.line()
+	if err != nil {
+		return "", "", err
+	}
+	n, err := d.line()
+	if err != nil {
+		return "", "", err
+	}
+	if !utf8.Valid(m) || !utf8.Valid(n) {
+		return "", "", d.fail(opName(d.in[d.op]) + ": module or name is not UTF-8")
+	}
+	return string(m), string(n), nil
+}
+
+// callOp runs the opcodes that call or build: REDUCE, NEWOBJ(_EX), INST,
+// OBJ and BUILD. Nothing is called: the call becomes data (see call).
+func (d *pickleDecoder) callOp(op byte) error {
+	switch op {
+	case opReduce:
+		args, err := d.pop()
+		if err != nil {
+			return err
+		}
+		fn, err := d.pop()
+		if err != nil {
+			return err
+		}
+		if args.Kind != KindTuple {
+			return d.fail("REDUCE arguments are a " + args.Kind.String() + ", not a tuple")
+		}
+		return d.pushed(d.call(fn, args.Items[:len(args.Items):len(args.Items)]))
+	case opNewObj, opNewObjEx:
+		var kwargs *Value
+		var err error
+		if op == opNewObjEx {
+			if kwargs, err = d.pop(); err != nil {
+				return err
+			}
+			if kwargs.Kind != KindDict {
+				return d.fail("NEWOBJ_EX keyword arguments are a " + kwargs.Kind.String() + ", not a dict")
+			}
+		}
+		args, err := d.pop()
+		if err != nil {
+			return err
+		}
+		cls, err := d.pop()
+		if err != nil {
+			return err
+		}
+		if args.Kind != KindTuple {
+			return d.fail(opName(op) + " arguments are a " + args.Kind.String() + ", not a tuple")
+		}
+		d.push(d.newObj(cls, args.Items[:len(args.Items):len(args.Items)], kwargs))
+	case opInst:
+		mod, name, err := d.globalLines()
+		if err != nil {
+			return err
+		}
+		its, _, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		args := d.items(its)
+		return d.pushed(d.call(d.global(mod, name), args))
+	case opObj:
+		its, _, err := d.popMark()
+		if err != nil {
+			return err
+		}
+		if len(its) == 0 {
+			return d.underflow()
+		}
+		all := d.items(its)
+		return d.pushed(d.call(all[0], all[1:]))
+	case opBuild:
+		state, err := d.pop()
+		if err != nil {
+			return err
+		}
+		target, err := d.top()
+		if err != nil {
+			return err
+		}
+		return d.build(target, state)
+	}
+	return nil
+}
+
+// refused fails the opcodes whose data is not in the pickle: persistent IDs
+// and out-of-band buffers.
+func (d *pickleDecoder) refused(op byte) error {
+	if op == opPersID || op == opBinPersID {
+		return d.fail("persistent IDs (pickle " + opName(op) + ") cannot be decoded: the pickle refers to objects its writer stored elsewhere")
+	}
+	return d.fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot be decoded: the buffers were never stored")
+}
+
+// prefixed reads the argument of an opcode that carries its length: a
+// little-endian count of lenSize(op) bytes, then that many bytes. Python
+// reads the 4-byte counts of BINSTRING and LONG4 as signed.
+func (d *pickleDecoder) prefixed() ([]byte, error) {
+	op := d.in[d.op]
+	n, err := d.uint(lenSize(op))
+	if err != nil {
+		return nil, err
+	}
+	if (op == opBinString || op == opLong4) && int32(uint32(n)) < 0 {
+		return nil, d.fail(opName(op) + " has a negative byte count")
+	}
+	return d.read(n)
+}
+
+// lenSize is the size of the length prefix of a length-prefixed opcode.
 func lenSize(op byte) int {
 	switch op {
-	case opShortBinUnicode, opShortBinBytes:
+	case opShortBinUnicode, opShortBinBytes, opShortBinString, opLong1:
 		return 1
-	case opBinUnicode, opBinBytes:
+	case opBinUnicode, opBinBytes, opBinString, opLong4:
 		return 4
 	}
 	return 8
@@ -1147,16 +1201,12 @@ func parsePyFloat(s string) (float64, error) {
 	return f, nil
 }
 
-// utf8Str reads n bytes of UTF-8 as a Str node. Python writes str with the
-// "surrogatepass" error handler; a surrogate pair becomes the character it
-// stands for and a lone surrogate U+FFFD, since a Str node is valid UTF-8.
-func (d *pickleDecoder) utf8Str(n uint64) (*Value, error) {
-	if n > uint64(len(d.in)-d.pos) {
-		return nil, d.truncated()
-	}
-	start := d.pos
-	d.pos += int(n)
-	s := d.s[start:d.pos]
+// utf8Str makes a Str node of the n bytes just read (a substring of the
+// input, not a copy). Python writes str with the "surrogatepass" error
+// handler; a surrogate pair becomes the character it stands for and a lone
+// surrogate U+FFFD, since a Str node is valid UTF-8.
+func (d *pickleDecoder) utf8Str(n int) (*Value, error) {
+	s := d.s[d.pos-n : d.pos]
 	if !utf8.ValidString(s) {
 		fixed, ok := decodeSurrogatePass(s)
 		if !ok {
