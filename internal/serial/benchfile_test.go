@@ -3,6 +3,9 @@ package serial
 import (
 	"os"
 	"testing"
+
+	"github.com/cachectl/cachectl/internal/serial/msgpack"
+	"github.com/cachectl/cachectl/internal/serial/pickle"
 )
 
 // benchFile reads the value bench/decode.sh prepared (CACHECTL_BENCH_FILE).
@@ -23,7 +26,7 @@ func BenchmarkDecodeFilePickle(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodePickle(data, DefaultLimits); err != nil {
+		if _, err := DecodePickle(data, pickle.DefaultLimits); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -34,7 +37,7 @@ func BenchmarkDecodeFileMsgpack(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeMsgpack(data, MsgpackLimits{}); err != nil {
+		if _, err := DecodeMsgpack(data, msgpack.Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

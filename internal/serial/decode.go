@@ -3,27 +3,11 @@ package serial
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cachectl/cachectl/internal/serial/compress"
+	"github.com/cachectl/cachectl/internal/serial/msgpack"
+	"github.com/cachectl/cachectl/internal/serial/pickle"
 )
-
-// FormatPickle names Python's pickle format.
-const FormatPickle = formatPickle
-
-// Inner is the format of the decoded bytes, without a compression wrapper:
-// "zlib+pickle" gives "pickle".
-func (f Format) Inner() Format {
-	if i := strings.LastIndexByte(string(f), '+'); i >= 0 {
-		return f[i+1:]
-	}
-	return f
-}
-
-// Codec is the compression wrapper of a format, or "" ("zlib+pickle" gives "zlib").
-func (f Format) Codec() string {
-	if i := strings.LastIndexByte(string(f), '+'); i >= 0 {
-		return string(f[:i])
-	}
-	return ""
-}
 
 // DecodeOptions tune Decode.
 type DecodeOptions struct {
@@ -36,20 +20,20 @@ type DecodeOptions struct {
 	Hint string
 	// MaxInflate caps the size of a decompressed value (default DefaultMaxInflate).
 	MaxInflate int64
-	// Pickle bounds the pickle decoder (zero fields: DefaultLimits).
-	Pickle Limits
+	// Pickle bounds the pickle decoder (zero fields: pickle.DefaultLimits).
+	Pickle pickle.Limits
 }
 
-func (o DecodeOptions) pickleLimits() Limits {
+func (o DecodeOptions) pickleLimits() pickle.Limits {
 	l := o.Pickle
 	if l.MaxDepth == 0 {
-		l.MaxDepth = DefaultLimits.MaxDepth
+		l.MaxDepth = pickle.DefaultLimits.MaxDepth
 	}
 	if l.MaxMemo == 0 {
-		l.MaxMemo = DefaultLimits.MaxMemo
+		l.MaxMemo = pickle.DefaultLimits.MaxMemo
 	}
 	if l.MaxBytes == 0 {
-		l.MaxBytes = DefaultLimits.MaxBytes
+		l.MaxBytes = pickle.DefaultLimits.MaxBytes
 	}
 	return l
 }
@@ -80,13 +64,13 @@ func Decode(b []byte, opts DecodeOptions) (Decoded, error) {
 	inner := b
 	switch {
 	case codec != "":
-		out, err := DecompressAs(b, codec, opts.MaxInflate)
+		out, err := compress.DecompressAs(b, codec, opts.MaxInflate)
 		if err != nil {
 			return Decoded{Format: FormatBytes, Value: NewBytes(b), Err: err}, nil
 		}
 		inner = out
 	case format == "" || format == "auto":
-		out, c, ok, err := Decompress(b, opts.MaxInflate)
+		out, c, ok, err := compress.Decompress(b, opts.MaxInflate)
 		if ok && err != nil {
 			return Decoded{Format: FormatBytes, Value: NewBytes(b), Err: err}, nil
 		}
@@ -114,13 +98,13 @@ func parseAs(as string) (codec, format string, err error) {
 	as = strings.ToLower(strings.TrimSpace(as))
 	if c, f, ok := strings.Cut(as, "+"); ok {
 		codec, format = c, f
-	} else if isCodec(as) {
+	} else if compress.IsCodec(as) {
 		codec = as
 	} else {
 		format = as
 	}
-	if codec != "" && !isCodec(codec) {
-		return "", "", fmt.Errorf("unknown codec %q (valid: %s)", codec, strings.Join(codecs, ", "))
+	if codec != "" && !compress.IsCodec(codec) {
+		return "", "", fmt.Errorf("unknown codec %q (valid: %s)", codec, strings.Join(compress.Codecs(), ", "))
 	}
 	for _, m := range decodeModes {
 		if format == m || format == "" {
@@ -131,15 +115,6 @@ func parseAs(as string) (codec, format string, err error) {
 	return "", "", err
 }
 
-func isCodec(s string) bool {
-	for _, c := range codecs {
-		if s == c {
-			return true
-		}
-	}
-	return false
-}
-
 // detect is auto-detection of uncompressed bytes.
 func detectAuto(b []byte, o DecodeOptions) Decoded {
 	if len(b) == 0 {
@@ -147,15 +122,15 @@ func detectAuto(b []byte, o DecodeOptions) Decoded {
 	}
 	var reason error
 	if isPickleHeader(b) {
-		v, err := DecodePickle(b, o.pickleLimits())
+		v, err := pickle.Decode(b, o.pickleLimits())
 		if err == nil {
-			return Decoded{Format: formatPickle, Value: v}
+			return Decoded{Format: FormatPickle, Value: v}
 		}
 		reason = err
 	} else if mayBePickle01(b) {
 		// Protocols 0 and 1 have no header: only a complete parse counts.
-		if v, err := DecodePickle(b, o.pickleLimits()); err == nil {
-			return Decoded{Format: formatPickle, Value: v}
+		if v, err := pickle.Decode(b, o.pickleLimits()); err == nil {
+			return Decoded{Format: FormatPickle, Value: v}
 		}
 	}
 	if reason == nil && mayBeJSON(b) {
@@ -164,7 +139,7 @@ func detectAuto(b []byte, o DecodeOptions) Decoded {
 		}
 	}
 	if reason == nil {
-		if v, err := DecodeMsgpack(b, MsgpackLimits{}); err == nil && PlausibleMsgpack(b, v) {
+		if v, err := msgpack.Decode(b, msgpack.Limits{}); err == nil && msgpack.Plausible(b, v) {
 			return Decoded{Format: FormatMsgpack, Value: v}
 		}
 	}

@@ -6,19 +6,21 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
 )
 
 // TestDetectFindsEveryPickle: auto-detection (not just DecodePickle) names
 // every CPython pickle of the corpus "pickle", for protocols 0 to 5, and gives
 // the expected JSON mapping.
 func TestDetectFindsEveryPickle(t *testing.T) {
-	for _, v := range loadPickleVectors(t) {
-		d := Detect(v.data)
+	for _, v := range serialtest.LoadPickleVectors(t) {
+		d := Detect(v.Data)
 		if d.Format != FormatPickle {
 			t.Errorf("%s p%d: detected %s (err %v)", v.Name, v.Protocol, d.Format, d.Err)
 			continue
 		}
-		if err := sameJSON(ToJSON(d.Value), v.JSON); err != nil {
+		if err := serialtest.SameJSON(ToJSON(d.Value), v.JSON); err != nil {
 			t.Errorf("%s p%d: %v", v.Name, v.Protocol, err)
 		}
 	}
@@ -27,8 +29,8 @@ func TestDetectFindsEveryPickle(t *testing.T) {
 // TestDetectMsgpackContainers: msgpack containers are detected as msgpack.
 func TestDetectMsgpackContainers(t *testing.T) {
 	n := 0
-	for _, v := range readJSONL[msgpackVector](t, "msgpack.jsonl") {
-		b := unhex(t, v.Hex)
+	for _, v := range serialtest.ReadJSONL[serialtest.MsgpackVector](t, "msgpack.jsonl") {
+		b := serialtest.Unhex(t, v.Hex)
 		if v.Error || len(b) == 0 || !(b[0]>>4 == 0x8 || b[0]>>4 == 0x9 || b[0] == 0xdc || b[0] == 0xdd || b[0] == 0xde || b[0] == 0xdf) {
 			continue
 		}
@@ -49,12 +51,12 @@ func TestDetectMsgpackContainers(t *testing.T) {
 // decode the inner bytes as if they were stored plainly.
 func TestDetectCompressionWrappers(t *testing.T) {
 	n := 0
-	for _, v := range readJSONL[compressVector](t, "compress.jsonl") {
+	for _, v := range serialtest.ReadJSONL[serialtest.CompressVector](t, "compress.jsonl") {
 		if v.Auto != nil && !*v.Auto {
 			continue
 		}
-		b := unhex(t, v.Hex)
-		inner := Detect(unhex(t, v.InnerHex))
+		b := serialtest.Unhex(t, v.Hex)
+		inner := Detect(serialtest.Unhex(t, v.InnerHex))
 		d := Detect(b)
 		want := Format(v.Codec + "+" + string(inner.Format))
 		if d.Format != want {

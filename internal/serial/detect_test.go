@@ -4,21 +4,10 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 )
-
-func bigPow2(n uint) *big.Int { return new(big.Int).Lsh(big.NewInt(1), n) }
-
-func str(s string) *Value { return NewStr(s) }
-
-func dict(kv ...*Value) *Value {
-	d := &Value{Kind: KindDict, Pairs: []Pair{}}
-	for i := 0; i < len(kv); i += 2 {
-		d.Pairs = append(d.Pairs, Pair{kv[i], kv[i+1]})
-	}
-	return d
-}
 
 func TestDetect(t *testing.T) {
 	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
@@ -137,7 +126,7 @@ func TestParseJSONManyDuplicateKeysUseIndex(t *testing.T) {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString(`"k` + itoa(int64(i%20)) + `":` + itoa(int64(i)))
+		b.WriteString(`"k` + strconv.Itoa(i%20) + `":` + strconv.Itoa(i))
 	}
 	b.WriteString("}")
 	v, err := ParseJSON([]byte(b.String()))
@@ -148,7 +137,7 @@ func TestParseJSONManyDuplicateKeysUseIndex(t *testing.T) {
 		t.Fatalf("got %d pairs, want 20", len(v.Pairs))
 	}
 	for i, p := range v.Pairs {
-		if p.Key.Str != "k"+itoa(int64(i)) || p.Value.Int != int64(i+20) {
+		if p.Key.Str != "k"+strconv.Itoa(i) || p.Value.Int != int64(i+20) {
 			t.Errorf("pair %d = %s: %s, want k%d: %d", i, p.Key, p.Value, i, i+20)
 		}
 	}

@@ -227,25 +227,6 @@ func (p *printer) tooLong(n int) bool {
 	return p.over
 }
 
-// HumanBytes formats a byte count as the value renderers and decoder
-// messages write it: "1 byte", "900 bytes", "5.2 KiB", "3.0 MiB".
-func HumanBytes(n int64) string {
-	switch {
-	case n == 1:
-		return "1 byte"
-	case n < 1024:
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB"}
-	f := float64(n) / 1024
-	u := 0
-	for f >= 1024 && u < len(units)-1 {
-		f /= 1024
-		u++
-	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[u]
-}
-
 // ---- Python-like form ----
 
 func (p *printer) py(v *Value, level int) {
@@ -290,7 +271,7 @@ func (p *printer) py(v *Value, level int) {
 		if v.TD == nil {
 			p.tok(role.Literal, "None")
 		} else {
-			p.tok(role.Number, v.TD.repr())
+			p.tok(role.Number, v.TD.Repr())
 		}
 	case KindExt:
 		p.tok(role.Type, "ExtType")

@@ -7,24 +7,12 @@ import (
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/role"
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
 )
 
-// sgrStyle styles roles with ANSI SGR parameters ("36", "1;34"); a role
-// without one stays plain.
-func sgrStyle(codes map[role.Role]string) role.Styler {
-	return func(r role.Role, s string) string {
-		if c := codes[r]; c != "" {
-			return "\x1b[" + c + "m" + s + "\x1b[0m"
-		}
-		return s
-	}
-}
+func sgrStyle(codes map[role.Role]string) role.Styler { return serialtest.SGRStyle(codes) }
 
-// ansiStyle is the basic-colour palette the commands and the dashboard style
-// values with.
-var ansiStyle = sgrStyle(map[role.Role]string{
-	role.Key: "36", role.String: "32", role.Number: "33", role.Literal: "35", role.Type: "1", role.Marker: "2",
-})
+var ansiStyle = serialtest.ANSIStyle()
 
 func render(t *testing.T, d Decoded, opts TextOptions) (string, bool) {
 	t.Helper()

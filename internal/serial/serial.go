@@ -2,30 +2,24 @@
 // it detects the format (DESIGN §6), decodes it, renders the tree as text or
 // JSON, and encodes input for `set --serializer`. It never does I/O.
 //
-// This stage knows json, string (UTF-8 text), int (ASCII integer) and bytes.
-// Compression, pickle and msgpack slot into Detect's order, DecodeAs's modes,
-// Sniff and Encode's serializers without changing the API; the Value tree
-// already has every kind they produce.
+// Each format has its own package below serial: pickle, msgpack, pyjson
+// (Python's json) and compress, all building the tree of package value.
+// serial holds what spans them: detection, the Decode and Encode facade, and
+// the renderers.
 package serial
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/pyrepr"
-)
-
-// Format names how a value was (or is to be) decoded.
-type Format string
-
-const (
-	FormatJSON   Format = "json"
-	FormatString Format = "string" // UTF-8 text
-	FormatInt    Format = "int"    // ASCII decimal integer (Django stores ints raw)
-	FormatBytes  Format = "bytes"  // anything else, shown as a Python bytes literal
+	"github.com/cachectl/cachectl/internal/serial/compress"
+	"github.com/cachectl/cachectl/internal/serial/msgpack"
+	"github.com/cachectl/cachectl/internal/serial/pickle"
+	"github.com/cachectl/cachectl/internal/serial/pyjson"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
 // Decoded is a decoded value.
@@ -35,34 +29,6 @@ type Decoded struct {
 	// Err, when set, is why the value's apparent (or forced) format failed; the
 	// Value is then the raw bytes (Format bytes). Callers show it as a note.
 	Err error
-}
-
-// FormatError says why bytes are not valid in a format.
-type FormatError struct {
-	Format Format
-	Offset int // byte offset of the problem, -1 when there is none
-	Msg    string
-}
-
-func (e *FormatError) Error() string {
-	var what string
-	switch e.Format {
-	case FormatJSON:
-		what = "not valid JSON"
-	case FormatString:
-		what = "not valid UTF-8 text"
-	case FormatInt:
-		what = "not an integer"
-	default:
-		what = "not valid " + string(e.Format)
-	}
-	if e.Msg != "" {
-		what += ": " + e.Msg
-	}
-	if e.Offset >= 0 {
-		what += " at offset " + strconv.Itoa(e.Offset)
-	}
-	return what
 }
 
 // Detect decodes b in the order of DESIGN §6 (this stage: JSON, ASCII integer,
@@ -78,7 +44,7 @@ func detectText(b []byte) Decoded {
 	}
 	var jsonErr error
 	if mayBeJSON(b) {
-		v, err := parseJSON(b)
+		v, err := pyjson.Parse(b)
 		if err == nil {
 			return Decoded{Format: FormatJSON, Value: v}
 		}
@@ -123,26 +89,26 @@ func decodeForced(b []byte, as string, o DecodeOptions) (Decoded, error) {
 	switch as {
 	case "auto", "":
 		return detectAuto(b, o), nil
-	case string(formatPickle):
-		v, err := DecodePickle(b, o.pickleLimits())
+	case string(FormatPickle):
+		v, err := pickle.Decode(b, o.pickleLimits())
 		if err != nil {
 			return fallback(err), nil
 		}
-		return Decoded{Format: formatPickle, Value: v}, nil
+		return Decoded{Format: FormatPickle, Value: v}, nil
 	case string(FormatMsgpack):
-		v, err := DecodeMsgpack(b, MsgpackLimits{})
+		v, err := msgpack.Decode(b, msgpack.Limits{})
 		if err != nil {
 			return fallback(err), nil
 		}
 		return Decoded{Format: FormatMsgpack, Value: v}, nil
 	case string(FormatJSON):
-		v, err := parseJSON(b)
+		v, err := pyjson.Parse(b)
 		if err != nil {
 			return fallback(err), nil
 		}
 		return Decoded{Format: FormatJSON, Value: v}, nil
 	case string(FormatString):
-		if off := invalidUTF8(b); off >= 0 {
+		if off := value.InvalidUTF8(b); off >= 0 {
 			return fallback(&FormatError{Format: FormatString, Offset: off, Msg: "byte " + pyrepr.HexByte(b[off])}), nil
 		}
 		return Decoded{Format: FormatString, Value: NewStr(string(b))}, nil
@@ -155,7 +121,7 @@ func decodeForced(b []byte, as string, o DecodeOptions) (Decoded, error) {
 	case string(FormatBytes):
 		return Decoded{Format: FormatBytes, Value: NewBytes(b)}, nil
 	}
-	return Decoded{}, errors.New("unknown format " + strconv.Quote(as) + " (valid: " + strings.Join(decodeModes, ", ") + ", optionally after a codec: " + strings.Join(codecs, ", ") + ", e.g. zlib+pickle)")
+	return Decoded{}, errors.New("unknown format " + strconv.Quote(as) + " (valid: " + strings.Join(decodeModes, ", ") + ", optionally after a codec: " + strings.Join(compress.Codecs(), ", ") + ", e.g. zlib+pickle)")
 }
 
 // Sniff guesses the format of a value from its first bytes, cheaply, for
@@ -167,17 +133,10 @@ func Sniff(prefix []byte, complete bool) Format {
 	if complete {
 		return Detect(prefix).Format
 	}
+	if c := compress.Sniff(prefix); c != "" {
+		return Format(c)
+	}
 	switch {
-	case bytes.HasPrefix(prefix, magicGzip):
-		return CodecGzip
-	case bytes.HasPrefix(prefix, magicZstd):
-		return CodecZstd
-	case bytes.HasPrefix(prefix, magicLZ4):
-		return CodecLZ4
-	case bytes.HasPrefix(prefix, magicSnappyFramed):
-		return CodecSnappy
-	case zlibHeader(prefix) && !utf8.Valid(prefix):
-		return CodecZlib
 	case isPickleHeader(prefix):
 		return FormatPickle
 	case len(prefix) > 0 && (prefix[0]>>4 == 0x8 || prefix[0]>>4 == 0x9 || prefix[0] >= 0xdc && prefix[0] <= 0xdf):
@@ -238,7 +197,7 @@ func autoInt(b []byte) *Value {
 			return nil
 		}
 	}
-	v, err := parseIntText(string(b), len(digits), FormatInt, 0)
+	v, err := value.ParseIntText(string(b), len(digits), FormatInt, 0)
 	if err != nil {
 		return nil
 	}
@@ -277,30 +236,17 @@ func pyInt(b []byte) (*Value, error) {
 	if ndigits == 0 {
 		return nil, &FormatError{Format: FormatInt, Offset: i, Msg: "no digits"}
 	}
-	return parseIntText(string(text), ndigits, FormatInt, start)
-}
-
-// invalidUTF8 returns the offset of the first invalid UTF-8 byte, or -1.
-func invalidUTF8(b []byte) int {
-	if utf8.Valid(b) {
-		return -1
-	}
-	for off := 0; off < len(b); {
-		r, size := utf8.DecodeRune(b[off:])
-		if r == utf8.RuneError && size <= 1 {
-			return off
-		}
-		off += size
-	}
-	return -1
+	return value.ParseIntText(string(text), ndigits, FormatInt, start)
 }
 
 // validUTF8Prefix reports whether b is valid UTF-8 except perhaps for a
 // character cut at its end.
 func validUTF8Prefix(b []byte) bool {
-	off := invalidUTF8(b)
+	off := value.InvalidUTF8(b)
 	if off < 0 {
 		return true
 	}
 	return len(b)-off < utf8.UTFMax && !utf8.FullRune(b[off:]) && utf8.RuneStart(b[off])
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

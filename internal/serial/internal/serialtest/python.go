@@ -1,6 +1,6 @@
-package serial
+package serialtest
 
-// systemPython is Debian's Python, which has the stdlib modules and the
+// SystemPython is Debian's Python, which has the stdlib modules and the
 // python3-* packages (msgpack, lz4, snappy, zstandard) the vector generators
 // and round-trip tests use; a pyenv python3 earlier on PATH may lack them.
-const systemPython = "/usr/bin/python3"
+const SystemPython = "/usr/bin/python3"

@@ -1,7 +1,6 @@
-package serial
+package msgpack
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -11,100 +10,63 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
+	"github.com/cachectl/cachectl/internal/serial/pyjson"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
-
-type msgpackVector struct {
-	Name   string `json:"name"`
-	Hex    string `json:"hex"`
-	JSON   string `json:"json"`
-	Encode bool   `json:"encode"`
-	Error  bool   `json:"error"`
-}
-
-// readJSONL decodes every line of a testdata/vectors file into a T.
-func readJSONL[T any](t testing.TB, name string) []T {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "vectors", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestMsgpackVectors: every vector msgpack-python made decodes to the JSON
 // mapping computed in Python; what unpackb refuses we refuse; encode vectors
 // are written back byte for byte from their JSON.
 func TestMsgpackVectors(t *testing.T) {
-	vecs := readJSONL[msgpackVector](t, "msgpack.jsonl")
+	vecs := serialtest.ReadJSONL[serialtest.MsgpackVector](t, "msgpack.jsonl")
 	if len(vecs) < 100 {
 		t.Fatalf("only %d msgpack vectors", len(vecs))
 	}
 	var encodes int
 	for _, vec := range vecs {
-		b := unhex(t, vec.Hex)
-		v, err := DecodeMsgpack(b, MsgpackLimits{})
+		b := serialtest.Unhex(t, vec.Hex)
+		v, err := Decode(b, Limits{})
 		if vec.Error {
-			var fe *FormatError
-			if !errors.As(err, &fe) || fe.Format != FormatMsgpack {
-				t.Errorf("%s: DecodeMsgpack(%x) = %v, %v; want a msgpack FormatError", vec.Name, b, v, err)
+			var fe *value.FormatError
+			if !errors.As(err, &fe) || fe.Format != value.FormatMsgpack {
+				t.Errorf("%s: Decode(%x) = %v, %v; want a msgpack FormatError", vec.Name, b, v, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("%s: DecodeMsgpack: %v", vec.Name, err)
+			t.Errorf("%s: Decode: %v", vec.Name, err)
 			continue
 		}
-		if got := string(ToJSON(v)); got != vec.JSON {
+		if got := string(value.ToJSON(v)); got != vec.JSON {
 			t.Errorf("%s: ToJSON\n got %.300s\nwant %.300s", vec.Name, got, vec.JSON)
 		}
-		// int8 -128 (d0 80) is also the text "Ѐ"; text wins (see PlausibleMsgpack).
-		if !PlausibleMsgpack(b, v) && vec.Name != "int/-128" {
+		// int8 -128 (d0 80) is also the text "Ѐ"; text wins (see Plausible).
+		if !Plausible(b, v) && vec.Name != "int/-128" {
 			t.Errorf("%s: real msgpack %x judged implausible", vec.Name, b[:min(len(b), 16)])
 		}
 		if !vec.Encode {
 			continue
 		}
 		encodes++
-		jv, err := ParseJSON([]byte(vec.JSON))
+		jv, err := pyjson.Parse([]byte(vec.JSON))
 		if err != nil {
 			t.Fatalf("%s: %v", vec.Name, err)
 		}
-		out, err := EncodeMsgpack(jv)
+		out, err := Encode(jv)
 		if err != nil {
-			t.Errorf("%s: EncodeMsgpack: %v", vec.Name, err)
+			t.Errorf("%s: Encode: %v", vec.Name, err)
 		} else if !bytes.Equal(out, b) {
-			t.Errorf("%s: EncodeMsgpack\n got %.200x\nwant %.200x", vec.Name, out, b)
+			t.Errorf("%s: Encode\n got %.200x\nwant %.200x", vec.Name, out, b)
 		}
 		// The decoded tree encodes to the same bytes too.
-		if out, err := EncodeMsgpack(v); err != nil || !bytes.Equal(out, b) {
-			t.Errorf("%s: EncodeMsgpack(DecodeMsgpack(b)) = %.100x, %v", vec.Name, out, err)
+		if out, err := Encode(v); err != nil || !bytes.Equal(out, b) {
+			t.Errorf("%s: Encode(Decode(b)) = %.100x, %v", vec.Name, out, err)
 		}
 	}
 	if encodes < 40 {
@@ -118,16 +80,16 @@ func TestMsgpackVectorsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	if err := exec.Command(systemPython, "-c", "import msgpack, lz4.frame, snappy, zstandard").Run(); err != nil {
-		t.Skipf("%s with msgpack, lz4, snappy and zstandard is not available: %v", systemPython, err)
+	if err := exec.Command(serialtest.SystemPython, "-c", "import msgpack, lz4.frame, snappy, zstandard").Run(); err != nil {
+		t.Skipf("%s with msgpack, lz4, snappy and zstandard is not available: %v", serialtest.SystemPython, err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(systemPython, filepath.Join("..", "..", "scripts", "gen_vectors_msgpack.py"), dir)
+	cmd := exec.Command(serialtest.SystemPython, serialtest.Script("gen_vectors_msgpack.py"), dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gen_vectors_msgpack.py: %v\n%s", err, out)
 	}
 	for _, name := range []string{"msgpack.jsonl", "compress.jsonl"} {
-		want, err := os.ReadFile(filepath.Join("testdata", "vectors", name))
+		want, err := os.ReadFile(serialtest.VectorPath(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,11 +109,11 @@ func TestMsgpackVectorsUpToDate(t *testing.T) {
 	}
 }
 
-// TestEncodeMsgpackRoundTripPython: what EncodeMsgpack writes, msgpack-python
+// TestEncodeMsgpackRoundTripPython: what Encode writes, msgpack-python
 // reads back equal to json.loads of the input.
 func TestEncodeMsgpackRoundTripPython(t *testing.T) {
-	if err := exec.Command(systemPython, "-c", "import msgpack").Run(); err != nil {
-		t.Skipf("%s with msgpack is not available: %v", systemPython, err)
+	if err := exec.Command(serialtest.SystemPython, "-c", "import msgpack").Run(); err != nil {
+		t.Skipf("%s with msgpack is not available: %v", serialtest.SystemPython, err)
 	}
 	inputs := []string{
 		`null`, `true`, `false`, `0`, `-1`, `127`, `128`, `-32`, `-33`, `255`, `256`, `65535`, `65536`,
@@ -170,20 +132,20 @@ func TestEncodeMsgpackRoundTripPython(t *testing.T) {
 		if i > 0 {
 			keys.WriteString(",")
 		}
-		keys.WriteString(`"k` + itoa(int64(i)) + `":` + itoa(int64(i)))
+		keys.WriteString(`"k` + strconv.Itoa(i) + `":` + strconv.Itoa(i))
 	}
 	keys.WriteString("}")
 	inputs = append(inputs, keys.String())
 
 	var stdin bytes.Buffer
 	for _, in := range inputs {
-		v, err := ParseJSON([]byte(in))
+		v, err := pyjson.Parse([]byte(in))
 		if err != nil {
 			t.Fatalf("ParseJSON(%.50s): %v", in, err)
 		}
-		out, err := EncodeMsgpack(v)
+		out, err := Encode(v)
 		if err != nil {
-			t.Fatalf("EncodeMsgpack(%.50s): %v", in, err)
+			t.Fatalf("Encode(%.50s): %v", in, err)
 		}
 		line, _ := json.Marshal([]string{in, hex.EncodeToString(out)})
 		stdin.Write(append(line, '\n'))
@@ -197,7 +159,7 @@ for line in sys.stdin:
     same = json.dumps(got) == json.dumps(want) and msgpack.packb(want, use_bin_type=True).hex() == hx
     print("ok" if same else "MISMATCH %.80s" % text)
 `
-	cmd := exec.Command(systemPython, "-c", script)
+	cmd := exec.Command(serialtest.SystemPython, "-c", script)
 	cmd.Stdin = &stdin
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -215,57 +177,57 @@ for line in sys.stdin:
 }
 
 func TestEncodeMsgpackErrors(t *testing.T) {
-	deep := NewInt(1)
-	for range MaxDepth + 1 {
-		deep = NewList(deep)
+	deep := value.NewInt(1)
+	for range value.MaxDepth + 1 {
+		deep = value.NewList(deep)
 	}
 	tests := []struct {
-		v    *Value
+		v    *value.Value
 		want string
 	}{
-		{NewBigInt(bigPow2(64)), "cannot encode as msgpack: integer 18446744073709551616 is out of the 64-bit range"},
-		{NewBigInt(new(big.Int).Sub(big.NewInt(math.MinInt64), big.NewInt(1))), "out of the 64-bit range"},
-		{NewSet(NewInt(1)), "cannot encode set as msgpack"},
-		{NewFrozenSet(), "cannot encode frozenset as msgpack"},
-		{NewDate(2024, 1, 2), "cannot encode date as msgpack"},
-		{NewDateTime(DateTime{Year: 2024, Month: 1, Day: 2}), "cannot encode datetime as msgpack"},
-		{NewDecimal("1.10"), "cannot encode decimal as msgpack"},
-		{NewUUID([16]byte{}), "cannot encode uuid as msgpack"},
-		{NewObject("m.C", nil, nil), "cannot encode object as msgpack"},
-		{NewList(NewInt(1), NewTruncated(5)), "cannot encode truncated as msgpack"},
-		{NewList(NewCycle()), "cannot encode cycle as msgpack"},
-		{dict(NewSet(), NewInt(1)), "cannot encode set as msgpack"},
-		{&Value{Kind: KindExt, Int: 200}, "ext type 200 is out of the int8 range"},
+		{value.NewBigInt(bigPow2(64)), "cannot encode as msgpack: integer 18446744073709551616 is out of the 64-bit range"},
+		{value.NewBigInt(new(big.Int).Sub(big.NewInt(math.MinInt64), big.NewInt(1))), "out of the 64-bit range"},
+		{value.NewSet(value.NewInt(1)), "cannot encode set as msgpack"},
+		{value.NewFrozenSet(), "cannot encode frozenset as msgpack"},
+		{value.NewDate(2024, 1, 2), "cannot encode date as msgpack"},
+		{value.NewDateTime(value.DateTime{Year: 2024, Month: 1, Day: 2}), "cannot encode datetime as msgpack"},
+		{value.NewDecimal("1.10"), "cannot encode decimal as msgpack"},
+		{value.NewUUID([16]byte{}), "cannot encode uuid as msgpack"},
+		{value.NewObject("m.C", nil, nil), "cannot encode object as msgpack"},
+		{value.NewList(value.NewInt(1), value.NewTruncated(5)), "cannot encode truncated as msgpack"},
+		{value.NewList(value.NewCycle()), "cannot encode cycle as msgpack"},
+		{dict(value.NewSet(), value.NewInt(1)), "cannot encode set as msgpack"},
+		{&value.Value{Kind: value.KindExt, Int: 200}, "ext type 200 is out of the int8 range"},
 		{deep, "nesting deeper than 1000 levels"},
 	}
 	for _, tt := range tests {
-		out, err := EncodeMsgpack(tt.v)
+		out, err := Encode(tt.v)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("EncodeMsgpack(%s) = %x, %v; want error %q", tt.v.Kind, out, err, tt.want)
+			t.Errorf("Encode(%s) = %x, %v; want error %q", tt.v.Kind, out, err, tt.want)
 		}
 	}
 	// Tuples are arrays; a nil pointer is nil; a big Int in int64 range takes the small form.
 	for _, tt := range []struct {
-		v    *Value
+		v    *value.Value
 		want string
 	}{
-		{NewTuple(NewInt(1), NewStr("a")), "9201a161"},
+		{value.NewTuple(value.NewInt(1), value.NewStr("a")), "9201a161"},
 		{nil, "c0"},
-		{&Value{Kind: KindInt, Big: big.NewInt(-1)}, "ff"},
-		{NewBigInt(new(big.Int).SetUint64(math.MaxUint64)), "cfffffffffffffffff"},
-		{NewExt(-1, []byte{0, 0, 0, 1}), "d6ff00000001"},
-		{NewExt(9, make([]byte, 17)), "c71109" + strings.Repeat("00", 17)},
-		{NewBytes(nil), "c400"},
-		{dict(NewInt(1), NewBytes([]byte{1})), "8101c40101"},
+		{&value.Value{Kind: value.KindInt, Big: big.NewInt(-1)}, "ff"},
+		{value.NewBigInt(new(big.Int).SetUint64(math.MaxUint64)), "cfffffffffffffffff"},
+		{value.NewExt(-1, []byte{0, 0, 0, 1}), "d6ff00000001"},
+		{value.NewExt(9, make([]byte, 17)), "c71109" + strings.Repeat("00", 17)},
+		{value.NewBytes(nil), "c400"},
+		{dict(value.NewInt(1), value.NewBytes([]byte{1})), "8101c40101"},
 	} {
-		out, err := EncodeMsgpack(tt.v)
+		out, err := Encode(tt.v)
 		if err != nil || hex.EncodeToString(out) != tt.want {
-			t.Errorf("EncodeMsgpack = %x, %v; want %s", out, err, tt.want)
+			t.Errorf("Encode = %x, %v; want %s", out, err, tt.want)
 		}
 	}
 }
 
-// TestPlausibleMsgpack: the rule of PlausibleMsgpack over the inputs that
+// TestPlausibleMsgpack: the rule of Plausible over the inputs that
 // make detection hard.
 func TestPlausibleMsgpack(t *testing.T) {
 	litestar := vectorHex(t, "litestar/response 13 bytes")
@@ -315,8 +277,8 @@ func TestPlausibleMsgpack(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b := []byte(tt.in)
-		v, err := DecodeMsgpack(b, MsgpackLimits{})
-		got := err == nil && PlausibleMsgpack(b, v)
+		v, err := Decode(b, Limits{})
+		got := err == nil && Plausible(b, v)
 		if got != tt.want {
 			t.Errorf("%s (%x): decodes %v (err %v), plausible %v; want %v", tt.name, b, v, err, got, tt.want)
 		}
@@ -325,25 +287,25 @@ func TestPlausibleMsgpack(t *testing.T) {
 	// not a printable ASCII or whitespace character.
 	for c := range 256 {
 		b := []byte{byte(c)}
-		v, err := DecodeMsgpack(b, MsgpackLimits{})
+		v, err := Decode(b, Limits{})
 		one := c <= 0x7f || c == 0x80 || c == 0x90 || c == 0xa0 || c == 0xc0 || c == 0xc2 || c == 0xc3 || c >= 0xe0
 		if (err == nil) != one {
-			t.Errorf("byte %#02x: DecodeMsgpack err %v", c, err)
+			t.Errorf("byte %#02x: Decode err %v", c, err)
 		}
 		text := (c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r'
-		if got := err == nil && PlausibleMsgpack(b, v); got != (one && !text) {
+		if got := err == nil && Plausible(b, v); got != (one && !text) {
 			t.Errorf("byte %#02x: plausible %v", c, got)
 		}
 	}
-	if PlausibleMsgpack([]byte{0xc0}, nil) {
-		t.Error("PlausibleMsgpack with a nil value")
+	if Plausible([]byte{0xc0}, nil) {
+		t.Error("Plausible with a nil value")
 	}
 }
 
 func vectorHex(t testing.TB, name string) []byte {
-	for _, vec := range readJSONL[msgpackVector](t, "msgpack.jsonl") {
+	for _, vec := range serialtest.ReadJSONL[serialtest.MsgpackVector](t, "msgpack.jsonl") {
 		if vec.Name == name {
-			return unhex(t, vec.Hex)
+			return serialtest.Unhex(t, vec.Hex)
 		}
 	}
 	t.Fatalf("no vector %q", name)
@@ -382,13 +344,13 @@ func TestDecodeMsgpackErrors(t *testing.T) {
 		{"91d3", "not valid msgpack: input ends inside an int 64 at offset 1"},
 	}
 	for _, tt := range tests {
-		_, err := DecodeMsgpack(unhex(t, tt.hex), MsgpackLimits{})
+		_, err := Decode(serialtest.Unhex(t, tt.hex), Limits{})
 		got := ""
 		if err != nil {
 			got = err.Error()
 		}
 		if got != tt.want {
-			t.Errorf("DecodeMsgpack(%s) error\n got %q\nwant %q", tt.hex, got, tt.want)
+			t.Errorf("Decode(%s) error\n got %q\nwant %q", tt.hex, got, tt.want)
 		}
 	}
 }
@@ -396,24 +358,24 @@ func TestDecodeMsgpackErrors(t *testing.T) {
 func TestDecodeMsgpackValues(t *testing.T) {
 	tests := []struct {
 		hex  string
-		want *Value
+		want *value.Value
 	}{
-		{"cfffffffffffffffff", NewBigInt(new(big.Int).SetUint64(math.MaxUint64))},
-		{"cf8000000000000000", NewBigInt(new(big.Int).SetUint64(1 << 63))},
-		{"cf7fffffffffffffff", NewInt(math.MaxInt64)},
-		{"d38000000000000000", NewInt(math.MinInt64)},
-		{"ca3dcccccd", NewFloat(float64(float32(0.1)))},
-		{"a300fffe", NewBytes([]byte{0, 0xff, 0xfe})}, // str that is not UTF-8 (old msgpack bytes)
-		{"d6ff00000001", NewExt(-1, []byte{0, 0, 0, 1})},
-		{"83a16101a16202a16103", dict(str("a"), NewInt(3), str("b"), NewInt(2))},
-		{"8301a1610203c3a162", dict(NewInt(1), str("b"), NewInt(2), NewInt(3))},                // True == 1 as a dict key
-		{"82cb3ff0000000000000c001c3", dict(NewFloat(1), NewBool(true))},                       // 1.0 == 1 as a dict key
-		{"82910101910102", dict(NewList(NewInt(1)), NewInt(1), NewList(NewInt(1)), NewInt(2))}, // unhashable keys stay
+		{"cfffffffffffffffff", value.NewBigInt(new(big.Int).SetUint64(math.MaxUint64))},
+		{"cf8000000000000000", value.NewBigInt(new(big.Int).SetUint64(1 << 63))},
+		{"cf7fffffffffffffff", value.NewInt(math.MaxInt64)},
+		{"d38000000000000000", value.NewInt(math.MinInt64)},
+		{"ca3dcccccd", value.NewFloat(float64(float32(0.1)))},
+		{"a300fffe", value.NewBytes([]byte{0, 0xff, 0xfe})}, // str that is not UTF-8 (old msgpack bytes)
+		{"d6ff00000001", value.NewExt(-1, []byte{0, 0, 0, 1})},
+		{"83a16101a16202a16103", dict(str("a"), value.NewInt(3), str("b"), value.NewInt(2))},
+		{"8301a1610203c3a162", dict(value.NewInt(1), str("b"), value.NewInt(2), value.NewInt(3))},                                  // True == 1 as a dict key
+		{"82cb3ff0000000000000c001c3", dict(value.NewFloat(1), value.NewBool(true))},                                               // 1.0 == 1 as a dict key
+		{"82910101910102", dict(value.NewList(value.NewInt(1)), value.NewInt(1), value.NewList(value.NewInt(1)), value.NewInt(2))}, // unhashable keys stay
 	}
 	for _, tt := range tests {
-		v, err := DecodeMsgpack(unhex(t, tt.hex), MsgpackLimits{})
-		if err != nil || !Equal(v, tt.want) {
-			t.Errorf("DecodeMsgpack(%s) = %v, %v; want %v", tt.hex, v, err, tt.want)
+		v, err := Decode(serialtest.Unhex(t, tt.hex), Limits{})
+		if err != nil || !value.Equal(v, tt.want) {
+			t.Errorf("Decode(%s) = %v, %v; want %v", tt.hex, v, err, tt.want)
 		}
 	}
 	// A map of 17 pairs with a repeat takes the general path.
@@ -423,13 +385,13 @@ func TestDecodeMsgpackValues(t *testing.T) {
 		b = append(b, 0xa2, 'k', byte('a'+i), byte(i))
 	}
 	b = append(b, 0xa2, 'k', 'a', 99)
-	v, err := DecodeMsgpack(b, MsgpackLimits{})
+	v, err := Decode(b, Limits{})
 	if err != nil || len(v.Pairs) != 17 || v.Pairs[0].Value.Int != 99 || v.Pairs[16].Key.Str != "kq" {
 		t.Errorf("map with a repeated key: %v, %v", v, err)
 	}
 	// Decoded bytes are copies of the input.
-	in := unhex(t, "92c40161a162")
-	v, err = DecodeMsgpack(in, MsgpackLimits{})
+	in := serialtest.Unhex(t, "92c40161a162")
+	v, err = Decode(in, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,17 +415,17 @@ func TestMsgpackTimestamp(t *testing.T) {
 		{"c0", ""},
 	}
 	for _, tt := range tests {
-		v, err := DecodeMsgpack(unhex(t, tt.hex), MsgpackLimits{})
+		v, err := Decode(serialtest.Unhex(t, tt.hex), Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ts, ok := MsgpackTimestamp(v)
+		ts, ok := Timestamp(v)
 		got := ""
 		if ok {
 			got = ts.Format(time.RFC3339Nano)
 		}
 		if got != tt.want {
-			t.Errorf("MsgpackTimestamp(%s) = %q, want %q", tt.hex, got, tt.want)
+			t.Errorf("Timestamp(%s) = %q, want %q", tt.hex, got, tt.want)
 		}
 	}
 }
@@ -471,50 +433,38 @@ func TestMsgpackTimestamp(t *testing.T) {
 func TestDecodeMsgpackLimits(t *testing.T) {
 	// Depth: MaxDepth levels are fine, one more is not; the option lowers it.
 	nest := func(n int) []byte { return append(bytes.Repeat([]byte{0x91}, n), 0x01) }
-	if _, err := DecodeMsgpack(nest(MaxDepth), MsgpackLimits{}); err != nil {
+	if _, err := Decode(nest(value.MaxDepth), Limits{}); err != nil {
 		t.Errorf("nesting at the limit: %v", err)
 	}
-	if _, err := DecodeMsgpack(nest(MaxDepth+1), MsgpackLimits{}); err == nil || !strings.Contains(err.Error(), "nesting deeper than 1000 levels at offset 1000") {
+	if _, err := Decode(nest(value.MaxDepth+1), Limits{}); err == nil || !strings.Contains(err.Error(), "nesting deeper than 1000 levels at offset 1000") {
 		t.Errorf("nesting beyond the limit: %v", err)
 	}
-	if _, err := DecodeMsgpack(nest(11), MsgpackLimits{MaxDepth: 10}); err == nil {
+	if _, err := Decode(nest(11), Limits{MaxDepth: 10}); err == nil {
 		t.Error("MaxDepth 10 accepted 11 levels")
 	}
 	// Nodes: past the budget, items are left out and counted, but all bytes are still checked.
-	b := unhex(t, "94 01 02 93 03 04 05 06")
-	v, err := DecodeMsgpack(b, MsgpackLimits{MaxNodes: 5})
-	want := NewList(NewInt(1), NewInt(2), NewList(NewInt(3), NewTruncated(2)), NewTruncated(1))
-	if err != nil || !Equal(v, want) {
+	b := serialtest.Unhex(t, "94 01 02 93 03 04 05 06")
+	v, err := Decode(b, Limits{MaxNodes: 5})
+	want := value.NewList(value.NewInt(1), value.NewInt(2), value.NewList(value.NewInt(3), value.NewTruncated(2)), value.NewTruncated(1))
+	if err != nil || !value.Equal(v, want) {
 		t.Errorf("MaxNodes 5: %v, %v; want %v", v, err, want)
 	}
-	if got := string(ToJSON(v)); got != `[1,2,[3,{"$truncated":2}],{"$truncated":1}]` {
+	if got := string(value.ToJSON(v)); got != `[1,2,[3,{"$truncated":2}],{"$truncated":1}]` {
 		t.Errorf("truncated JSON %s", got)
 	}
-	v, err = DecodeMsgpack(unhex(t, "83 a161 01 a162 02 a163 03"), MsgpackLimits{MaxNodes: 4})
-	if err != nil || string(ToJSON(v)) != `{"a":1,"$truncated":2}` {
-		t.Errorf("truncated map: %s, %v", ToJSON(v), err)
+	v, err = Decode(serialtest.Unhex(t, "83 a161 01 a162 02 a163 03"), Limits{MaxNodes: 4})
+	if err != nil || string(value.ToJSON(v)) != `{"a":1,"$truncated":2}` {
+		t.Errorf("truncated map: %s, %v", value.ToJSON(v), err)
 	}
-	if _, err := DecodeMsgpack(unhex(t, "94 01 02 93 03 04 05 c1"), MsgpackLimits{MaxNodes: 3}); err == nil {
+	if _, err := Decode(serialtest.Unhex(t, "94 01 02 93 03 04 05 c1"), Limits{MaxNodes: 3}); err == nil {
 		t.Error("a bad byte in the left-out part was accepted")
 	}
-	if _, err := DecodeMsgpack(unhex(t, "92 01 dd ffffffff"), MsgpackLimits{MaxNodes: 1}); err == nil {
+	if _, err := Decode(serialtest.Unhex(t, "92 01 dd ffffffff"), Limits{MaxNodes: 1}); err == nil {
 		t.Error("a huge header in the left-out part was accepted")
 	}
-	if _, err := DecodeMsgpack(append([]byte{0x92, 0x01}, nest(MaxDepth)...), MsgpackLimits{MaxNodes: 2}); err == nil {
+	if _, err := Decode(append([]byte{0x92, 0x01}, nest(value.MaxDepth)...), Limits{MaxNodes: 2}); err == nil {
 		t.Error("too deep nesting in the left-out part was accepted")
 	}
-}
-
-// timeAndAlloc runs f and reports how long it took and how many bytes it allocated.
-func timeAndAlloc(f func()) (time.Duration, uint64) {
-	var m0, m1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	f()
-	d := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	return d, m1.TotalAlloc - m0.TotalAlloc
 }
 
 // TestMsgpackHostile: declared sizes never allocate before they are checked,
@@ -526,21 +476,21 @@ func TestMsgpackHostile(t *testing.T) {
 		in       []byte
 		maxAlloc uint64
 	}{
-		{"array32 of 4e9", unhex(t, "ddee6b2800"), 4 << 10},
-		{"array32 of 2^32-1 with a byte", unhex(t, "ddffffffff01"), 4 << 10},
-		{"map32 of 2^32-1", unhex(t, "dfffffffff01"), 4 << 10},
-		{"str32 of 4 GiB", unhex(t, "dbffffffff61"), 4 << 10},
-		{"bin32 of 4 GiB", unhex(t, "c6ffffffff00"), 4 << 10},
-		{"ext32 of 4 GiB", unhex(t, "c9ffffffff0100"), 4 << 10},
-		{"array32 of 1e6 in 1e6 bytes then short", append(unhex(t, "dd000f4240"), make([]byte, 999_999)...), 64 << 20},
+		{"array32 of 4e9", serialtest.Unhex(t, "ddee6b2800"), 4 << 10},
+		{"array32 of 2^32-1 with a byte", serialtest.Unhex(t, "ddffffffff01"), 4 << 10},
+		{"map32 of 2^32-1", serialtest.Unhex(t, "dfffffffff01"), 4 << 10},
+		{"str32 of 4 GiB", serialtest.Unhex(t, "dbffffffff61"), 4 << 10},
+		{"bin32 of 4 GiB", serialtest.Unhex(t, "c6ffffffff00"), 4 << 10},
+		{"ext32 of 4 GiB", serialtest.Unhex(t, "c9ffffffff0100"), 4 << 10},
+		{"array32 of 1e6 in 1e6 bytes then short", append(serialtest.Unhex(t, "dd000f4240"), make([]byte, 999_999)...), 64 << 20},
 		{"100k nested fixarrays", append(bytes.Repeat([]byte{0x91}, 100_000), 0x01), 8 << 20},
-		{"100k nested array32", bytes.Repeat(unhex(t, "dd00000001"), 100_000), 8 << 20},
-		{"100k nested fixmaps", bytes.Repeat(unhex(t, "8101"), 100_000), 8 << 20},
-		{"300k zeros in an array32 then c1", append(append(unhex(t, "dd000493e1"), make([]byte, 300_000)...), 0xc1), 64 << 20},
+		{"100k nested array32", bytes.Repeat(serialtest.Unhex(t, "dd00000001"), 100_000), 8 << 20},
+		{"100k nested fixmaps", bytes.Repeat(serialtest.Unhex(t, "8101"), 100_000), 8 << 20},
+		{"300k zeros in an array32 then c1", append(append(serialtest.Unhex(t, "dd000493e1"), make([]byte, 300_000)...), 0xc1), 64 << 20},
 	}
 	for _, tc := range cases {
 		var err error
-		d, alloc := timeAndAlloc(func() { _, err = DecodeMsgpack(tc.in, MsgpackLimits{}) })
+		d, alloc := serialtest.TimeAndAlloc(func() { _, err = Decode(tc.in, Limits{}) })
 		if err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
@@ -551,13 +501,13 @@ func TestMsgpackHostile(t *testing.T) {
 	}
 	// Truncated at every offset: an error, never a panic.
 	start := time.Now()
-	for _, vec := range readJSONL[msgpackVector](t, "msgpack.jsonl") {
-		b := unhex(t, vec.Hex)
+	for _, vec := range serialtest.ReadJSONL[serialtest.MsgpackVector](t, "msgpack.jsonl") {
+		b := serialtest.Unhex(t, vec.Hex)
 		if vec.Error || len(b) > 4096 {
 			continue
 		}
 		for i := range len(b) {
-			if v, err := DecodeMsgpack(b[:i], MsgpackLimits{}); err == nil {
+			if v, err := Decode(b[:i], Limits{}); err == nil {
 				t.Errorf("%s cut at %d: decoded %v", vec.Name, i, v)
 			}
 		}
@@ -572,20 +522,20 @@ func TestMsgpackHostile(t *testing.T) {
 // them.
 func benchMsgpack(tb testing.TB) []byte {
 	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
-	items := make([]*Value, 100_000)
+	items := make([]*value.Value, 100_000)
 	for i := range items {
 		w := words[i%len(words)]
 		items[i] = dict(
-			str("id"), NewInt(int64(i)),
-			str("name"), str("user-"+itoa(int64(i))),
-			str("email"), str(w+itoa(int64(i))+"@example.com"),
-			str("active"), NewBool(i%3 != 0),
-			str("score"), NewFloat(float64(i)*0.37),
-			str("tags"), NewList(str(w), str(words[(i+3)%len(words)])),
-			str("avatar"), NewBytes(bytes.Repeat([]byte{byte(i)}, 8)),
+			str("id"), value.NewInt(int64(i)),
+			str("name"), str("user-"+strconv.Itoa(i)),
+			str("email"), str(w+strconv.Itoa(i)+"@example.com"),
+			str("active"), value.NewBool(i%3 != 0),
+			str("score"), value.NewFloat(float64(i)*0.37),
+			str("tags"), value.NewList(str(w), str(words[(i+3)%len(words)])),
+			str("avatar"), value.NewBytes(bytes.Repeat([]byte{byte(i)}, 8)),
 		)
 	}
-	b, err := EncodeMsgpack(NewList(items...))
+	b, err := Encode(value.NewList(items...))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -607,7 +557,7 @@ func BenchmarkDecodeMsgpack10MB(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeMsgpack(data, MsgpackLimits{}); err != nil {
+		if _, err := Decode(data, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

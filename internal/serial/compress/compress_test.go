@@ -1,4 +1,4 @@
-package serial
+package compress
 
 import (
 	"bytes"
@@ -18,26 +18,20 @@ import (
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
-)
 
-type compressVector struct {
-	Name     string `json:"name"`
-	Codec    string `json:"codec"`
-	Hex      string `json:"hex"`
-	InnerHex string `json:"inner_hex"`
-	Auto     *bool  `json:"auto"`
-}
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
+)
 
 // TestCompressVectors: what Python's gzip, zlib, zstandard, lz4.frame and
 // python-snappy wrote inflates to the original bytes, recognised by its magic
 // (raw snappy blocks only when forced).
 func TestCompressVectors(t *testing.T) {
-	vecs := readJSONL[compressVector](t, "compress.jsonl")
+	vecs := serialtest.ReadJSONL[serialtest.CompressVector](t, "compress.jsonl")
 	if len(vecs) < 50 {
 		t.Fatalf("only %d compress vectors", len(vecs))
 	}
 	for _, vec := range vecs {
-		b, want := unhex(t, vec.Hex), unhex(t, vec.InnerHex)
+		b, want := serialtest.Unhex(t, vec.Hex), serialtest.Unhex(t, vec.InnerHex)
 		auto := vec.Auto == nil || *vec.Auto
 		inner, codec, ok, err := Decompress(b, 0)
 		switch {
@@ -91,7 +85,7 @@ func TestDecompressNotCompressed(t *testing.T) {
 			t.Errorf("Decompress(%q) = %q, %q, %v, %v", in, inner, codec, ok, err)
 		}
 	}
-	zl := unhex(t, "789c4b4c4a0600024d0127") // zlib.compress(b"abc")
+	zl := serialtest.Unhex(t, "789c4b4c4a0600024d0127") // zlib.compress(b"abc")
 	if inner, codec, ok, err := Decompress(zl, 0); !ok || codec != CodecZlib || err != nil || string(inner) != "abc" {
 		t.Errorf("zlib abc: %q %q %v %v", inner, codec, ok, err)
 	}
@@ -129,13 +123,13 @@ func TestDecompressErrors(t *testing.T) {
 		{CodecSnappy, hex.EncodeToString(snappy.Encode(nil, make([]byte, 2<<20))), "snappy: inflated size exceeds 1 MiB (raise --max-inflate)"},
 	}
 	for _, tt := range tests {
-		_, err := DecompressAs(unhex(t, tt.hex), tt.codec, 1<<20)
-		var ce *CompressionError
+		_, err := DecompressAs(serialtest.Unhex(t, tt.hex), tt.codec, 1<<20)
+		var ce *Error
 		if err == nil || !errors.As(err, &ce) || ce.Codec != tt.codec || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("DecompressAs(%s, %s) = %v; want %q", tt.hex, tt.codec, err, tt.want)
 		}
 	}
-	if got := (&CompressionError{Codec: "gzip", Limit: 64 << 20}).Error(); got != "gzip: inflated size exceeds 64 MiB (raise --max-inflate)" {
+	if got := (&Error{Codec: "gzip", Limit: 64 << 20}).Error(); got != "gzip: inflated size exceeds 64 MiB (raise --max-inflate)" {
 		t.Errorf("limit message %q", got)
 	}
 	if got := sizeText(1000); got != "1000 bytes" {
@@ -232,14 +226,14 @@ func TestDecompressBombs(t *testing.T) {
 		t.Skip("short")
 	}
 	limit := int64(DefaultMaxInflate)
-	if raceEnabled { // inflating is ~10 times slower under the race detector
+	if serialtest.RaceEnabled { // inflating is ~10 times slower under the race detector
 		limit = 8 << 20
 	}
 	for codec, bomb := range zipBombs(t) {
 		var err error
 		var ok bool
 		var got string
-		d, alloc := timeAndAlloc(func() { _, got, ok, err = Decompress(bomb, limit) })
+		d, alloc := serialtest.TimeAndAlloc(func() { _, got, ok, err = Decompress(bomb, limit) })
 		t.Logf("%s: %d-byte bomb stopped after %v, %d MiB allocated: %v", codec, len(bomb), d, alloc>>20, err)
 		if !ok || got != codec || !errors.Is(err, ErrInflateLimit) ||
 			err.Error() != codec+": inflated size exceeds "+sizeText(limit)+" (raise --max-inflate)" {
@@ -258,7 +252,7 @@ func TestDecompressBombs(t *testing.T) {
 // streams of 1 GiB of zeros (streamed, not held). It takes ~10 s, so it runs
 // only with CACHECTL_SLOW_TESTS=1.
 func TestZipBombsAreValid(t *testing.T) {
-	if os.Getenv("CACHECTL_SLOW_TESTS") == "" || raceEnabled {
+	if os.Getenv("CACHECTL_SLOW_TESTS") == "" || serialtest.RaceEnabled {
 		t.Skip("slow: set CACHECTL_SLOW_TESTS=1")
 	}
 	for codec, bomb := range zipBombs(t) {

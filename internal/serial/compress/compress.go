@@ -1,4 +1,7 @@
-package serial
+// Package compress inflates compressed cached values (gzip, zlib, zstd, lz4
+// frames, snappy) within a cap on the output, and recognises them by their
+// magic numbers.
+package compress
 
 import (
 	"bytes"
@@ -29,21 +32,31 @@ var codecs = []string{CodecGzip, CodecZlib, CodecZstd, CodecLZ4, CodecSnappy}
 // Codecs lists the names DecompressAs accepts.
 func Codecs() []string { return append([]string(nil), codecs...) }
 
+// IsCodec reports whether name is one of Codecs.
+func IsCodec(name string) bool {
+	for _, c := range codecs {
+		if name == c {
+			return true
+		}
+	}
+	return false
+}
+
 // DefaultMaxInflate is the default cap on a decompressed value (--max-inflate).
 const DefaultMaxInflate int64 = 64 << 20
 
-// ErrInflateLimit matches (errors.Is) a CompressionError whose output went
+// ErrInflateLimit matches (errors.Is) a Error whose output went
 // over the cap.
 var ErrInflateLimit = errors.New("inflated size exceeds the limit")
 
-// CompressionError says why a compressed value could not be inflated.
-type CompressionError struct {
+// Error says why a compressed value could not be inflated.
+type Error struct {
 	Codec string
 	Limit int64  // the cap, when the output went over it; 0 otherwise
 	Msg   string // what is wrong with the stream, when Limit is 0
 }
 
-func (e *CompressionError) Error() string {
+func (e *Error) Error() string {
 	if e.Limit > 0 {
 		return e.Codec + ": inflated size exceeds " + sizeText(e.Limit) + " (raise --max-inflate)"
 	}
@@ -51,7 +64,7 @@ func (e *CompressionError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrInflateLimit) true for the cap error.
-func (e *CompressionError) Is(target error) bool { return target == ErrInflateLimit && e.Limit > 0 }
+func (e *Error) Is(target error) bool { return target == ErrInflateLimit && e.Limit > 0 }
 
 // sizeText writes a cap as "64 MiB", "512 KiB" or "1000 bytes".
 func sizeText(n int64) string {
@@ -75,7 +88,7 @@ var (
 // Decompress recognises a compressed value by its magic number and inflates
 // it. ok is false when b does not look compressed (inner and err are then
 // nil); when it does, codec names the codec and either inner holds the
-// decompressed bytes or err (a *CompressionError) says why they could not be
+// decompressed bytes or err (a *Error) says why they could not be
 // had: a corrupt or truncated stream, or output over maxOut bytes (maxOut <= 0
 // means DefaultMaxInflate). At most maxOut+1 bytes of output are ever held.
 //
@@ -96,15 +109,8 @@ var (
 // magic number and are never recognised here: only DecompressAs(b, "snappy")
 // reads them.
 func Decompress(b []byte, maxOut int64) (inner []byte, codec string, ok bool, err error) {
-	switch {
-	case bytes.HasPrefix(b, magicGzip):
-		codec = CodecGzip
-	case bytes.HasPrefix(b, magicZstd):
-		codec = CodecZstd
-	case bytes.HasPrefix(b, magicLZ4):
-		codec = CodecLZ4
-	case bytes.HasPrefix(b, magicSnappyFramed):
-		codec = CodecSnappy
+	switch codec = magicCodec(b); {
+	case codec != "":
 	case zlibHeader(b):
 		inner, err = inflateZlib(b, maxOut, true)
 		if err != nil && !errors.Is(err, ErrInflateLimit) && utf8.Valid(b) {
@@ -118,6 +124,43 @@ func Decompress(b []byte, maxOut int64) (inner []byte, codec string, ok bool, er
 	return inner, codec, true, err
 }
 
+// magicCodec names the codec whose magic number starts b, zlib aside
+// (its header is not a magic number); "" when none.
+func magicCodec(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, magicGzip):
+		return CodecGzip
+	case bytes.HasPrefix(b, magicZstd):
+		return CodecZstd
+	case bytes.HasPrefix(b, magicLZ4):
+		return CodecLZ4
+	case bytes.HasPrefix(b, magicSnappyFramed):
+		return CodecSnappy
+	}
+	return ""
+}
+
+// Sniff guesses the codec of a value from its first bytes, for listings:
+// a magic number, or a zlib header when prefix is not UTF-8 text (text may
+// start with "x"; only Decompress, inflating it all, can tell). "" when the
+// value does not look compressed.
+func Sniff(prefix []byte) string {
+	if c := magicCodec(prefix); c != "" {
+		return c
+	}
+	if zlibHeader(prefix) && !utf8.Valid(prefix) {
+		return CodecZlib
+	}
+	return ""
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
+}
+
 // zlibHeader reports whether b starts with a zlib header of deflate with a
 // 32 KiB window and no preset dictionary.
 func zlibHeader(b []byte) bool {
@@ -128,7 +171,7 @@ func zlibHeader(b []byte) bool {
 // first bytes, for `--as`. For "snappy", b is read as a framed stream when it
 // starts with the stream identifier and as a raw snappy block otherwise. For
 // "zlib", bytes after the end of the stream are ignored, as Python's
-// zlib.decompress ignores them. Errors are *CompressionError, except for an
+// zlib.decompress ignores them. Errors are *Error, except for an
 // unknown codec name.
 func DecompressAs(b []byte, codec string, maxOut int64) ([]byte, error) {
 	if maxOut <= 0 {
@@ -162,7 +205,7 @@ func DecompressAs(b []byte, codec string, maxOut int64) ([]byte, error) {
 		var h zstd.Header
 		if h.Decode(b) == nil && h.HasFCS {
 			if h.FrameContentSize > uint64(maxOut) {
-				return nil, &CompressionError{Codec: codec, Limit: maxOut}
+				return nil, &Error{Codec: codec, Limit: maxOut}
 			}
 			hint = int(min(h.FrameContentSize, uint64(64*len(b))))
 		}
@@ -179,9 +222,9 @@ func DecompressAs(b []byte, codec string, maxOut int64) ([]byte, error) {
 		case err != nil:
 			return nil, streamErr(codec, err)
 		case n > 22*len(b): // a snappy block inflates at most 64 bytes per 3-byte copy
-			return nil, &CompressionError{Codec: codec, Msg: "declared length " + strconv.Itoa(n) + " is more than the block can hold"}
+			return nil, &Error{Codec: codec, Msg: "declared length " + strconv.Itoa(n) + " is more than the block can hold"}
 		case int64(n) > maxOut:
-			return nil, &CompressionError{Codec: codec, Limit: maxOut}
+			return nil, &Error{Codec: codec, Limit: maxOut}
 		}
 		out, err := snappy.DecodeStrict(nil, b)
 		if err != nil {
@@ -208,17 +251,17 @@ func inflateZlib(b []byte, maxOut int64, strict bool) ([]byte, error) {
 		return nil, err
 	}
 	if strict && r.Len() > 0 {
-		return nil, &CompressionError{Codec: CodecZlib, Msg: strconv.Itoa(r.Len()) + " trailing " + plural(r.Len(), "byte") + " after the stream"}
+		return nil, &Error{Codec: CodecZlib, Msg: strconv.Itoa(r.Len()) + " trailing " + plural(r.Len(), "byte") + " after the stream"}
 	}
 	return out, nil
 }
 
-func streamErr(codec string, err error) *CompressionError {
+func streamErr(codec string, err error) *Error {
 	msg := err.Error()
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		msg = "unexpected end of data"
 	}
-	return &CompressionError{Codec: codec, Msg: msg}
+	return &Error{Codec: codec, Msg: msg}
 }
 
 // readCapped reads r to its end, holding at most maxOut+1 bytes: more is the
@@ -242,12 +285,12 @@ func readCapped(r io.Reader, codec string, maxOut int64, hint int) ([]byte, erro
 		chunks = append(chunks, buf[:n])
 		switch {
 		case total > maxOut:
-			return nil, &CompressionError{Codec: codec, Limit: maxOut}
+			return nil, &Error{Codec: codec, Limit: maxOut}
 		case err == io.EOF:
 			return join(chunks, total), nil
 		case err != nil:
 			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-				return nil, &CompressionError{Codec: codec, Limit: maxOut}
+				return nil, &Error{Codec: codec, Limit: maxOut}
 			}
 			return nil, streamErr(codec, err)
 		}

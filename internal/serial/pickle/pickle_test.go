@@ -1,76 +1,34 @@
-package serial
+package pickle
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"math"
-	"math/big"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
+	"github.com/cachectl/cachectl/internal/serial/pyjson"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
-
-const pickleVectorsFile = "testdata/vectors/pickle.jsonl"
-
-type pickleVector struct {
-	Name     string          `json:"name"`
-	Protocol int             `json:"protocol"`
-	Hex      string          `json:"hex"`
-	JSON     json.RawMessage `json:"json"`
-	data     []byte
-}
-
-func loadPickleVectors(t testing.TB) []pickleVector {
-	t.Helper()
-	f, err := os.Open(pickleVectorsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []pickleVector
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var v pickleVector
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s: %v", pickleVectorsFile, err)
-		}
-		if v.data, err = hex.DecodeString(v.Hex); err != nil {
-			t.Fatalf("%s %s: %v", pickleVectorsFile, v.Name, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("no pickle vectors")
-	}
-	return out
-}
 
 // TestPickleVectors decodes every CPython pickle of the corpus and compares
 // the JSON mapping with what the generator computed from the Python objects.
 func TestPickleVectors(t *testing.T) {
-	for _, vec := range loadPickleVectors(t) {
-		v, err := DecodePickle(vec.data, DefaultLimits)
+	for _, vec := range serialtest.LoadPickleVectors(t) {
+		v, err := Decode(vec.Data, DefaultLimits)
 		if err != nil {
 			t.Errorf("%s p%d: %v", vec.Name, vec.Protocol, err)
 			continue
 		}
-		got := ToJSON(v)
-		if err := sameJSON(got, vec.JSON); err != nil {
+		got := value.ToJSON(v)
+		if err := serialtest.SameJSON(got, vec.JSON); err != nil {
 			t.Errorf("%s p%d: %v\n got %.600s\nwant %.600s", vec.Name, vec.Protocol, err, got, vec.JSON)
 		}
 	}
@@ -79,11 +37,11 @@ func TestPickleVectors(t *testing.T) {
 // TestPickleVectorsUpToDate regenerates the vectors with CPython and checks
 // that the committed file is what the generator writes.
 func TestPickleVectorsUpToDate(t *testing.T) {
-	if _, err := os.Stat(systemPython); err != nil {
-		t.Skip(systemPython + " not found")
+	if _, err := os.Stat(serialtest.SystemPython); err != nil {
+		t.Skip(serialtest.SystemPython + " not found")
 	}
 	out := filepath.Join(t.TempDir(), "pickle.jsonl")
-	cmd := exec.Command(systemPython, "../../scripts/gen_vectors_pickle.py", "-o", out)
+	cmd := exec.Command(serialtest.SystemPython, serialtest.Script("gen_vectors_pickle.py"), "-o", out)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("generator: %v\n%s", err, msg)
 	}
@@ -91,7 +49,7 @@ func TestPickleVectorsUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile(pickleVectorsFile)
+	want, err := os.ReadFile(serialtest.VectorPath("pickle.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,70 +58,14 @@ func TestPickleVectorsUpToDate(t *testing.T) {
 		for i := 0; i < len(gl) && i < len(wl); i++ {
 			if !bytes.Equal(gl[i], wl[i]) {
 				t.Fatalf("%s is stale (regenerate with scripts/gen_vectors_pickle.py); line %d differs:\n new %.300s\n old %.300s",
-					pickleVectorsFile, i+1, gl[i], wl[i])
+					serialtest.VectorPath("pickle.jsonl"), i+1, gl[i], wl[i])
 			}
 		}
-		t.Fatalf("%s is stale: %d lines generated, %d committed", pickleVectorsFile, len(gl), len(wl))
+		t.Fatalf("%s is stale: %d lines generated, %d committed", serialtest.VectorPath("pickle.jsonl"), len(gl), len(wl))
 	}
 }
 
-// sameJSON compares two JSON texts token by token: object members in order,
-// strings after unescaping, integers exactly, other numbers as float64 values
-// (so 1e+16 and 1e16 agree, and -0.0 differs from 0.0).
-func sameJSON(a, b []byte) error {
-	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
-	da.UseNumber()
-	db.UseNumber()
-	for i := 0; ; i++ {
-		ta, ea := da.Token()
-		tb, eb := db.Token()
-		if ea == io.EOF && eb == io.EOF {
-			return nil
-		}
-		if ea != nil || eb != nil {
-			return errors.New("token " + strconv.Itoa(i) + ": " + errString(ea) + " / " + errString(eb))
-		}
-		if !sameToken(ta, tb) {
-			return errors.New("token " + strconv.Itoa(i) + " differs: " + tokenString(ta) + " vs " + tokenString(tb))
-		}
-	}
-}
-
-func sameToken(a, b json.Token) bool {
-	na, aok := a.(json.Number)
-	nb, bok := b.(json.Number)
-	if !aok || !bok {
-		return a == b
-	}
-	if na == nb {
-		return true
-	}
-	ia, aInt := new(big.Int).SetString(string(na), 10)
-	ib, bInt := new(big.Int).SetString(string(nb), 10)
-	if aInt && bInt {
-		return ia.Cmp(ib) == 0
-	}
-	fa, err1 := strconv.ParseFloat(string(na), 64)
-	fb, err2 := strconv.ParseFloat(string(nb), 64)
-	return err1 == nil && err2 == nil && math.Float64bits(fa) == math.Float64bits(fb)
-}
-
-func tokenString(t json.Token) string {
-	b, _ := json.Marshal(t)
-	if d, ok := t.(json.Delim); ok {
-		return d.String()
-	}
-	return string(b)
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
-}
-
-// pickleRoundTripCases are trees EncodePickle must write so that
+// pickleRoundTripCases are trees Encode must write so that
 // pickle.loads gives back the equal object: JSON texts (whose pickles must
 // also be byte-identical to pickle.dumps(json.loads(text))) and trees of the
 // other kinds with their Python literal.
@@ -198,35 +100,35 @@ func jsonRange(open, close string, n int, item func(int) string) string {
 }
 
 var pickleRoundTripTrees = []struct {
-	v  *Value
+	v  *value.Value
 	py string
 }{
-	{NewBytes([]byte{}), `b''`},
-	{NewBytes([]byte{0, 0xff, 'a'}), `b'\x00\xffa'`},
-	{NewBytes([]byte("a")), `b'a'`},
-	{NewBytes(bytes.Repeat([]byte{7}, 300)), `b'\x07' * 300`},
-	{NewBytes(bytes.Repeat([]byte{9}, 70000)), `b'\x09' * 70000`},
-	{NewList(NewBytes([]byte("x")), NewBytes([]byte("yz")), NewBytes(nil)), `[b'x', b'yz', b'']`},
-	{NewTuple(), `()`},
-	{NewTuple(NewInt(1)), `(1,)`},
-	{NewTuple(NewInt(1), NewStr("a"), None()), `(1, 'a', None)`},
-	{NewTuple(NewInt(1), NewInt(2), NewInt(3), NewInt(4)), `(1, 2, 3, 4)`},
-	{NewSet(), `set()`},
-	{NewSet(NewInt(3), NewInt(1), NewStr("x")), `{1, 3, 'x'}`},
-	{NewFrozenSet(), `frozenset()`},
-	{NewFrozenSet(NewInt(1), NewTuple(NewInt(2), NewInt(3))), `frozenset({1, (2, 3)})`},
-	{NewList(NewSet(NewInt(1)), NewSet(NewInt(2)), NewFrozenSet(NewInt(3))), `[{1}, {2}, frozenset({3})]`},
-	{dict(NewInt(1), NewStr("a"), None(), NewBool(true), NewTuple(NewInt(1), NewBytes([]byte("k"))), NewFloat(2.5)),
+	{value.NewBytes([]byte{}), `b''`},
+	{value.NewBytes([]byte{0, 0xff, 'a'}), `b'\x00\xffa'`},
+	{value.NewBytes([]byte("a")), `b'a'`},
+	{value.NewBytes(bytes.Repeat([]byte{7}, 300)), `b'\x07' * 300`},
+	{value.NewBytes(bytes.Repeat([]byte{9}, 70000)), `b'\x09' * 70000`},
+	{value.NewList(value.NewBytes([]byte("x")), value.NewBytes([]byte("yz")), value.NewBytes(nil)), `[b'x', b'yz', b'']`},
+	{value.NewTuple(), `()`},
+	{value.NewTuple(value.NewInt(1)), `(1,)`},
+	{value.NewTuple(value.NewInt(1), value.NewStr("a"), value.None()), `(1, 'a', None)`},
+	{value.NewTuple(value.NewInt(1), value.NewInt(2), value.NewInt(3), value.NewInt(4)), `(1, 2, 3, 4)`},
+	{value.NewSet(), `set()`},
+	{value.NewSet(value.NewInt(3), value.NewInt(1), value.NewStr("x")), `{1, 3, 'x'}`},
+	{value.NewFrozenSet(), `frozenset()`},
+	{value.NewFrozenSet(value.NewInt(1), value.NewTuple(value.NewInt(2), value.NewInt(3))), `frozenset({1, (2, 3)})`},
+	{value.NewList(value.NewSet(value.NewInt(1)), value.NewSet(value.NewInt(2)), value.NewFrozenSet(value.NewInt(3))), `[{1}, {2}, frozenset({3})]`},
+	{dict(value.NewInt(1), value.NewStr("a"), value.None(), value.NewBool(true), value.NewTuple(value.NewInt(1), value.NewBytes([]byte("k"))), value.NewFloat(2.5)),
 		`{1: 'a', None: True, (1, b'k'): 2.5}`},
-	{NewTuple(NewList(NewInt(1)), NewDict()), `([1], {})`},
+	{value.NewTuple(value.NewList(value.NewInt(1)), value.NewDict()), `([1], {})`},
 }
 
-// TestEncodePickleCPython checks EncodePickle against CPython: pickle.loads
+// TestEncodePickleCPython checks Encode against CPython: pickle.loads
 // gives the equal object for every tree and protocol, and for JSON input
 // the bytes are exactly pickle.dumps(json.loads(text), protocol).
 func TestEncodePickleCPython(t *testing.T) {
-	if _, err := os.Stat(systemPython); err != nil {
-		t.Skip(systemPython + " not found")
+	if _, err := os.Stat(serialtest.SystemPython); err != nil {
+		t.Skip(serialtest.SystemPython + " not found")
 	}
 	type pyCase struct {
 		JSON     string `json:"json,omitempty"`
@@ -236,29 +138,29 @@ func TestEncodePickleCPython(t *testing.T) {
 	}
 	var cases []pyCase
 	for _, text := range pickleRoundTripJSON {
-		v, err := ParseJSON([]byte(text))
+		v, err := pyjson.Parse([]byte(text))
 		if err != nil {
 			t.Fatalf("%.40s: %v", text, err)
 		}
 		for proto := 2; proto <= 5; proto++ {
-			b, err := EncodePickle(v, proto)
+			b, err := Encode(v, proto)
 			if err != nil {
-				t.Fatalf("EncodePickle(%.40s, %d): %v", text, proto, err)
+				t.Fatalf("Encode(%.40s, %d): %v", text, proto, err)
 			}
 			cases = append(cases, pyCase{JSON: text, Protocol: proto, Hex: hex.EncodeToString(b)})
 		}
 	}
 	for _, tc := range pickleRoundTripTrees {
 		for proto := 2; proto <= 5; proto++ {
-			b, err := EncodePickle(tc.v, proto)
+			b, err := Encode(tc.v, proto)
 			if err != nil {
-				t.Fatalf("EncodePickle(%s, %d): %v", tc.py, proto, err)
+				t.Fatalf("Encode(%s, %d): %v", tc.py, proto, err)
 			}
 			cases = append(cases, pyCase{Py: tc.py, Protocol: proto, Hex: hex.EncodeToString(b)})
 		}
 	}
 	input, _ := json.Marshal(cases)
-	cmd := exec.Command(systemPython, "-c", pickleCheckScript)
+	cmd := exec.Command(serialtest.SystemPython, "-c", pickleCheckScript)
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -285,8 +187,8 @@ func TestEncodePickleCPython(t *testing.T) {
 		}
 		// And our own decoder reads what we wrote.
 		b, _ := hex.DecodeString(c.Hex)
-		if _, err := DecodePickle(b, DefaultLimits); err != nil {
-			t.Errorf("p%d %.60s: DecodePickle: %v", c.Protocol, what, err)
+		if _, err := Decode(b, DefaultLimits); err != nil {
+			t.Errorf("p%d %.60s: Decode: %v", c.Protocol, what, err)
 		}
 	}
 }
@@ -340,14 +242,14 @@ func TestDecodePickleText(t *testing.T) {
 		"timedelta negative p4":                          "datetime.timedelta(days=-3, seconds=18000)",
 	}
 	seen := 0
-	for _, vec := range loadPickleVectors(t) {
+	for _, vec := range serialtest.LoadPickleVectors(t) {
 		key := vec.Name + " p" + strconv.Itoa(vec.Protocol)
 		w, ok := want[key]
 		if !ok {
 			continue
 		}
 		seen++
-		v, err := DecodePickle(vec.data, DefaultLimits)
+		v, err := Decode(vec.Data, DefaultLimits)
 		if err != nil {
 			t.Errorf("%s: %v", key, err)
 			continue
@@ -419,7 +321,7 @@ func TestDecodePickleHandMade(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := DecodePickle([]byte(tt.in), DefaultLimits)
+			v, err := Decode([]byte(tt.in), DefaultLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -429,7 +331,7 @@ func TestDecodePickleHandMade(t *testing.T) {
 				}
 				return
 			}
-			if got := ToJSON(v); sameJSON(got, []byte(tt.want)) != nil {
+			if got := value.ToJSON(v); serialtest.SameJSON(got, []byte(tt.want)) != nil {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
@@ -478,11 +380,11 @@ func TestDecodePickleErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := DecodePickle([]byte(tt.in), DefaultLimits)
+			v, err := Decode([]byte(tt.in), DefaultLimits)
 			if err == nil {
 				t.Fatalf("no error; decoded %s", v)
 			}
-			var fe *FormatError
+			var fe *value.FormatError
 			if !errors.As(err, &fe) || fe.Format != "pickle" {
 				t.Fatalf("error %v is not a pickle *FormatError", err)
 			}
@@ -493,155 +395,19 @@ func TestDecodePickleErrors(t *testing.T) {
 	}
 }
 
-// measure runs f once and returns its time and the bytes it allocated.
-func measure(f func()) (time.Duration, uint64) {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	return elapsed, after.TotalAlloc - before.TotalAlloc
-}
-
-func le32(n int) string {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(n))
-	return string(b[:])
-}
-
-// doublingDAG is l0 = [0]; l(i+1) = [l(i), l(i)]: 2**levels leaves when expanded.
-func doublingDAG(levels int) []byte {
-	var b strings.Builder
-	b.WriteString("\x80\x04]\x94K\x00a")
-	for i := 1; i <= levels; i++ {
-		b.WriteString("](j" + le32(i-1) + "j" + le32(i-1) + "e\x94")
-	}
-	b.WriteString(".")
-	return []byte(b.String())
-}
-
-// TestDecodePickleHostile: hostile pickles end quickly, with bounded memory,
-// as an error or a marked tree.
-func TestDecodePickleHostile(t *testing.T) {
-	big := func(n int, s string) string { return strings.Repeat(s, n) }
-	tests := []struct {
-		name     string
-		in       []byte
-		lim      Limits
-		wantErr  string             // "" for a successful decode
-		check    func(*Value) error // for a successful decode
-		maxAlloc uint64
-	}{
-		{name: "list containing itself a million times",
-			in: []byte("\x80\x04]\x94(" + big(1_000_000, "h\x00") + "e."),
-			check: func(v *Value) error {
-				if len(v.Items) != 1_000_000 || v.Items[0].Kind != KindCycle || v.Items[999_999].Kind != KindCycle {
-					return errors.New("not a list of a million cycle markers")
-				}
-				return nil
-			},
-			maxAlloc: 96 << 20},
-		{name: "100k nested lists (MARK/LIST)", in: []byte(big(100_000, "(") + big(100_000, "l") + "."),
-			wantErr: "nesting deeper than 1000 levels", maxAlloc: 64 << 20},
-		{name: "100k nested lists (EMPTY_LIST/APPEND)", in: []byte("\x80\x02" + big(100_000, "]") + big(99_999, "a") + "."),
-			wantErr: "nesting deeper than 1000 levels", maxAlloc: 64 << 20},
-		{name: "doubling DAG of 60 levels", in: doublingDAG(60), check: hasTruncation, maxAlloc: 64 << 20},
-		{name: "100k references to a 1000-item list",
-			in:    []byte("\x80\x04](" + big(1000, "K\x01") + "e\x94](" + big(100_000, "h\x00") + "e."),
-			check: hasTruncation, maxAlloc: 64 << 20},
-		{name: "memo bomb of MEMOIZE", in: []byte("\x80\x04N" + big(2_000_000, "\x94") + "."),
-			wantErr: "memo index 1048576 exceeds the limit", maxAlloc: 64 << 20},
-		{name: "LONG_BINPUT at the memo limit", in: []byte("Nr" + le32(1<<20-1) + "."), check: isNone, maxAlloc: 32 << 20},
-		{name: "EMPTY_LIST bomb", in: []byte("\x80\x04" + big(2_000_000, "]") + "."), lim: Limits{MaxBytes: 32 << 20},
-			wantErr: "decoding needs more than 32.0 MiB (limit)", maxAlloc: 96 << 20},
-		{name: "EMPTY_LIST bomb, default limits", in: []byte("\x80\x04" + big(3_000_000, "]") + "."),
-			wantErr: "decoding needs more than 256.0 MiB (limit)", maxAlloc: 512 << 20},
-		// The stack grows by append: 40 MiB at the end, about 5 times that allocated on the way.
-		{name: "DUP bomb", in: []byte("N" + big(5_000_000, "2") + "."), check: isNone, maxAlloc: 256 << 20},
-		{name: "LONG4 with a huge length", in: []byte("\x80\x02\x8b\xff\xff\xff\x7f" + big(100, "x")), wantErr: "unexpected end of input in LONG4", maxAlloc: 1 << 20},
-		{name: "BINUNICODE8 with a huge length", in: []byte("\x80\x04\x8d\x00\x00\x00\x00\x00\x00\x00\x40xx"), wantErr: "unexpected end of input in BINUNICODE8", maxAlloc: 1 << 20},
-		{name: "BINBYTES8 with a huge length", in: []byte("\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xffxx"), wantErr: "unexpected end of input in BINBYTES8", maxAlloc: 1 << 20},
-		{name: "LONG4 of 1 MB", in: []byte("\x80\x02\x8b" + le32(1<<20) + big(1<<20, "\x01") + "."), wantErr: "digits", maxAlloc: 8 << 20},
-		{name: "LONG of a million digits", in: []byte("L" + big(1_000_000, "7") + "L\n."), wantErr: "digits", maxAlloc: 8 << 20},
-		{name: "MaxItems cuts containers", in: []byte("\x80\x04](" + big(5000, "K\x01") + "e."), lim: Limits{MaxItems: 10},
-			check: func(v *Value) error {
-				if len(v.Items) != 11 || v.Items[10].Kind != KindTruncated || v.Items[10].Int != 4990 {
-					return errors.New("not cut after 10 items: " + v.String())
-				}
-				return nil
-			},
-			maxAlloc: 4 << 20},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			lim := tt.lim
-			var v *Value
-			var err error
-			elapsed, alloc := measure(func() { v, err = DecodePickle(tt.in, lim) })
-			for try := 0; try < 2 && elapsed > time.Second && !raceEnabled; try++ { // a busy machine: best of three
-				again, _ := measure(func() { v, err = DecodePickle(tt.in, lim) })
-				elapsed = min(elapsed, again)
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
-				}
-			} else {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := tt.check(v); err != nil {
-					t.Fatal(err)
-				}
-				js := ToJSON(v)
-				if !json.Valid(js) {
-					t.Fatalf("ToJSON is not valid JSON: %.200s", js)
-				}
-				var out bytes.Buffer
-				if _, err := RenderText(&out, Decoded{Format: "pickle", Value: v}, TextOptions{MaxItems: 100, MaxBytes: 100}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Logf("%v, %.1f MiB allocated for %d input bytes", elapsed.Round(time.Millisecond), float64(alloc)/(1<<20), len(tt.in))
-			if !raceEnabled && elapsed > time.Second {
-				t.Errorf("took %v, want well under a second", elapsed)
-			}
-			if alloc > tt.maxAlloc {
-				t.Errorf("allocated %.1f MiB, want at most %.1f MiB", float64(alloc)/(1<<20), float64(tt.maxAlloc)/(1<<20))
-			}
-		})
-	}
-}
-
-func hasTruncation(v *Value) error {
-	if !bytes.Contains(ToJSON(v), []byte(`"$truncated"`)) {
-		return errors.New("no truncated marker in the expanded tree")
-	}
-	return nil
-}
-
-func isNone(v *Value) error {
-	if v.Kind != KindNone {
-		return errors.New("got " + v.String() + ", want None")
-	}
-	return nil
-}
-
 // TestDecodePickleTruncatedAnywhere cuts every vector at every offset (at
 // 64 spread offsets and the last 16 when it is over 1 KiB): each prefix is an
 // error, never a panic.
 func TestDecodePickleTruncatedAnywhere(t *testing.T) {
 	n := 0
-	for _, vec := range loadPickleVectors(t) {
-		size := len(vec.data)
+	for _, vec := range serialtest.LoadPickleVectors(t) {
+		size := len(vec.Data)
 		for cut := 0; cut < size; cut++ {
 			if size > 1024 && cut < size-16 && cut%(size/64) != 0 {
 				continue
 			}
 			n++
-			if v, err := DecodePickle(vec.data[:cut], DefaultLimits); err == nil {
+			if v, err := Decode(vec.Data[:cut], DefaultLimits); err == nil {
 				t.Fatalf("%s p%d cut at %d of %d decoded to %s", vec.Name, vec.Protocol, cut, size, v)
 			}
 		}
@@ -665,7 +431,7 @@ func TestDecodePickleGarbage(t *testing.T) {
 		if i%2 == 0 {
 			b = append([]byte{0x80, byte(i % 6)}, b...)
 		}
-		if v, err := DecodePickle(b, DefaultLimits); err == nil && !json.Valid(ToJSON(v)) {
+		if v, err := Decode(b, DefaultLimits); err == nil && !json.Valid(value.ToJSON(v)) {
 			t.Fatalf("%x: invalid JSON", b)
 		}
 	}
@@ -674,11 +440,11 @@ func TestDecodePickleGarbage(t *testing.T) {
 // benchPickle is a realistic ~10 MB cached payload: CPython's protocol 4
 // pickle of 100k records (str, int, float, bool, None, a UTC datetime, a
 // list), written by the vector generator; without Python, a similar pickle
-// of JSON kinds written by EncodePickle.
+// of JSON kinds written by Encode.
 func benchPickle(b *testing.B) []byte {
-	if _, err := os.Stat(systemPython); err == nil {
+	if _, err := os.Stat(serialtest.SystemPython); err == nil {
 		path := filepath.Join(b.TempDir(), "bench.pickle")
-		cmd := exec.Command(systemPython, "../../scripts/gen_vectors_pickle.py", "--bench", path)
+		cmd := exec.Command(serialtest.SystemPython, serialtest.Script("gen_vectors_pickle.py"), "--bench", path)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("generator: %v\n%s", err, msg)
 		}
@@ -688,16 +454,16 @@ func benchPickle(b *testing.B) []byte {
 		}
 		return data
 	}
-	b.Log(systemPython + " not found: benchmarking a pickle of JSON kinds written by EncodePickle")
+	b.Log(serialtest.SystemPython + " not found: benchmarking a pickle of JSON kinds written by Encode")
 	text := jsonRange(`[`, `]`, 100_000, func(i int) string {
 		return `{"id": ` + strconv.Itoa(i) + `, "name": "user-` + strconv.Itoa(i) + `", "email": "user` + strconv.Itoa(i) +
 			`@example.com", "score": ` + strconv.Itoa(i) + `.25, "active": true, "created": "2024-01-01T00:00:00+00:00", "tags": ["t1", "group-3"], "note": null}`
 	})
-	v, err := ParseJSON([]byte(text))
+	v, err := pyjson.Parse([]byte(text))
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := EncodePickle(v, 4)
+	data, err := Encode(v, 4)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -709,7 +475,7 @@ func BenchmarkDecodePickle10MB(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodePickle(data, DefaultLimits); err != nil {
+		if _, err := Decode(data, DefaultLimits); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -720,7 +486,7 @@ func BenchmarkDecodePickle10MB(b *testing.B) {
 func TestEncodePickleGolden(t *testing.T) {
 	tests := []struct {
 		name  string
-		v     *Value
+		v     *value.Value
 		proto int
 		want  string // pickle.dumps(obj, proto).hex() from CPython 3.11
 	}{
@@ -729,14 +495,14 @@ func TestEncodePickleGolden(t *testing.T) {
 		{"json list p2", mustJSON(t, `["x", "x", -2147483649, 18446744073709551616]`), 2,
 			"80025d710028580100000078710168018a05ffffff7fff8a09000000000000000001652e"},
 		{"json non-ASCII p5", mustJSON(t, `{"k": "é"}`), 5, "8005950d000000000000007d948c016b948c02c3a994732e"},
-		{"empty list p3", NewList(), 3, "80035d71002e"},
-		{"bytes and sets p2", dict(NewInt(1), NewBytes([]byte("ab")), NewInt(2), NewSet(NewInt(1), NewInt(2)), NewInt(3), NewFrozenSet(NewInt(4))), 2,
+		{"empty list p3", value.NewList(), 3, "80035d71002e"},
+		{"bytes and sets p2", dict(value.NewInt(1), value.NewBytes([]byte("ab")), value.NewInt(2), value.NewSet(value.NewInt(1), value.NewInt(2)), value.NewInt(3), value.NewFrozenSet(value.NewInt(4))), 2,
 			"80027d7100284b01635f636f646563730a656e636f64650a710158020000006162710258060000006c6174696e3171038671045271054b02635f5f6275696c74696e5f5f0a7365740a71065d7107284b014b02658571085271094b03635f5f6275696c74696e5f5f0a66726f7a656e7365740a710a5d710b4b046185710c52710d752e"},
-		{"bytes and sets p4", dict(NewInt(1), NewBytes([]byte("ab")), NewInt(2), NewSet(NewInt(1), NewInt(2)), NewInt(3), NewFrozenSet(NewInt(4))), 4,
+		{"bytes and sets p4", dict(value.NewInt(1), value.NewBytes([]byte("ab")), value.NewInt(2), value.NewSet(value.NewInt(1), value.NewInt(2)), value.NewInt(3), value.NewFrozenSet(value.NewInt(4))), 4,
 			"8004951d000000000000007d94284b0143026162944b028f94284b014b02904b03284b049194752e"},
 	}
 	for _, tt := range tests {
-		got, err := EncodePickle(tt.v, tt.proto)
+		got, err := Encode(tt.v, tt.proto)
 		if err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
@@ -747,9 +513,9 @@ func TestEncodePickleGolden(t *testing.T) {
 	}
 }
 
-func mustJSON(t *testing.T, text string) *Value {
+func mustJSON(t *testing.T, text string) *value.Value {
 	t.Helper()
-	v, err := ParseJSON([]byte(text))
+	v, err := pyjson.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -759,18 +525,18 @@ func mustJSON(t *testing.T, text string) *Value {
 func TestEncodePickleRefuses(t *testing.T) {
 	tests := []struct {
 		name  string
-		v     *Value
+		v     *value.Value
 		proto int
 		want  string
 	}{
-		{"protocol 1", None(), 1, "cannot pickle with protocol 1 (valid: 2-5)"},
-		{"protocol 6", None(), 6, "cannot pickle with protocol 6"},
-		{"cycle marker", NewList(NewCycle()), 4, "cannot pickle cycle"},
-		{"list in a set", NewSet(NewList()), 4, "cannot pickle a list as a set item (unhashable in Python)"},
-		{"dict key in a tuple", dict(NewTuple(NewInt(1), NewDict()), None()), 3, "cannot pickle a dict as a dict key"},
+		{"protocol 1", value.None(), 1, "cannot pickle with protocol 1 (valid: 2-5)"},
+		{"protocol 6", value.None(), 6, "cannot pickle with protocol 6"},
+		{"cycle marker", value.NewList(value.NewCycle()), 4, "cannot pickle cycle"},
+		{"list in a set", value.NewSet(value.NewList()), 4, "cannot pickle a list as a set item (unhashable in Python)"},
+		{"dict key in a tuple", dict(value.NewTuple(value.NewInt(1), value.NewDict()), value.None()), 3, "cannot pickle a dict as a dict key"},
 	}
 	for _, tt := range tests {
-		if _, err := EncodePickle(tt.v, tt.proto); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := Encode(tt.v, tt.proto); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}

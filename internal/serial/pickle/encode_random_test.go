@@ -1,4 +1,4 @@
-package serial
+package pickle
 
 import (
 	"encoding/binary"
@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
-// Random trees of every kind EncodePickle writes as CPython does, checked
+// Random trees of every kind Encode writes as CPython does, checked
 // against CPython: a Python builder makes the objects each tree stands for
 // (sharing what the tree shares, strings as json.loads makes them), and
 // pickle.dumps of them must give our bytes; pickle.loads of our bytes must
-// give them back; DecodePickle must read our bytes back as the tree.
+// give them back; Decode must read our bytes back as the tree.
 
 // treeGen makes random trees. Its trees avoid what has no single CPython
 // form: sets other than of small ints (their order is the hash table's),
@@ -26,7 +28,7 @@ import (
 type treeGen struct {
 	r     *rand.Rand
 	t     testing.TB
-	done  []*Value // finished nodes a later one may share
+	done  []*value.Value // finished nodes a later one may share
 	nodes int
 }
 
@@ -39,65 +41,65 @@ var (
 	genTexts = []string{"", "a", "é", "€", "ab", "hello", "日本語", "😀 smile", "line\nbreak", "x\x00y", "int", "datetime"}
 )
 
-func (g *treeGen) int() *Value {
+func (g *treeGen) int() *value.Value {
 	switch g.r.IntN(5) {
 	case 0:
-		return NewInt(g.r.Int64N(256))
+		return value.NewInt(g.r.Int64N(256))
 	case 1:
-		return NewInt(g.r.Int64N(1<<20) - 1<<19)
+		return value.NewInt(g.r.Int64N(1<<20) - 1<<19)
 	case 2:
-		return NewInt(g.r.Int64())
+		return value.NewInt(g.r.Int64())
 	case 3:
-		return NewInt(-g.r.Int64())
+		return value.NewInt(-g.r.Int64())
 	}
 	n := new(big.Int).Lsh(big.NewInt(g.r.Int64N(1000)+1), uint(g.r.IntN(300)))
 	if g.r.IntN(2) == 0 {
 		n.Neg(n)
 	}
-	return NewBigInt(n)
+	return value.NewBigInt(n)
 }
 
-func (g *treeGen) float() *Value {
+func (g *treeGen) float() *value.Value {
 	switch g.r.IntN(6) {
 	case 0:
-		return NewFloat(math.NaN())
+		return value.NewFloat(math.NaN())
 	case 1:
-		return NewFloat(math.Inf(1 - 2*g.r.IntN(2)))
+		return value.NewFloat(math.Inf(1 - 2*g.r.IntN(2)))
 	case 2:
-		return NewFloat(math.Copysign(0, -1))
+		return value.NewFloat(math.Copysign(0, -1))
 	case 3:
 		for { // any finite double
 			if f := math.Float64frombits(g.r.Uint64()); !math.IsNaN(f) && !math.IsInf(f, 0) {
-				return NewFloat(f)
+				return value.NewFloat(f)
 			}
 		}
 	}
-	return NewFloat(g.r.NormFloat64() * 1e6)
+	return value.NewFloat(g.r.NormFloat64() * 1e6)
 }
 
-func (g *treeGen) str() *Value {
+func (g *treeGen) str() *value.Value {
 	if g.r.IntN(3) == 0 {
-		return NewStr(genTexts[g.r.IntN(len(genTexts))])
+		return value.NewStr(genTexts[g.r.IntN(len(genTexts))])
 	}
 	var b strings.Builder
 	chars := []rune("abcxyz 09é€😀_-")
 	for range g.r.IntN(12) {
 		b.WriteRune(chars[g.r.IntN(len(chars))])
 	}
-	return NewStr(b.String())
+	return value.NewStr(b.String())
 }
 
-func (g *treeGen) dateTime(k Kind) *Value {
-	dt := DateTime{Year: 1 + g.r.IntN(9999), Month: 1 + g.r.IntN(12), Hour: g.r.IntN(24), Minute: g.r.IntN(60),
+func (g *treeGen) dateTime(k value.Kind) *value.Value {
+	dt := value.DateTime{Year: 1 + g.r.IntN(9999), Month: 1 + g.r.IntN(12), Hour: g.r.IntN(24), Minute: g.r.IntN(60),
 		Second: g.r.IntN(60), Microsecond: g.r.IntN(1000000) * g.r.IntN(2)}
-	if k == KindDateTime {
+	if k == value.KindDateTime {
 		dt.Year = 2 + dt.Year%9997 // aware datetimes stay clear of the limits
 	}
 	dt.Day = 1 + g.r.IntN(daysIn(dt.Year, dt.Month))
-	if k == KindDate {
-		return NewDate(dt.Year, dt.Month, dt.Day)
+	if k == value.KindDate {
+		return value.NewDate(dt.Year, dt.Month, dt.Day)
 	}
-	if k == KindTime {
+	if k == value.KindTime {
 		dt.Year, dt.Month, dt.Day = 0, 0, 0
 	}
 	dt.Fold = g.r.IntN(4) == 0
@@ -111,20 +113,20 @@ func (g *treeGen) dateTime(k Kind) *Value {
 			dt.Offset = dt.Offset.Truncate(15 * time.Minute)
 		}
 	case 3:
-		if k == KindDateTime {
+		if k == value.KindDateTime {
 			dt.Year = 1900 + g.r.IntN(200)
 			dt.Day = min(dt.Day, daysIn(dt.Year, dt.Month))
 		}
 		return zoned(g.t, k, dt, genZones[g.r.IntN(len(genZones))])
 	}
-	return &Value{Kind: k, DT: &dt}
+	return &value.Value{Kind: k, DT: &dt}
 }
 
 // decimal makes text that is what Python's str() gives for it.
-func (g *treeGen) decimal() *Value {
+func (g *treeGen) decimal() *value.Value {
 	switch g.r.IntN(8) {
 	case 0:
-		return NewDecimal([]string{"NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "-0", "0E-7", "1E+3"}[g.r.IntN(8)])
+		return value.NewDecimal([]string{"NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "-0", "0E-7", "1E+3"}[g.r.IntN(8)])
 	}
 	s := strconv.FormatInt(g.r.Int64N(1e12), 10)
 	if g.r.IntN(2) == 0 {
@@ -133,17 +135,17 @@ func (g *treeGen) decimal() *Value {
 	if g.r.IntN(3) == 0 {
 		s = "-" + s
 	}
-	return NewDecimal(s)
+	return value.NewDecimal(s)
 }
 
-func (g *treeGen) key(seen map[string]bool) *Value {
+func (g *treeGen) key(seen map[string]bool) *value.Value {
 	for {
-		var k *Value
+		var k *value.Value
 		switch g.r.IntN(6) {
 		case 0:
-			k = NewInt(g.r.Int64N(50))
+			k = value.NewInt(g.r.Int64N(50))
 		case 1:
-			k = NewTuple(NewInt(g.r.Int64N(5)), g.str())
+			k = value.NewTuple(value.NewInt(g.r.Int64N(5)), g.str())
 		default:
 			k = g.str()
 		}
@@ -154,11 +156,11 @@ func (g *treeGen) key(seen map[string]bool) *Value {
 	}
 }
 
-func (g *treeGen) pairs(n, depth int, keys func(map[string]bool) *Value) []Pair {
+func (g *treeGen) pairs(n, depth int, keys func(map[string]bool) *value.Value) []value.Pair {
 	seen := map[string]bool{}
-	out := make([]Pair, n)
+	out := make([]value.Pair, n)
 	for i := range out {
-		out[i] = Pair{keys(seen), g.value(depth + 1)}
+		out[i] = value.Pair{Key: keys(seen), Value: g.value(depth + 1)}
 	}
 	return out
 }
@@ -170,17 +172,17 @@ func (g *treeGen) size(depth int) int {
 	return g.r.IntN(6)
 }
 
-func (g *treeGen) value(depth int) *Value {
+func (g *treeGen) value(depth int) *value.Value {
 	g.nodes++
 	if len(g.done) > 0 && g.r.IntN(12) == 0 {
 		return g.done[g.r.IntN(len(g.done))] // a shared node
 	}
-	var v *Value
+	var v *value.Value
 	switch g.r.IntN(26) {
 	case 0:
-		v = None()
+		v = value.None()
 	case 1:
-		v = NewBool(g.r.IntN(2) == 0)
+		v = value.NewBool(g.r.IntN(2) == 0)
 	case 2, 3:
 		v = g.int()
 	case 4:
@@ -192,28 +194,28 @@ func (g *treeGen) value(depth int) *Value {
 		for i := range b {
 			b[i] = byte(g.r.IntN(256))
 		}
-		v = NewBytes(b)
+		v = value.NewBytes(b)
 	case 8, 9:
-		v = NewList(g.items(g.size(depth), depth)...)
+		v = value.NewList(g.items(g.size(depth), depth)...)
 	case 10:
-		v = NewTuple(g.items(g.size(depth), depth)...)
+		v = value.NewTuple(g.items(g.size(depth), depth)...)
 	case 11:
 		n := g.r.IntN(8)
-		items := make([]*Value, 0, n)
+		items := make([]*value.Value, 0, n)
 		for i := range 8 { // small ints: CPython iterates them in order
 			if g.r.IntN(8) < n {
-				items = append(items, NewInt(int64(i)))
+				items = append(items, value.NewInt(int64(i)))
 			}
 		}
-		v = &Value{Kind: []Kind{KindSet, KindFrozenSet}[g.r.IntN(2)], Items: items}
+		v = &value.Value{Kind: []value.Kind{value.KindSet, value.KindFrozenSet}[g.r.IntN(2)], Items: items}
 	case 12, 13:
-		v = NewDict(g.pairs(g.size(depth), depth, g.key)...)
+		v = value.NewDict(g.pairs(g.size(depth), depth, g.key)...)
 	case 14, 15:
-		v = g.dateTime(KindDateTime)
+		v = g.dateTime(value.KindDateTime)
 	case 16:
-		v = g.dateTime([]Kind{KindDate, KindTime}[g.r.IntN(2)])
+		v = g.dateTime([]value.Kind{value.KindDate, value.KindTime}[g.r.IntN(2)])
 	case 17:
-		v = NewTimeDelta(g.r.Int64N(2*999999999+1)-999999999, g.r.Int64N(86400), g.r.Int64N(1000000))
+		v = value.NewTimeDelta(g.r.Int64N(2*999999999+1)-999999999, g.r.Int64N(86400), g.r.Int64N(1000000))
 	case 18:
 		v = g.decimal()
 	case 19:
@@ -222,54 +224,54 @@ func (g *treeGen) value(depth int) *Value {
 			binary.BigEndian.PutUint64(u[:8], g.r.Uint64())
 		}
 		binary.BigEndian.PutUint64(u[8:], g.r.Uint64()>>g.r.IntN(64))
-		v = NewUUID(u)
+		v = value.NewUUID(u)
 	case 20:
 		class := []string{"collections.OrderedDict", "collections.Counter", "collections.defaultdict"}[g.r.IntN(3)]
-		v = &Value{Kind: KindDict, Str: class, Pairs: g.pairs(g.size(depth), depth, g.key)}
+		v = &value.Value{Kind: value.KindDict, Str: class, Pairs: g.pairs(g.size(depth), depth, g.key)}
 		switch class {
 		case "collections.Counter":
 			for i := range v.Pairs {
-				v.Pairs[i].Value = NewInt(g.r.Int64N(100))
+				v.Pairs[i].Value = value.NewInt(g.r.Int64N(100))
 			}
 		case "collections.defaultdict":
 			if g.r.IntN(3) > 0 {
-				v.Items = []*Value{NewGlobal([]string{"builtins.list", "builtins.int", "app.models.make_response"}[g.r.IntN(3)])}
+				v.Items = []*value.Value{value.NewGlobal([]string{"builtins.list", "builtins.int", "app.models.make_response"}[g.r.IntN(3)])}
 			}
 		}
 	case 21:
-		v = NewGlobal(genGlobals[g.r.IntN(len(genGlobals))])
+		v = value.NewGlobal(genGlobals[g.r.IntN(len(genGlobals))])
 	case 22, 23:
 		// An instance: __new__ and its __dict__ (interned attribute names).
 		class := []string{"app.models.Order", "app.models.Plain", "app.models.Empty"}[g.r.IntN(3)]
-		var state *Value
+		var state *value.Value
 		if n := g.size(depth); n > 0 {
-			state = NewDict(g.pairs(n, depth, func(seen map[string]bool) *Value {
+			state = value.NewDict(g.pairs(n, depth, func(seen map[string]bool) *value.Value {
 				for {
 					if a := genAttrs[g.r.IntN(len(genAttrs))]; !seen[a] {
 						seen[a] = true
-						return NewStr(a)
+						return value.NewStr(a)
 					}
 				}
 			})...)
 		}
-		return g.finish(NewObject(class, nil, state))
+		return g.finish(value.NewObject(class, nil, state))
 	case 24:
-		v = NewObject("collections.deque", []*Value{NewTuple(), NewInt(g.r.Int64N(10) + 3), NewList(g.items(1+g.r.IntN(3), depth)...)}, nil)
+		v = value.NewObject("collections.deque", []*value.Value{value.NewTuple(), value.NewInt(g.r.Int64N(10) + 3), value.NewList(g.items(1+g.r.IntN(3), depth)...)}, nil)
 	case 25:
-		v = NewObject("builtins.complex", []*Value{g.float(), g.float()}, nil)
+		v = value.NewObject("builtins.complex", []*value.Value{g.float(), g.float()}, nil)
 	}
 	return g.finish(v)
 }
 
-func (g *treeGen) finish(v *Value) *Value {
-	if v.Kind != KindTruncated {
+func (g *treeGen) finish(v *value.Value) *value.Value {
+	if v.Kind != value.KindTruncated {
 		g.done = append(g.done, v)
 	}
 	return v
 }
 
-func (g *treeGen) items(n, depth int) []*Value {
-	out := make([]*Value, n)
+func (g *treeGen) items(n, depth int) []*value.Value {
+	out := make([]*value.Value, n)
 	for i := range out {
 		out[i] = g.value(depth + 1)
 	}
@@ -278,8 +280,8 @@ func (g *treeGen) items(n, depth int) []*Value {
 
 // describe turns a tree into JSON the Python builder reads: tagged arrays,
 // with a node met again as ["ref", id].
-func describe(v *Value, ids map[*Value]int) any {
-	if v.Kind == KindNone {
+func describe(v *value.Value, ids map[*value.Value]int) any {
+	if v.Kind == value.KindNone {
 		return nil
 	}
 	if id, ok := ids[v]; ok {
@@ -287,14 +289,14 @@ func describe(v *Value, ids map[*Value]int) any {
 	}
 	id := len(ids)
 	ids[v] = id
-	list := func(items []*Value) []any {
+	list := func(items []*value.Value) []any {
 		out := make([]any, len(items))
 		for i, it := range items {
 			out[i] = describe(it, ids)
 		}
 		return out
 	}
-	pairs := func(ps []Pair) []any {
+	pairs := func(ps []value.Pair) []any {
 		out := make([]any, len(ps))
 		for i, p := range ps {
 			out[i] = []any{describe(p.Key, ids), describe(p.Value, ids)}
@@ -302,29 +304,29 @@ func describe(v *Value, ids map[*Value]int) any {
 		return out
 	}
 	switch v.Kind {
-	case KindBool:
+	case value.KindBool:
 		return []any{"bool", id, v.Bool}
-	case KindInt:
+	case value.KindInt:
 		return []any{"int", id, v.IntString()}
-	case KindFloat:
+	case value.KindFloat:
 		bits := math.Float64bits(v.Float)
 		if math.IsNaN(v.Float) {
 			bits = pythonNaN
 		}
 		return []any{"float", id, strconv.FormatUint(bits, 16)}
-	case KindStr:
+	case value.KindStr:
 		return []any{"str", id, v.Str}
-	case KindBytes:
+	case value.KindBytes:
 		return []any{"bytes", id, hex.EncodeToString(v.Bytes)}
-	case KindList, KindTuple, KindSet, KindFrozenSet:
+	case value.KindList, value.KindTuple, value.KindSet, value.KindFrozenSet:
 		return []any{v.Kind.String(), id, list(v.Items)}
-	case KindDict:
+	case value.KindDict:
 		var factory any
 		if len(v.Items) > 0 {
 			factory = describe(v.Items[0], ids)
 		}
 		return []any{"dict", id, v.Str, pairs(v.Pairs), factory}
-	case KindDateTime, KindDate, KindTime:
+	case value.KindDateTime, value.KindDate, value.KindTime:
 		dt := v.DT
 		var tz any
 		switch {
@@ -334,13 +336,13 @@ func describe(v *Value, ids map[*Value]int) any {
 			tz = []any{"offset", dt.Offset.Microseconds()}
 		}
 		return []any{v.Kind.String(), id, []int{dt.Year, dt.Month, dt.Day, dt.Hour, dt.Minute, dt.Second, dt.Microsecond}, dt.Fold, tz}
-	case KindTimeDelta:
+	case value.KindTimeDelta:
 		return []any{"timedelta", id, []int64{v.TD.Days, v.TD.Seconds, v.TD.Microseconds}}
-	case KindDecimal:
+	case value.KindDecimal:
 		return []any{"decimal", id, v.Str}
-	case KindUUID:
+	case value.KindUUID:
 		return []any{"uuid", id, hex.EncodeToString(v.Bytes)}
-	case KindObject:
+	case value.KindObject:
 		if v.Items == nil && v.State == nil {
 			return []any{"global", id, v.Str}
 		}
@@ -453,18 +455,18 @@ json.dump(out, sys.stdout)
 
 // randomTrees makes n trees from seed, the last ones large enough to span
 // several frames.
-func randomTrees(t testing.TB, seed uint64, n int) []*Value {
+func randomTrees(t testing.TB, seed uint64, n int) []*value.Value {
 	g := &treeGen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), t: t}
-	trees := make([]*Value, n)
+	trees := make([]*value.Value, n)
 	for i := range trees {
 		g.done, g.nodes = nil, 0
 		if i >= n-3 {
-			items := make([]*Value, 4000)
+			items := make([]*value.Value, 4000)
 			for j := range items {
 				g.nodes = 0
 				items[j] = g.value(3)
 			}
-			trees[i] = NewList(items...)
+			trees[i] = value.NewList(items...)
 			continue
 		}
 		trees[i] = g.value(0)
@@ -473,7 +475,7 @@ func randomTrees(t testing.TB, seed uint64, n int) []*Value {
 }
 
 // hasFold reports whether a tree holds a fold (written from protocol 4).
-func hasFold(v *Value) bool {
+func hasFold(v *value.Value) bool {
 	if v == nil {
 		return false
 	}
@@ -495,7 +497,7 @@ func hasFold(v *Value) bool {
 
 // TestEncodePickleRandomTrees: for random trees of every kind and every
 // protocol, our bytes are pickle.dumps's of the objects the tree stands
-// for, pickle.loads gives those objects, and DecodePickle gives the tree.
+// for, pickle.loads gives those objects, and Decode gives the tree.
 func TestEncodePickleRandomTrees(t *testing.T) {
 	n := 300
 	if testing.Short() {
@@ -511,7 +513,7 @@ func TestEncodePickleRandomTrees(t *testing.T) {
 	var which []int
 	for i, v := range trees {
 		for proto := 2; proto <= 5; proto++ {
-			b, err := EncodePickle(v, proto)
+			b, err := Encode(v, proto)
 			if proto < 4 && hasFold(v) {
 				if err == nil || !strings.Contains(err.Error(), "fold=1") {
 					t.Errorf("tree %d p%d: a fold, error %v", i, proto, err)
@@ -521,11 +523,11 @@ func TestEncodePickleRandomTrees(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tree %d p%d: %v\n%.500s", i, proto, err, v)
 			}
-			back, err := DecodePickle(b, DefaultLimits)
-			if err != nil || !Equal(back, v) {
-				t.Fatalf("tree %d p%d: DecodePickle of our bytes = %.500s (%v)\nwant %.500s", i, proto, back, err, v)
+			back, err := Decode(b, DefaultLimits)
+			if err != nil || !value.Equal(back, v) {
+				t.Fatalf("tree %d p%d: Decode of our bytes = %.500s (%v)\nwant %.500s", i, proto, back, err, v)
 			}
-			in = append(in, pyCase{Tree: describe(v, map[*Value]int{}), Protocol: proto, Hex: hex.EncodeToString(b)})
+			in = append(in, pyCase{Tree: describe(v, map[*value.Value]int{}), Protocol: proto, Hex: hex.EncodeToString(b)})
 			which = append(which, i)
 		}
 	}
@@ -560,8 +562,8 @@ func TestEncodePickleRandomTrees(t *testing.T) {
 	t.Logf("%d random pickles byte-identical to CPython's and loaded back equal", len(results))
 }
 
-// FuzzEncodePickleTrees: every random tree EncodePickle writes reads back
-// from DecodePickle as the same tree, with every protocol.
+// FuzzEncodePickleTrees: every random tree Encode writes reads back
+// from Decode as the same tree, with every protocol.
 func FuzzEncodePickleTrees(f *testing.F) {
 	for _, seed := range []uint64{0, 1, 2, 3, 42, 1 << 40} {
 		f.Add(seed)
@@ -571,16 +573,16 @@ func FuzzEncodePickleTrees(f *testing.F) {
 		g := &treeGen{r: rand.New(rand.NewPCG(seed, ^seed)), t: t}
 		v := g.value(0)
 		for proto := 2; proto <= 5; proto++ {
-			b, err := EncodePickle(v, proto)
+			b, err := Encode(v, proto)
 			if err != nil {
 				if proto < 4 && hasFold(v) {
 					continue
 				}
 				t.Fatalf("p%d: %v\n%s", proto, err, v)
 			}
-			back, err := DecodePickle(b, DefaultLimits)
-			if err != nil || !Equal(back, v) {
-				t.Fatalf("p%d: DecodePickle of our bytes = %s (%v)\nwant %s", proto, back, err, v)
+			back, err := Decode(b, DefaultLimits)
+			if err != nil || !value.Equal(back, v) {
+				t.Fatalf("p%d: Decode of our bytes = %s (%v)\nwant %s", proto, back, err, v)
 			}
 		}
 	})

@@ -1,4 +1,4 @@
-package serial
+package pickle
 
 import (
 	"encoding/binary"
@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
-// EncodePickle writes v as pickle.dumps(obj, protocol) does (protocols 2-5).
-// Every kind DecodePickle produces can be written except the cycle and
+// Encode writes v as pickle.dumps(obj, protocol) does (protocols 2-5).
+// Every kind Decode produces can be written except the cycle and
 // truncation markers and msgpack extensions:
 //
 //   - None, bool, int, float, str, bytes, list, tuple, dict, set and
@@ -24,7 +26,7 @@ import (
 //     datetime.timezone(timedelta(...)), offset 0 the timezone.utc singleton,
 //     a named zone zoneinfo.ZoneInfo._unpickle(key, 1) (the method got with
 //     getattr), as zoneinfo reduces itself. A named zone's offset is not
-//     stored: Python (and DecodePickle) compute it from the zone, so a value
+//     stored: Python (and Decode) compute it from the zone, so a value
 //     whose offset is not the one zoneinfo gives the zone then (pytz's LMT,
 //     say) is refused; one with a zone and no offset is written, and reads
 //     back with the offset. CPython writes fold=1 only from protocol 4 (and
@@ -44,7 +46,7 @@ import (
 //     is a State, else name(*Items) (REDUCE); then BUILD with the State.
 //     That is how CPython writes an instance of a plain class or dataclass
 //     (its __dict__ the State); a namedtuple or an exception loads either
-//     way. Where DecodePickle would read the REDUCE as a natural node
+//     way. Where Decode would read the REDUCE as a natural node
 //     (Object "decimal.Decimal" ["1.5"], which came from a NEWOBJ), NEWOBJ
 //     is written, so the tree reads back the same.
 //   - The Objects the decoder makes of shapes it keeps as data are written
@@ -61,7 +63,7 @@ import (
 // name reads back as another one is written unmapped, and refused when that
 // reads back changed too (a module named Queue).
 //
-// What DecodePickle cannot tell apart is written one way: the state of a
+// What Decode cannot tell apart is written one way: the state of a
 // class with __slots__ (merged into one dict, which Python's default BUILD
 // sets as __dict__), the keyword arguments of NEWOBJ_EX and the items that
 // APPENDS or SETITEMS add to a list or dict subclass (arguments of the
@@ -81,9 +83,9 @@ import (
 // ZoneInfo of one key; any node reached twice through the same pointer is
 // one object too.
 //
-// DecodePickle reads the output back to an equal tree, except for a named
+// Decode reads the output back to an equal tree, except for a named
 // zone without its offset (read back with it).
-func EncodePickle(v *Value, protocol int) ([]byte, error) {
+func Encode(v *value.Value, protocol int) ([]byte, error) {
 	if protocol < 2 || protocol > 5 {
 		return nil, errors.New("cannot pickle with protocol " + strconv.Itoa(protocol) + " (valid: 2-5)")
 	}
@@ -131,12 +133,12 @@ type pickleEncoder struct {
 	frameStart int // offset of the open frame's header, -1 when none
 
 	memoLen uint32
-	ptrMemo map[*Value]uint32 // containers, bytes, str and objects by identity
-	chrMemo map[string]uint32 // "" and one-character Latin-1 strings (cached by CPython)
-	shared  map[string]uint32 // strs by pool and text; "\x01" + bytes of 0-1 byte; "\x00utc"; "\x00zone\x00" + key
-	globals map[string]uint32 // classes and functions, "module\nqualname"
+	ptrMemo map[*value.Value]uint32 // containers, bytes, str and objects by identity
+	chrMemo map[string]uint32       // "" and one-character Latin-1 strings (cached by CPython)
+	shared  map[string]uint32       // strs by pool and text; "\x01" + bytes of 0-1 byte; "\x00utc"; "\x00zone\x00" + key
+	globals map[string]uint32       // classes and functions, "module\nqualname"
 
-	// zones looks up named zones as DecodePickle will when it reads the
+	// zones looks up named zones as Decode will when it reads the
 	// output (in the same order, with the same limits).
 	zones *pickleDecoder
 }
@@ -227,7 +229,7 @@ func (e *pickleEncoder) memoGet(idx uint32) {
 }
 
 // memoized writes a GET and reports true when v was written before.
-func (e *pickleEncoder) memoized(v *Value) bool {
+func (e *pickleEncoder) memoized(v *value.Value) bool {
 	if idx, ok := e.ptrMemo[v]; ok {
 		e.memoGet(idx)
 		return true
@@ -244,27 +246,27 @@ func putMemo[K comparable](m *map[K]uint32, k K, idx uint32) {
 
 // ---- values ----
 
-func (e *pickleEncoder) save(v *Value, pool strPool, depth int) error {
-	if depth > renderDepthLimit {
-		return errors.New("cannot pickle: nesting deeper than " + strconv.Itoa(renderDepthLimit) + " levels")
+func (e *pickleEncoder) save(v *value.Value, pool strPool, depth int) error {
+	if depth > value.WalkDepthLimit {
+		return errors.New("cannot pickle: nesting deeper than " + strconv.Itoa(value.WalkDepthLimit) + " levels")
 	}
 	if v == nil {
-		v = &Value{Kind: KindNone}
+		v = &value.Value{Kind: value.KindNone}
 	}
 	e.boundary()
 	var err error
 	switch v.Kind {
-	case KindNone:
+	case value.KindNone:
 		e.write(opNone)
-	case KindBool:
+	case value.KindBool:
 		if v.Bool {
 			e.write(opNewTrue)
 		} else {
 			e.write(opNewFalse)
 		}
-	case KindInt:
+	case value.KindInt:
 		e.saveInt(v)
-	case KindFloat:
+	case value.KindFloat:
 		bits := math.Float64bits(v.Float)
 		if bits == goNaN {
 			bits = pythonNaN
@@ -273,27 +275,27 @@ func (e *pickleEncoder) save(v *Value, pool strPool, depth int) error {
 		b[0] = opBinFloat
 		binary.BigEndian.PutUint64(b[1:], bits)
 		e.write(b[:]...)
-	case KindStr:
+	case value.KindStr:
 		err = e.saveStr(v, pool)
-	case KindBytes:
+	case value.KindBytes:
 		e.saveBytes(v)
-	case KindList:
+	case value.KindList:
 		err = e.saveList(v, depth)
-	case KindTuple:
+	case value.KindTuple:
 		err = e.saveTuple(v, depth)
-	case KindDict:
+	case value.KindDict:
 		err = e.saveDict(v, poolKey, depth)
-	case KindSet, KindFrozenSet:
+	case value.KindSet, value.KindFrozenSet:
 		err = e.saveSet(v, depth)
-	case KindDateTime, KindDate, KindTime:
+	case value.KindDateTime, value.KindDate, value.KindTime:
 		err = e.saveTemporal(v)
-	case KindTimeDelta:
+	case value.KindTimeDelta:
 		err = e.saveTimeDelta(v)
-	case KindDecimal:
+	case value.KindDecimal:
 		err = e.saveDecimal(v)
-	case KindUUID:
+	case value.KindUUID:
 		err = e.saveUUID(v, depth)
-	case KindObject:
+	case value.KindObject:
 		err = e.saveObject(v, depth)
 	default:
 		return errors.New("cannot pickle " + v.Kind.String())
@@ -303,7 +305,7 @@ func (e *pickleEncoder) save(v *Value, pool strPool, depth int) error {
 
 // saveInt is save_long: BININT1/BININT2/BININT when it fits a signed 32-bit
 // int, else LONG1/LONG4 with the shortest little-endian two's complement.
-func (e *pickleEncoder) saveInt(v *Value) {
+func (e *pickleEncoder) saveInt(v *value.Value) {
 	if v.Big == nil || v.Big.IsInt64() {
 		i := v.Int
 		if v.Big != nil {
@@ -358,7 +360,7 @@ func longLE(x *big.Int) []byte {
 	return buf
 }
 
-func (e *pickleEncoder) saveStr(v *Value, pool strPool) error {
+func (e *pickleEncoder) saveStr(v *value.Value, pool strPool) error {
 	s := v.Str
 	if !utf8.ValidString(s) {
 		return errors.New("cannot pickle a str that is not valid UTF-8")
@@ -419,16 +421,16 @@ const frozenIdentChars = "BCLST_abcdefhijklmnopqrstvwxy"
 // str saves the text s as a str of pool (poolNone: a new object).
 func (e *pickleEncoder) str(pool strPool, s string) {
 	e.boundary()
-	_ = e.saveStr(&Value{Kind: KindStr, Str: s}, pool) // s is valid UTF-8 wherever this is called
+	_ = e.saveStr(&value.Value{Kind: value.KindStr, Str: s}, pool) // s is valid UTF-8 wherever this is called
 }
 
 // small saves an int the encoder chooses (never memoized).
 func (e *pickleEncoder) small(i int64) {
 	e.boundary()
-	e.saveInt(&Value{Kind: KindInt, Int: i})
+	e.saveInt(&value.Value{Kind: value.KindInt, Int: i})
 }
 
-func (e *pickleEncoder) saveBytes(v *Value) {
+func (e *pickleEncoder) saveBytes(v *value.Value) {
 	b := v.Bytes
 	// CPython caches b'' and the one-byte bytes: one object per value.
 	single := ""
@@ -491,7 +493,7 @@ func (e *pickleEncoder) saveBytes(v *Value) {
 
 // ---- containers ----
 
-func (e *pickleEncoder) saveList(v *Value, depth int) error {
+func (e *pickleEncoder) saveList(v *value.Value, depth int) error {
 	if e.memoized(v) {
 		return nil
 	}
@@ -502,7 +504,7 @@ func (e *pickleEncoder) saveList(v *Value, depth int) error {
 
 // appends is batch_list_exact: one APPEND for a single item, else batches
 // of MARK ... APPENDS.
-func (e *pickleEncoder) appends(items []*Value, depth int) error {
+func (e *pickleEncoder) appends(items []*value.Value, depth int) error {
 	if len(items) == 1 {
 		if err := e.save(items[0], poolNone, depth+1); err != nil {
 			return err
@@ -522,7 +524,7 @@ func (e *pickleEncoder) appends(items []*Value, depth int) error {
 	return nil
 }
 
-func (e *pickleEncoder) saveTuple(v *Value, depth int) error {
+func (e *pickleEncoder) saveTuple(v *value.Value, depth int) error {
 	n := len(v.Items)
 	if n == 0 {
 		e.write(opEmptyTuple)
@@ -549,14 +551,14 @@ func (e *pickleEncoder) saveTuple(v *Value, depth int) error {
 }
 
 // args saves the argument tuple of a call (a new tuple object).
-func (e *pickleEncoder) args(items []*Value, depth int) error {
+func (e *pickleEncoder) args(items []*value.Value, depth int) error {
 	e.boundary()
-	return e.saveTuple(&Value{Kind: KindTuple, Items: items}, depth)
+	return e.saveTuple(&value.Value{Kind: value.KindTuple, Items: items}, depth)
 }
 
 // saveDict writes a dict (keys shared as keys says) or, when its Str names
 // one, an OrderedDict, Counter or defaultdict.
-func (e *pickleEncoder) saveDict(v *Value, keys strPool, depth int) error {
+func (e *pickleEncoder) saveDict(v *value.Value, keys strPool, depth int) error {
 	if e.memoized(v) {
 		return nil
 	}
@@ -597,7 +599,7 @@ func (e *pickleEncoder) saveDict(v *Value, keys strPool, depth int) error {
 		// Counter.__reduce__: Counter(dict(self)).
 		_ = e.global("collections", "Counter")
 		e.boundary()
-		if err := e.saveDict(&Value{Kind: KindDict, Pairs: v.Pairs}, poolKey, depth); err != nil {
+		if err := e.saveDict(&value.Value{Kind: value.KindDict, Pairs: v.Pairs}, poolKey, depth); err != nil {
 			return err
 		}
 		e.write(opTuple1)
@@ -609,7 +611,7 @@ func (e *pickleEncoder) saveDict(v *Value, keys strPool, depth int) error {
 	return errors.New("cannot pickle a dict of class " + v.Str + " (only collections.OrderedDict, Counter and defaultdict)")
 }
 
-func (e *pickleEncoder) item(p Pair, keys strPool, depth int) error {
+func (e *pickleEncoder) item(p value.Pair, keys strPool, depth int) error {
 	if err := e.save(p.Key, keys, depth+1); err != nil {
 		return err
 	}
@@ -619,7 +621,7 @@ func (e *pickleEncoder) item(p Pair, keys strPool, depth int) error {
 // setItemsExact is batch_dict_exact: SETITEM for a single item, else
 // batches of MARK ... SETITEMS, the last one empty when the size is a
 // multiple of the batch size (as CPython writes it).
-func (e *pickleEncoder) setItemsExact(pairs []Pair, keys strPool, depth int) error {
+func (e *pickleEncoder) setItemsExact(pairs []value.Pair, keys strPool, depth int) error {
 	if len(pairs) == 0 {
 		return nil
 	}
@@ -647,7 +649,7 @@ func (e *pickleEncoder) setItemsExact(pairs []Pair, keys strPool, depth int) err
 
 // setItems is batch_dict, for the items a reduce gives as an iterator:
 // batches of MARK ... SETITEMS, and SETITEM for a batch of one.
-func (e *pickleEncoder) setItems(pairs []Pair, depth int) error {
+func (e *pickleEncoder) setItems(pairs []value.Pair, depth int) error {
 	for len(pairs) > 0 {
 		if len(pairs) == 1 {
 			if err := e.item(pairs[0], poolKey, depth); err != nil {
@@ -671,7 +673,7 @@ func (e *pickleEncoder) setItems(pairs []Pair, depth int) error {
 
 // saveSet is save_set / save_frozenset: EMPTY_SET + ADDITEMS batches and
 // MARK ... FROZENSET from protocol 4, set(list) / frozenset(list) before.
-func (e *pickleEncoder) saveSet(v *Value, depth int) error {
+func (e *pickleEncoder) saveSet(v *value.Value, depth int) error {
 	for _, it := range v.Items {
 		if err := hashable(it, "set item"); err != nil {
 			return err
@@ -682,7 +684,7 @@ func (e *pickleEncoder) saveSet(v *Value, depth int) error {
 	}
 	if e.proto < 4 {
 		name := "set"
-		if v.Kind == KindFrozenSet {
+		if v.Kind == value.KindFrozenSet {
 			name = "frozenset"
 		}
 		_ = e.global("builtins", name)
@@ -697,7 +699,7 @@ func (e *pickleEncoder) saveSet(v *Value, depth int) error {
 		putMemo(&e.ptrMemo, v, e.memoPut())
 		return nil
 	}
-	if v.Kind == KindFrozenSet {
+	if v.Kind == value.KindFrozenSet {
 		e.write(opMark)
 		for _, it := range v.Items {
 			if err := e.save(it, poolNone, depth+1); err != nil {
@@ -729,14 +731,14 @@ func (e *pickleEncoder) saveSet(v *Value, depth int) error {
 }
 
 // hashable refuses what Python cannot use as a dict key or set item.
-func hashable(v *Value, what string) error {
+func hashable(v *value.Value, what string) error {
 	if v == nil {
 		return nil
 	}
 	switch v.Kind {
-	case KindList, KindDict, KindSet:
+	case value.KindList, value.KindDict, value.KindSet:
 		return errors.New("cannot pickle a " + v.Kind.String() + " as a " + what + " (unhashable in Python)")
-	case KindTuple:
+	case value.KindTuple:
 		for _, it := range v.Items {
 			if err := hashable(it, what); err != nil {
 				return err
@@ -786,8 +788,8 @@ var builtinTypes = map[string]bool{
 	"type": true, "zip": true,
 }
 
-func isGlobalNode(v *Value) bool {
-	return v != nil && v.Kind == KindObject && v.Items == nil && v.State == nil
+func isGlobalNode(v *value.Value) bool {
+	return v != nil && v.Kind == value.KindObject && v.Items == nil && v.State == nil
 }
 
 // globalName writes a reference to the class or function name ("module.Qualname").
@@ -865,7 +867,7 @@ func (e *pickleEncoder) checkGlobalLine(module, name string) error {
 
 // saveObject writes an Object node: a class or function reference, a call
 // with its state, or one of the shapes the decoder keeps as data.
-func (e *pickleEncoder) saveObject(v *Value, depth int) error {
+func (e *pickleEncoder) saveObject(v *value.Value, depth int) error {
 	if isGlobalNode(v) {
 		return e.globalName(v.Str)
 	}
@@ -873,7 +875,7 @@ func (e *pickleEncoder) saveObject(v *Value, depth int) error {
 		return nil
 	}
 	items := v.Items
-	var appended []*Value // items a reduce appends after the call (APPENDS)
+	var appended []*value.Value // items a reduce appends after the call (APPENDS)
 	switch {
 	case v.Str == "<call>" || v.Str == "<new>":
 		// A call of something that is not a global: the callable comes first.
@@ -895,7 +897,7 @@ func (e *pickleEncoder) saveObject(v *Value, depth int) error {
 		} else {
 			e.write(opReduce)
 		}
-	case v.Str == "copyreg.extension" && len(items) == 1 && items[0] != nil && items[0].Kind == KindInt &&
+	case v.Str == "copyreg.extension" && len(items) == 1 && items[0] != nil && items[0].Kind == value.KindInt &&
 		items[0].Big == nil && items[0].Int > 0 && items[0].Int <= math.MaxInt32:
 		// An extension code (copyreg.add_extension), as the pickle had it.
 		code := items[0].Int
@@ -911,13 +913,13 @@ func (e *pickleEncoder) saveObject(v *Value, depth int) error {
 			e.write(b[:]...)
 		}
 		return e.build(v.State, depth) // EXT objects are not memoized
-	case v.State == nil && v.Str == "zoneinfo.ZoneInfo" && len(items) == 1 && items[0] != nil && items[0].Kind == KindStr:
+	case v.State == nil && v.Str == "zoneinfo.ZoneInfo" && len(items) == 1 && items[0] != nil && items[0].Kind == value.KindStr:
 		return e.saveZone(items[0].Str)
 	case v.State == nil && v.Str == "datetime.timezone" && len(items) == 1 && items[0] != nil &&
-		items[0].Kind == KindTimeDelta && items[0].TD != nil && *items[0].TD == (TimeDelta{}):
+		items[0].Kind == value.KindTimeDelta && items[0].TD != nil && *items[0].TD == (value.TimeDelta{}):
 		e.saveUTC()
 		return nil
-	case v.Str == "collections.deque" && len(items) == 3 && items[2] != nil && items[2].Kind == KindList && len(items[2].Items) > 0:
+	case v.Str == "collections.deque" && len(items) == 3 && items[2] != nil && items[2].Kind == value.KindList && len(items[2].Items) > 0:
 		// deque.__reduce__ with a maxlen: deque((), maxlen) and the items
 		// appended, which the decoder collects into a third argument.
 		_ = e.global("collections", "deque")
@@ -936,7 +938,7 @@ func (e *pickleEncoder) saveObject(v *Value, depth int) error {
 			return err
 		}
 		e.boundary()
-		e.saveBytes(&Value{Kind: KindBytes, Bytes: payload})
+		e.saveBytes(&value.Value{Kind: value.KindBytes, Bytes: payload})
 		if err := e.save(items[1], poolNone, depth+1); err != nil {
 			return err
 		}
@@ -973,7 +975,7 @@ func (e *pickleEncoder) saveObject(v *Value, depth int) error {
 
 // appendItems is batch_list, for the items a reduce gives as an iterator:
 // batches of MARK ... APPENDS, and APPEND for a batch of one.
-func (e *pickleEncoder) appendItems(items []*Value, depth int) error {
+func (e *pickleEncoder) appendItems(items []*value.Value, depth int) error {
 	for len(items) > 0 {
 		if len(items) == 1 {
 			if err := e.save(items[0], poolNone, depth+1); err != nil {
@@ -997,15 +999,15 @@ func (e *pickleEncoder) appendItems(items []*Value, depth int) error {
 
 // build writes BUILD with state, when there is one. A state dict is an
 // object's __dict__: its keys are interned attribute names.
-func (e *pickleEncoder) build(state *Value, depth int) error {
+func (e *pickleEncoder) build(state *value.Value, depth int) error {
 	if state == nil {
 		return nil
 	}
-	if depth+1 > renderDepthLimit {
-		return errors.New("cannot pickle: nesting deeper than " + strconv.Itoa(renderDepthLimit) + " levels")
+	if depth+1 > value.WalkDepthLimit {
+		return errors.New("cannot pickle: nesting deeper than " + strconv.Itoa(value.WalkDepthLimit) + " levels")
 	}
 	var err error
-	if state.Kind == KindDict && state.Str == "" {
+	if state.Kind == value.KindDict && state.Str == "" {
 		e.boundary()
 		err = e.saveDict(state, poolAttr, depth+1)
 	} else {
@@ -1018,10 +1020,10 @@ func (e *pickleEncoder) build(state *Value, depth int) error {
 	return nil
 }
 
-// reduceConverts reports whether DecodePickle would read name(*args)
+// reduceConverts reports whether Decode would read name(*args)
 // (REDUCE) as something else than the object: a natural node or another
 // name. Such objects came from NEWOBJ, and are written so.
-func reduceConverts(name string, args []*Value) bool {
+func reduceConverts(name string, args []*value.Value) bool {
 	code := knownGlobals[name]
 	if code == gOther {
 		return false
@@ -1039,13 +1041,13 @@ func reduceConverts(name string, args []*Value) bool {
 // foreignTZ reports whether v is what the decoder makes of a datetime or
 // time whose tzinfo is of a class it does not know: Object
 // datetime.datetime (or time) with the naive value and the tzinfo.
-func (e *pickleEncoder) foreignTZ(v *Value) bool {
+func (e *pickleEncoder) foreignTZ(v *value.Value) bool {
 	if v.State != nil || len(v.Items) != 2 {
 		return false
 	}
 	dt, tz := v.Items[0], v.Items[1]
-	if dt == nil || dt.DT == nil || tz == nil || tz.Kind == KindNone ||
-		!(dt.Kind == KindDateTime || dt.Kind == KindTime) || v.Str != kindClasses[dt.Kind] {
+	if dt == nil || dt.DT == nil || tz == nil || tz.Kind == value.KindNone ||
+		!(dt.Kind == value.KindDateTime || dt.Kind == value.KindTime) || v.Str != kindClasses[dt.Kind] {
 		return false
 	}
 	if _, err := temporalPayload(dt.Kind, dt.DT); err != nil {
@@ -1066,14 +1068,14 @@ func (e *pickleEncoder) foreignTZ(v *Value) bool {
 // temporalPayload packs a datetime (10 bytes), date (4) or time (6) as
 // their __reduce__ does, fold in the high bit of the month (datetime) or
 // hour (time).
-func temporalPayload(k Kind, dt *DateTime) ([]byte, error) {
-	size := map[Kind]int{KindDateTime: 10, KindDate: 4, KindTime: 6}[k]
+func temporalPayload(k value.Kind, dt *value.DateTime) ([]byte, error) {
+	size := map[value.Kind]int{value.KindDateTime: 10, value.KindDate: 4, value.KindTime: 6}[k]
 	check := *dt
-	if k == KindTime {
+	if k == value.KindTime {
 		check.Year, check.Month, check.Day = 1, 1, 1
 	}
 	if check.Hour < 0 || check.Minute < 0 || check.Second < 0 || check.Microsecond < 0 || !validDT(size, &check) {
-		return nil, errors.New("cannot pickle an invalid " + k.String() + " " + isoTemporal(k, dt))
+		return nil, errors.New("cannot pickle an invalid " + k.String() + " " + value.ISOTemporal(k, dt))
 	}
 	var fold byte
 	if dt.Fold {
@@ -1082,9 +1084,9 @@ func temporalPayload(k Kind, dt *DateTime) ([]byte, error) {
 	us := dt.Microsecond
 	clock := []byte{byte(dt.Hour), byte(dt.Minute), byte(dt.Second), byte(us >> 16), byte(us >> 8), byte(us)}
 	switch k {
-	case KindDate:
+	case value.KindDate:
 		return []byte{byte(dt.Year >> 8), byte(dt.Year), byte(dt.Month), byte(dt.Day)}, nil
-	case KindTime:
+	case value.KindTime:
 		clock[0] |= fold
 		return clock, nil
 	}
@@ -1094,15 +1096,15 @@ func temporalPayload(k Kind, dt *DateTime) ([]byte, error) {
 // payload is temporalPayload for the protocol: CPython writes the fold only
 // from protocol 4 (older readers refuse the bit) and drops it below; the
 // encoder refuses to drop it.
-func (e *pickleEncoder) payload(k Kind, dt *DateTime) ([]byte, error) {
+func (e *pickleEncoder) payload(k value.Kind, dt *value.DateTime) ([]byte, error) {
 	if dt.Fold && e.proto < 4 {
-		return nil, errors.New("cannot pickle " + k.String() + " " + isoTemporal(k, dt) + " with fold=1 with protocol " +
+		return nil, errors.New("cannot pickle " + k.String() + " " + value.ISOTemporal(k, dt) + " with fold=1 with protocol " +
 			strconv.Itoa(e.proto) + ": Python writes the fold only from protocol 4 (and drops it below); use protocol 4 or 5")
 	}
 	return temporalPayload(k, dt)
 }
 
-func (e *pickleEncoder) saveTemporal(v *Value) error {
+func (e *pickleEncoder) saveTemporal(v *value.Value) error {
 	dt := v.DT
 	if dt == nil {
 		return errors.New("cannot pickle a " + v.Kind.String() + " without its fields")
@@ -1111,7 +1113,7 @@ func (e *pickleEncoder) saveTemporal(v *Value) error {
 		return nil
 	}
 	aware := dt.HasOffset || dt.Zone != ""
-	if v.Kind == KindDate && (aware || dt.Fold) {
+	if v.Kind == value.KindDate && (aware || dt.Fold) {
 		return errors.New("cannot pickle a date with a time zone or fold")
 	}
 	payload, err := e.payload(v.Kind, dt)
@@ -1125,7 +1127,7 @@ func (e *pickleEncoder) saveTemporal(v *Value) error {
 	}
 	_ = e.global("datetime", kindClasses[v.Kind][len("datetime."):])
 	e.boundary()
-	e.saveBytes(&Value{Kind: KindBytes, Bytes: payload})
+	e.saveBytes(&value.Value{Kind: value.KindBytes, Bytes: payload})
 	if aware {
 		switch {
 		case dt.Zone != "":
@@ -1150,14 +1152,14 @@ func (e *pickleEncoder) saveTemporal(v *Value) error {
 // checkTZ refuses a zone and offset that do not read back as they are: an
 // offset Python's timezone cannot hold, or a named zone whose offset is not
 // the one zoneinfo gives it at that time (only the name is pickled).
-func (e *pickleEncoder) checkTZ(k Kind, dt *DateTime) error {
+func (e *pickleEncoder) checkTZ(k value.Kind, dt *value.DateTime) error {
 	naive := *dt
 	naive.HasOffset, naive.Offset, naive.Zone = false, 0, ""
-	var tz *Value
+	var tz *value.Value
 	if dt.Zone != "" {
-		tz = &Value{Kind: KindObject, Str: "zoneinfo.ZoneInfo", Items: []*Value{NewStr(dt.Zone)}}
+		tz = &value.Value{Kind: value.KindObject, Str: "zoneinfo.ZoneInfo", Items: []*value.Value{value.NewStr(dt.Zone)}}
 	} else {
-		tz = &Value{Kind: KindObject, Str: "datetime.timezone", Items: []*Value{offsetDelta(dt.Offset)}}
+		tz = &value.Value{Kind: value.KindObject, Str: "datetime.timezone", Items: []*value.Value{offsetDelta(dt.Offset)}}
 	}
 	if e.zones == nil {
 		e.zones = newPickleDecoder(nil, Limits{})
@@ -1168,21 +1170,21 @@ func (e *pickleEncoder) checkTZ(k Kind, dt *DateTime) error {
 	case ok && got == *dt:
 		return nil
 	case dt.Zone == "":
-		return errors.New("cannot pickle " + k.String() + " " + isoTemporal(k, dt) +
+		return errors.New("cannot pickle " + k.String() + " " + value.ISOTemporal(k, dt) +
 			": datetime.timezone takes a whole number of microseconds strictly between -24h and +24h")
 	case ok && !dt.HasOffset:
 		return nil // Python computes the offset from the zone
 	case got.HasOffset:
-		return errors.New("cannot pickle " + k.String() + " " + isoTemporal(k, dt) + ": zoneinfo gives " + dt.Zone +
-			" the offset " + isoOffset(got.Offset) + " then, and a pickle holds only the zone's name")
+		return errors.New("cannot pickle " + k.String() + " " + value.ISOTemporal(k, dt) + ": zoneinfo gives " + dt.Zone +
+			" the offset " + value.ISOOffset(got.Offset) + " then, and a pickle holds only the zone's name")
 	}
-	return errors.New("cannot pickle " + k.String() + " " + isoTemporal(k, dt) + ": the offset of " + dt.Zone +
+	return errors.New("cannot pickle " + k.String() + " " + value.ISOTemporal(k, dt) + ": the offset of " + dt.Zone +
 		" is not known here, and a pickle holds only the zone's name")
 }
 
-func offsetDelta(off time.Duration) *Value {
-	td := NormalizeTimeDelta(0, 0, off.Microseconds())
-	return &Value{Kind: KindTimeDelta, TD: &td}
+func offsetDelta(off time.Duration) *value.Value {
+	td := value.NormalizeTimeDelta(0, 0, off.Microseconds())
+	return &value.Value{Kind: value.KindTimeDelta, TD: &td}
 }
 
 // saveUTC writes datetime.timezone.utc, a singleton: timezone(timedelta(0)).
@@ -1242,7 +1244,7 @@ func (e *pickleEncoder) saveZone(key string) error {
 
 // timedelta writes timedelta(days, seconds, microseconds) and returns its
 // memo index.
-func (e *pickleEncoder) timedelta(td TimeDelta) uint32 {
+func (e *pickleEncoder) timedelta(td value.TimeDelta) uint32 {
 	_ = e.global("datetime", "timedelta")
 	e.small(td.Days)
 	e.small(td.Seconds)
@@ -1253,16 +1255,16 @@ func (e *pickleEncoder) timedelta(td TimeDelta) uint32 {
 	return e.memoPut()
 }
 
-func (e *pickleEncoder) saveTimeDelta(v *Value) error {
+func (e *pickleEncoder) saveTimeDelta(v *value.Value) error {
 	if v.TD == nil {
 		return errors.New("cannot pickle a timedelta without its fields")
 	}
 	if e.memoized(v) {
 		return nil
 	}
-	td := NormalizeTimeDelta(v.TD.Days, v.TD.Seconds, v.TD.Microseconds)
+	td := value.NormalizeTimeDelta(v.TD.Days, v.TD.Seconds, v.TD.Microseconds)
 	if td.Days < -999999999 || td.Days > 999999999 {
-		return errors.New("cannot pickle timedelta " + td.repr() + ": Python's limit is 999999999 days")
+		return errors.New("cannot pickle timedelta " + td.Repr() + ": Python's limit is 999999999 days")
 	}
 	putMemo(&e.ptrMemo, v, e.timedelta(td))
 	return nil
@@ -1270,7 +1272,7 @@ func (e *pickleEncoder) saveTimeDelta(v *Value) error {
 
 // saveDecimal writes Decimal(text), as Decimal.__reduce__ does with
 // str(self): the text is written as it is.
-func (e *pickleEncoder) saveDecimal(v *Value) error {
+func (e *pickleEncoder) saveDecimal(v *value.Value) error {
 	if !validDecimal(v.Str) || strings.TrimSpace(v.Str) != v.Str {
 		return errors.New("cannot pickle decimal " + strconv.Quote(v.Str) + ": not the text of a Decimal")
 	}
@@ -1289,7 +1291,7 @@ func (e *pickleEncoder) saveDecimal(v *Value) error {
 // saveUUID writes a uuid.UUID as CPython 3.11 does: UUID.__new__(UUID)
 // (copyreg's protocol 2 reduce) and BUILD with __getstate__'s {'int': n}
 // (is_safe is not kept, so it is unknown and left out as UUID leaves it).
-func (e *pickleEncoder) saveUUID(v *Value, depth int) error {
+func (e *pickleEncoder) saveUUID(v *value.Value, depth int) error {
 	if len(v.Bytes) != 16 {
 		return errors.New("cannot pickle a uuid of " + strconv.Itoa(len(v.Bytes)) + " bytes (want 16)")
 	}
@@ -1300,6 +1302,6 @@ func (e *pickleEncoder) saveUUID(v *Value, depth int) error {
 	_ = e.args(nil, depth)
 	e.write(opNewObj)
 	putMemo(&e.ptrMemo, v, e.memoPut())
-	n := NewBigInt(new(big.Int).SetBytes(v.Bytes))
-	return e.build(NewDict(Pair{NewStr("int"), n}), depth)
+	n := value.NewBigInt(new(big.Int).SetBytes(v.Bytes))
+	return e.build(value.NewDict(value.Pair{Key: value.NewStr("int"), Value: n}), depth)
 }

@@ -1,4 +1,7 @@
-package serial
+// Package pickle decodes and encodes Python pickles (protocols 0-5) without
+// running anything: Decode turns a pickle into a Value tree, Encode writes a
+// tree as pickle.dumps does.
+package pickle
 
 import (
 	"encoding/binary"
@@ -10,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/pyrepr"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
 // Pickle decoding: a parse-only interpreter of the pickle virtual machine
@@ -64,7 +68,7 @@ import (
 //     worth: what exceeds it becomes a truncated marker, so walking or
 //     rendering the tree costs about what reading the pickle did.
 
-// Limits bounds the work and memory of DecodePickle. A zero field takes its
+// Limits bounds the work and memory of Decode. A zero field takes its
 // value from DefaultLimits.
 type Limits struct {
 	MaxDepth int // container nesting (deeper pickles are refused)
@@ -80,9 +84,7 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits of detection and `get`.
-var DefaultLimits = Limits{MaxDepth: MaxDepth, MaxMemo: 1 << 20, MaxItems: 0, MaxBytes: 256 << 20}
-
-const formatPickle Format = "pickle"
+var DefaultLimits = Limits{MaxDepth: value.MaxDepth, MaxMemo: 1 << 20, MaxItems: 0, MaxBytes: 256 << 20}
 
 // Pickle opcodes (pickletools.opcodes).
 const (
@@ -165,11 +167,11 @@ const (
 
 // maxLongBytes bounds LONG1/LONG4: a longer integer has more than MaxIntDigits
 // decimal digits (Python refuses to print those too).
-const maxLongBytes = (MaxIntDigits*3322/1000)/8 + 2
+const maxLongBytes = (value.MaxIntDigits*3322/1000)/8 + 2
 
-// DecodePickle decodes a complete pickle (protocol 0-5): the whole input up to
+// Decode decodes a complete pickle (protocol 0-5): the whole input up to
 // and including STOP, nothing after it. Errors are *FormatError values.
-func DecodePickle(b []byte, lim Limits) (*Value, error) {
+func Decode(b []byte, lim Limits) (*value.Value, error) {
 	d := newPickleDecoder(b, lim)
 	root, err := d.run()
 	if err != nil {
@@ -203,20 +205,20 @@ type pickleDecoder struct {
 	used  int64
 	proto int
 
-	stack []*Value
+	stack []*value.Value
 	marks []int
-	fence int        // stack index of the innermost mark (items below it cannot be popped)
-	memo  [][]*Value // pages of memoPageSize entries
-	nmemo int        // filled memo entries (MEMOIZE stores at this index)
+	fence int              // stack index of the innermost mark (items below it cannot be popped)
+	memo  [][]*value.Value // pages of memoPageSize entries
+	nmemo int              // filled memo entries (MEMOIZE stores at this index)
 
-	refs     map[*Value]globalCode // nodes that stand for a class or function
-	shared   map[*Value]struct{}   // containers pushed again by GET or DUP
-	objItems map[*Value]*Value     // object -> the dict/list collecting its SETITEMS/APPENDS
+	refs     map[*value.Value]globalCode   // nodes that stand for a class or function
+	shared   map[*value.Value]struct{}     // containers pushed again by GET or DUP
+	objItems map[*value.Value]*value.Value // object -> the dict/list collecting its SETITEMS/APPENDS
 
-	slab     []Value
-	ptrs     []*Value
-	pairs    []Pair
-	dts      []DateTime
+	slab     []value.Value
+	ptrs     []*value.Value
+	pairs    []value.Pair
+	dts      []value.DateTime
 	barena   []byte
 	nodes    int64                     // nodes made
 	refCount int64                     // references pushed again (GET, DUP)
@@ -224,8 +226,8 @@ type pickleDecoder struct {
 	lastZone string
 	lastLoc  *time.Location
 
-	cycle  *Value
-	leaves [leafCount]*Value // shared immutable leaves: 0-255, None, False, True
+	cycle  *value.Value
+	leaves [leafCount]*value.Value // shared immutable leaves: 0-255, None, False, True
 }
 
 // Leaves the tree may share: immutable, so one node serves every occurrence.
@@ -237,7 +239,7 @@ const (
 )
 
 // leaf returns the shared node of the int 0-255, None, False or True.
-func (d *pickleDecoder) leaf(i int) *Value {
+func (d *pickleDecoder) leaf(i int) *value.Value {
 	if v := d.leaves[i]; v != nil {
 		return v
 	}
@@ -245,9 +247,9 @@ func (d *pickleDecoder) leaf(i int) *Value {
 	switch i {
 	case leafNone:
 	case leafFalse, leafTrue:
-		v.Kind, v.Bool = KindBool, i == leafTrue
+		v.Kind, v.Bool = value.KindBool, i == leafTrue
 	default:
-		v.Kind, v.Int = KindInt, int64(i)
+		v.Kind, v.Int = value.KindInt, int64(i)
 	}
 	d.leaves[i] = v
 	return v
@@ -256,14 +258,14 @@ func (d *pickleDecoder) leaf(i int) *Value {
 func newPickleDecoder(b []byte, lim Limits) *pickleDecoder {
 	lim = lim.withDefaults()
 	d := &pickleDecoder{in: b, s: string(b), lim: lim, used: int64(len(b))}
-	d.stack = make([]*Value, 0, 32)
+	d.stack = make([]*value.Value, 0, 32)
 	return d
 }
 
 // ---- errors ----
 
 func (d *pickleDecoder) errAt(off int, msg string) error {
-	return &FormatError{Format: formatPickle, Offset: off, Msg: msg}
+	return &value.FormatError{Format: value.FormatPickle, Offset: off, Msg: msg}
 }
 
 func (d *pickleDecoder) fail(msg string) error { return d.errAt(d.op, msg) }
@@ -277,7 +279,7 @@ func (d *pickleDecoder) underflow() error {
 }
 
 func (d *pickleDecoder) tooBig() error {
-	return d.fail("decoding needs more than " + HumanBytes(d.lim.MaxBytes) + " (limit)")
+	return d.fail("decoding needs more than " + value.HumanBytes(d.lim.MaxBytes) + " (limit)")
 }
 
 // ---- allocation ----
@@ -291,7 +293,7 @@ func (d *pickleDecoder) charge(n int64) error {
 }
 
 // node returns a zeroed Value from the current slab.
-func (d *pickleDecoder) node() *Value {
+func (d *pickleDecoder) node() *value.Value {
 	if len(d.slab) == cap(d.slab) {
 		n := 2 * cap(d.slab)
 		if n < 16 {
@@ -299,7 +301,7 @@ func (d *pickleDecoder) node() *Value {
 		} else if n > 1024 {
 			n = 1024
 		}
-		d.slab = make([]Value, 0, n)
+		d.slab = make([]value.Value, 0, n)
 	}
 	d.slab = d.slab[:len(d.slab)+1]
 	d.used += valueCost
@@ -309,29 +311,29 @@ func (d *pickleDecoder) node() *Value {
 
 // items returns a copy of src in an exactly-sized slice (appending to it
 // reallocates, so it never runs into its neighbours).
-func (d *pickleDecoder) items(src []*Value) []*Value {
+func (d *pickleDecoder) items(src []*value.Value) []*value.Value {
 	n := len(src)
 	d.used += int64(n) * ptrCost
 	if n > 256 {
-		out := make([]*Value, n)
+		out := make([]*value.Value, n)
 		copy(out, src)
 		return out
 	}
 	if cap(d.ptrs)-len(d.ptrs) < n {
-		d.ptrs = make([]*Value, 0, 4096)
+		d.ptrs = make([]*value.Value, 0, 4096)
 	}
 	off := len(d.ptrs)
 	d.ptrs = append(d.ptrs, src...)
 	return d.ptrs[off : off+n : off+n]
 }
 
-func (d *pickleDecoder) pairSlice(n int) []Pair {
+func (d *pickleDecoder) pairSlice(n int) []value.Pair {
 	d.used += int64(n) * pairCost
 	if n > 256 {
-		return make([]Pair, 0, n)
+		return make([]value.Pair, 0, n)
 	}
 	if cap(d.pairs)-len(d.pairs) < n {
-		d.pairs = make([]Pair, 0, 2048)
+		d.pairs = make([]value.Pair, 0, 2048)
 	}
 	off := len(d.pairs)
 	d.pairs = d.pairs[:off+n]
@@ -352,58 +354,58 @@ func (d *pickleDecoder) bytesCopy(p []byte) []byte {
 	return d.barena[off : off+n : off+n]
 }
 
-func (d *pickleDecoder) newDT() *DateTime {
+func (d *pickleDecoder) newDT() *value.DateTime {
 	if len(d.dts) == cap(d.dts) {
-		d.dts = make([]DateTime, 0, 64)
+		d.dts = make([]value.DateTime, 0, 64)
 	}
 	d.dts = d.dts[:len(d.dts)+1]
 	return &d.dts[len(d.dts)-1]
 }
 
-func (d *pickleDecoder) floatNode(f float64) *Value {
+func (d *pickleDecoder) floatNode(f float64) *value.Value {
 	v := d.node()
-	v.Kind, v.Float = KindFloat, f
+	v.Kind, v.Float = value.KindFloat, f
 	return v
 }
 
-func (d *pickleDecoder) intNode(i int64) *Value {
+func (d *pickleDecoder) intNode(i int64) *value.Value {
 	v := d.node()
-	v.Kind, v.Int = KindInt, i
+	v.Kind, v.Int = value.KindInt, i
 	return v
 }
 
-func (d *pickleDecoder) strNode(s string) *Value {
+func (d *pickleDecoder) strNode(s string) *value.Value {
 	v := d.node()
-	v.Kind, v.Str = KindStr, s
+	v.Kind, v.Str = value.KindStr, s
 	return v
 }
 
-func (d *pickleDecoder) bytesNode(b []byte) *Value {
+func (d *pickleDecoder) bytesNode(b []byte) *value.Value {
 	v := d.node()
-	v.Kind, v.Bytes = KindBytes, b
+	v.Kind, v.Bytes = value.KindBytes, b
 	return v
 }
 
-func (d *pickleDecoder) seqNode(k Kind, items []*Value) *Value {
+func (d *pickleDecoder) seqNode(k value.Kind, items []*value.Value) *value.Value {
 	v := d.node()
 	v.Kind, v.Items = k, items
 	return v
 }
 
-func (d *pickleDecoder) object(class string, args []*Value, state *Value) *Value {
+func (d *pickleDecoder) object(class string, args []*value.Value, state *value.Value) *value.Value {
 	if args == nil {
-		args = []*Value{}
+		args = []*value.Value{}
 	}
 	v := d.node()
-	v.Kind, v.Str, v.Items, v.State = KindObject, class, args, state
+	v.Kind, v.Str, v.Items, v.State = value.KindObject, class, args, state
 	return v
 }
 
 // ---- stack ----
 
-func (d *pickleDecoder) push(v *Value) { d.stack = append(d.stack, v) }
+func (d *pickleDecoder) push(v *value.Value) { d.stack = append(d.stack, v) }
 
-func (d *pickleDecoder) pop() (*Value, error) {
+func (d *pickleDecoder) pop() (*value.Value, error) {
 	n := len(d.stack)
 	if n <= d.fence {
 		return nil, d.underflow()
@@ -413,7 +415,7 @@ func (d *pickleDecoder) pop() (*Value, error) {
 	return v, nil
 }
 
-func (d *pickleDecoder) top() (*Value, error) {
+func (d *pickleDecoder) top() (*value.Value, error) {
 	n := len(d.stack)
 	if n <= d.fence {
 		return nil, d.underflow()
@@ -423,7 +425,7 @@ func (d *pickleDecoder) top() (*Value, error) {
 
 // popMark pops the innermost mark and returns the items above it (valid until
 // the next push) and the stack index where the mark was.
-func (d *pickleDecoder) popMark() ([]*Value, int, error) {
+func (d *pickleDecoder) popMark() ([]*value.Value, int, error) {
 	if len(d.marks) == 0 {
 		return nil, 0, d.fail(opName(d.in[d.op]) + ": could not find MARK")
 	}
@@ -481,7 +483,7 @@ func (d *pickleDecoder) uint(n int) (uint64, error) {
 
 // run executes opcodes until STOP. It fetches each opcode and enforces the
 // memory budget; each family of opcodes has its own method below.
-func (d *pickleDecoder) run() (*Value, error) {
+func (d *pickleDecoder) run() (*value.Value, error) {
 	for d.pos < len(d.in) {
 		d.op = d.pos
 		op := d.in[d.pos]
@@ -531,7 +533,7 @@ func (d *pickleDecoder) exec(op byte) error {
 
 // pushed pushes v unless err is set: the tail of an opcode whose node is
 // built by a function that can fail.
-func (d *pickleDecoder) pushed(v *Value, err error) error {
+func (d *pickleDecoder) pushed(v *value.Value, err error) error {
 	if err != nil {
 		return err
 	}
@@ -540,7 +542,7 @@ func (d *pickleDecoder) pushed(v *Value, err error) error {
 }
 
 // pushAgain pushes a node already in the tree (DUP, GET): a shared reference.
-func (d *pickleDecoder) pushAgain(v *Value) {
+func (d *pickleDecoder) pushAgain(v *value.Value) {
 	d.noteShared(v)
 	d.used += ptrCost
 	d.refCount++
@@ -549,13 +551,13 @@ func (d *pickleDecoder) pushAgain(v *Value) {
 
 // stop runs STOP: the value on top of the stack is the result, and nothing
 // may follow it.
-func (d *pickleDecoder) stop() (*Value, error) {
+func (d *pickleDecoder) stop() (*value.Value, error) {
 	v, err := d.pop()
 	if err != nil {
 		return nil, err
 	}
 	if d.pos != len(d.in) {
-		return nil, d.errAt(d.pos, "trailing data after STOP ("+HumanBytes(int64(len(d.in)-d.pos))+")")
+		return nil, d.errAt(d.pos, "trailing data after STOP ("+value.HumanBytes(int64(len(d.in)-d.pos))+")")
 	}
 	return v, nil
 }
@@ -725,15 +727,15 @@ func (d *pickleDecoder) text(op byte) error {
 func (d *pickleDecoder) container(op byte) error {
 	switch op {
 	case opEmptyList:
-		d.push(d.seqNode(KindList, nil))
+		d.push(d.seqNode(value.KindList, nil))
 	case opEmptyTuple:
-		d.push(d.seqNode(KindTuple, []*Value{}))
+		d.push(d.seqNode(value.KindTuple, []*value.Value{}))
 	case opEmptyDict:
 		v := d.node()
-		v.Kind = KindDict
+		v.Kind = value.KindDict
 		d.push(v)
 	case opEmptySet:
-		d.push(d.seqNode(KindSet, nil))
+		d.push(d.seqNode(value.KindSet, nil))
 	case opTuple1, opTuple2, opTuple3:
 		n := int(op-opTuple1) + 1
 		if len(d.stack)-d.fence < n {
@@ -741,17 +743,17 @@ func (d *pickleDecoder) container(op byte) error {
 		}
 		items := d.items(d.stack[len(d.stack)-n:])
 		d.stack = d.stack[:len(d.stack)-n]
-		d.push(d.seqNode(KindTuple, items))
+		d.push(d.seqNode(value.KindTuple, items))
 	case opTuple, opList, opFrozenSet:
 		its, _, err := d.popMark()
 		if err != nil {
 			return err
 		}
-		kind := KindTuple
+		kind := value.KindTuple
 		if op == opList {
-			kind = KindList
+			kind = value.KindList
 		} else if op == opFrozenSet {
-			kind = KindFrozenSet
+			kind = value.KindFrozenSet
 		}
 		d.push(d.seqNode(kind, d.items(its)))
 	case opDict:
@@ -764,10 +766,10 @@ func (d *pickleDecoder) container(op byte) error {
 		}
 		pairs := d.pairSlice(len(its) / 2)
 		for i := 0; i < len(its); i += 2 {
-			pairs = append(pairs, Pair{its[i], its[i+1]})
+			pairs = append(pairs, value.Pair{Key: its[i], Value: its[i+1]})
 		}
 		v := d.node()
-		v.Kind, v.Pairs = KindDict, pairs
+		v.Kind, v.Pairs = value.KindDict, pairs
 		d.push(v)
 	}
 	return nil
@@ -786,7 +788,7 @@ func (d *pickleDecoder) fill(op byte) error {
 		if err != nil {
 			return err
 		}
-		return d.appendTo(target, []*Value{x})
+		return d.appendTo(target, []*value.Value{x})
 	case opAppends, opAddItems:
 		its, m, err := d.popMark()
 		if err != nil {
@@ -809,7 +811,7 @@ func (d *pickleDecoder) fill(op byte) error {
 		if err != nil {
 			return err
 		}
-		return d.setItems(target, []*Value{key, val})
+		return d.setItems(target, []*value.Value{key, val})
 	case opSetItems:
 		its, m, err := d.popMark()
 		if err != nil {
@@ -886,7 +888,7 @@ func (d *pickleDecoder) globalOp(op byte) error {
 		if err != nil {
 			return err
 		}
-		if mod.Kind != KindStr || name.Kind != KindStr {
+		if mod.Kind != value.KindStr || name.Kind != value.KindStr {
 			return d.fail("STACK_GLOBAL requires str")
 		}
 		d.push(d.global(mod.Str, name.Str))
@@ -907,7 +909,7 @@ func (d *pickleDecoder) globalOp(op byte) error {
 		if int64(code) <= 0 {
 			return d.fail("EXT specifies code <= 0")
 		}
-		d.push(d.object("copyreg.extension", d.items([]*Value{d.intNode(int64(code))}), nil))
+		d.push(d.object("copyreg.extension", d.items([]*value.Value{d.intNode(int64(code))}), nil))
 	}
 	return nil
 }
@@ -941,18 +943,18 @@ func (d *pickleDecoder) callOp(op byte) error {
 		if err != nil {
 			return err
 		}
-		if args.Kind != KindTuple {
+		if args.Kind != value.KindTuple {
 			return d.fail("REDUCE arguments are a " + args.Kind.String() + ", not a tuple")
 		}
 		return d.pushed(d.call(fn, args.Items[:len(args.Items):len(args.Items)]))
 	case opNewObj, opNewObjEx:
-		var kwargs *Value
+		var kwargs *value.Value
 		var err error
 		if op == opNewObjEx {
 			if kwargs, err = d.pop(); err != nil {
 				return err
 			}
-			if kwargs.Kind != KindDict {
+			if kwargs.Kind != value.KindDict {
 				return d.fail("NEWOBJ_EX keyword arguments are a " + kwargs.Kind.String() + ", not a dict")
 			}
 		}
@@ -964,7 +966,7 @@ func (d *pickleDecoder) callOp(op byte) error {
 		if err != nil {
 			return err
 		}
-		if args.Kind != KindTuple {
+		if args.Kind != value.KindTuple {
 			return d.fail(opName(op) + " arguments are a " + args.Kind.String() + ", not a tuple")
 		}
 		d.push(d.newObj(cls, args.Items[:len(args.Items):len(args.Items)], kwargs))
@@ -1068,7 +1070,7 @@ func opName(op byte) string {
 // The memo is kept in pages, so growing it never copies it.
 const memoPageSize = 1024
 
-func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
+func (d *pickleDecoder) memoPut(idx uint64, v *value.Value) error {
 	if idx >= uint64(d.lim.MaxMemo) {
 		return d.fail("memo index " + strconv.FormatUint(idx, 10) + " exceeds the limit of " + strconv.Itoa(d.lim.MaxMemo) + " entries")
 	}
@@ -1077,7 +1079,7 @@ func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
 		if err := d.charge(memoPageSize * ptrCost); err != nil {
 			return err
 		}
-		d.memo = append(d.memo, make([]*Value, memoPageSize))
+		d.memo = append(d.memo, make([]*value.Value, memoPageSize))
 	}
 	if d.memo[page][off] == nil {
 		d.nmemo++
@@ -1086,7 +1088,7 @@ func (d *pickleDecoder) memoPut(idx uint64, v *Value) error {
 	return nil
 }
 
-func (d *pickleDecoder) memoGet(idx uint64) *Value {
+func (d *pickleDecoder) memoGet(idx uint64) *value.Value {
 	if page := idx / memoPageSize; page < uint64(len(d.memo)) {
 		return d.memo[page][idx%memoPageSize]
 	}
@@ -1107,11 +1109,11 @@ func (d *pickleDecoder) lineIndex() (uint64, error) {
 
 // noteShared records a node pushed a second time: a container that can now
 // sit in two places of the tree, or inside itself.
-func (d *pickleDecoder) noteShared(v *Value) {
+func (d *pickleDecoder) noteShared(v *value.Value) {
 	switch v.Kind {
-	case KindList, KindTuple, KindSet, KindFrozenSet, KindDict, KindObject:
+	case value.KindList, value.KindTuple, value.KindSet, value.KindFrozenSet, value.KindDict, value.KindObject:
 		if d.shared == nil {
-			d.shared = make(map[*Value]struct{})
+			d.shared = make(map[*value.Value]struct{})
 		}
 		d.shared[v] = struct{}{}
 	}
@@ -1120,7 +1122,7 @@ func (d *pickleDecoder) noteShared(v *Value) {
 // ---- scalars ----
 
 // longBytes decodes LONG1/LONG4's little-endian two's complement.
-func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
+func (d *pickleDecoder) longBytes(p []byte) (*value.Value, error) {
 	n := len(p)
 	if n == 0 {
 		return d.intNode(0), nil
@@ -1136,7 +1138,7 @@ func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
 		return d.intNode(int64(u)), nil
 	}
 	if n > maxLongBytes {
-		return nil, d.fail("integer of " + strconv.Itoa(n) + " bytes exceeds the limit of " + strconv.Itoa(MaxIntDigits) + " digits")
+		return nil, d.fail("integer of " + strconv.Itoa(n) + " bytes exceeds the limit of " + strconv.Itoa(value.MaxIntDigits) + " digits")
 	}
 	be := make([]byte, n)
 	for i := range p {
@@ -1148,7 +1150,7 @@ func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
 	}
 	d.used += int64(n)
 	v := d.node()
-	v.Kind = KindInt
+	v.Kind = value.KindInt
 	if x.IsInt64() {
 		v.Int = x.Int64()
 	} else {
@@ -1159,7 +1161,7 @@ func (d *pickleDecoder) longBytes(p []byte) (*Value, error) {
 
 // textInt parses the argument of INT ("I01"/"I00" are True/False) or LONG
 // (with its trailing "L").
-func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
+func (d *pickleDecoder) textInt(ln []byte, long bool) (*value.Value, error) {
 	s := strings.TrimSpace(string(ln))
 	if !long && (s == "00" || s == "01") {
 		return d.leaf(leafFalse + int(s[1]-'0')), nil
@@ -1171,8 +1173,8 @@ func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
 	if len(s)-len(digits) > 1 || digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return nil, d.fail(opName(d.in[d.op]) + ": invalid integer " + strconv.Quote(string(ln)))
 	}
-	if len(digits) > MaxIntDigits {
-		return nil, d.fail("integer with " + strconv.Itoa(len(digits)) + " digits exceeds the limit of " + strconv.Itoa(MaxIntDigits))
+	if len(digits) > value.MaxIntDigits {
+		return nil, d.fail("integer with " + strconv.Itoa(len(digits)) + " digits exceeds the limit of " + strconv.Itoa(value.MaxIntDigits))
 	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return d.intNode(i), nil
@@ -1183,7 +1185,7 @@ func (d *pickleDecoder) textInt(ln []byte, long bool) (*Value, error) {
 	}
 	d.used += int64(len(digits) / 2)
 	v := d.node()
-	v.Kind, v.Big = KindInt, x
+	v.Kind, v.Big = value.KindInt, x
 	return v, nil
 }
 
@@ -1195,7 +1197,7 @@ func parsePyFloat(s string) (float64, error) {
 		return 0, strconv.ErrSyntax
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil && (!isRangeErr(err) || math.IsInf(f, 0)) {
+	if ne, ok := err.(*strconv.NumError); err != nil && (!ok || ne.Err != strconv.ErrRange || math.IsInf(f, 0)) {
 		return 0, err // Python refuses an overflow too (underflow gives 0)
 	}
 	return f, nil
@@ -1205,7 +1207,7 @@ func parsePyFloat(s string) (float64, error) {
 // input, not a copy). Python writes str with the "surrogatepass" error
 // handler; a surrogate pair becomes the character it stands for and a lone
 // surrogate U+FFFD, since a Str node is valid UTF-8.
-func (d *pickleDecoder) utf8Str(n int) (*Value, error) {
+func (d *pickleDecoder) utf8Str(n int) (*value.Value, error) {
 	s := d.s[d.pos-n : d.pos]
 	if !utf8.ValidString(s) {
 		fixed, ok := decodeSurrogatePass(s)
@@ -1385,7 +1387,7 @@ func escapeDecode(p []byte) ([]byte, error) {
 
 // py2Str is a Python 2 str: Str when ASCII (what Python 3 loads by default),
 // else Bytes (what it loads with encoding="bytes").
-func (d *pickleDecoder) py2Str(p []byte) *Value {
+func (d *pickleDecoder) py2Str(p []byte) *value.Value {
 	for _, c := range p {
 		if c >= 0x80 {
 			return d.bytesNode(d.bytesCopy(p))
@@ -1397,10 +1399,10 @@ func (d *pickleDecoder) py2Str(p []byte) *Value {
 
 // ---- containers ----
 
-func (d *pickleDecoder) appendTo(target *Value, its []*Value) error {
+func (d *pickleDecoder) appendTo(target *value.Value, its []*value.Value) error {
 	op := d.in[d.op]
 	switch target.Kind {
-	case KindList:
+	case value.KindList:
 		if op == opAddItems {
 			break
 		}
@@ -1411,7 +1413,7 @@ func (d *pickleDecoder) appendTo(target *Value, its []*Value) error {
 			target.Items = append(target.Items, its...)
 		}
 		return nil
-	case KindSet:
+	case value.KindSet:
 		if op != opAddItems {
 			break
 		}
@@ -1422,11 +1424,11 @@ func (d *pickleDecoder) appendTo(target *Value, its []*Value) error {
 			target.Items = append(target.Items, its...)
 		}
 		return nil
-	case KindObject:
+	case value.KindObject:
 		if _, isRef := d.refs[target]; isRef {
 			break
 		}
-		coll := d.collector(target, KindList)
+		coll := d.collector(target, value.KindList)
 		if coll == nil {
 			break
 		}
@@ -1437,14 +1439,14 @@ func (d *pickleDecoder) appendTo(target *Value, its []*Value) error {
 	return d.fail(opName(op) + " on a " + target.Kind.String())
 }
 
-func (d *pickleDecoder) setItems(target *Value, its []*Value) error {
-	var dict *Value
+func (d *pickleDecoder) setItems(target *value.Value, its []*value.Value) error {
+	var dict *value.Value
 	switch target.Kind {
-	case KindDict:
+	case value.KindDict:
 		dict = target
-	case KindObject:
+	case value.KindObject:
 		if _, isRef := d.refs[target]; !isRef {
-			dict = d.collector(target, KindDict)
+			dict = d.collector(target, value.KindDict)
 		}
 	}
 	if dict == nil {
@@ -1456,7 +1458,7 @@ func (d *pickleDecoder) setItems(target *Value, its []*Value) error {
 		d.used += int64(len(its)/2) * pairCost
 	}
 	for i := 0; i < len(its); i += 2 {
-		dict.Pairs = append(dict.Pairs, Pair{its[i], its[i+1]})
+		dict.Pairs = append(dict.Pairs, value.Pair{Key: its[i], Value: its[i+1]})
 	}
 	return nil
 }
@@ -1464,9 +1466,9 @@ func (d *pickleDecoder) setItems(target *Value, its []*Value) error {
 // collector returns the dict or list (kind) appended to an object's
 // arguments that collects what SETITEMS or APPENDS add to the object; nil when
 // the object already collects the other kind.
-func (d *pickleDecoder) collector(obj *Value, kind Kind) *Value {
+func (d *pickleDecoder) collector(obj *value.Value, kind value.Kind) *value.Value {
 	if d.objItems == nil {
-		d.objItems = make(map[*Value]*Value)
+		d.objItems = make(map[*value.Value]*value.Value)
 	}
 	if c, ok := d.objItems[obj]; ok {
 		if c.Kind != kind {
@@ -1533,29 +1535,29 @@ var knownGlobals = map[string]globalCode{
 }
 
 // global returns a node standing for the class or function module.name.
-func (d *pickleDecoder) global(module, name string) *Value {
+func (d *pickleDecoder) global(module, name string) *value.Value {
 	if d.proto < 3 {
 		module, name = py2Name(module, name)
 	}
 	return d.ref(module + "." + name)
 }
 
-func (d *pickleDecoder) ref(qualified string) *Value {
+func (d *pickleDecoder) ref(qualified string) *value.Value {
 	v := d.node()
-	v.Kind, v.Str = KindObject, qualified
+	v.Kind, v.Str = value.KindObject, qualified
 	if d.refs == nil {
-		d.refs = make(map[*Value]globalCode)
+		d.refs = make(map[*value.Value]globalCode)
 	}
 	d.refs[v] = knownGlobals[qualified]
 	return v
 }
 
 // call is REDUCE, INST and OBJ: fn(*args).
-func (d *pickleDecoder) call(fn *Value, args []*Value) (*Value, error) {
+func (d *pickleDecoder) call(fn *value.Value, args []*value.Value) (*value.Value, error) {
 	code, isRef := d.refs[fn]
 	if !isRef {
 		// Calling an instance or a call's result: keep both as data.
-		return d.object("<call>", append([]*Value{fn}, args...), nil), nil
+		return d.object("<call>", append([]*value.Value{fn}, args...), nil), nil
 	}
 	if v := d.known(code, fn, args); v != nil {
 		return v, nil
@@ -1565,7 +1567,7 @@ func (d *pickleDecoder) call(fn *Value, args []*Value) (*Value, error) {
 
 // known builds the natural node of a known reducer, or returns nil when the
 // arguments are not the shape it understands.
-func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value {
+func (d *pickleDecoder) known(code globalCode, fn *value.Value, args []*value.Value) *value.Value {
 	switch code {
 	case gDateTime, gDate, gTime:
 		return d.temporal(code, args)
@@ -1575,61 +1577,61 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 			return nil
 		}
 		for i, a := range args {
-			if a.Kind != KindInt || a.Big != nil || a.Int > 1e15 || a.Int < -1e15 {
+			if a.Kind != value.KindInt || a.Big != nil || a.Int > 1e15 || a.Int < -1e15 {
 				return nil
 			}
 			p[i] = a.Int
 		}
-		td := NormalizeTimeDelta(p[0], p[1], p[2])
+		td := value.NormalizeTimeDelta(p[0], p[1], p[2])
 		if td.Days > 999999999 || td.Days < -999999999 {
 			return nil
 		}
 		v := d.node()
-		v.Kind, v.TD = KindTimeDelta, &td
+		v.Kind, v.TD = value.KindTimeDelta, &td
 		return v
 	case gDecimal:
-		if len(args) == 1 && args[0].Kind == KindStr && validDecimal(args[0].Str) {
+		if len(args) == 1 && args[0].Kind == value.KindStr && validDecimal(args[0].Str) {
 			v := d.node()
-			v.Kind, v.Str = KindDecimal, strings.TrimSpace(args[0].Str)
+			v.Kind, v.Str = value.KindDecimal, strings.TrimSpace(args[0].Str)
 			return v
 		}
-		if len(args) == 1 && args[0].Kind == KindInt {
+		if len(args) == 1 && args[0].Kind == value.KindInt {
 			v := d.node()
-			v.Kind, v.Str = KindDecimal, args[0].IntString()
+			v.Kind, v.Str = value.KindDecimal, args[0].IntString()
 			return v
 		}
 	case gUUID:
-		if len(args) == 1 && args[0].Kind == KindStr {
+		if len(args) == 1 && args[0].Kind == value.KindStr {
 			if u, ok := parseUUIDText(args[0].Str); ok {
 				return d.uuidNode(u)
 			}
 		}
 	case gSet, gFrozenSet:
-		kind := KindSet
+		kind := value.KindSet
 		if code == gFrozenSet {
-			kind = KindFrozenSet
+			kind = value.KindFrozenSet
 		}
 		switch {
 		case len(args) == 0:
 			return d.seqNode(kind, nil)
-		case len(args) == 1 && args[0].Kind.isSeq():
+		case len(args) == 1 && args[0].Kind.IsSeq():
 			return d.seqNode(kind, d.items(args[0].Items))
 		}
 	case gBytes, gByteArray, gCodecsEncode:
 		if len(args) == 0 && code != gCodecsEncode {
 			return d.bytesNode([]byte{})
 		}
-		if len(args) == 1 && args[0].Kind == KindBytes && code != gCodecsEncode {
+		if len(args) == 1 && args[0].Kind == value.KindBytes && code != gCodecsEncode {
 			return d.bytesNode(args[0].Bytes)
 		}
-		if len(args) == 2 && args[0].Kind == KindStr && args[1].Kind == KindStr {
+		if len(args) == 2 && args[0].Kind == value.KindStr && args[1].Kind == value.KindStr {
 			if b, ok := encodeText(args[0].Str, args[1].Str); ok {
 				d.used += int64(len(b))
 				return d.bytesNode(b)
 			}
 		}
 	case gGetattr:
-		if len(args) == 2 && args[1].Kind == KindStr {
+		if len(args) == 2 && args[1].Kind == value.KindStr {
 			if _, isRef := d.refs[args[0]]; isRef {
 				return d.ref(args[0].Str + "." + args[1].Str)
 			}
@@ -1637,7 +1639,7 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 	case gReconstructor:
 		if len(args) == 3 {
 			if _, isRef := d.refs[args[1]]; isRef {
-				if args[1].Str == "builtins.object" || args[2].Kind == KindNone {
+				if args[1].Str == "builtins.object" || args[2].Kind == value.KindNone {
 					return d.newObj(args[0], nil, nil)
 				}
 				return d.newObj(args[0], d.items(args[2:3]), nil)
@@ -1648,7 +1650,7 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 			return d.newObj(args[0], args[1:], nil)
 		}
 	case gNewObjEx:
-		if len(args) == 3 && args[1].Kind == KindTuple && args[2].Kind == KindDict {
+		if len(args) == 3 && args[1].Kind == value.KindTuple && args[2].Kind == value.KindDict {
 			return d.newObj(args[0], args[1].Items, args[2])
 		}
 	case gOrderedDict:
@@ -1660,18 +1662,18 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 		// defaultdict.__reduce__ gives (factory,) and its items come by SETITEMS.
 		if len(args) <= 1 {
 			v := d.node()
-			v.Kind, v.Str = KindDict, "collections.defaultdict"
+			v.Kind, v.Str = value.KindDict, "collections.defaultdict"
 			v.Items = d.items(args)
 			return v
 		}
 	case gCounter:
-		if len(args) == 0 || (len(args) == 1 && args[0].Kind == KindDict) {
+		if len(args) == 0 || (len(args) == 1 && args[0].Kind == value.KindDict) {
 			v := d.orderedDict(args)
 			v.Str = "collections.Counter"
 			return v
 		}
 	case gZoneInfoUnpickle:
-		if len(args) >= 1 && args[0].Kind == KindStr {
+		if len(args) >= 1 && args[0].Kind == value.KindStr {
 			return d.object("zoneinfo.ZoneInfo", d.items(args[:1]), nil)
 		}
 	}
@@ -1679,20 +1681,20 @@ func (d *pickleDecoder) known(code globalCode, fn *Value, args []*Value) *Value 
 }
 
 // newObj is NEWOBJ and copyreg.__newobj__: cls.__new__(cls, *args, **kwargs).
-func (d *pickleDecoder) newObj(cls *Value, args []*Value, kwargs *Value) *Value {
+func (d *pickleDecoder) newObj(cls *value.Value, args []*value.Value, kwargs *value.Value) *value.Value {
 	args = args[:len(args):len(args)]
 	if kwargs != nil && len(kwargs.Pairs) > 0 {
 		args = append(args, kwargs)
 	}
 	if _, isRef := d.refs[cls]; !isRef {
-		return d.object("<new>", append([]*Value{cls}, args...), nil)
+		return d.object("<new>", append([]*value.Value{cls}, args...), nil)
 	}
 	return d.object(cls.Str, args, nil)
 }
 
-func (d *pickleDecoder) orderedDict(args []*Value) *Value {
+func (d *pickleDecoder) orderedDict(args []*value.Value) *value.Value {
 	v := d.node()
-	v.Kind = KindDict
+	v.Kind = value.KindDict
 	if len(args) == 0 {
 		return v
 	}
@@ -1700,15 +1702,15 @@ func (d *pickleDecoder) orderedDict(args []*Value) *Value {
 		return nil
 	}
 	switch a := args[0]; {
-	case a.Kind == KindDict:
+	case a.Kind == value.KindDict:
 		v.Pairs = append(d.pairSlice(len(a.Pairs)), a.Pairs...)
-	case a.Kind == KindList || a.Kind == KindTuple:
+	case a.Kind == value.KindList || a.Kind == value.KindTuple:
 		v.Pairs = d.pairSlice(len(a.Items))
 		for _, it := range a.Items {
-			if !(it.Kind == KindList || it.Kind == KindTuple) || len(it.Items) != 2 {
+			if !(it.Kind == value.KindList || it.Kind == value.KindTuple) || len(it.Items) != 2 {
 				return nil
 			}
-			v.Pairs = append(v.Pairs, Pair{it.Items[0], it.Items[1]})
+			v.Pairs = append(v.Pairs, value.Pair{Key: it.Items[0], Value: it.Items[1]})
 		}
 	default:
 		return nil
@@ -1718,46 +1720,46 @@ func (d *pickleDecoder) orderedDict(args []*Value) *Value {
 
 // kindClasses names the class of a natural node, for a BUILD on it.
 var kindClasses = [...]string{
-	KindNone: "builtins.NoneType", KindBool: "builtins.bool", KindInt: "builtins.int", KindFloat: "builtins.float",
-	KindStr: "builtins.str", KindBytes: "builtins.bytes", KindList: "builtins.list", KindTuple: "builtins.tuple",
-	KindSet: "builtins.set", KindFrozenSet: "builtins.frozenset", KindDict: "builtins.dict",
-	KindDateTime: "datetime.datetime", KindDate: "datetime.date", KindTime: "datetime.time",
-	KindTimeDelta: "datetime.timedelta", KindDecimal: "decimal.Decimal", KindUUID: "uuid.UUID",
-	KindObject: "builtins.object", KindExt: "builtins.object", KindCycle: "builtins.object", KindTruncated: "builtins.object",
+	value.KindNone: "builtins.NoneType", value.KindBool: "builtins.bool", value.KindInt: "builtins.int", value.KindFloat: "builtins.float",
+	value.KindStr: "builtins.str", value.KindBytes: "builtins.bytes", value.KindList: "builtins.list", value.KindTuple: "builtins.tuple",
+	value.KindSet: "builtins.set", value.KindFrozenSet: "builtins.frozenset", value.KindDict: "builtins.dict",
+	value.KindDateTime: "datetime.datetime", value.KindDate: "datetime.date", value.KindTime: "datetime.time",
+	value.KindTimeDelta: "datetime.timedelta", value.KindDecimal: "decimal.Decimal", value.KindUUID: "uuid.UUID",
+	value.KindObject: "builtins.object", value.KindExt: "builtins.object", value.KindCycle: "builtins.object", value.KindTruncated: "builtins.object",
 }
 
 // build is BUILD: set the state of target (in place, so every reference sees it).
-func (d *pickleDecoder) build(target, state *Value) error {
+func (d *pickleDecoder) build(target, state *value.Value) error {
 	if _, isRef := d.refs[target]; isRef {
 		return d.fail("BUILD on the class " + target.Str)
 	}
 	switch target.Kind {
-	case KindNone, KindBool, KindInt, KindFloat, KindStr, KindBytes:
+	case value.KindNone, value.KindBool, value.KindInt, value.KindFloat, value.KindStr, value.KindBytes:
 		// Python fails too (these have no __dict__); and the tree shares such leaves.
 		return d.fail("BUILD on a " + target.Kind.String())
 	}
 	state = mergeSlotState(d, state)
-	if target.Kind != KindObject {
+	if target.Kind != value.KindObject {
 		// Python would call __setstate__ of a natural value (a datetime or
 		// a set, say) or fail; keep the value and its state as an object.
 		old := d.node()
 		*old = *target
-		*target = Value{Kind: KindObject, Str: kindClasses[old.Kind], Items: d.items([]*Value{old}), State: state}
+		*target = value.Value{Kind: value.KindObject, Str: kindClasses[old.Kind], Items: d.items([]*value.Value{old}), State: state}
 		return nil
 	}
-	if target.Str == "uuid.UUID" && len(target.Items) == 0 && state.Kind == KindDict {
+	if target.Str == "uuid.UUID" && len(target.Items) == 0 && state.Kind == value.KindDict {
 		for _, p := range state.Pairs {
-			if p.Key.Kind == KindStr && p.Key.Str == "int" && p.Value.Kind == KindInt {
+			if p.Key.Kind == value.KindStr && p.Key.Str == "int" && p.Value.Kind == value.KindInt {
 				if u, ok := uuidFromInt(p.Value); ok {
-					*target = Value{Kind: KindUUID, Bytes: d.bytesCopy(u[:])}
+					*target = value.Value{Kind: value.KindUUID, Bytes: d.bytesCopy(u[:])}
 					return nil
 				}
 			}
 		}
 	}
-	if target.State != nil && target.State.Kind == KindDict && state.Kind == KindDict {
+	if target.State != nil && target.State.Kind == value.KindDict && state.Kind == value.KindDict {
 		merged := d.node()
-		merged.Kind = KindDict
+		merged.Kind = value.KindDict
 		merged.Pairs = append(append(d.pairSlice(len(target.State.Pairs)+len(state.Pairs)), target.State.Pairs...), state.Pairs...)
 		target.State = merged
 		return nil
@@ -1768,28 +1770,28 @@ func (d *pickleDecoder) build(target, state *Value) error {
 
 // mergeSlotState turns the state (dict or None, slots dict) that the default
 // __reduce_ex__ writes for a class with __slots__ into one dict.
-func mergeSlotState(d *pickleDecoder, state *Value) *Value {
-	if state.Kind != KindTuple || len(state.Items) != 2 {
+func mergeSlotState(d *pickleDecoder, state *value.Value) *value.Value {
+	if state.Kind != value.KindTuple || len(state.Items) != 2 {
 		return state
 	}
 	first, slots := state.Items[0], state.Items[1]
-	if (first.Kind != KindNone && first.Kind != KindDict) || slots.Kind != KindDict {
+	if (first.Kind != value.KindNone && first.Kind != value.KindDict) || slots.Kind != value.KindDict {
 		return state
 	}
 	v := d.node()
-	v.Kind = KindDict
+	v.Kind = value.KindDict
 	v.Pairs = append(append(d.pairSlice(len(first.Pairs)+len(slots.Pairs)), first.Pairs...), slots.Pairs...)
 	return v
 }
 
-func (d *pickleDecoder) uuidNode(u [16]byte) *Value {
+func (d *pickleDecoder) uuidNode(u [16]byte) *value.Value {
 	v := d.node()
-	v.Kind, v.Bytes = KindUUID, d.bytesCopy(u[:])
+	v.Kind, v.Bytes = value.KindUUID, d.bytesCopy(u[:])
 	return v
 }
 
 // uuidFromInt converts UUID's int state (0 <= n < 2**128).
-func uuidFromInt(n *Value) ([16]byte, bool) {
+func uuidFromInt(n *value.Value) ([16]byte, bool) {
 	var u [16]byte
 	if n.Big == nil {
 		if n.Int < 0 {
@@ -1886,9 +1888,9 @@ func encodeText(s, encoding string) ([]byte, bool) {
 
 // ---- datetime ----
 
-func (d *pickleDecoder) temporal(code globalCode, args []*Value) *Value {
-	var dt DateTime
-	var tz *Value
+func (d *pickleDecoder) temporal(code globalCode, args []*value.Value) *value.Value {
+	var dt value.DateTime
+	var tz *value.Value
 	var ok bool
 	switch code {
 	case gDateTime:
@@ -1902,14 +1904,14 @@ func (d *pickleDecoder) temporal(code globalCode, args []*Value) *Value {
 	if !ok {
 		return nil
 	}
-	kind := KindDateTime
+	kind := value.KindDateTime
 	if code == gDate {
-		kind = KindDate
+		kind = value.KindDate
 	} else if code == gTime {
-		kind = KindTime
+		kind = value.KindTime
 	}
 	aware := true
-	if tz != nil && tz.Kind != KindNone {
+	if tz != nil && tz.Kind != value.KindNone {
 		aware = d.applyTZ(kind, &dt, tz)
 	}
 	p := d.newDT()
@@ -1918,7 +1920,7 @@ func (d *pickleDecoder) temporal(code globalCode, args []*Value) *Value {
 	v.Kind, v.DT = kind, p
 	if !aware {
 		// An unknown tzinfo: keep it beside the naive value.
-		return d.object(kindClasses[kind], d.items([]*Value{v, tz}), nil)
+		return d.object(kindClasses[kind], d.items([]*value.Value{v, tz}), nil)
 	}
 	return v
 }
@@ -1926,22 +1928,22 @@ func (d *pickleDecoder) temporal(code globalCode, args []*Value) *Value {
 // dtPayload reads a datetime/date/time state: the packed bytes (or a Latin-1
 // str, as Python 2 wrote them) and an optional tzinfo, or the constructor's
 // integer arguments.
-func (d *pickleDecoder) dtPayload(args []*Value, size int, dt *DateTime) (bool, *Value) {
+func (d *pickleDecoder) dtPayload(args []*value.Value, size int, dt *value.DateTime) (bool, *value.Value) {
 	if len(args) == 0 {
 		return false, nil
 	}
-	var tz *Value
+	var tz *value.Value
 	var p []byte
 	switch a := args[0]; a.Kind {
-	case KindBytes:
+	case value.KindBytes:
 		p = a.Bytes
-	case KindStr:
+	case value.KindStr:
 		b, ok := encodeText(a.Str, "latin1")
 		if !ok {
 			return false, nil
 		}
 		p = b
-	case KindInt:
+	case value.KindInt:
 		return d.dtInts(args, size, dt)
 	default:
 		return false, nil
@@ -1970,7 +1972,7 @@ func (d *pickleDecoder) dtPayload(args []*Value, size int, dt *DateTime) (bool, 
 	return validDT(size, dt), tz
 }
 
-func (d *pickleDecoder) dtInts(args []*Value, size int, dt *DateTime) (bool, *Value) {
+func (d *pickleDecoder) dtInts(args []*value.Value, size int, dt *value.DateTime) (bool, *value.Value) {
 	n, min := 7, 3 // datetime(year, month, day[, hour[, minute[, second[, microsecond]]]])
 	if size == 4 {
 		n = 3
@@ -1979,7 +1981,7 @@ func (d *pickleDecoder) dtInts(args []*Value, size int, dt *DateTime) (bool, *Va
 	}
 	var vals [7]int
 	i := 0
-	for ; i < len(args) && i < n && args[i].Kind == KindInt; i++ {
+	for ; i < len(args) && i < n && args[i].Kind == value.KindInt; i++ {
 		if args[i].Big != nil || args[i].Int < 0 || args[i].Int > 9999 {
 			return false, nil
 		}
@@ -1988,7 +1990,7 @@ func (d *pickleDecoder) dtInts(args []*Value, size int, dt *DateTime) (bool, *Va
 	if i < min {
 		return false, nil
 	}
-	var tz *Value
+	var tz *value.Value
 	if i < len(args) {
 		if size == 4 || i != len(args)-1 {
 			return false, nil
@@ -2004,7 +2006,7 @@ func (d *pickleDecoder) dtInts(args []*Value, size int, dt *DateTime) (bool, *Va
 	return validDT(size, dt), tz
 }
 
-func validDT(size int, dt *DateTime) bool {
+func validDT(size int, dt *value.DateTime) bool {
 	if size != 6 {
 		if dt.Year < 1 || dt.Year > 9999 || dt.Month < 1 || dt.Month > 12 || dt.Day < 1 ||
 			dt.Day > daysIn(dt.Year, dt.Month) {
@@ -2020,14 +2022,14 @@ func daysIn(year, month int) int {
 
 // applyTZ sets the zone fields of dt from a tzinfo node; false when the
 // tzinfo is not one we know.
-func (d *pickleDecoder) applyTZ(kind Kind, dt *DateTime, tz *Value) bool {
-	if tz.Kind != KindObject {
+func (d *pickleDecoder) applyTZ(kind value.Kind, dt *value.DateTime, tz *value.Value) bool {
+	if tz.Kind != value.KindObject {
 		return false
 	}
 	args := tz.Items
 	switch tz.Str {
 	case "datetime.timezone":
-		if len(args) < 1 || len(args) > 2 || args[0].Kind != KindTimeDelta {
+		if len(args) < 1 || len(args) > 2 || args[0].Kind != value.KindTimeDelta {
 			return false
 		}
 		td := args[0].TD
@@ -2041,13 +2043,13 @@ func (d *pickleDecoder) applyTZ(kind Kind, dt *DateTime, tz *Value) bool {
 		dt.HasOffset, dt.Offset = true, 0
 		return len(args) == 0
 	case "zoneinfo.ZoneInfo", "pytz._p":
-		if len(args) < 1 || args[0].Kind != KindStr || args[0].Str == "" {
+		if len(args) < 1 || args[0].Kind != value.KindStr || args[0].Str == "" {
 			return false
 		}
 		dt.Zone = args[0].Str
 		if tz.Str == "pytz._p" && len(args) >= 2 {
 			// A localized pytz zone carries its offset: (zone, utcoffset, dst, tzname).
-			if args[1].Kind != KindInt || args[1].Big != nil || args[1].Int <= -86400 || args[1].Int >= 86400 {
+			if args[1].Kind != value.KindInt || args[1].Big != nil || args[1].Int <= -86400 || args[1].Int >= 86400 {
 				return false
 			}
 			dt.HasOffset, dt.Offset = true, time.Duration(args[1].Int)*time.Second
@@ -2112,8 +2114,8 @@ func validZoneName(s string) bool {
 // earlier offset with fold 0, and a time in a gap the offset before the gap
 // with fold 0. A time (no date) gets an offset only from a fixed-offset zone,
 // as in Python.
-func zoneOffset(loc *time.Location, kind Kind, dt *DateTime) (time.Duration, bool) {
-	if kind == KindTime {
+func zoneOffset(loc *time.Location, kind value.Kind, dt *value.DateTime) (time.Duration, bool) {
+	if kind == value.KindTime {
 		t := time.Unix(0, 0).In(loc)
 		if start, end := t.ZoneBounds(); !start.IsZero() || !end.IsZero() {
 			return 0, false
@@ -2152,11 +2154,11 @@ func zoneOffset(loc *time.Location, kind Kind, dt *DateTime) (time.Duration, boo
 type pickleWalker struct {
 	d       *pickleDecoder
 	budget  int64 // nodes the tree may still hold, counted with repetition
-	onPath  map[*Value]bool
+	onPath  map[*value.Value]bool
 	maxDeep int
 }
 
-func (d *pickleDecoder) finish(root *Value) (*Value, error) {
+func (d *pickleDecoder) finish(root *value.Value) (*value.Value, error) {
 	// Every node of the tree counts each time it appears. Without shared
 	// containers that is at most the nodes and references the pickle made;
 	// expanding shared containers may add as much again (plus a little), and
@@ -2165,33 +2167,33 @@ func (d *pickleDecoder) finish(root *Value) (*Value, error) {
 	budget = min(budget, d.lim.MaxBytes/valueCost)
 	w := &pickleWalker{d: d, budget: budget, maxDeep: d.lim.MaxDepth}
 	if len(d.shared) > 0 {
-		w.onPath = make(map[*Value]bool)
+		w.onPath = make(map[*value.Value]bool)
 	}
 	v, _, err := w.walk(root, 0)
 	return v, err
 }
 
-func (w *pickleWalker) cycle() *Value {
+func (w *pickleWalker) cycle() *value.Value {
 	if w.d.cycle == nil {
-		w.d.cycle = NewCycle()
+		w.d.cycle = value.NewCycle()
 	}
 	return w.d.cycle
 }
 
 // walk returns v, or a copy of it with cycles cut and the budget applied
 // (changed reports a copy); v itself is never modified.
-func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
+func (w *pickleWalker) walk(v *value.Value, depth int) (*value.Value, bool, error) {
 	w.budget--
 	switch v.Kind {
-	case KindList, KindTuple, KindSet, KindFrozenSet, KindDict, KindObject:
+	case value.KindList, value.KindTuple, value.KindSet, value.KindFrozenSet, value.KindDict, value.KindObject:
 	default:
 		return v, false, nil
 	}
-	if v.Kind == KindObject && v.Items == nil && v.State == nil {
+	if v.Kind == value.KindObject && v.Items == nil && v.State == nil {
 		return v, false, nil // a class or function
 	}
 	if depth >= w.maxDeep {
-		return nil, false, &FormatError{Format: formatPickle, Offset: -1, Msg: "nesting deeper than " + strconv.Itoa(w.maxDeep) + " levels"}
+		return nil, false, &value.FormatError{Format: value.FormatPickle, Offset: -1, Msg: "nesting deeper than " + strconv.Itoa(w.maxDeep) + " levels"}
 	}
 	if len(v.Items) == 0 && len(v.Pairs) == 0 && v.State == nil {
 		return v, false, nil
@@ -2205,22 +2207,22 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 			defer delete(w.onPath, v)
 		}
 	}
-	var out *Value // the copy, made at the first change
+	var out *value.Value // the copy, made at the first change
 	change := func() {
 		if out == nil {
-			out = &Value{}
+			out = &value.Value{}
 			*out = *v
 		}
 	}
 	limit := w.d.lim.MaxItems
 	if n := len(v.Items); n > 0 {
-		var items []*Value
+		var items []*value.Value
 		for i, it := range v.Items {
 			if w.budget <= 0 || (limit > 0 && i >= limit) {
 				if items == nil {
-					items = append(make([]*Value, 0, i+1), v.Items[:i]...)
+					items = append(make([]*value.Value, 0, i+1), v.Items[:i]...)
 				}
-				items = append(items, NewTruncated(int64(n-i)))
+				items = append(items, value.NewTruncated(int64(n-i)))
 				break
 			}
 			nv, changed, err := w.walk(it, depth+1)
@@ -2228,7 +2230,7 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 				return nil, false, err
 			}
 			if changed && items == nil {
-				items = append(make([]*Value, 0, n), v.Items[:i]...)
+				items = append(make([]*value.Value, 0, n), v.Items[:i]...)
 			}
 			if items != nil {
 				items = append(items, nv)
@@ -2240,13 +2242,13 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 		}
 	}
 	if n := len(v.Pairs); n > 0 {
-		var pairs []Pair
+		var pairs []value.Pair
 		for i, p := range v.Pairs {
 			if w.budget <= 0 || (limit > 0 && i >= limit) {
 				if pairs == nil {
-					pairs = append(make([]Pair, 0, i+1), v.Pairs[:i]...)
+					pairs = append(make([]value.Pair, 0, i+1), v.Pairs[:i]...)
 				}
-				pairs = append(pairs, Pair{NewTruncated(int64(n - i)), None()})
+				pairs = append(pairs, value.Pair{Key: value.NewTruncated(int64(n - i)), Value: value.None()})
 				break
 			}
 			k, kc, err := w.walk(p.Key, depth+1)
@@ -2258,10 +2260,10 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 				return nil, false, err
 			}
 			if (kc || vc) && pairs == nil {
-				pairs = append(make([]Pair, 0, n), v.Pairs[:i]...)
+				pairs = append(make([]value.Pair, 0, n), v.Pairs[:i]...)
 			}
 			if pairs != nil {
-				pairs = append(pairs, Pair{k, val})
+				pairs = append(pairs, value.Pair{Key: k, Value: val})
 			}
 		}
 		if pairs != nil {
@@ -2272,7 +2274,7 @@ func (w *pickleWalker) walk(v *Value, depth int) (*Value, bool, error) {
 	if v.State != nil {
 		if w.budget <= 0 {
 			change()
-			out.State = NewTruncated(1)
+			out.State = value.NewTruncated(1)
 		} else {
 			st, changed, err := w.walk(v.State, depth+1)
 			if err != nil {

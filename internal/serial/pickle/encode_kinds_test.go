@@ -1,4 +1,4 @@
-package serial
+package pickle
 
 import (
 	"bytes"
@@ -13,26 +13,29 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachectl/cachectl/internal/serial/internal/serialtest"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
-// Tests of EncodePickle for the kinds beyond JSON's: datetime, date, time,
+// Tests of Encode for the kinds beyond JSON's: datetime, date, time,
 // timedelta, Decimal, UUID, OrderedDict/Counter/defaultdict, objects and
 // class references. Each case is checked three ways: the bytes against
 // pickle.dumps(obj, protocol) of CPython (where the encoder must write the
-// same), pickle.loads of our bytes against the object, and DecodePickle of
+// same), pickle.loads of our bytes against the object, and Decode of
 // our bytes against the tree.
 
 // needPython returns systemPython, skipping the test when it is missing, or
 // failing it when CACHECTL_REQUIRE_SERVERS is set (make test, CI).
 func needPython(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(systemPython); err != nil {
+	if _, err := os.Stat(serialtest.SystemPython); err != nil {
 		if os.Getenv("CACHECTL_REQUIRE_SERVERS") != "" {
-			t.Fatalf("%s not found, but CACHECTL_REQUIRE_SERVERS is set", systemPython)
+			t.Fatalf("%s not found, but CACHECTL_REQUIRE_SERVERS is set", serialtest.SystemPython)
 		}
-		t.Skip(systemPython + " not found")
+		t.Skip(serialtest.SystemPython + " not found")
 	}
-	return systemPython
+	return serialtest.SystemPython
 }
 
 // pyAppModels is the application module the cases pickle instances of.
@@ -201,23 +204,23 @@ const (
 	allProtos      = p2 | p3 | p4 | p5
 )
 
-func naiveDT(y, mo, d, h, mi, s, us int) DateTime {
-	return DateTime{Year: y, Month: mo, Day: d, Hour: h, Minute: mi, Second: s, Microsecond: us}
+func naiveDT(y, mo, d, h, mi, s, us int) value.DateTime {
+	return value.DateTime{Year: y, Month: mo, Day: d, Hour: h, Minute: mi, Second: s, Microsecond: us}
 }
 
-func withOffset(dt DateTime, off time.Duration) DateTime {
+func withOffset(dt value.DateTime, off time.Duration) value.DateTime {
 	dt.HasOffset, dt.Offset = true, off
 	return dt
 }
 
-func withFold(dt DateTime) DateTime {
+func withFold(dt value.DateTime) value.DateTime {
 	dt.Fold = true
 	return dt
 }
 
 // zoned puts dt in the named zone with the offset zoneinfo (and the
 // decoder) compute for it.
-func zoned(t testing.TB, k Kind, dt DateTime, zone string) *Value {
+func zoned(t testing.TB, k value.Kind, dt value.DateTime, zone string) *value.Value {
 	t.Helper()
 	dt.Zone = zone
 	loc, err := time.LoadLocation(zone)
@@ -227,74 +230,64 @@ func zoned(t testing.TB, k Kind, dt DateTime, zone string) *Value {
 	if off, ok := zoneOffset(loc, k, &dt); ok {
 		dt.HasOffset, dt.Offset = true, off
 	}
-	return &Value{Kind: k, DT: &dt}
+	return &value.Value{Kind: k, DT: &dt}
 }
 
-func timeOf(dt DateTime) *Value { return NewTime(dt) }
+func timeOf(dt value.DateTime) *value.Value { return value.NewTime(dt) }
 
-func uuidHex(t testing.TB, s string) *Value {
+func uuidHex(t testing.TB, s string) *value.Value {
 	t.Helper()
 	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
 	if err != nil || len(b) != 16 {
 		t.Fatalf("bad uuid %q", s)
 	}
-	return &Value{Kind: KindUUID, Bytes: b}
+	return &value.Value{Kind: value.KindUUID, Bytes: b}
 }
 
-func bigInt(t testing.TB, s string) *Value {
+func bigInt(t testing.TB, s string) *value.Value {
 	t.Helper()
 	n, ok := new(big.Int).SetString(s, 10)
 	if !ok {
 		t.Fatalf("bad int %q", s)
 	}
-	return NewBigInt(n)
+	return value.NewBigInt(n)
 }
 
-func strs(ss ...string) []*Value {
-	out := make([]*Value, len(ss))
-	for i, s := range ss {
-		out[i] = NewStr(s)
-	}
-	return out
+func classDict(class string, pairs ...value.Pair) *value.Value {
+	return &value.Value{Kind: value.KindDict, Str: class, Pairs: pairs}
 }
-
-func classDict(class string, pairs ...Pair) *Value {
-	return &Value{Kind: KindDict, Str: class, Pairs: pairs}
-}
-
-func kv(k string, v *Value) Pair { return Pair{NewStr(k), v} }
 
 // kindCase is a tree, the Python expression of the object it stands for,
 // and the protocols whose bytes must be CPython's.
 type kindCase struct {
 	name string
-	v    *Value
-	py   string // "" for trees CPython cannot load (checked by DecodePickle only)
-	same uint8  // protocols (bit p) where the bytes must be pickle.dumps(eval(py), p)
-	back *Value // what DecodePickle reads back, when not v
-	min  int    // lowest protocol that can write it (fold=1 needs 4), 2 when 0
+	v    *value.Value
+	py   string       // "" for trees CPython cannot load (checked by Decode only)
+	same uint8        // protocols (bit p) where the bytes must be pickle.dumps(eval(py), p)
+	back *value.Value // what Decode reads back, when not v
+	min  int          // lowest protocol that can write it (fold=1 needs 4), 2 when 0
 }
 
 func kindCases(t testing.TB) []kindCase {
-	utc := func(dt DateTime) *Value { return NewDateTime(withOffset(dt, 0)) }
+	utc := func(dt value.DateTime) *value.Value { return value.NewDateTime(withOffset(dt, 0)) }
 	day := naiveDT(2024, 6, 1, 12, 0, 0, 0)
 
 	// The demo payload: a dict of orders (dataclass instances with state),
 	// UTC datetimes, Decimals, UUIDs and nested lists.
-	order := func(id int64, total string, created DateTime, lines ...*Value) *Value {
-		return NewObject("app.models.Order", nil, NewDict(
-			kv("id", NewInt(id)), kv("total", NewDecimal(total)), kv("created", utc(created)), kv("lines", NewList(lines...))))
+	order := func(id int64, total string, created value.DateTime, lines ...*value.Value) *value.Value {
+		return value.NewObject("app.models.Order", nil, value.NewDict(
+			kv("id", value.NewInt(id)), kv("total", value.NewDecimal(total)), kv("created", utc(created)), kv("lines", value.NewList(lines...))))
 	}
-	demo := NewDict(
-		kv("orders", NewList(
-			order(1, "19.99", naiveDT(2024, 5, 1, 9, 30, 0, 0), NewList(NewStr("sku-1"), NewInt(2)), NewList(NewStr("sku-2"), NewInt(1))),
+	demo := value.NewDict(
+		kv("orders", value.NewList(
+			order(1, "19.99", naiveDT(2024, 5, 1, 9, 30, 0, 0), value.NewList(value.NewStr("sku-1"), value.NewInt(2)), value.NewList(value.NewStr("sku-2"), value.NewInt(1))),
 			order(2, "5.00", naiveDT(2024, 5, 2, 18, 5, 7, 250000)),
 		)),
 		kv("customer", uuidHex(t, "12345678-1234-5678-1234-567812345678")),
-		kv("refs", NewList(uuidHex(t, "f47ac10b-58cc-4372-a567-0e02b2c3d479"), uuidHex(t, "00000000-0000-0000-0000-000000000001"))),
+		kv("refs", value.NewList(uuidHex(t, "f47ac10b-58cc-4372-a567-0e02b2c3d479"), uuidHex(t, "00000000-0000-0000-0000-000000000001"))),
 		kv("generated", utc(naiveDT(2024, 5, 3, 0, 0, 0, 1))),
-		kv("ttl", NewTimeDelta(0, 3600, 0)),
-		kv("balance", NewDecimal("-12.50")),
+		kv("ttl", value.NewTimeDelta(0, 3600, 0)),
+		kv("balance", value.NewDecimal("-12.50")),
 	)
 	demoPy := `{"orders": [M.Order(1, D("19.99"), DT(2024, 5, 1, 9, 30, tzinfo=UTC), [["sku-1", 2], ["sku-2", 1]]),
 		M.Order(2, D("5.00"), DT(2024, 5, 2, 18, 5, 7, 250000, tzinfo=UTC), [])],
@@ -302,100 +295,100 @@ func kindCases(t testing.TB) []kindCase {
 		"refs": [UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"), UUID(int=1)],
 		"generated": DT(2024, 5, 3, 0, 0, 0, 1, tzinfo=UTC), "ttl": TD(seconds=3600), "balance": D("-12.50")}`
 
-	shared := NewDateTime(naiveDT(2020, 2, 2, 2, 2, 2, 2))
+	shared := value.NewDateTime(naiveDT(2020, 2, 2, 2, 2, 2, 2))
 	parisNoOffset := naiveDT(2024, 7, 14, 10, 30, 0, 0)
 	parisNoOffset.Zone = "Europe/Paris"
-	counter := classDict("collections.Counter", kv("a", NewInt(5)), kv("b", NewInt(2)), kv("r", NewInt(2)), kv("c", NewInt(1)), kv("d", NewInt(1)))
-	var od1001, od1000 []Pair
+	counter := classDict("collections.Counter", kv("a", value.NewInt(5)), kv("b", value.NewInt(2)), kv("r", value.NewInt(2)), kv("c", value.NewInt(1)), kv("d", value.NewInt(1)))
+	var od1001, od1000 []value.Pair
 	for i := range 1001 {
-		od1001 = append(od1001, kv("k"+strconv.Itoa(i), NewInt(int64(i))))
+		od1001 = append(od1001, kv("k"+strconv.Itoa(i), value.NewInt(int64(i))))
 	}
 	od1000 = od1001[:1000]
-	manyDT := make([]*Value, 3000)
+	manyDT := make([]*value.Value, 3000)
 	for i := range manyDT { // more than one frame of datetimes
 		manyDT[i] = utc(naiveDT(2000+i%20, 1+i%12, 1+i%28, i%24, i%60, i%60, i))
 	}
-	plain := NewObject("app.models.Plain", nil, NewDict(kv("a", NewInt(3)), kv("b", NewList())))
+	plain := value.NewObject("app.models.Plain", nil, value.NewDict(kv("a", value.NewInt(3)), kv("b", value.NewList())))
 	// Paddings found with CPython: a frame ends right before the empty
 	// argument tuple of a UUID.__new__ (of an OrderedDict()).
-	uuidFrames, odFrames := []*Value{NewStr("x")}, []*Value{NewStr("xxxxxxxx")}
+	uuidFrames, odFrames := []*value.Value{value.NewStr("x")}, []*value.Value{value.NewStr("xxxxxxxx")}
 	for i := range 4500 {
 		var u [16]byte
 		binary.BigEndian.PutUint64(u[8:], uint64(i*7919))
-		uuidFrames = append(uuidFrames, NewUUID(u))
+		uuidFrames = append(uuidFrames, value.NewUUID(u))
 	}
 	for i := range 9000 {
-		odFrames = append(odFrames, classDict("collections.OrderedDict", kv("a", NewInt(int64(i)))))
+		odFrames = append(odFrames, classDict("collections.OrderedDict", kv("a", value.NewInt(int64(i)))))
 	}
 
 	return []kindCase{
 		// datetime
-		{name: "datetime naive", v: NewDateTime(naiveDT(2024, 1, 2, 3, 4, 5, 6)), py: `DT(2024, 1, 2, 3, 4, 5, 6)`, same: allProtos},
-		{name: "datetime naive fold", v: NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0))), py: `DT(2024, 11, 3, 1, 30, fold=1)`, same: allProtos, min: 4},
-		{name: "datetime min", v: NewDateTime(naiveDT(1, 1, 1, 0, 0, 0, 0)), py: `DT(1, 1, 1)`, same: allProtos},
-		{name: "datetime max", v: NewDateTime(naiveDT(9999, 12, 31, 23, 59, 59, 999999)), py: `DT.max`, same: allProtos},
+		{name: "datetime naive", v: value.NewDateTime(naiveDT(2024, 1, 2, 3, 4, 5, 6)), py: `DT(2024, 1, 2, 3, 4, 5, 6)`, same: allProtos},
+		{name: "datetime naive fold", v: value.NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0))), py: `DT(2024, 11, 3, 1, 30, fold=1)`, same: allProtos, min: 4},
+		{name: "datetime min", v: value.NewDateTime(naiveDT(1, 1, 1, 0, 0, 0, 0)), py: `DT(1, 1, 1)`, same: allProtos},
+		{name: "datetime max", v: value.NewDateTime(naiveDT(9999, 12, 31, 23, 59, 59, 999999)), py: `DT.max`, same: allProtos},
 		{name: "datetime utc", v: utc(day), py: `DT(2024, 6, 1, 12, tzinfo=UTC)`, same: allProtos},
-		{name: "datetime +05:30", v: NewDateTime(withOffset(day, 5*time.Hour+30*time.Minute)),
+		{name: "datetime +05:30", v: value.NewDateTime(withOffset(day, 5*time.Hour+30*time.Minute)),
 			py: `DT(2024, 6, 1, 12, tzinfo=timezone(TD(hours=5, minutes=30)))`, same: allProtos},
-		{name: "datetime -03:00", v: NewDateTime(withOffset(day, -3*time.Hour)), py: `DT(2024, 6, 1, 12, tzinfo=timezone(TD(hours=-3)))`, same: allProtos},
-		{name: "datetime offset with micro", v: NewDateTime(withOffset(day, 3723*time.Second+5*time.Microsecond)),
+		{name: "datetime -03:00", v: value.NewDateTime(withOffset(day, -3*time.Hour)), py: `DT(2024, 6, 1, 12, tzinfo=timezone(TD(hours=-3)))`, same: allProtos},
+		{name: "datetime offset with micro", v: value.NewDateTime(withOffset(day, 3723*time.Second+5*time.Microsecond)),
 			py: `DT(2024, 6, 1, 12, tzinfo=timezone(TD(seconds=3723, microseconds=5)))`, same: allProtos},
-		{name: "datetime paris summer", v: zoned(t, KindDateTime, naiveDT(2024, 7, 14, 10, 30, 0, 0), "Europe/Paris"),
+		{name: "datetime paris summer", v: zoned(t, value.KindDateTime, naiveDT(2024, 7, 14, 10, 30, 0, 0), "Europe/Paris"),
 			py: `DT(2024, 7, 14, 10, 30, tzinfo=Z("Europe/Paris"))`, same: allProtos},
-		{name: "datetime new york ambiguous fold 1", v: zoned(t, KindDateTime, withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0)), "America/New_York"),
+		{name: "datetime new york ambiguous fold 1", v: zoned(t, value.KindDateTime, withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0)), "America/New_York"),
 			py: `DT(2024, 11, 3, 1, 30, fold=1, tzinfo=Z("America/New_York"))`, same: allProtos, min: 4},
-		{name: "datetime new york gap", v: zoned(t, KindDateTime, naiveDT(2024, 3, 10, 2, 30, 0, 0), "America/New_York"),
+		{name: "datetime new york gap", v: zoned(t, value.KindDateTime, naiveDT(2024, 3, 10, 2, 30, 0, 0), "America/New_York"),
 			py: `DT(2024, 3, 10, 2, 30, tzinfo=Z("America/New_York"))`, same: allProtos},
-		{name: "datetime zoneinfo utc", v: zoned(t, KindDateTime, day, "UTC"), py: `DT(2024, 6, 1, 12, tzinfo=Z("UTC"))`, same: allProtos},
+		{name: "datetime zoneinfo utc", v: zoned(t, value.KindDateTime, day, "UTC"), py: `DT(2024, 6, 1, 12, tzinfo=Z("UTC"))`, same: allProtos},
 		// A zone without its offset: the same pickle; the offset is computed when read.
-		{name: "datetime zone without offset", v: NewDateTime(parisNoOffset), py: `DT(2024, 7, 14, 10, 30, tzinfo=Z("Europe/Paris"))`,
-			same: allProtos, back: zoned(t, KindDateTime, naiveDT(2024, 7, 14, 10, 30, 0, 0), "Europe/Paris")},
-		{name: "datetimes sharing zones", v: NewList(
-			zoned(t, KindDateTime, day, "Europe/Paris"), utc(day), zoned(t, KindDateTime, day, "America/New_York"),
-			zoned(t, KindDateTime, naiveDT(2024, 1, 1, 0, 0, 0, 0), "Europe/Paris"), utc(naiveDT(2025, 1, 1, 0, 0, 0, 0)),
-			NewDateTime(withOffset(day, time.Hour)), NewDateTime(withOffset(day, time.Hour)), shared, shared),
+		{name: "datetime zone without offset", v: value.NewDateTime(parisNoOffset), py: `DT(2024, 7, 14, 10, 30, tzinfo=Z("Europe/Paris"))`,
+			same: allProtos, back: zoned(t, value.KindDateTime, naiveDT(2024, 7, 14, 10, 30, 0, 0), "Europe/Paris")},
+		{name: "datetimes sharing zones", v: value.NewList(
+			zoned(t, value.KindDateTime, day, "Europe/Paris"), utc(day), zoned(t, value.KindDateTime, day, "America/New_York"),
+			zoned(t, value.KindDateTime, naiveDT(2024, 1, 1, 0, 0, 0, 0), "Europe/Paris"), utc(naiveDT(2025, 1, 1, 0, 0, 0, 0)),
+			value.NewDateTime(withOffset(day, time.Hour)), value.NewDateTime(withOffset(day, time.Hour)), shared, shared),
 			py: `(lambda s: [DT(2024, 6, 1, 12, tzinfo=Z("Europe/Paris")), DT(2024, 6, 1, 12, tzinfo=UTC),
 				DT(2024, 6, 1, 12, tzinfo=Z("America/New_York")), DT(2024, 1, 1, tzinfo=Z("Europe/Paris")), DT(2025, 1, 1, tzinfo=UTC),
 				DT(2024, 6, 1, 12, tzinfo=timezone(TD(hours=1))), DT(2024, 6, 1, 12, tzinfo=timezone(TD(hours=1))), s, s])(DT(2020, 2, 2, 2, 2, 2, 2))`,
 			same: allProtos},
-		{name: "3000 utc datetimes", v: NewList(manyDT...),
+		{name: "3000 utc datetimes", v: value.NewList(manyDT...),
 			py: `[DT(2000 + i % 20, 1 + i % 12, 1 + i % 28, i % 24, i % 60, i % 60, i, tzinfo=UTC) for i in range(3000)]`, same: allProtos},
-		{name: "uuids across frames", v: NewList(uuidFrames...), py: `["x"] + [UUID(int=i * 7919) for i in range(4500)]`, same: allProtos},
-		{name: "ordereddicts across frames", v: NewList(odFrames...), py: `["xxxxxxxx"] + [OrderedDict(a=i) for i in range(9000)]`, same: allProtos},
+		{name: "uuids across frames", v: value.NewList(uuidFrames...), py: `["x"] + [UUID(int=i * 7919) for i in range(4500)]`, same: allProtos},
+		{name: "ordereddicts across frames", v: value.NewList(odFrames...), py: `["xxxxxxxx"] + [OrderedDict(a=i) for i in range(9000)]`, same: allProtos},
 		// date and time
-		{name: "date", v: NewDate(2024, 2, 29), py: `date(2024, 2, 29)`, same: allProtos},
-		{name: "date min", v: NewDate(1, 1, 1), py: `date.min`, same: allProtos},
+		{name: "date", v: value.NewDate(2024, 2, 29), py: `date(2024, 2, 29)`, same: allProtos},
+		{name: "date min", v: value.NewDate(1, 1, 1), py: `date.min`, same: allProtos},
 		{name: "time", v: timeOf(naiveDT(0, 0, 0, 13, 14, 15, 0)), py: `T(13, 14, 15)`, same: allProtos},
 		{name: "time micro fold", v: timeOf(withFold(naiveDT(0, 0, 0, 1, 30, 0, 5))), py: `T(1, 30, 0, 5, fold=1)`, same: allProtos, min: 4},
 		{name: "time utc", v: timeOf(withOffset(naiveDT(0, 0, 0, 13, 14, 0, 0), 0)), py: `T(13, 14, tzinfo=UTC)`, same: allProtos},
 		{name: "time offset", v: timeOf(withOffset(naiveDT(0, 0, 0, 13, 14, 0, 0), 2*time.Hour)),
 			py: `T(13, 14, tzinfo=timezone(TD(hours=2)))`, same: allProtos},
-		{name: "time paris", v: zoned(t, KindTime, naiveDT(0, 0, 0, 13, 14, 0, 0), "Europe/Paris"), py: `T(13, 14, tzinfo=Z("Europe/Paris"))`, same: allProtos},
-		{name: "time zoneinfo utc", v: zoned(t, KindTime, naiveDT(0, 0, 0, 13, 14, 0, 0), "UTC"), py: `T(13, 14, tzinfo=Z("UTC"))`, same: allProtos},
+		{name: "time paris", v: zoned(t, value.KindTime, naiveDT(0, 0, 0, 13, 14, 0, 0), "Europe/Paris"), py: `T(13, 14, tzinfo=Z("Europe/Paris"))`, same: allProtos},
+		{name: "time zoneinfo utc", v: zoned(t, value.KindTime, naiveDT(0, 0, 0, 13, 14, 0, 0), "UTC"), py: `T(13, 14, tzinfo=Z("UTC"))`, same: allProtos},
 		// timedelta, timezone, ZoneInfo
-		{name: "timedelta zero", v: NewTimeDelta(0, 0, 0), py: `TD(0)`, same: allProtos},
-		{name: "timedelta", v: NewTimeDelta(1, 7384, 500000), py: `TD(days=1, hours=2, minutes=3, seconds=4, microseconds=500000)`, same: allProtos},
-		{name: "timedelta negative micro", v: NewTimeDelta(0, 0, -1), py: `TD(microseconds=-1)`, same: allProtos},
-		{name: "timedelta max", v: NewTimeDelta(999999999, 86399, 999999), py: `TD.max`, same: allProtos},
-		{name: "timedelta min", v: NewTimeDelta(-999999999, 0, 0), py: `TD.min`, same: allProtos},
-		{name: "timezone utc", v: NewObject("datetime.timezone", []*Value{NewTimeDelta(0, 0, 0)}, nil), py: `UTC`, same: allProtos},
-		{name: "timezone fixed", v: NewObject("datetime.timezone", []*Value{NewTimeDelta(0, 3600, 0)}, nil), py: `timezone(TD(hours=1))`, same: allProtos},
-		{name: "timezone named", v: NewObject("datetime.timezone", []*Value{NewTimeDelta(-1, 75600, 0), NewStr("BRT")}, nil),
+		{name: "timedelta zero", v: value.NewTimeDelta(0, 0, 0), py: `TD(0)`, same: allProtos},
+		{name: "timedelta", v: value.NewTimeDelta(1, 7384, 500000), py: `TD(days=1, hours=2, minutes=3, seconds=4, microseconds=500000)`, same: allProtos},
+		{name: "timedelta negative micro", v: value.NewTimeDelta(0, 0, -1), py: `TD(microseconds=-1)`, same: allProtos},
+		{name: "timedelta max", v: value.NewTimeDelta(999999999, 86399, 999999), py: `TD.max`, same: allProtos},
+		{name: "timedelta min", v: value.NewTimeDelta(-999999999, 0, 0), py: `TD.min`, same: allProtos},
+		{name: "timezone utc", v: value.NewObject("datetime.timezone", []*value.Value{value.NewTimeDelta(0, 0, 0)}, nil), py: `UTC`, same: allProtos},
+		{name: "timezone fixed", v: value.NewObject("datetime.timezone", []*value.Value{value.NewTimeDelta(0, 3600, 0)}, nil), py: `timezone(TD(hours=1))`, same: allProtos},
+		{name: "timezone named", v: value.NewObject("datetime.timezone", []*value.Value{value.NewTimeDelta(-1, 75600, 0), value.NewStr("BRT")}, nil),
 			py: `timezone(TD(hours=-3), "BRT")`, same: allProtos},
-		{name: "zoneinfo shared with a datetime", v: NewList(NewObject("zoneinfo.ZoneInfo", strs("Europe/Paris"), nil), zoned(t, KindDateTime, day, "Europe/Paris")),
+		{name: "zoneinfo shared with a datetime", v: value.NewList(value.NewObject("zoneinfo.ZoneInfo", strs("Europe/Paris"), nil), zoned(t, value.KindDateTime, day, "Europe/Paris")),
 			py: `[Z("Europe/Paris"), DT(2024, 6, 1, 12, tzinfo=Z("Europe/Paris"))]`, same: allProtos},
 		// Decimal and UUID
-		{name: "decimals", v: NewList(NewDecimal("1.10"), NewDecimal("NaN"), NewDecimal("-Infinity"), NewDecimal("-0"), NewDecimal("1E+3"),
-			NewDecimal("sNaN"), NewDecimal("123456789012345678901234567890.000001"), NewDecimal("0E-7")),
+		{name: "decimals", v: value.NewList(value.NewDecimal("1.10"), value.NewDecimal("NaN"), value.NewDecimal("-Infinity"), value.NewDecimal("-0"), value.NewDecimal("1E+3"),
+			value.NewDecimal("sNaN"), value.NewDecimal("123456789012345678901234567890.000001"), value.NewDecimal("0E-7")),
 			py:   `[D("1.10"), D("NaN"), D("-Infinity"), D("-0"), D("1E+3"), D("sNaN"), D("123456789012345678901234567890.000001"), D("0E-7")]`,
 			same: allProtos},
 		// The text is written as given: Python's str() of Decimal("1e3") is "1E+3".
-		{name: "decimal non-canonical text", v: NewDecimal("1e3"), py: `D("1e3")`},
-		{name: "uuids", v: NewList(uuidHex(t, "00000000000000000000000000000000"), uuidHex(t, "00000000000000000000000000000001"),
+		{name: "decimal non-canonical text", v: value.NewDecimal("1e3"), py: `D("1e3")`},
+		{name: "uuids", v: value.NewList(uuidHex(t, "00000000000000000000000000000000"), uuidHex(t, "00000000000000000000000000000001"),
 			uuidHex(t, "f47ac10b-58cc-4372-a567-0e02b2c3d479"), uuidHex(t, "ffffffffffffffffffffffffffffffff"), uuidHex(t, "00000000000000000000000080000000")),
 			py: `[UUID(int=0), UUID(int=1), UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"), UUID(int=2**128 - 1), UUID(int=2**31)]`, same: allProtos},
 		// OrderedDict, Counter, defaultdict
-		{name: "ordereddict", v: classDict("collections.OrderedDict", kv("z", NewInt(1)), kv("a", NewList(NewInt(2))), kv("m", None())),
+		{name: "ordereddict", v: classDict("collections.OrderedDict", kv("z", value.NewInt(1)), kv("a", value.NewList(value.NewInt(2))), kv("m", value.None())),
 			py: `OrderedDict([("z", 1), ("a", [2]), ("m", None)])`, same: allProtos},
 		{name: "ordereddict empty", v: classDict("collections.OrderedDict"), py: `OrderedDict()`, same: allProtos},
 		{name: "ordereddict 1000", v: classDict("collections.OrderedDict", od1000...),
@@ -404,67 +397,67 @@ func kindCases(t testing.TB) []kindCase {
 			py: `OrderedDict(("k%d" % i, i) for i in range(1001))`, same: allProtos},
 		{name: "counter", v: counter, py: `Counter("abracadabra")`, same: allProtos},
 		{name: "counter empty", v: classDict("collections.Counter"), py: `Counter()`, same: allProtos},
-		{name: "defaultdict list", v: &Value{Kind: KindDict, Str: "collections.defaultdict", Items: []*Value{NewGlobal("builtins.list")},
-			Pairs: []Pair{kv("a", NewList(NewInt(1), NewInt(2))), kv("b", NewList())}},
+		{name: "defaultdict list", v: &value.Value{Kind: value.KindDict, Str: "collections.defaultdict", Items: []*value.Value{value.NewGlobal("builtins.list")},
+			Pairs: []value.Pair{kv("a", value.NewList(value.NewInt(1), value.NewInt(2))), kv("b", value.NewList())}},
 			py: `defaultdict(list, {"a": [1, 2], "b": []})`, same: allProtos},
-		{name: "defaultdict int", v: &Value{Kind: KindDict, Str: "collections.defaultdict", Items: []*Value{NewGlobal("builtins.int")}},
+		{name: "defaultdict int", v: &value.Value{Kind: value.KindDict, Str: "collections.defaultdict", Items: []*value.Value{value.NewGlobal("builtins.int")}},
 			py: `defaultdict(int)`, same: allProtos},
-		{name: "defaultdict without factory", v: classDict("collections.defaultdict", kv("x", NewInt(1))), py: `defaultdict(None, {"x": 1})`, same: allProtos},
-		{name: "deque with maxlen", v: NewObject("collections.deque", []*Value{NewTuple(), NewInt(5), NewList(NewInt(1), NewInt(2), NewInt(3))}, nil),
+		{name: "defaultdict without factory", v: classDict("collections.defaultdict", kv("x", value.NewInt(1))), py: `defaultdict(None, {"x": 1})`, same: allProtos},
+		{name: "deque with maxlen", v: value.NewObject("collections.deque", []*value.Value{value.NewTuple(), value.NewInt(5), value.NewList(value.NewInt(1), value.NewInt(2), value.NewInt(3))}, nil),
 			py: `deque([1, 2, 3], maxlen=5)`, same: allProtos},
 		// CPython writes deque((),) and APPENDS; a deque without maxlen reads as deque([...]).
-		{name: "deque", v: NewObject("collections.deque", []*Value{NewList(NewInt(1), NewInt(2))}, nil), py: `deque([1, 2])`},
+		{name: "deque", v: value.NewObject("collections.deque", []*value.Value{value.NewList(value.NewInt(1), value.NewInt(2))}, nil), py: `deque([1, 2])`},
 		// class and function references
-		{name: "class reference", v: NewGlobal("app.models.Order"), py: `M.Order`, same: allProtos},
-		{name: "function reference", v: NewGlobal("app.models.make_response"), py: `M.make_response`, same: allProtos},
-		{name: "nested class reference", v: NewGlobal("app.models.Outer.Inner"), py: `M.Outer.Inner`, same: allProtos},
-		{name: "builtin references", v: NewList(NewGlobal("builtins.int"), NewGlobal("builtins.str"), NewGlobal("builtins.range"),
-			NewGlobal("builtins.getattr"), NewGlobal("collections.UserDict"), NewGlobal("builtins.ValueError"), NewGlobal("copyreg._reconstructor")),
+		{name: "class reference", v: value.NewGlobal("app.models.Order"), py: `M.Order`, same: allProtos},
+		{name: "function reference", v: value.NewGlobal("app.models.make_response"), py: `M.make_response`, same: allProtos},
+		{name: "nested class reference", v: value.NewGlobal("app.models.Outer.Inner"), py: `M.Outer.Inner`, same: allProtos},
+		{name: "builtin references", v: value.NewList(value.NewGlobal("builtins.int"), value.NewGlobal("builtins.str"), value.NewGlobal("builtins.range"),
+			value.NewGlobal("builtins.getattr"), value.NewGlobal("collections.UserDict"), value.NewGlobal("builtins.ValueError"), value.NewGlobal("copyreg._reconstructor")),
 			py: `[int, str, range, getattr, collections.UserDict, ValueError, copyreg._reconstructor]`, same: allProtos},
 		// Protocol 2 CPython writes exceptions.OSError (read back as OSError); we keep the name.
-		{name: "builtin exception without a Python 2 name", v: NewGlobal("builtins.BrokenPipeError"), py: `BrokenPipeError`, same: p3 | p4 | p5},
+		{name: "builtin exception without a Python 2 name", v: value.NewGlobal("builtins.BrokenPipeError"), py: `BrokenPipeError`, same: p3 | p4 | p5},
 		// Enum members pickle as getattr(Color, "RED"), which protocol 4 writes as STACK_GLOBAL too.
-		{name: "enum member", v: NewGlobal("app.models.Color.RED"), py: `M.Color.RED`, same: p2 | p3},
-		{name: "extension code", v: NewObject("copyreg.extension", []*Value{NewInt(0x1234)}, nil), py: `M.Registered`, same: allProtos},
+		{name: "enum member", v: value.NewGlobal("app.models.Color.RED"), py: `M.Color.RED`, same: p2 | p3},
+		{name: "extension code", v: value.NewObject("copyreg.extension", []*value.Value{value.NewInt(0x1234)}, nil), py: `M.Registered`, same: allProtos},
 		// instances
-		{name: "dataclass", v: order(7, "19.99", day, NewStr("x")),
+		{name: "dataclass", v: order(7, "19.99", day, value.NewStr("x")),
 			py: `M.Order(7, D("19.99"), DT(2024, 6, 1, 12, tzinfo=UTC), ["x"])`, same: allProtos},
 		{name: "plain object", v: plain, py: `M.Plain(3, [])`, same: allProtos},
-		{name: "object without state", v: NewObject("app.models.Empty", nil, nil), py: `M.Empty()`, same: allProtos},
-		{name: "complex", v: NewObject("builtins.complex", []*Value{NewFloat(1.5), NewFloat(-2)}, nil), py: `complex(1.5, -2)`, same: allProtos},
-		{name: "range", v: NewObject("builtins.range", []*Value{NewInt(1), NewInt(10), NewInt(2)}, nil), py: `range(1, 10, 2)`, same: allProtos},
+		{name: "object without state", v: value.NewObject("app.models.Empty", nil, nil), py: `M.Empty()`, same: allProtos},
+		{name: "complex", v: value.NewObject("builtins.complex", []*value.Value{value.NewFloat(1.5), value.NewFloat(-2)}, nil), py: `complex(1.5, -2)`, same: allProtos},
+		{name: "range", v: value.NewObject("builtins.range", []*value.Value{value.NewInt(1), value.NewInt(10), value.NewInt(2)}, nil), py: `range(1, 10, 2)`, same: allProtos},
 		// CPython writes NEWOBJ (namedtuple's __getnewargs__), we REDUCE: Pair(1, "two").
-		{name: "namedtuple", v: NewObject("app.models.Pair", []*Value{NewInt(1), NewStr("two")}, nil), py: `M.Pair(1, "two")`},
+		{name: "namedtuple", v: value.NewObject("app.models.Pair", []*value.Value{value.NewInt(1), value.NewStr("two")}, nil), py: `M.Pair(1, "two")`},
 		// CPython writes AttrDict.__new__ and SETITEMS; the decoder keeps the items as an argument.
-		{name: "dict subclass", v: NewObject("app.models.AttrDict", []*Value{NewDict(kv("a", NewInt(1)), kv("b", NewInt(2)))}, nil),
+		{name: "dict subclass", v: value.NewObject("app.models.AttrDict", []*value.Value{value.NewDict(kv("a", value.NewInt(1)), kv("b", value.NewInt(2)))}, nil),
 			py: `M.AttrDict(a=1, b=2)`},
-		{name: "list subclass", v: NewObject("app.models.Stack", []*Value{NewList(NewInt(1), NewInt(2), NewInt(3))}, nil), py: `M.Stack([1, 2, 3])`},
+		{name: "list subclass", v: value.NewObject("app.models.Stack", []*value.Value{value.NewList(value.NewInt(1), value.NewInt(2), value.NewInt(3))}, nil), py: `M.Stack([1, 2, 3])`},
 		// CPython writes the tzinfo as Fixed() and BUILD (tzinfo.__reduce__), we as Fixed.__new__.
-		{name: "datetime with a custom tzinfo", v: NewObject("datetime.datetime", []*Value{
-			NewDateTime(naiveDT(2024, 7, 14, 10, 30, 0, 0)), NewObject("app.models.Fixed", nil, NewDict(kv("minutes", NewInt(90))))}, nil),
+		{name: "datetime with a custom tzinfo", v: value.NewObject("datetime.datetime", []*value.Value{
+			value.NewDateTime(naiveDT(2024, 7, 14, 10, 30, 0, 0)), value.NewObject("app.models.Fixed", nil, value.NewDict(kv("minutes", value.NewInt(90))))}, nil),
 			py: `DT(2024, 7, 14, 10, 30, tzinfo=M.Fixed(90))`},
-		{name: "call of a bound method", v: NewObject("<call>", []*Value{
-			NewObject("builtins.getattr", []*Value{plain, NewStr("scaled")}, nil), NewInt(10)}, nil), py: `30`},
+		{name: "call of a bound method", v: value.NewObject("<call>", []*value.Value{
+			value.NewObject("builtins.getattr", []*value.Value{plain, value.NewStr("scaled")}, nil), value.NewInt(10)}, nil), py: `30`},
 		{name: "demo payload", v: demo, py: demoPy, same: allProtos},
-		// Trees CPython has no object for; DecodePickle must read them back.
-		{name: "new of a call result", v: NewObject("<new>", []*Value{NewObject("app.models.factory", []*Value{NewInt(1)}, nil), NewStr("x")}, nil)},
-		{name: "datetime.datetime called with a datetime", v: NewObject("datetime.datetime", []*Value{NewDateTime(day)}, NewDict(kv("x", NewInt(1))))},
-		{name: "decimal from NEWOBJ", v: NewObject("decimal.Decimal", strs("1.5"), nil)},
-		{name: "getattr from NEWOBJ", v: NewObject("builtins.getattr", []*Value{NewGlobal("app.models.Color"), NewStr("RED")}, nil)},
-		{name: "uuid object with a bad int", v: NewObject("uuid.UUID", []*Value{}, NewDict(kv("int", NewInt(-1))))},
-		{name: "datetime.datetime of an aware datetime", v: NewObject("datetime.datetime", []*Value{
-			zoned(t, KindDateTime, day, "Europe/Paris"), NewObject("app.models.Fixed", nil, NewDict(kv("minutes", NewInt(1))))}, nil)},
-		{name: "malformed pytz tzinfo", v: NewObject("datetime.datetime", []*Value{NewDateTime(func() DateTime {
+		// Trees CPython has no object for; Decode must read them back.
+		{name: "new of a call result", v: value.NewObject("<new>", []*value.Value{value.NewObject("app.models.factory", []*value.Value{value.NewInt(1)}, nil), value.NewStr("x")}, nil)},
+		{name: "datetime.datetime called with a datetime", v: value.NewObject("datetime.datetime", []*value.Value{value.NewDateTime(day)}, value.NewDict(kv("x", value.NewInt(1))))},
+		{name: "decimal from NEWOBJ", v: value.NewObject("decimal.Decimal", strs("1.5"), nil)},
+		{name: "getattr from NEWOBJ", v: value.NewObject("builtins.getattr", []*value.Value{value.NewGlobal("app.models.Color"), value.NewStr("RED")}, nil)},
+		{name: "uuid object with a bad int", v: value.NewObject("uuid.UUID", []*value.Value{}, value.NewDict(kv("int", value.NewInt(-1))))},
+		{name: "datetime.datetime of an aware datetime", v: value.NewObject("datetime.datetime", []*value.Value{
+			zoned(t, value.KindDateTime, day, "Europe/Paris"), value.NewObject("app.models.Fixed", nil, value.NewDict(kv("minutes", value.NewInt(1))))}, nil)},
+		{name: "malformed pytz tzinfo", v: value.NewObject("datetime.datetime", []*value.Value{value.NewDateTime(func() value.DateTime {
 			dt := naiveDT(2024, 7, 14, 10, 30, 0, 0)
 			dt.Zone = "Europe/Paris"
 			return dt
-		}()), NewObject("pytz._p", []*Value{NewStr("Europe/Paris"), NewBytes([]byte("000"))}, nil)}, nil)},
+		}()), value.NewObject("pytz._p", []*value.Value{value.NewStr("Europe/Paris"), value.NewBytes([]byte("000"))}, nil)}, nil)},
 	}
 }
 
 // TestEncodePickleKindsCPython: for every case and protocol, CPython loads
 // our bytes as the object, they are pickle.dumps's bytes where the case says
-// so, and DecodePickle reads them back as the tree. One Python run checks
+// so, and Decode reads them back as the tree. One Python run checks
 // them all.
 func TestEncodePickleKindsCPython(t *testing.T) {
 	cases := kindCases(t)
@@ -477,7 +470,7 @@ func TestEncodePickleKindsCPython(t *testing.T) {
 	var which []int
 	for i, c := range cases {
 		for proto := max(2, c.min); proto <= 5; proto++ {
-			b, err := EncodePickle(c.v, proto)
+			b, err := Encode(c.v, proto)
 			if err != nil {
 				t.Fatalf("%s p%d: %v", c.name, proto, err)
 			}
@@ -485,9 +478,9 @@ func TestEncodePickleKindsCPython(t *testing.T) {
 			if c.back != nil {
 				want = c.back
 			}
-			back, err := DecodePickle(b, DefaultLimits)
-			if err != nil || !Equal(back, want) {
-				t.Errorf("%s p%d: DecodePickle of our bytes = %v (%v), want %v", c.name, proto, back, err, want)
+			back, err := Decode(b, DefaultLimits)
+			if err != nil || !value.Equal(back, want) {
+				t.Errorf("%s p%d: Decode of our bytes = %v (%v), want %v", c.name, proto, back, err, want)
 			}
 			if c.py != "" {
 				in = append(in, pyCase{Py: c.py, Protocol: proto, Hex: hex.EncodeToString(b)})
@@ -525,7 +518,7 @@ func TestEncodePickleKindsCPython(t *testing.T) {
 // TestEncodePickleKindsGolden pins CPython 3.11's bytes for a few of the
 // cases, so the encoder is checked where Python is absent too.
 func TestEncodePickleKindsGolden(t *testing.T) {
-	byName := map[string]*Value{}
+	byName := map[string]*value.Value{}
 	for _, c := range kindCases(t) {
 		byName[c.name] = c.v
 	}
@@ -546,7 +539,7 @@ func TestEncodePickleKindsGolden(t *testing.T) {
 		{"time micro fold", 4, "80049522000000000000008c086461746574696d65948c0474696d659493944306811e0000000594859452942e"},
 	}
 	for _, tt := range tests {
-		got, err := EncodePickle(byName[tt.name], tt.proto)
+		got, err := Encode(byName[tt.name], tt.proto)
 		if err != nil {
 			t.Errorf("%s p%d: %v", tt.name, tt.proto, err)
 			continue
@@ -566,61 +559,61 @@ func TestEncodePickleKindsRefuses(t *testing.T) {
 	lmt.HasOffset, lmt.Offset = true, 9*time.Minute // pytz's LMT
 	mars := naiveDT(2024, 7, 14, 10, 30, 0, 0)
 	mars.Zone, mars.HasOffset, mars.Offset = "Mars/Olympus", true, time.Hour
-	dateWithZone := NewDate(2024, 1, 1)
+	dateWithZone := value.NewDate(2024, 1, 1)
 	dateWithZone.DT.Zone = "UTC"
 	tests := []struct {
 		name  string
-		v     *Value
+		v     *value.Value
 		proto int
 		want  string
 	}{
-		{"cycle marker", NewList(NewCycle()), 4, "cannot pickle cycle"},
-		{"truncation marker", NewList(NewTruncated(3)), 4, "cannot pickle truncated"},
-		{"msgpack extension", NewExt(1, []byte("x")), 5, "cannot pickle ext"},
-		{"month 13", NewDateTime(naiveDT(2024, 13, 1, 0, 0, 0, 0)), 4, "cannot pickle an invalid datetime"},
-		{"February 30", NewDate(2023, 2, 29), 4, "cannot pickle an invalid date 2023-02-29"},
-		{"negative hour", NewTime(naiveDT(0, 0, 0, -1, 0, 0, 0)), 4, "cannot pickle an invalid time"},
+		{"cycle marker", value.NewList(value.NewCycle()), 4, "cannot pickle cycle"},
+		{"truncation marker", value.NewList(value.NewTruncated(3)), 4, "cannot pickle truncated"},
+		{"msgpack extension", value.NewExt(1, []byte("x")), 5, "cannot pickle ext"},
+		{"month 13", value.NewDateTime(naiveDT(2024, 13, 1, 0, 0, 0, 0)), 4, "cannot pickle an invalid datetime"},
+		{"February 30", value.NewDate(2023, 2, 29), 4, "cannot pickle an invalid date 2023-02-29"},
+		{"negative hour", value.NewTime(naiveDT(0, 0, 0, -1, 0, 0, 0)), 4, "cannot pickle an invalid time"},
 		{"date with a zone", dateWithZone, 4, "cannot pickle a date with a time zone or fold"},
-		{"datetime without fields", &Value{Kind: KindDateTime}, 4, "without its fields"},
-		{"fold with protocol 2", NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0))), 2, "with fold=1 with protocol 2"},
-		{"fold with protocol 3", NewTime(withFold(naiveDT(0, 0, 0, 1, 30, 0, 0))), 3, "Python writes the fold only from protocol 4"},
-		{"offset of a day", NewDateTime(withOffset(naiveDT(2024, 1, 1, 0, 0, 0, 0), 24*time.Hour)), 4, "strictly between -24h and +24h"},
-		{"offset with nanoseconds", NewDateTime(withOffset(naiveDT(2024, 1, 1, 0, 0, 0, 0), time.Hour+1)), 4, "whole number of microseconds"},
-		{"zone with another offset", NewDateTime(lmt), 4, "zoneinfo gives Europe/Paris the offset +02:00 then"},
-		{"unknown zone with an offset", NewDateTime(mars), 4, "the offset of Mars/Olympus is not known here"},
-		{"timedelta past the limit", NewTimeDelta(1e9, 0, 0), 4, "Python's limit is 999999999 days"},
-		{"timedelta without fields", &Value{Kind: KindTimeDelta}, 4, "without its fields"},
-		{"decimal garbage", NewDecimal("1.2.3"), 4, `cannot pickle decimal "1.2.3"`},
-		{"decimal with spaces", NewDecimal(" 1"), 4, "not the text of a Decimal"},
-		{"short uuid", &Value{Kind: KindUUID, Bytes: make([]byte, 15)}, 4, "uuid of 15 bytes"},
-		{"dict of another class", classDict("app.Registry", kv("a", NewInt(1))), 4, "cannot pickle a dict of class app.Registry"},
-		{"dict with a factory", &Value{Kind: KindDict, Items: []*Value{NewGlobal("builtins.list")}}, 4, "items beside its pairs"},
-		{"defaultdict with two factories", &Value{Kind: KindDict, Str: "collections.defaultdict", Items: []*Value{None(), None()}}, 4, "with 2 factories"},
-		{"unhashable OrderedDict key", dict(classDict("collections.OrderedDict"), None()), 4, "cannot pickle a dict as a dict key"},
-		{"global without a module", NewGlobal("Order"), 4, `reference to "Order": not a qualified name`},
-		{"object without a module", NewObject("Order", nil, nil), 4, "not a qualified class name"},
-		{"call without a callable", NewObject("<call>", nil, nil), 4, "without its callable"},
-		{"call of a global", NewObject("<call>", []*Value{NewGlobal("app.f"), NewInt(1)}, nil), 4, "callable is the global app.f"},
-		{"newline in a module with protocol 3", NewGlobal("app\nx.Order"), 3, "the name holds a newline"},
-		{"newline in a nested name with protocol 2", NewGlobal("app.Outer\n.Inner"), 2, "the name holds a newline"},
-		{"Python 2 name with protocol 2", NewGlobal("Queue.Queue"), 2, "Python reads that name as queue.Queue"},
-		{"Python 2 name in an object", NewObject("Queue.Queue", nil, NewDict()), 2, "use protocol 3 or higher"},
-		{"bad item deep inside", NewObject("app.C", []*Value{NewList(NewCycle())}, nil), 4, "cannot pickle cycle"},
-		{"bad state", NewObject("app.C", nil, NewList(NewTruncated(1))), 4, "cannot pickle truncated"},
+		{"datetime without fields", &value.Value{Kind: value.KindDateTime}, 4, "without its fields"},
+		{"fold with protocol 2", value.NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0))), 2, "with fold=1 with protocol 2"},
+		{"fold with protocol 3", value.NewTime(withFold(naiveDT(0, 0, 0, 1, 30, 0, 0))), 3, "Python writes the fold only from protocol 4"},
+		{"offset of a day", value.NewDateTime(withOffset(naiveDT(2024, 1, 1, 0, 0, 0, 0), 24*time.Hour)), 4, "strictly between -24h and +24h"},
+		{"offset with nanoseconds", value.NewDateTime(withOffset(naiveDT(2024, 1, 1, 0, 0, 0, 0), time.Hour+1)), 4, "whole number of microseconds"},
+		{"zone with another offset", value.NewDateTime(lmt), 4, "zoneinfo gives Europe/Paris the offset +02:00 then"},
+		{"unknown zone with an offset", value.NewDateTime(mars), 4, "the offset of Mars/Olympus is not known here"},
+		{"timedelta past the limit", value.NewTimeDelta(1e9, 0, 0), 4, "Python's limit is 999999999 days"},
+		{"timedelta without fields", &value.Value{Kind: value.KindTimeDelta}, 4, "without its fields"},
+		{"decimal garbage", value.NewDecimal("1.2.3"), 4, `cannot pickle decimal "1.2.3"`},
+		{"decimal with spaces", value.NewDecimal(" 1"), 4, "not the text of a Decimal"},
+		{"short uuid", &value.Value{Kind: value.KindUUID, Bytes: make([]byte, 15)}, 4, "uuid of 15 bytes"},
+		{"dict of another class", classDict("app.Registry", kv("a", value.NewInt(1))), 4, "cannot pickle a dict of class app.Registry"},
+		{"dict with a factory", &value.Value{Kind: value.KindDict, Items: []*value.Value{value.NewGlobal("builtins.list")}}, 4, "items beside its pairs"},
+		{"defaultdict with two factories", &value.Value{Kind: value.KindDict, Str: "collections.defaultdict", Items: []*value.Value{value.None(), value.None()}}, 4, "with 2 factories"},
+		{"unhashable OrderedDict key", dict(classDict("collections.OrderedDict"), value.None()), 4, "cannot pickle a dict as a dict key"},
+		{"global without a module", value.NewGlobal("Order"), 4, `reference to "Order": not a qualified name`},
+		{"object without a module", value.NewObject("Order", nil, nil), 4, "not a qualified class name"},
+		{"call without a callable", value.NewObject("<call>", nil, nil), 4, "without its callable"},
+		{"call of a global", value.NewObject("<call>", []*value.Value{value.NewGlobal("app.f"), value.NewInt(1)}, nil), 4, "callable is the global app.f"},
+		{"newline in a module with protocol 3", value.NewGlobal("app\nx.Order"), 3, "the name holds a newline"},
+		{"newline in a nested name with protocol 2", value.NewGlobal("app.Outer\n.Inner"), 2, "the name holds a newline"},
+		{"Python 2 name with protocol 2", value.NewGlobal("Queue.Queue"), 2, "Python reads that name as queue.Queue"},
+		{"Python 2 name in an object", value.NewObject("Queue.Queue", nil, value.NewDict()), 2, "use protocol 3 or higher"},
+		{"bad item deep inside", value.NewObject("app.C", []*value.Value{value.NewList(value.NewCycle())}, nil), 4, "cannot pickle cycle"},
+		{"bad state", value.NewObject("app.C", nil, value.NewList(value.NewTruncated(1))), 4, "cannot pickle truncated"},
 	}
 	for _, tt := range tests {
-		if _, err := EncodePickle(tt.v, tt.proto); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := Encode(tt.v, tt.proto); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
 	// What protocol 2 or 3 refuses, protocol 4 writes.
-	for _, v := range []*Value{NewGlobal("app\nx.Order"), NewGlobal("Queue.Queue"), NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0)))} {
-		b, err := EncodePickle(v, 4)
+	for _, v := range []*value.Value{value.NewGlobal("app\nx.Order"), value.NewGlobal("Queue.Queue"), value.NewDateTime(withFold(naiveDT(2024, 11, 3, 1, 30, 0, 0)))} {
+		b, err := Encode(v, 4)
 		if err != nil {
 			t.Errorf("%s p4: %v", v, err)
 			continue
 		}
-		if back, err := DecodePickle(b, DefaultLimits); err != nil || !Equal(back, v) {
+		if back, err := Decode(b, DefaultLimits); err != nil || !value.Equal(back, v) {
 			t.Errorf("%s p4: reads back as %v (%v)", v, back, err)
 		}
 	}
@@ -649,42 +642,42 @@ func TestEncodePickleReencodesCPythonVectors(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	checked := 0
-	for _, vec := range loadPickleVectors(t) {
+	for _, vec := range serialtest.LoadPickleVectors(t) {
 		if vec.Protocol < 2 || !identical[vec.Name] {
 			continue
 		}
 		seen[vec.Name] = true
-		v, err := DecodePickle(vec.data, DefaultLimits)
+		v, err := Decode(vec.Data, DefaultLimits)
 		if err != nil {
 			t.Errorf("%s p%d: %v", vec.Name, vec.Protocol, err)
 			continue
 		}
-		got, err := EncodePickle(v, vec.Protocol)
+		got, err := Encode(v, vec.Protocol)
 		if err != nil {
 			t.Errorf("%s p%d: %v", vec.Name, vec.Protocol, err)
 			continue
 		}
-		if !bytes.Equal(got, vec.data) {
-			t.Errorf("%s p%d: not CPython's bytes\n ours %x\n cpy  %x", vec.Name, vec.Protocol, got, vec.data)
+		if !bytes.Equal(got, vec.Data) {
+			t.Errorf("%s p%d: not CPython's bytes\n ours %x\n cpy  %x", vec.Name, vec.Protocol, got, vec.Data)
 		}
 		checked++
 	}
 	for name := range identical {
 		if !seen[name] {
-			t.Errorf("no vector %q in %s", name, pickleVectorsFile)
+			t.Errorf("no vector %q in %s", name, serialtest.VectorPath("pickle.jsonl"))
 		}
 	}
 	t.Logf("%d CPython pickles re-encoded byte for byte", checked)
 }
 
-// FuzzEncodePickleDecoded: a tree DecodePickle makes of any input, when
-// EncodePickle takes it, reads back as the same tree. Its seeds are the
+// FuzzEncodePickleDecoded: a tree Decode makes of any input, when
+// Encode takes it, reads back as the same tree. Its seeds are the
 // shapes the decoder keeps as data around the natural kinds (FuzzDecodePickle
 // checks the same property from the vector corpus).
 func FuzzEncodePickleDecoded(f *testing.F) {
 	for _, c := range kindCases(f) {
 		for proto := max(2, c.min); proto <= 5; proto++ {
-			if b, err := EncodePickle(c.v, proto); err == nil {
+			if b, err := Encode(c.v, proto); err == nil {
 				f.Add(b)
 			}
 		}
@@ -706,18 +699,18 @@ func FuzzEncodePickleDecoded(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := DecodePickle(b, Limits{MaxBytes: 16 << 20})
+		v, err := Decode(b, Limits{MaxBytes: 16 << 20})
 		if err != nil {
 			return
 		}
 		for proto := 2; proto <= 5; proto++ {
-			enc, err := EncodePickle(v, proto)
+			enc, err := Encode(v, proto)
 			if err != nil {
 				continue
 			}
-			back, err := DecodePickle(enc, Limits{MaxBytes: 64 << 20})
-			if err != nil || !Equal(back, v) {
-				t.Fatalf("DecodePickle(%q) = %s;\nEncodePickle(p%d) = %q reads back as %v (%v)", b, v, proto, enc, back, err)
+			back, err := Decode(enc, Limits{MaxBytes: 64 << 20})
+			if err != nil || !value.Equal(back, v) {
+				t.Fatalf("Decode(%q) = %s;\nEncodePickle(p%d) = %q reads back as %v (%v)", b, v, proto, enc, back, err)
 			}
 		}
 	})

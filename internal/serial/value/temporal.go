@@ -1,4 +1,4 @@
-package serial
+package value
 
 import (
 	"fmt"
@@ -60,7 +60,7 @@ func (dt *DateTime) isoTime() string {
 		fmt.Fprintf(&b, ".%06d", dt.Microsecond)
 	}
 	if dt.HasOffset {
-		b.WriteString(isoOffset(dt.Offset))
+		b.WriteString(ISOOffset(dt.Offset))
 	}
 	if dt.Zone != "" {
 		b.WriteString("[" + dt.Zone + "]")
@@ -68,9 +68,9 @@ func (dt *DateTime) isoTime() string {
 	return b.String()
 }
 
-// isoOffset formats a UTC offset like Python's isoformat: +HH:MM, with :SS and
+// ISOOffset formats a UTC offset like Python's isoformat: +HH:MM, with :SS and
 // .ffffff only when needed.
-func isoOffset(off time.Duration) string {
+func ISOOffset(off time.Duration) string {
 	sign := "+"
 	if off < 0 {
 		sign = "-"
@@ -88,9 +88,9 @@ func isoOffset(off time.Duration) string {
 	return out
 }
 
-// ISO returns the ISO 8601 text of a DateTime, Date or Time node's value
-// (Python's isoformat(), plus "[Zone]" as in RFC 9557 for a named zone).
-func isoTemporal(k Kind, dt *DateTime) string {
+// ISOTemporal returns the ISO 8601 text of a DateTime, Date or Time node's
+// value (Python's isoformat(), plus "[Zone]" as in RFC 9557 for a named zone).
+func ISOTemporal(k Kind, dt *DateTime) string {
 	switch k {
 	case KindDate:
 		return dt.isoDate()
@@ -101,11 +101,11 @@ func isoTemporal(k Kind, dt *DateTime) string {
 	}
 }
 
-// iso returns the duration as ISO 8601 "[-]PnDTnHnMn.nS": days stay days
+// ISO returns the duration as ISO 8601 "[-]PnDTnHnMn.nS": days stay days
 // (never folded into months or weeks), zero parts are left out, the seconds
 // fraction has no trailing zeros, a negative duration gets a leading minus
 // (Python: timedelta(days=-1, seconds=86399) is "-PT1S"), zero is "PT0S".
-func (td TimeDelta) iso() string {
+func (td TimeDelta) ISO() string {
 	days, secs, us := td.Days, td.Seconds, td.Microseconds
 	neg := days < 0
 	if neg {
@@ -150,8 +150,8 @@ func (td TimeDelta) iso() string {
 	return b.String()
 }
 
-// repr is Python's repr(timedelta).
-func (td TimeDelta) repr() string {
+// Repr is Python's repr(timedelta).
+func (td TimeDelta) Repr() string {
 	var args []string
 	if td.Days != 0 {
 		args = append(args, fmt.Sprintf("days=%d", td.Days))
@@ -179,12 +179,12 @@ func (dt *DateTime) tzRepr() string {
 	case dt.Offset == 0:
 		return "datetime.timezone.utc"
 	default:
-		return "datetime.timezone(" + NormalizeTimeDelta(0, 0, dt.Offset.Microseconds()).repr() + ")"
+		return "datetime.timezone(" + NormalizeTimeDelta(0, 0, dt.Offset.Microseconds()).Repr() + ")"
 	}
 }
 
-// reprTemporal is Python's repr of a datetime, date or time.
-func reprTemporal(k Kind, dt *DateTime) string {
+// ReprTemporal is Python's repr of a datetime, date or time.
+func ReprTemporal(k Kind, dt *DateTime) string {
 	var b strings.Builder
 	switch k {
 	case KindDate:

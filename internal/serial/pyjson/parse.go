@@ -1,33 +1,25 @@
-package serial
+// Package pyjson reads and writes JSON as Python's json module does:
+// Parse is json.loads (exact integers, key order, NaN and Infinity), Dumps is
+// json.dumps with its defaults.
+package pyjson
 
 import (
 	"math"
-	"math/big"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/pyrepr"
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
-// MaxDepth bounds the nesting of containers a decoder accepts. Python's own
-// json module gives up (RecursionError) at about this depth, so no Python app
-// reads or writes deeper JSON; the bound also keeps rendering, whose indentation
-// grows with depth, small.
-const MaxDepth = 1000
-
-// MaxIntDigits is Python's default sys.int_max_str_digits: json.loads refuses
-// an integer literal with more digits, and so do we (it also keeps a hostile
-// value from costing quadratic time in big-number conversion).
-const MaxIntDigits = 4300
-
-// parseJSON decodes b the way Python's json.loads(bytes) does: the whole input
+// Parse decodes b the way Python's json.loads(bytes) does: the whole input
 // must be one JSON value (surrounding whitespace allowed); NaN, Infinity and
 // -Infinity are accepted; integers stay exact; object keys keep their order,
 // and a repeated key keeps the position of its first occurrence with the value
 // of its last, like a Python dict. A lone surrogate escape (which Python keeps
 // in a str) becomes U+FFFD, since a Str node is always valid UTF-8.
-func parseJSON(b []byte) (*Value, error) {
+func Parse(b []byte) (*value.Value, error) {
 	p := jsonParser{b: b}
 	p.skipSpace()
 	v, err := p.value()
@@ -41,11 +33,11 @@ func parseJSON(b []byte) (*Value, error) {
 	// first when it comes no later than the syntax error. (Checking after
 	// parsing spares the scan of long text that fails at its first byte.)
 	limit := len(b)
-	if fe, ok := err.(*FormatError); ok {
+	if fe, ok := err.(*value.FormatError); ok {
 		limit = min(len(b), fe.Offset+utf8.UTFMax)
 	}
-	if off := invalidUTF8(b[:limit]); off >= 0 && (err == nil || off <= err.(*FormatError).Offset) {
-		return nil, &FormatError{Format: FormatJSON, Offset: off, Msg: "invalid UTF-8 byte " + pyrepr.HexByte(b[off])}
+	if off := value.InvalidUTF8(b[:limit]); off >= 0 && (err == nil || off <= err.(*value.FormatError).Offset) {
+		return nil, &value.FormatError{Format: value.FormatJSON, Offset: off, Msg: "invalid UTF-8 byte " + pyrepr.HexByte(b[off])}
 	}
 	if err != nil {
 		return nil, err
@@ -59,8 +51,8 @@ type jsonParser struct {
 	depth int
 }
 
-func (p *jsonParser) errf(msg string) *FormatError {
-	return &FormatError{Format: FormatJSON, Offset: p.i, Msg: msg}
+func (p *jsonParser) errf(msg string) *value.FormatError {
+	return &value.FormatError{Format: value.FormatJSON, Offset: p.i, Msg: msg}
 }
 
 // describe names the byte at the current position for an error message.
@@ -72,7 +64,7 @@ func (p *jsonParser) describe() string {
 	return strconv.QuoteRuneToASCII(r)
 }
 
-func (p *jsonParser) unexpected(want string) *FormatError {
+func (p *jsonParser) unexpected(want string) *value.FormatError {
 	if p.i >= len(p.b) {
 		return p.errf("unexpected end of input, expecting " + want)
 	}
@@ -98,7 +90,7 @@ func (p *jsonParser) literal(word string) bool {
 	return false
 }
 
-func (p *jsonParser) value() (*Value, error) {
+func (p *jsonParser) value() (*value.Value, error) {
 	if p.i >= len(p.b) {
 		return nil, p.unexpected("a value")
 	}
@@ -112,30 +104,30 @@ func (p *jsonParser) value() (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewStr(s), nil
+		return value.NewStr(s), nil
 	case 't':
 		if p.literal("true") {
-			return NewBool(true), nil
+			return value.NewBool(true), nil
 		}
 	case 'f':
 		if p.literal("false") {
-			return NewBool(false), nil
+			return value.NewBool(false), nil
 		}
 	case 'n':
 		if p.literal("null") {
-			return None(), nil
+			return value.None(), nil
 		}
 	case 'N':
 		if p.literal("NaN") {
-			return NewFloat(math.NaN()), nil
+			return value.NewFloat(math.NaN()), nil
 		}
 	case 'I':
 		if p.literal("Infinity") {
-			return NewFloat(math.Inf(1)), nil
+			return value.NewFloat(math.Inf(1)), nil
 		}
 	case '-':
 		if p.literal("-Infinity") {
-			return NewFloat(math.Inf(-1)), nil
+			return value.NewFloat(math.Inf(-1)), nil
 		}
 		return p.number()
 	default:
@@ -148,23 +140,23 @@ func (p *jsonParser) value() (*Value, error) {
 
 func (p *jsonParser) enter() error {
 	p.depth++
-	if p.depth > MaxDepth {
-		return p.errf("nesting deeper than " + strconv.Itoa(MaxDepth) + " levels")
+	if p.depth > value.MaxDepth {
+		return p.errf("nesting deeper than " + strconv.Itoa(value.MaxDepth) + " levels")
 	}
 	return nil
 }
 
-func (p *jsonParser) array() (*Value, error) {
+func (p *jsonParser) array() (*value.Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	p.i++ // '['
-	v := &Value{Kind: KindList}
+	v := &value.Value{Kind: value.KindList}
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
-		v.Items = []*Value{}
+		v.Items = []*value.Value{}
 		return v, nil
 	}
 	for {
@@ -190,12 +182,12 @@ func (p *jsonParser) array() (*Value, error) {
 	}
 }
 
-func (p *jsonParser) object() (*Value, error) {
+func (p *jsonParser) object() (*value.Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	p.i++ // '{'
-	v := &Value{Kind: KindDict, Pairs: []Pair{}}
+	v := &value.Value{Kind: value.KindDict, Pairs: []value.Pair{}}
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
@@ -240,7 +232,7 @@ func (p *jsonParser) object() (*Value, error) {
 		if pos >= 0 {
 			v.Pairs[pos].Value = val
 		} else {
-			v.Pairs = append(v.Pairs, Pair{Key: NewStr(key), Value: val})
+			v.Pairs = append(v.Pairs, value.Pair{Key: value.NewStr(key), Value: val})
 			if index != nil {
 				index[key] = len(v.Pairs) - 1
 			} else if len(v.Pairs) > 16 {
@@ -367,7 +359,7 @@ func (p *jsonParser) hex4(at int) (rune, bool) {
 
 // number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?: an Int node
 // when there is neither fraction nor exponent, a Float node otherwise.
-func (p *jsonParser) number() (*Value, error) {
+func (p *jsonParser) number() (*value.Value, error) {
 	start := p.i
 	if p.b[p.i] == '-' {
 		p.i++
@@ -411,30 +403,11 @@ func (p *jsonParser) number() (*Value, error) {
 	if isFloat {
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil && !isRangeErr(err) { // out of range gives ±Inf or 0, like Python's float()
-			return nil, &FormatError{Format: FormatJSON, Offset: start, Msg: "invalid number"}
+			return nil, &value.FormatError{Format: value.FormatJSON, Offset: start, Msg: "invalid number"}
 		}
-		return NewFloat(f), nil
+		return value.NewFloat(f), nil
 	}
-	return parseIntText(text, p.i-digitsStart, FormatJSON, start)
-}
-
-// parseIntText makes an Int node of a validated decimal literal.
-func parseIntText(text string, ndigits int, f Format, offset int) (*Value, error) {
-	if ndigits > MaxIntDigits {
-		return nil, &FormatError{Format: f, Offset: offset,
-			Msg: "integer with " + strconv.Itoa(ndigits) + " digits exceeds the limit of " + strconv.Itoa(MaxIntDigits)}
-	}
-	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return NewInt(i), nil
-	}
-	n, ok := new(big.Int).SetString(text, 10)
-	if !ok {
-		return nil, &FormatError{Format: f, Offset: offset, Msg: "invalid integer"}
-	}
-	if n.IsInt64() {
-		return NewInt(n.Int64()), nil
-	}
-	return &Value{Kind: KindInt, Big: n}, nil
+	return value.ParseIntText(text, p.i-digitsStart, value.FormatJSON, start)
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,4 +1,4 @@
-package serial
+package value
 
 import (
 	"encoding/base64"
@@ -43,14 +43,10 @@ var reservedKeys = map[string]bool{
 	"$ext": true, "$ref": true, "$truncated": true,
 }
 
-// renderDepthLimit stops a walk through a hand-built tree that has a pointer
-// cycle (decoders never build one and cut nesting at MaxDepth); what lies
-// deeper is shown as a cycle marker.
-const renderDepthLimit = 4*MaxDepth + 64
-
-// kindShape marks a JSON object built by jsonShape: its (reserved) keys are
-// written as they are. It never leaves the package.
-const kindShape Kind = 255
+// KindShape marks a JSON object built by JSONShape: its (reserved) keys are
+// written as they are. Only the JSON writers (here and serial's renderer)
+// meet it; no decoder makes one.
+const KindShape Kind = 255
 
 // ToJSON returns the JSON form of v (see the mapping above); nil is null.
 func ToJSON(v *Value) []byte { return AppendJSON(nil, v) }
@@ -69,7 +65,7 @@ func appendJSON(dst []byte, v *Value, depth int) []byte {
 	if v == nil {
 		return append(dst, "null"...)
 	}
-	if depth > renderDepthLimit {
+	if depth > WalkDepthLimit {
 		return append(dst, `{"$ref":"cycle"}`...)
 	}
 	switch v.Kind {
@@ -86,9 +82,9 @@ func appendJSON(dst []byte, v *Value, depth int) []byte {
 		}
 		return appendInt(dst, v.Int)
 	case KindFloat:
-		return appendJSONFloat(dst, v.Float, true)
+		return AppendJSONFloat(dst, v.Float, true)
 	case KindStr:
-		return appendJSONStr(dst, v.Str, -1)
+		return AppendJSONStr(dst, v.Str, -1)
 	case KindCycle:
 		// Written directly: a hostile pickle can hold a million of them.
 		return append(dst, `{"$ref":"cycle"}`...)
@@ -101,8 +97,8 @@ func appendJSON(dst []byte, v *Value, depth int) []byte {
 			dst = appendJSON(dst, it, depth+1)
 		}
 		return append(dst, ']')
-	case KindDict, kindShape:
-		if v.Kind == KindDict && !strKeyed(v) {
+	case KindDict, KindShape:
+		if v.Kind == KindDict && !StrKeyed(v) {
 			break
 		}
 		dst = append(dst, '{')
@@ -115,18 +111,18 @@ func appendJSON(dst []byte, v *Value, depth int) []byte {
 				dst = appendInt(dst, p.Key.Int)
 				continue
 			}
-			dst = appendJSONStr(dst, p.Key.Str, -1)
+			dst = AppendJSONStr(dst, p.Key.Str, -1)
 			dst = append(dst, ':')
 			dst = appendJSON(dst, p.Value, depth+1)
 		}
 		return append(dst, '}')
 	}
-	return appendJSON(dst, jsonShape(v), depth+1)
+	return appendJSON(dst, JSONShape(v), depth+1)
 }
 
-// strKeyed reports whether a dict maps to a JSON object: every key a str
+// StrKeyed reports whether a dict maps to a JSON object: every key a str
 // that is not reserved, except perhaps a final truncated marker.
-func strKeyed(v *Value) bool {
+func StrKeyed(v *Value) bool {
 	for i, p := range v.Pairs {
 		if p.Key == nil {
 			return false
@@ -141,17 +137,17 @@ func strKeyed(v *Value) bool {
 	return true
 }
 
-// jsonShape returns the JSON-native node (None, Bool, Int, Float, Str, List
+// JSONShape returns the JSON-native node (None, Bool, Int, Float, Str, List
 // or str-keyed Dict) that stands for v in the mapping above, one level deep:
 // children are mapped when they are visited.
-func jsonShape(v *Value) *Value {
-	obj := func(pairs ...Pair) *Value { return &Value{Kind: kindShape, Pairs: pairs} }
+func JSONShape(v *Value) *Value {
+	obj := func(pairs ...Pair) *Value { return &Value{Kind: KindShape, Pairs: pairs} }
 	key := NewStr
 	switch v.Kind {
-	case KindNone, KindBool, KindInt, KindFloat, KindStr, KindList, kindShape:
+	case KindNone, KindBool, KindInt, KindFloat, KindStr, KindList, KindShape:
 		return v
 	case KindDict:
-		if strKeyed(v) {
+		if StrKeyed(v) {
 			return v
 		}
 		items := make([]*Value, len(v.Pairs))
@@ -171,12 +167,12 @@ func jsonShape(v *Value) *Value {
 		if v.DT == nil {
 			return None()
 		}
-		return NewStr(isoTemporal(v.Kind, v.DT))
+		return NewStr(ISOTemporal(v.Kind, v.DT))
 	case KindTimeDelta:
 		if v.TD == nil {
 			return None()
 		}
-		return NewStr(v.TD.iso())
+		return NewStr(v.TD.ISO())
 	case KindDecimal:
 		return NewStr(v.Str)
 	case KindUUID:
@@ -208,9 +204,9 @@ func nilToNone(v *Value) *Value {
 	return v
 }
 
-// appendJSONFloat writes a finite float as Python's repr; NaN and the
+// AppendJSONFloat writes a finite float as Python's repr; NaN and the
 // infinities as strings (quoted) or as Python's json literals (unquoted).
-func appendJSONFloat(dst []byte, f float64, quoted bool) []byte {
+func AppendJSONFloat(dst []byte, f float64, quoted bool) []byte {
 	var s string
 	switch {
 	case math.IsNaN(f):
@@ -228,12 +224,12 @@ func appendJSONFloat(dst []byte, f float64, quoted bool) []byte {
 	return append(dst, s...)
 }
 
-// appendJSONStr writes s (its first limit bytes, cut at a character
+// AppendJSONStr writes s (its first limit bytes, cut at a character
 // boundary, when 0 <= limit < len(s)) as a JSON string. Non-ASCII stays as is,
 // except what a terminal could act on: C0 and C1 controls, DEL, the
 // zero-width and bidirectional controls, U+2028/9 and U+FEFF become \u escapes.
 // <, > and & are not escaped.
-func appendJSONStr(dst []byte, s string, limit int) []byte {
+func AppendJSONStr(dst []byte, s string, limit int) []byte {
 	if limit >= 0 && limit < len(s) {
 		for limit > 0 && !utf8.RuneStart(s[limit]) {
 			limit--

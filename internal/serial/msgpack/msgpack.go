@@ -1,5 +1,5 @@
-package serial
-
+// Package msgpack decodes and encodes MessagePack as msgpack-python does.
+//
 // MessagePack, decoded and encoded by our own small codec rather than
 // github.com/vmihailenco/msgpack/v5. We need what a general codec does not
 // give: (1) a decoder that never allocates from a declared length before
@@ -12,7 +12,9 @@ package serial
 // (smallest int forms, floats always float 64, str8 for short strings); and
 // (4) a single pass straight into Value nodes, with no interface{} tree in
 // between. The format is small (one page of spec), so this is a few hundred lines
-// checked against vectors made by msgpack-python itself (testdata/vectors).
+// checked against vectors made by msgpack-python itself
+// (internal/serial/testdata/vectors).
+package msgpack
 
 import (
 	"encoding/binary"
@@ -23,30 +25,29 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cachectl/cachectl/internal/serial/value"
 )
 
-// FormatMsgpack names MessagePack.
-const FormatMsgpack Format = "msgpack"
-
-// DefaultMsgpackMaxNodes is the node budget of a decode when MsgpackLimits
+// DefaultMaxNodes is the node budget of a decode when Limits
 // leaves it zero: about 600 MiB of Value nodes at worst, and ten times the
 // nodes of a realistic 10 MB value (100k small maps).
-const DefaultMsgpackMaxNodes = 1 << 22
+const DefaultMaxNodes = 1 << 22
 
-// MsgpackLimits bounds what DecodeMsgpack builds. Zero fields take defaults.
-type MsgpackLimits struct {
+// Limits bounds what Decode builds. Zero fields take defaults.
+type Limits struct {
 	// MaxDepth is the deepest nesting of arrays and maps accepted (default
 	// MaxDepth, like JSON); deeper input is an error.
 	MaxDepth int
 	// MaxNodes is how many Value nodes are built (default
-	// DefaultMsgpackMaxNodes). Past it, the rest of each open container is
+	// DefaultMaxNodes). Past it, the rest of each open container is
 	// still checked to the last byte but left out, and a KindTruncated node
 	// saying how many items were left out ends the container (for a map, as the
 	// Key of its last Pair).
 	MaxNodes int
 }
 
-// DecodeMsgpack decodes b, which must hold exactly one MessagePack object.
+// Decode decodes b, which must hold exactly one MessagePack object.
 //
 //	nil, true/false           None, Bool
 //	every int width           Int; a uint64 above MaxInt64 is a big Int
@@ -57,8 +58,8 @@ type MsgpackLimits struct {
 //	bin 8/16/32               Bytes
 //	array, map                List; Dict with pairs in wire order, keys of any kind
 //	ext, fixext               Ext(type, data) for every type, the timestamp type -1
-//	                          included (see MsgpackTimestamp), so nothing is lost and
-//	                          EncodeMsgpack writes the same bytes again
+//	                          included (see Timestamp), so nothing is lost and
+//	                          Encode writes the same bytes again
 //
 // Declared lengths are checked against the remaining input before anything is
 // allocated. Errors are *FormatError{Format: "msgpack"} with the offset of the
@@ -66,13 +67,13 @@ type MsgpackLimits struct {
 //
 // A repeated map key keeps its first position and takes its last value, as in
 // the dict msgpack.unpackb returns (see dedupePairs).
-func DecodeMsgpack(b []byte, lim MsgpackLimits) (*Value, error) {
+func Decode(b []byte, lim Limits) (*value.Value, error) {
 	d := mpDecoder{b: b, maxDepth: lim.MaxDepth, maxNodes: lim.MaxNodes}
 	if d.maxDepth <= 0 {
-		d.maxDepth = MaxDepth
+		d.maxDepth = value.MaxDepth
 	}
 	if d.maxNodes <= 0 {
-		d.maxNodes = DefaultMsgpackMaxNodes
+		d.maxNodes = DefaultMaxNodes
 	}
 	if len(b) == 0 {
 		return nil, d.errAt(0, "empty input")
@@ -88,7 +89,7 @@ func DecodeMsgpack(b []byte, lim MsgpackLimits) (*Value, error) {
 	return v, nil
 }
 
-// PlausibleMsgpack reports whether b, which DecodeMsgpack decoded to v, should
+// Plausible reports whether b, which Decode decoded to v, should
 // be taken for msgpack when detecting a format. Detection tries msgpack after
 // pickle and JSON but before UTF-8 text, and every 1-byte ASCII text ("a",
 // "7") is also a msgpack positive fixint, and some short non-ASCII text too
@@ -110,7 +111,7 @@ func DecodeMsgpack(b []byte, lim MsgpackLimits) (*Value, error) {
 // letter U+0400-U+043F, which is also an int 8 from -128 to -65 (d0 80-bf).
 // The uint 8 values 128-191 (cc 80-bf) and uint 16 forms starting cd 80-bf
 // are combining marks (U+0300-U+034F), which never start text: msgpack.
-func PlausibleMsgpack(b []byte, v *Value) bool {
+func Plausible(b []byte, v *value.Value) bool {
 	if v == nil || len(b) == 0 {
 		return false
 	}
@@ -141,11 +142,11 @@ func printableText(b []byte) bool {
 	return true
 }
 
-// MsgpackTimestamp returns the time of an Ext node of the msgpack timestamp
+// Timestamp returns the time of an Ext node of the msgpack timestamp
 // type -1 (data of 4, 8 or 12 bytes, nanoseconds below 1e9), in UTC; ok is
 // false for anything else. Renderers may show it as a time.
-func MsgpackTimestamp(v *Value) (t time.Time, ok bool) {
-	if v == nil || v.Kind != KindExt || v.Int != -1 {
+func Timestamp(v *value.Value) (t time.Time, ok bool) {
+	if v == nil || v.Kind != value.KindExt || v.Int != -1 {
 		return time.Time{}, false
 	}
 	var sec int64
@@ -173,21 +174,21 @@ type mpDecoder struct {
 	maxDepth int
 	maxNodes int
 	nodes    int
-	slab     []Value           // nodes are carved from chunks: one allocation per many nodes
+	slab     []value.Value     // nodes are carved from chunks: one allocation per many nodes
 	slabN    int               // size of the next chunk (grows to 1024)
 	keys     map[string]string // interned short map keys (the same keys repeat in every record)
 }
 
-func (d *mpDecoder) errAt(off int, msg string) *FormatError {
-	return &FormatError{Format: FormatMsgpack, Offset: off, Msg: msg}
+func (d *mpDecoder) errAt(off int, msg string) *value.FormatError {
+	return &value.FormatError{Format: value.FormatMsgpack, Offset: off, Msg: msg}
 }
 
-func (d *mpDecoder) node(k Kind) *Value {
+func (d *mpDecoder) node(k value.Kind) *value.Value {
 	if len(d.slab) == 0 {
 		n := max(d.slabN, 8)
 		// Every node takes at least one input byte: never carve more than can be used.
 		n = min(n, len(d.b)-d.pos+1, d.maxNodes-d.nodes+1)
-		d.slab = make([]Value, max(n, 1))
+		d.slab = make([]value.Value, max(n, 1))
 		d.slabN = min(2*d.slabN+8, 1024)
 	}
 	v := &d.slab[0]
@@ -213,7 +214,7 @@ func (d *mpDecoder) need(n int) error {
 	return nil
 }
 
-func (d *mpDecoder) truncErr(start int, what string) *FormatError {
+func (d *mpDecoder) truncErr(start int, what string) *value.FormatError {
 	return d.errAt(start, "input ends inside "+what)
 }
 
@@ -241,19 +242,19 @@ func (d *mpDecoder) readUint(start, width int, what string) (uint64, error) {
 // header reads the type byte at d.pos and what follows it up to the payload.
 // A scalar is decoded into v (when v is not nil); for str, bin, ext, array and
 // map it returns the declared length (ext: the data length and the type code).
-func (d *mpDecoder) header(v *Value) (h mpHeader, err error) {
+func (d *mpDecoder) header(v *value.Value) (h mpHeader, err error) {
 	start := d.pos
 	c := d.b[d.pos]
 	d.pos++
 	switch {
 	case c <= 0x7f:
 		if v != nil {
-			v.Kind, v.Int = KindInt, int64(c)
+			v.Kind, v.Int = value.KindInt, int64(c)
 		}
 		return mpHeader{kind: 'v'}, nil
 	case c >= 0xe0:
 		if v != nil {
-			v.Kind, v.Int = KindInt, int64(int8(c))
+			v.Kind, v.Int = value.KindInt, int64(int8(c))
 		}
 		return mpHeader{kind: 'v'}, nil
 	case c <= 0x8f:
@@ -267,24 +268,24 @@ func (d *mpDecoder) header(v *Value) (h mpHeader, err error) {
 	switch c {
 	case 0xc0:
 		if v != nil {
-			v.Kind = KindNone
+			v.Kind = value.KindNone
 		}
 	case 0xc2, 0xc3:
 		if v != nil {
-			v.Kind, v.Bool = KindBool, c == 0xc3
+			v.Kind, v.Bool = value.KindBool, c == 0xc3
 		}
 	case 0xca:
 		if x, err = d.readUint(start, 4, "a float 32"); err == nil && v != nil {
-			v.Kind, v.Float = KindFloat, float64(math.Float32frombits(uint32(x)))
+			v.Kind, v.Float = value.KindFloat, float64(math.Float32frombits(uint32(x)))
 		}
 	case 0xcb:
 		if x, err = d.readUint(start, 8, "a float 64"); err == nil && v != nil {
-			v.Kind, v.Float = KindFloat, math.Float64frombits(x)
+			v.Kind, v.Float = value.KindFloat, math.Float64frombits(x)
 		}
 	case 0xcc, 0xcd, 0xce, 0xcf:
 		w := 1 << (c - 0xcc)
 		if x, err = d.readUint(start, w, "a uint "+strconv.Itoa(8*w)); err == nil && v != nil {
-			v.Kind = KindInt
+			v.Kind = value.KindInt
 			if x > math.MaxInt64 {
 				v.Big = new(big.Int).SetUint64(x)
 			} else {
@@ -294,7 +295,7 @@ func (d *mpDecoder) header(v *Value) (h mpHeader, err error) {
 	case 0xd0, 0xd1, 0xd2, 0xd3:
 		w := 1 << (c - 0xd0)
 		if x, err = d.readUint(start, w, "an int "+strconv.Itoa(8*w)); err == nil && v != nil {
-			v.Kind = KindInt
+			v.Kind = value.KindInt
 			switch w {
 			case 1:
 				v.Int = int64(int8(x))
@@ -384,12 +385,12 @@ func (d *mpDecoder) count(start int, h mpHeader) (int, error) {
 	return int(h.n), nil
 }
 
-func (d *mpDecoder) value(depth int) (*Value, error) {
+func (d *mpDecoder) value(depth int) (*value.Value, error) {
 	if d.pos >= len(d.b) {
 		return nil, d.errAt(d.pos, "unexpected end of input")
 	}
 	start := d.pos
-	v := d.node(KindNone)
+	v := d.node(value.KindNone)
 	h, err := d.header(v)
 	if err != nil {
 		return nil, err
@@ -405,14 +406,14 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 		switch h.kind {
 		case 's':
 			if !utf8.Valid(p) {
-				v.Kind, v.Bytes = KindBytes, append([]byte{}, p...)
+				v.Kind, v.Bytes = value.KindBytes, append([]byte{}, p...)
 			} else {
-				v.Kind, v.Str = KindStr, string(p)
+				v.Kind, v.Str = value.KindStr, string(p)
 			}
 		case 'b':
-			v.Kind, v.Bytes = KindBytes, append([]byte{}, p...)
+			v.Kind, v.Bytes = value.KindBytes, append([]byte{}, p...)
 		default:
-			v.Kind, v.Int, v.Bytes = KindExt, int64(h.ext), append([]byte{}, p...)
+			v.Kind, v.Int, v.Bytes = value.KindExt, int64(h.ext), append([]byte{}, p...)
 		}
 		return v, nil
 	}
@@ -424,8 +425,8 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 		return nil, d.errAt(start, "nesting deeper than "+strconv.Itoa(d.maxDepth)+" levels")
 	}
 	if h.kind == 'a' {
-		v.Kind = KindList
-		v.Items = make([]*Value, 0, min(n, d.maxNodes-d.nodes+1))
+		v.Kind = value.KindList
+		v.Items = make([]*value.Value, 0, min(n, d.maxNodes-d.nodes+1))
 		for i := 0; i < n; i++ {
 			if d.nodes >= d.maxNodes {
 				for j := i; j < n; j++ {
@@ -433,7 +434,7 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 						return nil, err
 					}
 				}
-				v.Items = append(v.Items, NewTruncated(int64(n-i)))
+				v.Items = append(v.Items, value.NewTruncated(int64(n-i)))
 				break
 			}
 			it, err := d.value(depth + 1)
@@ -444,8 +445,8 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 		}
 		return v, nil
 	}
-	v.Kind = KindDict
-	v.Pairs = make([]Pair, 0, min(n, (d.maxNodes-d.nodes)/2+1))
+	v.Kind = value.KindDict
+	v.Pairs = make([]value.Pair, 0, min(n, (d.maxNodes-d.nodes)/2+1))
 	for i := 0; i < n; i++ {
 		if d.nodes+1 >= d.maxNodes {
 			for j := 2 * i; j < 2*n; j++ {
@@ -453,7 +454,7 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 					return nil, err
 				}
 			}
-			v.Pairs = append(v.Pairs, Pair{Key: NewTruncated(int64(n - i)), Value: None()})
+			v.Pairs = append(v.Pairs, value.Pair{Key: value.NewTruncated(int64(n - i)), Value: value.None()})
 			break
 		}
 		k, err := d.key(depth + 1)
@@ -464,7 +465,7 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.Pairs = append(v.Pairs, Pair{Key: k, Value: val})
+		v.Pairs = append(v.Pairs, value.Pair{Key: k, Value: val})
 	}
 	v.Pairs = dedupePairs(v.Pairs)
 	return v, nil
@@ -475,7 +476,7 @@ func (d *mpDecoder) value(depth int) (*Value, error) {
 // its last value. Keys are equal as in Python for str, bytes, int, bool
 // (True == 1), None, float (1.0 == 1; NaN never equal) and ext; arrays and
 // maps as keys (unhashable in Python) are kept as they come.
-func dedupePairs(ps []Pair) []Pair {
+func dedupePairs(ps []value.Pair) []value.Pair {
 	n := len(ps)
 	if n < 2 {
 		return ps
@@ -487,7 +488,7 @@ func dedupePairs(ps []Pair) []Pair {
 			ki := ps[i].Key
 			for j := 0; j < i; j++ {
 				kj := ps[j].Key
-				if ki.Kind == KindStr && kj.Kind == KindStr {
+				if ki.Kind == value.KindStr && kj.Kind == value.KindStr {
 					if ki.Str == kj.Str {
 						dup = true
 						break scan
@@ -524,22 +525,22 @@ func dedupePairs(ps []Pair) []Pair {
 }
 
 // keyID is a string equal for keys a Python dict treats as the same key.
-func keyID(k *Value) (string, bool) {
+func keyID(k *value.Value) (string, bool) {
 	switch k.Kind {
-	case KindStr:
+	case value.KindStr:
 		return "s" + k.Str, true
-	case KindBytes:
+	case value.KindBytes:
 		return "b" + string(k.Bytes), true
-	case KindNone:
+	case value.KindNone:
 		return "n", true
-	case KindBool:
+	case value.KindBool:
 		if k.Bool {
 			return "i1", true
 		}
 		return "i0", true
-	case KindInt:
+	case value.KindInt:
 		return "i" + k.IntString(), true
-	case KindFloat:
+	case value.KindFloat:
 		f := k.Float
 		switch {
 		case math.IsNaN(f):
@@ -549,14 +550,14 @@ func keyID(k *Value) (string, bool) {
 			return "i" + b.String(), true
 		}
 		return "f" + strconv.FormatFloat(f, 'g', -1, 64), true
-	case KindExt:
-		return "e" + itoa(k.Int) + ":" + string(k.Bytes), true
+	case value.KindExt:
+		return "e" + strconv.FormatInt(k.Int, 10) + ":" + string(k.Bytes), true
 	}
 	return "", false
 }
 
 // key decodes a map key: a short str is interned, since records repeat keys.
-func (d *mpDecoder) key(depth int) (*Value, error) {
+func (d *mpDecoder) key(depth int) (*value.Value, error) {
 	if d.pos < len(d.b) {
 		if c := d.b[d.pos]; c >= 0xa0 && c <= 0xbf {
 			n := int(c & 0x1f)
@@ -564,7 +565,7 @@ func (d *mpDecoder) key(depth int) (*Value, error) {
 				p := d.b[d.pos+1 : d.pos+1+n]
 				if utf8.Valid(p) {
 					d.pos += 1 + n
-					v := d.node(KindStr)
+					v := d.node(value.KindStr)
 					if d.keys == nil {
 						d.keys = make(map[string]string)
 					}
@@ -626,7 +627,7 @@ func plural(n int, unit string) string {
 	return unit + "s"
 }
 
-// EncodeMsgpack encodes v as Python's msgpack.packb(obj, use_bin_type=True)
+// Encode encodes v as Python's msgpack.packb(obj, use_bin_type=True)
 // (msgpack-python 1.0) does, byte for byte: ints in their smallest form
 // (positive ints unsigned, negative ints signed), an int beyond uint64/int64
 // an error (Python raises OverflowError); floats always as float 64; str as
@@ -635,27 +636,27 @@ func plural(n int, unit string) string {
 // Every other kind is an error "cannot encode <kind> as msgpack". Nesting is
 // limited to MaxDepth (msgpack-python's packer stops at 511; its unpacker has
 // no limit).
-func EncodeMsgpack(v *Value) ([]byte, error) {
+func Encode(v *value.Value) ([]byte, error) {
 	return appendMsgpack(nil, v, 0)
 }
 
-func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
+func appendMsgpack(dst []byte, v *value.Value, depth int) ([]byte, error) {
 	if v == nil {
 		return append(dst, 0xc0), nil
 	}
 	var err error
-	if (v.Kind == KindList || v.Kind == KindTuple || v.Kind == KindDict) && depth >= MaxDepth {
-		return nil, errors.New("cannot encode as msgpack: nesting deeper than " + strconv.Itoa(MaxDepth) + " levels")
+	if (v.Kind == value.KindList || v.Kind == value.KindTuple || v.Kind == value.KindDict) && depth >= value.MaxDepth {
+		return nil, errors.New("cannot encode as msgpack: nesting deeper than " + strconv.Itoa(value.MaxDepth) + " levels")
 	}
 	switch v.Kind {
-	case KindNone:
+	case value.KindNone:
 		return append(dst, 0xc0), nil
-	case KindBool:
+	case value.KindBool:
 		if v.Bool {
 			return append(dst, 0xc3), nil
 		}
 		return append(dst, 0xc2), nil
-	case KindInt:
+	case value.KindInt:
 		if v.Big == nil {
 			return appendMsgpackInt(dst, v.Int), nil
 		}
@@ -666,9 +667,9 @@ func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
 			return binary.BigEndian.AppendUint64(append(dst, 0xcf), v.Big.Uint64()), nil
 		}
 		return nil, errors.New("cannot encode as msgpack: integer " + v.Big.String() + " is out of the 64-bit range")
-	case KindFloat:
+	case value.KindFloat:
 		return binary.BigEndian.AppendUint64(append(dst, 0xcb), math.Float64bits(v.Float)), nil
-	case KindStr:
+	case value.KindStr:
 		n := len(v.Str)
 		switch {
 		case n < 32:
@@ -683,7 +684,7 @@ func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
 			return nil, errors.New("cannot encode as msgpack: str longer than 4 GiB")
 		}
 		return append(dst, v.Str...), nil
-	case KindBytes:
+	case value.KindBytes:
 		n := len(v.Bytes)
 		switch {
 		case n < 1<<8:
@@ -696,9 +697,9 @@ func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
 			return nil, errors.New("cannot encode as msgpack: bytes longer than 4 GiB")
 		}
 		return append(dst, v.Bytes...), nil
-	case KindExt:
+	case value.KindExt:
 		if v.Int < math.MinInt8 || v.Int > math.MaxInt8 {
-			return nil, errors.New("cannot encode as msgpack: ext type " + itoa(v.Int) + " is out of the int8 range")
+			return nil, errors.New("cannot encode as msgpack: ext type " + strconv.FormatInt(v.Int, 10) + " is out of the int8 range")
 		}
 		n := len(v.Bytes)
 		switch {
@@ -722,7 +723,7 @@ func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
 			return nil, errors.New("cannot encode as msgpack: ext data longer than 4 GiB")
 		}
 		return append(append(dst, byte(int8(v.Int))), v.Bytes...), nil
-	case KindList, KindTuple:
+	case value.KindList, value.KindTuple:
 		n := len(v.Items)
 		switch {
 		case n < 16:
@@ -740,7 +741,7 @@ func appendMsgpack(dst []byte, v *Value, depth int) ([]byte, error) {
 			}
 		}
 		return dst, nil
-	case KindDict:
+	case value.KindDict:
 		n := len(v.Pairs)
 		switch {
 		case n < 16:
