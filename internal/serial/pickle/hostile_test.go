@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +17,6 @@ import (
 
 // These tests decode and then render (serial.RenderText), so they sit in the
 // external test package: serial imports pickle.
-
-// measure runs f once and returns its time and the bytes it allocated.
-func measure(f func()) (time.Duration, uint64) {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	return elapsed, after.TotalAlloc - before.TotalAlloc
-}
 
 func le32(n int) string {
 	var b [4]byte
@@ -105,9 +92,9 @@ func TestDecodePickleHostile(t *testing.T) {
 			lim := tt.lim
 			var v *value.Value
 			var err error
-			elapsed, alloc := measure(func() { v, err = pickle.Decode(tt.in, lim) })
+			elapsed, alloc := serialtest.TimeAndAlloc(func() { v, err = pickle.Decode(tt.in, lim) })
 			for try := 0; try < 2 && elapsed > time.Second && !serialtest.RaceEnabled; try++ { // a busy machine: best of three
-				again, _ := measure(func() { v, err = pickle.Decode(tt.in, lim) })
+				again, _ := serialtest.TimeAndAlloc(func() { v, err = pickle.Decode(tt.in, lim) })
 				elapsed = min(elapsed, again)
 			}
 			if tt.wantErr != "" {

@@ -59,21 +59,21 @@ func TestNormalizeTimeDelta(t *testing.T) {
 }
 
 func TestValueStringIsOneLinePythonRepr(t *testing.T) {
-	v := dict(
-		str("list"), value.NewList(value.NewInt(1), value.NewFloat(2.0), value.None(), value.NewBool(true)),
-		str("tuple1"), value.NewTuple(str("x")),
-		str("tuple0"), value.NewTuple(),
-		str("set"), value.NewSet(value.NewInt(1)),
-		str("set0"), value.NewSet(),
-		str("fs"), value.NewFrozenSet(value.NewInt(2)),
-		str("fs0"), value.NewFrozenSet(),
+	v := serialtest.Dict(
+		serialtest.Str("list"), value.NewList(value.NewInt(1), value.NewFloat(2.0), value.None(), value.NewBool(true)),
+		serialtest.Str("tuple1"), value.NewTuple(serialtest.Str("x")),
+		serialtest.Str("tuple0"), value.NewTuple(),
+		serialtest.Str("set"), value.NewSet(value.NewInt(1)),
+		serialtest.Str("set0"), value.NewSet(),
+		serialtest.Str("fs"), value.NewFrozenSet(value.NewInt(2)),
+		serialtest.Str("fs0"), value.NewFrozenSet(),
 		value.NewInt(3), value.NewBytes([]byte("b")),
-		str("obj"), value.NewObject("app.Point", []*value.Value{value.NewInt(1), value.NewInt(2)}, nil),
-		str("objstate"), value.NewObject("app.User", nil, dict(str("id"), value.NewInt(7))),
-		str("objargsstate"), value.NewObject("collections.deque", []*value.Value{value.NewList()}, value.NewInt(5)),
-		str("ext"), value.NewExt(5, []byte{1}),
-		str("cycle"), value.NewList(value.NewCycle()),
-		str("cut"), value.NewList(value.NewInt(1), value.NewTruncated(3)),
+		serialtest.Str("obj"), value.NewObject("app.Point", []*value.Value{value.NewInt(1), value.NewInt(2)}, nil),
+		serialtest.Str("objstate"), value.NewObject("app.User", nil, serialtest.Dict(serialtest.Str("id"), value.NewInt(7))),
+		serialtest.Str("objargsstate"), value.NewObject("collections.deque", []*value.Value{value.NewList()}, value.NewInt(5)),
+		serialtest.Str("ext"), value.NewExt(5, []byte{1}),
+		serialtest.Str("cycle"), value.NewList(value.NewCycle()),
+		serialtest.Str("cut"), value.NewList(value.NewInt(1), value.NewTruncated(3)),
 	)
 	want := "{'list': [1, 2.0, None, True], 'tuple1': ('x',), 'tuple0': (), 'set': {1}, 'set0': set(), " +
 		"'fs': frozenset({2}), 'fs0': frozenset(), 3: b'b', 'obj': app.Point(1, 2), 'objstate': app.User{'id': 7}, " +

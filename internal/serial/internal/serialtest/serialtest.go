@@ -128,26 +128,12 @@ type PickleVector struct {
 // LoadPickleVectors reads pickle.jsonl.
 func LoadPickleVectors(t testing.TB) []PickleVector {
 	t.Helper()
-	f, err := os.Open(VectorPath("pickle.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []PickleVector
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var v PickleVector
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s: %v", "pickle.jsonl", err)
+	out := ReadJSONL[PickleVector](t, "pickle.jsonl")
+	for i := range out {
+		var err error
+		if out[i].Data, err = hex.DecodeString(out[i].Hex); err != nil {
+			t.Fatalf("pickle.jsonl %s: %v", out[i].Name, err)
 		}
-		if v.Data, err = hex.DecodeString(v.Hex); err != nil {
-			t.Fatalf("%s %s: %v", "pickle.jsonl", v.Name, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if len(out) == 0 {
 		t.Fatal("no pickle vectors")
