@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -23,6 +22,7 @@ import (
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/textesc"
 	"github.com/cachectl/cachectl/internal/tui/keystore"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
 // Options configure a dashboard. Open is called (and retried) from a tea.Cmd,
@@ -88,8 +88,8 @@ const (
 type Model struct {
 	ctx    context.Context
 	opts   Options
-	st     styles
-	km     keyMap
+	st     uictx.Styles
+	km     uictx.KeyMap
 	help   help.Model
 	width  int
 	height int
@@ -182,8 +182,8 @@ func New(ctx context.Context, opts Options) *Model {
 	m := &Model{
 		ctx:     ctx,
 		opts:    opts,
-		st:      newStyles(true),
-		km:      newKeyMap(),
+		st:      uictx.NewStyles(true),
+		km:      uictx.NewKeyMap(),
 		help:    help.New(),
 		store:   keystore.New(opts.Delim),
 		pattern: opts.Pattern,
@@ -192,7 +192,7 @@ func New(ctx context.Context, opts Options) *Model {
 		height:  24,
 	}
 	if opts.ReadOnly {
-		m.km.readOnly()
+		m.km.ReadOnly()
 	}
 	// Keep the tree up to date while keys stream in (about 1 µs a key), so
 	// switching to tree view later is instant rather than a pause to build it.
@@ -229,7 +229,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		return m, m.layout()
 	case tea.BackgroundColorMsg:
-		m.st = newStyles(msg.IsDark())
+		m.st = uictx.NewStyles(msg.IsDark())
 		m.help.Styles = help.DefaultStyles(msg.IsDark())
 		if m.prompt != nil {
 			m.prompt.input.SetStyles(textinput.DefaultStyles(msg.IsDark()))
@@ -802,7 +802,7 @@ func (m *Model) onCounted(msg countedMsg) tea.Cmd {
 		return nil
 	}
 	if msg.err != nil {
-		m.setStatus("counting failed: "+oneLine(msg.err.Error()), true)
+		m.setStatus("counting failed: "+uictx.OneLine(msg.err.Error()), true)
 		return nil
 	}
 	if msg.sum.Matched == 0 {
@@ -814,7 +814,7 @@ func (m *Model) onCounted(msg countedMsg) tea.Cmd {
 	m.prompt.pattern = msg.pattern
 	m.prompt.want = strconv.FormatInt(msg.sum.Matched, 10)
 	m.prompt.input.Prompt = fmt.Sprintf("Delete %s keys matching %s? Type %s to confirm: ",
-		groupDigits(msg.sum.Matched), textesc.Key(msg.pattern), m.prompt.want)
+		uictx.GroupDigits(msg.sum.Matched), textesc.Key(msg.pattern), m.prompt.want)
 	return m.prompt.input.Focus()
 }
 
@@ -824,12 +824,12 @@ func (m *Model) onInvalidated(msg invDoneMsg) tea.Cmd {
 	}
 	m.inv = nil
 	sum := msg.sum
-	text := fmt.Sprintf("deleted %s keys matching %s in %s", groupDigits(sum.Deleted), textesc.Key(m.invP), human.Duration(sum.Elapsed))
+	text := fmt.Sprintf("deleted %s keys matching %s in %s", uictx.GroupDigits(sum.Deleted), textesc.Key(m.invP), human.Duration(sum.Elapsed))
 	switch {
 	case msg.err != nil && errors.Is(msg.err, context.Canceled):
 		m.setStatus("stopped: "+text, true)
 	case msg.err != nil:
-		m.setStatus(text+"; then failed: "+oneLine(msg.err.Error()), true)
+		m.setStatus(text+"; then failed: "+uictx.OneLine(msg.err.Error()), true)
 	default:
 		m.setStatus(text, false)
 	}
@@ -860,7 +860,7 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 	if errors.As(msg.err, &ce) {
 		// The UNLINK may have reached the server and only its answer got
 		// lost: say so, and look again until the server tells.
-		m.setStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+oneLine(msg.err.Error())+"; press r to refresh", true)
+		m.setStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+uictx.OneLine(msg.err.Error())+"; press r to refresh", true)
 		if m.unconfirmed == nil {
 			m.unconfirmed = map[string]bool{}
 		}
@@ -868,7 +868,7 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 		return m.recheck()
 	}
 	if msg.err != nil { // the server answered: nothing was deleted
-		m.setStatus("delete failed: "+oneLine(msg.err.Error()), true)
+		m.setStatus("delete failed: "+uictx.OneLine(msg.err.Error()), true)
 		return nil
 	}
 	delete(m.unconfirmed, msg.key)
@@ -916,7 +916,7 @@ func (m *Model) onChecked(msg checkedMsg) tea.Cmd {
 
 func (m *Model) onExpired(msg expiredMsg) tea.Cmd {
 	if msg.err != nil {
-		m.setStatus("TTL not changed: "+oneLine(msg.err.Error()), true)
+		m.setStatus("TTL not changed: "+uictx.OneLine(msg.err.Error()), true)
 		return nil
 	}
 	if msg.ttl == 0 {
@@ -928,27 +928,4 @@ func (m *Model) onExpired(msg expiredMsg) tea.Cmd {
 		return m.fetch()
 	}
 	return nil
-}
-
-// oneLine makes a server's error text safe and single-line for the status bar.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(textesc.Text(s)), " ")
-}
-
-// groupDigits writes 1234567 as 1,234,567.
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -600,10 +600,10 @@ func TestLightAndDarkTerminals(t *testing.T) {
 	light := m.st
 	m.Update(tea.BackgroundColorMsg{Color: color.Black})
 	dark := m.st
-	if light.isDark || !dark.isDark {
-		t.Fatalf("isDark: light=%v dark=%v", light.isDark, dark.isDark)
+	if light.IsDark || !dark.IsDark {
+		t.Fatalf("isDark: light=%v dark=%v", light.IsDark, dark.IsDark)
 	}
-	if light.selectedPaint == dark.selectedPaint || light.title.GetForeground() == dark.title.GetForeground() {
+	if light.SelectedPaint == dark.SelectedPaint || light.Title.GetForeground() == dark.Title.GetForeground() {
 		t.Fatal("the same colours on light and dark backgrounds")
 	}
 }

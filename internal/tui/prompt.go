@@ -33,7 +33,7 @@ type prompt struct {
 
 func (m *Model) openPrompt(kind promptKind, label, value string) {
 	in := textinput.New()
-	in.SetStyles(textinput.DefaultStyles(m.st.isDark))
+	in.SetStyles(textinput.DefaultStyles(m.st.IsDark))
 	in.Prompt = label
 	in.SetValue(value)
 	in.CursorEnd()

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/textesc"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
 // Fixed parts of the screen, in lines.
@@ -50,37 +52,6 @@ func (m *Model) screen() string {
 	b.WriteByte('\n')
 	b.WriteString(m.helpLine())
 	return b.String()
-}
-
-// box frames lines that are already exactly width-2 cells wide.
-func (m *Model) box(lines []string, width, height int, focused bool) []string {
-	inner := max(0, width-2)
-	p := m.st.borderPaint
-	if focused {
-		p = m.st.focusPaint
-	}
-	side := p.pre + "│" + p.suf
-	out := make([]string, 0, height)
-	out = append(out, p.pre+"╭"+strings.Repeat("─", inner)+"╮"+p.suf)
-	blank := strings.Repeat(" ", inner)
-	for i := range max(0, height-2) {
-		l := blank
-		if i < len(lines) {
-			l = lines[i]
-		}
-		out = append(out, side+l+side)
-	}
-	return append(out, p.pre+"╰"+strings.Repeat("─", inner)+"╯"+p.suf)
-}
-
-// padTo cuts styled text to w cells and pads it to exactly w.
-func padTo(s string, w int) string {
-	n := ansi.StringWidth(s)
-	if n > w {
-		s = ansi.Truncate(s, w, "…")
-		n = ansi.StringWidth(s)
-	}
-	return s + strings.Repeat(" ", max(0, w-n))
 }
 
 func (m *Model) helpHeight() int {
@@ -122,75 +93,49 @@ func (m *Model) layout() tea.Cmd {
 	return nil
 }
 
-// fit cuts plain text to w cells and pads it to exactly w. Escaped keys are
-// nearly always ASCII, whose width is its length: that path skips grapheme
-// segmentation, the main cost of a frame.
-func fit(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	if isASCII(s) {
-		if len(s) > w {
-			return s[:w-1] + "…"
-		}
-		return s + strings.Repeat(" ", w-len(s))
-	}
-	if ansi.StringWidth(s) > w {
-		s = ansi.Truncate(s, w, "…")
-	}
-	if pad := w - ansi.StringWidth(s); pad > 0 {
-		s += strings.Repeat(" ", pad)
-	}
-	return s
-}
-
 func (m *Model) header() string {
 	st := m.st
-	parts := []string{st.title.Render("cachectl"), st.key.Render(m.opts.Kind), st.dim.Render(textesc.Key(m.opts.Address))}
+	parts := []string{st.Title.Render("cachectl"), st.Key.Render(m.opts.Kind), st.Dim.Render(textesc.Key(m.opts.Address))}
 	if m.opts.Context != "" || m.opts.Label != "" {
 		label := m.opts.Label
 		if label == "" {
 			label = m.opts.Context
 		}
-		parts = append(parts, st.contextBadge(textesc.Key(label), m.opts.LabelColor, m.opts.Production))
+		parts = append(parts, st.ContextBadge(textesc.Key(label), m.opts.LabelColor, m.opts.Production))
 	}
 	if m.opts.ReadOnly {
-		parts = append(parts, st.roBadge.Render("READ-ONLY"))
+		parts = append(parts, st.ROBadge.Render("READ-ONLY"))
 	}
 	left := strings.Join(parts, " ")
 	right := m.connView()
-	line1 := left + gap(m.width, left, right) + right
+	line1 := left + uictx.Gap(m.width, left, right) + right
 	return lipgloss.NewStyle().MaxWidth(m.width).Render(line1) + "\n" +
 		lipgloss.NewStyle().MaxWidth(m.width).Render(m.statsView())
-}
-
-func gap(width int, left, right string) string {
-	return strings.Repeat(" ", max(1, width-lipgloss.Width(left)-lipgloss.Width(right)))
 }
 
 func (m *Model) connView() string {
 	st := m.st
 	switch m.conn {
 	case connUp:
-		return st.ok.Render("● connected")
+		return st.OK.Render("● connected")
 	case connDown:
 		wait := max(0, m.retryAt.Sub(m.opts.Now()).Round(time.Second))
-		return st.errText.Render(fmt.Sprintf("✕ unreachable · retry in %s", human.Duration(wait)))
+		return st.ErrText.Render(fmt.Sprintf("✕ unreachable · retry in %s", human.Duration(wait)))
 	}
-	return st.warn.Render("◌ connecting…")
+	return st.Warn.Render("◌ connecting…")
 }
 
 func (m *Model) statsView() string {
 	st := m.st
 	s := m.stats
 	if s == nil {
-		return st.dim.Render("keys – · memory – · hit ratio – · ops/s –")
+		return st.Dim.Render("keys – · memory – · hit ratio – · ops/s –")
 	}
-	fig := func(name, value string) string { return st.dim.Render(name+" ") + st.fieldValue.Render(value) }
+	fig := func(name, value string) string { return st.Dim.Render(name+" ") + st.FieldValue.Render(value) }
 	known := func(k string) bool { return s.Known[k] }
 	var parts []string
 	if known("keys") {
-		parts = append(parts, fig("keys", groupDigits(s.Keys)))
+		parts = append(parts, fig("keys", uictx.GroupDigits(s.Keys)))
 	} else {
 		parts = append(parts, fig("keys", "–"))
 	}
@@ -206,20 +151,11 @@ func (m *Model) statsView() string {
 	if len(m.ops) > 0 {
 		last = m.ops[len(m.ops)-1]
 	}
-	parts = append(parts, st.dim.Render("ops/s ")+st.spark.Render(sparkline(m.ops, 16))+" "+st.fieldValue.Render(strconv.FormatFloat(last, 'f', 0, 64)))
+	parts = append(parts, st.Dim.Render("ops/s ")+st.Spark.Render(sparkline(m.ops, 16))+" "+st.FieldValue.Render(strconv.FormatFloat(last, 'f', 0, 64)))
 	if s.Version != "" {
-		parts = append(parts, st.dim.Render(textesc.Key(s.Version)))
+		parts = append(parts, st.Dim.Render(textesc.Key(s.Version)))
 	}
-	return strings.Join(parts, st.dim.Render(" · "))
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 || s[i] < 0x20 {
-			return false
-		}
-	}
-	return true
+	return strings.Join(parts, st.Dim.Render(" · "))
 }
 
 var sparkBars = []rune("▁▂▃▄▅▆▇█")
@@ -250,27 +186,27 @@ func (m *Model) listPane(width int) []string {
 	inner := max(1, width-2)
 	h := m.listHeight()
 	lines := make([]string, 0, h+1)
-	lines = append(lines, padTo(m.listTitle(inner), inner))
+	lines = append(lines, uictx.PadTo(m.listTitle(inner), inner))
 	rows := m.store.Rows()
 	for i := m.offset; i < m.offset+h; i++ {
 		if i >= rows {
 			if i == 0 {
-				lines = append(lines, st.dimPaint.wrap(fit(m.emptyText(), inner)))
+				lines = append(lines, st.DimPaint.Wrap(uictx.Fit(m.emptyText(), inner)))
 			}
 			continue
 		}
 		line, isBranch := m.rowText(i, inner)
 		switch {
 		case i == m.cursor && m.focus == focusList:
-			line = st.selectedPaint.wrap(line)
+			line = st.SelectedPaint.Wrap(line)
 		case i == m.cursor:
-			line = st.blurPaint.wrap(line)
+			line = st.BlurPaint.Wrap(line)
 		case isBranch:
-			line = st.branchPaint.wrap(line)
+			line = st.BranchPaint.Wrap(line)
 		}
 		lines = append(lines, line)
 	}
-	return m.box(lines, width, m.bodyHeight(), m.focus == focusList)
+	return m.st.Box(lines, width, m.bodyHeight(), m.focus == focusList)
 }
 
 func (m *Model) emptyText() string {
@@ -289,18 +225,18 @@ func (m *Model) emptyText() string {
 
 func (m *Model) listTitle(width int) string {
 	st := m.st
-	n := groupDigits(int64(m.store.Len()))
-	title := st.title.Render("Keys") + " " + st.fieldValue.Render(n)
+	n := uictx.GroupDigits(int64(m.store.Len()))
+	title := st.Title.Render("Keys") + " " + st.FieldValue.Render(n)
 	if m.scanning {
-		title += st.warn.Render(" scanning…")
+		title += st.Warn.Render(" scanning…")
 	} else if m.scanErr != nil {
-		title += st.errText.Render(" incomplete")
+		title += st.ErrText.Render(" incomplete")
 	}
 	if m.filtered() {
-		title += st.dim.Render(" · ") + st.key.Render(textesc.Key(m.pattern))
+		title += st.Dim.Render(" · ") + st.Key.Render(textesc.Key(m.pattern))
 	}
 	if m.store.Tree() {
-		title += st.dim.Render(" · tree")
+		title += st.Dim.Render(" · tree")
 	}
 	return lipgloss.NewStyle().MaxWidth(width).Render(title)
 }
@@ -313,66 +249,66 @@ func (m *Model) rowText(i, width int) (string, bool) {
 		if m.opts.Display != nil {
 			k = m.opts.Display(k)
 		}
-		return fit(textesc.Key(k), width), false
+		return uictx.Fit(textesc.Key(k), width), false
 	}
 	indent := strings.Repeat("  ", r.Depth)
 	if !r.Branch {
-		return fit(indent+"  "+textesc.Key(r.Label), width), false
+		return uictx.Fit(indent+"  "+textesc.Key(r.Label), width), false
 	}
 	arrow := "▸ "
 	if r.Expanded {
 		arrow = "▾ "
 	}
 	label := indent + arrow + textesc.Key(r.Label)
-	count := " " + groupDigits(int64(r.Count))
+	count := " " + uictx.GroupDigits(int64(r.Count))
 	lw := width - ansi.StringWidth(count)
 	if lw < 4 {
-		return fit(label, width), true
+		return uictx.Fit(label, width), true
 	}
-	return fit(label, lw) + count, true
+	return uictx.Fit(label, lw) + count, true
 }
 
 func (m *Model) detailPane(width int) []string {
 	inner := max(1, width-2)
 	lines := m.detailHeader(inner)
 	for i, l := range lines {
-		lines[i] = padTo(l, inner)
+		lines[i] = uictx.PadTo(l, inner)
 	}
 	lines = append(lines, m.detailBody(inner)...)
-	return m.box(lines, width, m.bodyHeight(), m.focus == focusDetail)
+	return m.st.Box(lines, width, m.bodyHeight(), m.focus == focusDetail)
 }
 
 func (m *Model) detailHeader(width int) []string {
 	st := m.st
 	field := func(name, value string) string {
-		return st.dim.Render(fit(name, 7)) + " " + value
+		return st.Dim.Render(uictx.Fit(name, 7)) + " " + value
 	}
 	d := m.det
 	out := make([]string, 0, detailHeaderLines)
 	cut := func(s string) string { return ansi.Truncate(s, width, "…") }
 	if d.key == "" {
-		return append(out, st.dim.Render("no key selected"), "", "", "", "")
+		return append(out, st.Dim.Render("no key selected"), "", "", "", "")
 	}
 	if d.branch {
-		out = append(out, cut(field("branch", st.branch.Render(textesc.Key(d.key)))))
+		out = append(out, cut(field("branch", st.Branch.Render(textesc.Key(d.key)))))
 		var count int
 		if m.store.Rows() > 0 {
 			count = m.store.Row(m.cursor).Count
 		}
-		out = append(out, cut(field("keys", groupDigits(int64(count))+" loaded beneath")), st.dim.Render("enter/→ expands, ← collapses"), "", "")
+		out = append(out, cut(field("keys", uictx.GroupDigits(int64(count))+" loaded beneath")), st.Dim.Render("enter/→ expands, ← collapses"), "", "")
 		return out
 	}
-	out = append(out, cut(field("key", st.title.Render(textesc.Key(d.key)))))
+	out = append(out, cut(field("key", st.Title.Render(textesc.Key(d.key)))))
 	out = append(out, cut(field("type", m.metaLine())))
 	out = append(out, cut(field("ttl", m.ttlText())))
 	out = append(out, cut(m.modeLine()))
 	switch {
 	case d.err != nil:
-		out = append(out, cut(st.errText.Render("error: "+oneLine(d.err.Error()))))
+		out = append(out, cut(st.ErrText.Render("error: "+uictx.OneLine(d.err.Error()))))
 	case d.rendered.note != "":
-		out = append(out, cut(st.warn.Render("⚠ "+oneLine(d.rendered.note))))
+		out = append(out, cut(st.Warn.Render("⚠ "+uictx.OneLine(d.rendered.note))))
 	case m.tag() != "":
-		out = append(out, cut(field("what", st.key.Render(textesc.Text(m.tag())))))
+		out = append(out, cut(field("what", st.Key.Render(textesc.Text(m.tag())))))
 	default:
 		out = append(out, "")
 	}
@@ -396,13 +332,13 @@ func (m *Model) metaLine() string {
 	d := m.det
 	if d.info == nil {
 		if d.loading {
-			return m.st.dim.Render("loading…")
+			return m.st.Dim.Render("loading…")
 		}
 		return "–"
 	}
 	info := d.info
 	if info.Missing {
-		return m.st.warn.Render("gone (expired or deleted elsewhere)")
+		return m.st.Warn.Render("gone (expired or deleted elsewhere)")
 	}
 	parts := []string{info.Type}
 	if d.rendered.format != "" && d.rendered.format != info.Type {
@@ -414,7 +350,7 @@ func (m *Model) metaLine() string {
 			parts = append(parts, human.Bytes(info.Size))
 		}
 	default:
-		parts = append(parts, groupDigits(info.Length)+" elements")
+		parts = append(parts, uictx.GroupDigits(info.Length)+" elements")
 	}
 	if info.HasFlags {
 		parts = append(parts, "flags "+strconv.FormatUint(uint64(info.Flags), 10))
@@ -423,7 +359,7 @@ func (m *Model) metaLine() string {
 		parts = append(parts, "on "+textesc.Key(info.Server))
 	}
 
-	return strings.Join(parts, m.st.dim.Render(" · "))
+	return strings.Join(parts, m.st.Dim.Render(" · "))
 }
 
 func (m *Model) ttlText() string {
@@ -432,15 +368,15 @@ func (m *Model) ttlText() string {
 	case info == nil || info.Missing:
 		return "–"
 	case info.TTL.Unknown:
-		return m.st.dim.Render("unknown (classic protocol)")
+		return m.st.Dim.Render("unknown (classic protocol)")
 	case !info.TTL.Expires:
 		return "no expiry"
 	}
 	r := m.remaining()
 	if r <= 0 {
-		return m.st.warn.Render("expired")
+		return m.st.Warn.Render("expired")
 	}
-	return m.st.warn.Render(human.Duration(r.Round(time.Second)))
+	return m.st.Warn.Render(human.Duration(r.Round(time.Second)))
 }
 
 func (m *Model) modeLine() string {
@@ -448,20 +384,20 @@ func (m *Model) modeLine() string {
 	var parts []string
 	for i, name := range modeNames {
 		if viewMode(i) == m.det.mode {
-			parts = append(parts, st.modeActive.Render(name))
+			parts = append(parts, st.ModeActive.Render(name))
 		} else {
-			parts = append(parts, st.mode.Render(name))
+			parts = append(parts, st.Mode.Render(name))
 		}
 	}
 	line := strings.Join(parts, "")
 	switch {
 	case m.det.rendered.cut:
-		line += st.warn.Render(" preview · a loads all")
+		line += st.Warn.Render(" preview · a loads all")
 	case m.det.all:
-		line += st.dim.Render(" all")
+		line += st.Dim.Render(" all")
 	}
 	if total := m.det.vp.TotalLineCount(); total > m.det.vp.Height() {
-		line += st.dim.Render(fmt.Sprintf(" %d%%", int(m.det.vp.ScrollPercent()*100)))
+		line += st.Dim.Render(fmt.Sprintf(" %d%%", int(m.det.vp.ScrollPercent()*100)))
 	}
 	return line
 }
@@ -481,7 +417,7 @@ func (m *Model) detailBody(width int) []string {
 		msg = "loading…"
 	}
 	if msg != "" {
-		return []string{st.dimPaint.wrap(fit(msg, width))}
+		return []string{st.DimPaint.Wrap(uictx.Fit(msg, width))}
 	}
 	if d.vp.Width() != width {
 		return nil // not laid out yet
@@ -494,30 +430,30 @@ func (m *Model) statusLine() string {
 	w := m.width
 	if p := m.prompt; p != nil {
 		if p.kind == promptDelete {
-			return lipgloss.NewStyle().MaxWidth(w).Render(st.warn.Render("Delete "+textesc.Key(p.key)+"? ") + st.title.Render("y") + st.dim.Render("/N"))
+			return lipgloss.NewStyle().MaxWidth(w).Render(st.Warn.Render("Delete "+textesc.Key(p.key)+"? ") + st.Title.Render("y") + st.Dim.Render("/N"))
 		}
 		return lipgloss.NewStyle().MaxWidth(w).Render(p.input.View())
 	}
 	if m.inv != nil {
 		p := m.invNow.p
-		return lipgloss.NewStyle().MaxWidth(w).Render(st.warn.Render(fmt.Sprintf("deleting %s: %s of %s matched deleted · %s",
-			textesc.Key(m.invP), groupDigits(p.Deleted), groupDigits(p.Matched), human.Duration(p.Elapsed))))
+		return lipgloss.NewStyle().MaxWidth(w).Render(st.Warn.Render(fmt.Sprintf("deleting %s: %s of %s matched deleted · %s",
+			textesc.Key(m.invP), uictx.GroupDigits(p.Deleted), uictx.GroupDigits(p.Matched), human.Duration(p.Elapsed))))
 	}
 	switch {
 	case m.status != "" && m.statusErr:
-		return ansi.Truncate(st.errText.Render(m.status), w, "…")
+		return ansi.Truncate(st.ErrText.Render(m.status), w, "…")
 	case m.status != "":
-		return ansi.Truncate(st.ok.Render(m.status), w, "…")
+		return ansi.Truncate(st.OK.Render(m.status), w, "…")
 	case m.conn == connDown && m.connErr != nil:
-		return ansi.Truncate(st.errText.Render(oneLine(m.connErr.Error())), w, "…")
+		return ansi.Truncate(st.ErrText.Render(uictx.OneLine(m.connErr.Error())), w, "…")
 	case m.scanErr != nil:
-		return ansi.Truncate(st.errText.Render("listing: "+oneLine(m.scanErr.Error())), w, "…")
+		return ansi.Truncate(st.ErrText.Render("listing: "+uictx.OneLine(m.scanErr.Error())), w, "…")
 	}
 	return ""
 }
 
 func (m *Model) helpLine() string {
-	hv := helpView{k: m.km, detail: m.focus == focusDetail, tree: m.store.Tree(), filter: m.filtered()}
+	hv := m.helpKeys()
 	var out string
 	if !m.showHelp {
 		out = m.help.ShortHelpView(hv.ShortHelp())
@@ -541,4 +477,17 @@ func (m *Model) helpLine() string {
 		lines[i] = ansi.Truncate(l, m.width, "…")
 	}
 	return strings.Join(lines, "\n")
+}
+
+func (m *Model) helpKeys() uictx.Help {
+	k := m.km
+	if m.focus == focusDetail {
+		return uictx.Help{Keys: k, Short: []key.Binding{k.Focus, k.Mode, k.LoadAll, k.Delete, k.TTL, k.Copy, k.Help, k.Quit}}
+	}
+	out := []key.Binding{k.Filter}
+	if m.filtered() {
+		out = append(out, k.ClearFilter)
+	}
+	out = append(out, k.Find, k.Next, k.Tree, k.Delete, k.Invalidate, k.TTL, k.Refresh, k.Help, k.Quit)
+	return uictx.Help{Keys: k, Short: out}
 }
