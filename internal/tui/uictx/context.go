@@ -151,3 +151,17 @@ type (
 	Open struct{}
 	Back struct{}
 )
+
+// Writable says whether a write may go ahead; when not, the status line
+// says why.
+func (c *Context) Writable() bool {
+	if c.ReadOnly {
+		c.SetStatus("read-only: this context does not allow writes", true)
+		return false
+	}
+	if c.Backend == nil {
+		c.SetStatus("not connected", true)
+		return false
+	}
+	return true
+}
