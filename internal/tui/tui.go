@@ -18,7 +18,7 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options, open fu
 	var p *tea.Program
 	warn := func(s string) {
 		if p != nil {
-			go p.Send(statusMsg{text: "warning: " + uictx.OneLine(s), err: true})
+			go p.Send(uictx.Status{Text: "warning: " + uictx.OneLine(s), Err: true})
 		}
 	}
 	opts.Open = func(ctx context.Context) (backends.Backend, error) { return open(ctx, warn) }
