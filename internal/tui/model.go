@@ -113,8 +113,7 @@ func New(ctx context.Context, opts Options) *Model {
 		StatsEvery: opts.StatsEvery})
 	m.list = keylist.New(c, keylist.Options{Pattern: opts.Pattern, Delim: opts.Delim, Tree: opts.Tree,
 		Display: opts.Display, Scope: opts.Scope})
-	m.detail = detail.New(c, detail.Options{MaxFetch: opts.MaxFetch, Tag: opts.Tag, Cursor: m.list.Current,
-		Render: renderForDetail})
+	m.detail = detail.New(c, detail.Options{MaxFetch: opts.MaxFetch, Tag: opts.Tag, Cursor: m.list.Current})
 	m.status = status.New(c)
 	m.all = []component{m.header, m.list, m.detail, m.status}
 	m.setFocus(focusList)

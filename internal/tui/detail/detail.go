@@ -56,8 +56,6 @@ type Options struct {
 	// count grows as keys stream in, and a value is read only while the
 	// cursor rests on a key.
 	Cursor func() (keystore.Row, bool)
-	// Render draws a value; it runs in a tea.Cmd.
-	Render func(e *backends.Entry, mode Mode, width int, all bool) Rendered
 }
 
 // Model is the detail pane.
@@ -220,7 +218,7 @@ func (m *Model) render() tea.Cmd {
 		return nil
 	}
 	m.loading = true
-	return renderValue(m.opts.Render, m.entry, m.seq, m.mode, m.vp.Width(), m.all)
+	return renderValue(m.entry, m.seq, m.mode, m.vp.Width(), m.all)
 }
 
 // remaining is the live TTL countdown of the selected key.

@@ -66,16 +66,6 @@ func fetchEntry(ctx context.Context, b backends.Backend, key string, seq int, lo
 	}
 }
 
-// renderValue renders an entry off the UI goroutine: decoding a 10 MB
-// pickle must not freeze the UI.
-func renderValue(render func(*backends.Entry, Mode, int, bool) Rendered, e *backends.Entry, seq int, mode Mode, width int, all bool) tea.Cmd {
-	return func() tea.Msg {
-		r := render(e, mode, width, all)
-		r.Seq, r.Mode, r.Width, r.All = seq, mode, width, all
-		return renderedMsg{r}
-	}
-}
-
 func expireKey(ctx context.Context, b backends.Backend, key string, ttl, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
