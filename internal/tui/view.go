@@ -24,8 +24,7 @@ func (m *Model) screen() string {
 	} else {
 		m.status.SetShortHelp(m.list.ShortHelp())
 	}
-	l := strings.Split(m.list.View(), "\n")
-	r := strings.Split(m.detail.View(), "\n")
+	l, r := m.list.Lines(), m.detail.Lines()
 	var b strings.Builder
 	b.Grow(m.c.Width * (m.c.Height + 4) * 2)
 	b.WriteString(m.header.View())

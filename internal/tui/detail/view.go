@@ -16,14 +16,17 @@ import (
 const headerLines = 5 // key, meta, ttl, modes, note
 
 // View is the pane, framed, exactly its size.
-func (m *Model) View() string {
+func (m *Model) View() string { return strings.Join(m.Lines(), "\n") }
+
+// Lines are the pane's lines, each exactly its width.
+func (m *Model) Lines() []string {
 	inner := max(1, m.width-2)
 	lines := m.header(inner)
 	for i, l := range lines {
 		lines[i] = uictx.PadTo(l, inner)
 	}
 	lines = append(lines, m.body(inner)...)
-	return strings.Join(m.c.Styles.Box(lines, m.width, m.height, m.focused), "\n")
+	return m.c.Styles.Box(lines, m.width, m.height, m.focused)
 }
 
 func (m *Model) header(width int) []string {

@@ -10,9 +10,12 @@ import (
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
-// View is the pane, framed, exactly its size. Only the visible rows are
-// built.
-func (m *Model) View() string {
+// View is the pane, framed, exactly its size.
+func (m *Model) View() string { return strings.Join(m.Lines(), "\n") }
+
+// Lines are the pane's lines, each exactly its width: the root sets them
+// beside another pane's by concatenation. Only the visible rows are built.
+func (m *Model) Lines() []string {
 	st := m.c.Styles
 	inner := max(1, m.width-2)
 	h := m.listHeight()
@@ -37,7 +40,7 @@ func (m *Model) View() string {
 		}
 		lines = append(lines, line)
 	}
-	return strings.Join(st.Box(lines, m.width, m.height, m.focused), "\n")
+	return st.Box(lines, m.width, m.height, m.focused)
 }
 
 func (m *Model) emptyText() string {
