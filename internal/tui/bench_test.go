@@ -18,12 +18,12 @@ func loaded1M(b *testing.B, tree bool) *Model {
 	for i := range 1_000_000 {
 		batch = append(batch, fmt.Sprintf("orders:%d:items:%d", i%5000, i))
 		if len(batch) == cap(batch) {
-			m.Update(scanMsg{gen: m.scanGen, keys: batch})
+			m.Update(m.list.ScanBatch(batch))
 			batch = make([]string, 0, 1000)
 		}
 	}
-	if m.store.Len() != 1_000_000 {
-		b.Fatalf("loaded %d keys", m.store.Len())
+	if m.list.Store().Len() != 1_000_000 {
+		b.Fatalf("loaded %d keys", m.list.Store().Len())
 	}
 	return m
 }
@@ -39,7 +39,7 @@ func BenchmarkFrame1M(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			m := loaded1M(b, tree)
 			if tree {
-				m.store.Expand(0) // a branch with thousands of children open
+				m.list.Store().Expand(0) // a branch with thousands of children open
 			}
 			down := tea.KeyPressMsg{Code: tea.KeyDown}
 			pgdown := tea.KeyPressMsg{Code: tea.KeyPgDown}

@@ -132,17 +132,19 @@ func (d *driver) scanDone() bool { return d.m.scanDone() }
 
 // entryShown: the selected key's value is rendered in the detail pane.
 func (d *driver) entryShown() bool {
-	return d.m.det.entry != nil && !d.m.det.loading && d.m.det.rendered.seq == d.m.selSeq
+	return d.m.detail.Entry() != nil && !d.m.detail.Loading() && d.m.detail.Rendered().Seq == d.m.detail.Seq()
 }
 
 // selectKey moves the cursor to key through the find prompt, as a user would.
 func (d *driver) selectKey(key string) {
 	d.t.Helper()
 	d.press("f", key, "enter")
-	if d.m.det.key != key {
-		d.t.Fatalf("find %q selected %q", key, d.m.det.key)
+	if d.m.detail.Key() != key {
+		d.t.Fatalf("find %q selected %q", key, d.m.detail.Key())
 	}
-	d.until("entry "+key, func() bool { return d.entryShown() || d.m.det.info != nil && d.m.det.entry == nil && !d.m.det.loading })
+	d.until("entry "+key, func() bool {
+		return d.entryShown() || d.m.detail.Info() != nil && d.m.detail.Entry() == nil && !d.m.detail.Loading()
+	})
 }
 
 // redisBackend opens a fresh Redis database for one test.
@@ -177,3 +179,7 @@ func contains(t *testing.T, screen string, want ...string) {
 		}
 	}
 }
+
+// statusText and statusErr are what the status line last said.
+func (d *driver) statusText() string { s, _ := d.m.status.Text(); return s }
+func (d *driver) statusErr() bool    { _, e := d.m.status.Text(); return e }

@@ -71,24 +71,24 @@ func TestDeleteUnderFault(t *testing.T) {
 			d.until("the delete's outcome: "+tc.outcome, func() bool {
 				switch tc.outcome {
 				case deleted:
-					return strings.HasPrefix(d.m.status, "deleted ")
+					return strings.HasPrefix(d.statusText(), "deleted ")
 				case stillThere:
-					return strings.Contains(d.m.status, "is still there")
+					return strings.Contains(d.statusText(), "is still there")
 				}
-				return strings.Contains(d.m.status, "unconfirmed")
+				return strings.Contains(d.statusText(), "unconfirmed")
 			})
 			select {
 			case <-fired:
 			default:
 				t.Fatal("the fault never struck")
 			}
-			status := d.m.status
-			t.Logf("status %q (error %v)", status, d.m.statusErr)
+			status := d.statusText()
+			t.Logf("status %q (error %v)", status, d.statusErr())
 			if regexp.MustCompile(`[\x00-\x1f\x7f]`).MatchString(status) {
 				t.Errorf("the status line carries raw control bytes: %q", status)
 			}
-			if d.m.statusErr != (tc.outcome != deleted) || strings.Contains(status, "delete failed") {
-				t.Errorf("status %q (error %v), want %s", status, d.m.statusErr, tc.outcome)
+			if d.statusErr() != (tc.outcome != deleted) || strings.Contains(status, "delete failed") {
+				t.Errorf("status %q (error %v), want %s", status, d.statusErr(), tc.outcome)
 			}
 			if !strings.Contains(status, victim) {
 				t.Errorf("the status does not name the key: %q", status)
@@ -104,7 +104,7 @@ func TestDeleteUnderFault(t *testing.T) {
 				t.Errorf("server lost the key: %v, want %v", gone, tc.gone)
 			}
 			// The list keeps the key exactly when the dashboard does not know it is gone.
-			if listed := d.m.store.Len() == 1+len(keep); listed == (tc.outcome == deleted) {
+			if listed := d.m.list.Store().Len() == 1+len(keep); listed == (tc.outcome == deleted) {
 				t.Errorf("the key is listed: %v after status %q", listed, status)
 			}
 			for _, k := range keep {

@@ -99,13 +99,13 @@ func TestGolden(t *testing.T) {
 			p := &probe{Model: m}
 			tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(size.w, size.h),
 				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-			p.wait(t, "keys and stats", func(m *Model) bool { return m.scanDone() && m.stats != nil })
+			p.wait(t, "keys and stats", func(m *Model) bool { return m.scanDone() && m.header.Stats() != nil })
 			// Tree rows: api:, feed:, invoices:, orders: — open orders: and its first order.
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnd})
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyRight})
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
 			p.wait(t, "order shown", func(m *Model) bool {
-				return m.det.key == "orders:100001" && m.det.entry != nil && !m.det.loading && m.det.rendered.seq == m.selSeq
+				return m.detail.Key() == "orders:100001" && m.detail.Entry() != nil && !m.detail.Loading() && m.detail.Rendered().Seq == m.detail.Seq()
 			})
 			tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 			fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
@@ -114,4 +114,4 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func (m *Model) scanDone() bool { return m.b != nil && !m.scanning && m.scan != nil }
+func (m *Model) scanDone() bool { return m.c.Backend != nil && m.list.ScanDone() }

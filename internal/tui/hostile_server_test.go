@@ -72,8 +72,8 @@ func TestHostileServerTextIsEscaped(t *testing.T) {
 	opts := backends.Options{ScanCount: 100, Timeout: 2 * time.Second}
 	open := func(ctx context.Context) (backends.Backend, error) { return redis.Open(ctx, u, opts) }
 	d := newDriver(t, Options{Open: open})
-	d.until("the listing error and stats", func() bool { return d.m.scanErr != nil && d.m.stats != nil })
-	d.m.setStatus("", false) // the status line shows the listing error when nothing else
+	d.until("the listing error and stats", func() bool { return d.m.list.ScanErr() != nil && d.m.header.Stats() != nil })
+	d.m.status.Set("", false) // the status line shows the listing error when nothing else
 	v := d.m.View()
 	for _, bad := range []string{"\x1b]0;", "\x07", "\x1b[2J", "\u009b", "\u202e"} {
 		if strings.Contains(v.Content, bad) || strings.Contains(v.WindowTitle, bad) {

@@ -24,6 +24,8 @@ import (
 	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/testenv"
 	"github.com/cachectl/cachectl/internal/textesc"
+	"github.com/cachectl/cachectl/internal/tui/detail"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
 // fillDemo writes the demo's entries (pickled orders, JSON, msgpack, big
@@ -73,18 +75,18 @@ func TestKeysStreamInAndFirstEntryOpens(t *testing.T) {
 	d := newDriver(t, Options{Open: open, Kind: "redis", Address: "redis://test"})
 
 	// The first batch paints before the scan ends (100 keys per SCAN page).
-	d.until("first keys", func() bool { return d.m.store.Len() > 0 })
-	if d.m.store.Len() >= 3000 && !d.scanDone() {
+	d.until("first keys", func() bool { return d.m.list.Store().Len() > 0 })
+	if d.m.list.Store().Len() >= 3000 && !d.scanDone() {
 		t.Fatalf("the whole keyspace arrived in the first message")
 	}
 	d.until("scan done", d.scanDone)
-	if got := d.m.store.Len(); got != 3000 {
+	if got := d.m.list.Store().Len(); got != 3000 {
 		t.Fatalf("loaded %d keys, want 3000", got)
 	}
 	d.until("first entry", d.entryShown)
 	contains(t, d.screen(), "Keys 3,000", "● connected", "item:", "string")
-	if !strings.HasPrefix(d.m.det.key, "item:") {
-		t.Fatalf("selected %q", d.m.det.key)
+	if !strings.HasPrefix(d.m.detail.Key(), "item:") {
+		t.Fatalf("selected %q", d.m.detail.Key())
 	}
 }
 
@@ -98,11 +100,11 @@ func TestFilterIsServerSideAndEscClears(t *testing.T) {
 	d.press("/", "orders:1*", "enter")
 	d.until("filtered scan", d.scanDone)
 	// orders:1, orders:10-19, orders:100-119
-	if got := d.m.store.Len(); got != 1+10+20 {
+	if got := d.m.list.Store().Len(); got != 1+10+20 {
 		t.Fatalf("filter orders:1* loaded %d keys, want 31", got)
 	}
-	for i := range d.m.store.Rows() {
-		if k := d.m.store.Row(i).Key; !strings.HasPrefix(k, "orders:1") {
+	for i := range d.m.list.Store().Rows() {
+		if k := d.m.list.Store().Row(i).Key; !strings.HasPrefix(k, "orders:1") {
 			t.Fatalf("filter let %q through", k)
 		}
 	}
@@ -110,7 +112,7 @@ func TestFilterIsServerSideAndEscClears(t *testing.T) {
 
 	d.press("esc")
 	d.until("unfiltered scan", d.scanDone)
-	if got := d.m.store.Len(); got != 200 {
+	if got := d.m.list.Store().Len(); got != 200 {
 		t.Fatalf("after esc: %d keys, want 200", got)
 	}
 }
@@ -126,26 +128,26 @@ func TestFindJumpsBetweenMatches(t *testing.T) {
 	d.until("scan", d.scanDone)
 	d.press("v") // tree view sorts; find must work there too
 	d.press("f", ":7", "enter")
-	first := d.m.det.key
+	first := d.m.detail.Key()
 	if first != "beta:7" && first != "delta:7" {
 		t.Fatalf("find :7 selected %q", first)
 	}
 	d.press("n")
-	second := d.m.det.key
+	second := d.m.detail.Key()
 	if second == first || !strings.HasSuffix(second, ":7") {
 		t.Fatalf("n went from %q to %q", first, second)
 	}
 	d.press("n")
-	if d.m.det.key != first {
-		t.Fatalf("n did not wrap around to %q: %q", first, d.m.det.key)
+	if d.m.detail.Key() != first {
+		t.Fatalf("n did not wrap around to %q: %q", first, d.m.detail.Key())
 	}
 	d.press("N")
-	if d.m.det.key != second {
-		t.Fatalf("N went to %q, want %q", d.m.det.key, second)
+	if d.m.detail.Key() != second {
+		t.Fatalf("N went to %q, want %q", d.m.detail.Key(), second)
 	}
 	d.press("f", "nothing-like-this", "enter")
-	if !d.m.statusErr || !strings.Contains(d.m.status, "no loaded key contains") {
-		t.Fatalf("status %q", d.m.status)
+	if !d.statusErr() || !strings.Contains(d.statusText(), "no loaded key contains") {
+		t.Fatalf("status %q", d.statusText())
 	}
 }
 
@@ -158,35 +160,35 @@ func TestTreeViewGroupsByDelimiter(t *testing.T) {
 	}
 	d := newDriver(t, Options{Open: open, Tree: true})
 	d.until("scan", d.scanDone)
-	if got := d.m.store.Rows(); got != 3 {
+	if got := d.m.list.Store().Rows(); got != 3 {
 		t.Fatalf("collapsed tree has %d rows, want 3 (orders:, users:, plain)", got)
 	}
 	s := d.screen()
 	contains(t, s, "▸ orders:", "30", "▸ users:", "12", "tree")
 	// Open orders: and check its children are the 30 keys.
 	d.press("g") // orders: is the first row (rows sort by bytes)
-	if r := d.m.store.Row(0); r.Key != "orders:" || !r.Branch || d.m.det.key != "orders:" {
-		t.Fatalf("first row %+v, selected %q", r, d.m.det.key)
+	if r := d.m.list.Store().Row(0); r.Key != "orders:" || !r.Branch || d.m.detail.Key() != "orders:" {
+		t.Fatalf("first row %+v, selected %q", r, d.m.detail.Key())
 	}
 	d.press("enter")
-	if got := d.m.store.Rows(); got != 33 {
+	if got := d.m.list.Store().Rows(); got != 33 {
 		t.Fatalf("after expanding orders: %d rows, want 33", got)
 	}
 	d.press("down")
-	if !strings.HasPrefix(d.m.det.key, "orders:") || d.m.det.branch {
-		t.Fatalf("first child is %q (branch %v)", d.m.det.key, d.m.det.branch)
+	if !strings.HasPrefix(d.m.detail.Key(), "orders:") || d.m.detail.Branch() {
+		t.Fatalf("first child is %q (branch %v)", d.m.detail.Key(), d.m.detail.Branch())
 	}
 	d.press("left") // from a leaf: to its branch
-	if d.m.det.key != "orders:" || !d.m.det.branch {
-		t.Fatalf("left went to %q", d.m.det.key)
+	if d.m.detail.Key() != "orders:" || !d.m.detail.Branch() {
+		t.Fatalf("left went to %q", d.m.detail.Key())
 	}
 	d.press("left") // collapse
-	if got := d.m.store.Rows(); got != 3 {
+	if got := d.m.list.Store().Rows(); got != 3 {
 		t.Fatalf("after collapsing: %d rows", got)
 	}
 	d.press("v")
-	if d.m.store.Tree() || d.m.store.Rows() != 43 {
-		t.Fatalf("flat view: tree=%v rows=%d", d.m.store.Tree(), d.m.store.Rows())
+	if d.m.list.Store().Tree() || d.m.list.Store().Rows() != 43 {
+		t.Fatalf("flat view: tree=%v rows=%d", d.m.list.Store().Tree(), d.m.list.Store().Rows())
 	}
 }
 
@@ -200,17 +202,17 @@ func TestPickledEntryDecodedAndModes(t *testing.T) {
 	contains(t, s, "orders:100001", "pickle", "datetime.datetime(", "Decimal(", "no expiry")
 
 	d.press("m")
-	d.until("json", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeJSON })
-	if c := ansi.Strip(d.m.det.rendered.content); !strings.Contains(c, `"customer"`) || strings.Contains(c, "Decimal(") {
+	d.until("json", func() bool { return d.entryShown() && d.m.detail.Rendered().Mode == detail.ModeJSON })
+	if c := ansi.Strip(d.m.detail.Rendered().Content); !strings.Contains(c, `"customer"`) || strings.Contains(c, "Decimal(") {
 		t.Fatalf("json mode:\n%s", c)
 	}
 	d.press("m")
-	d.until("hex", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeHex })
-	if c := ansi.Strip(d.m.det.rendered.content); !strings.HasPrefix(c, "00000000  80 05") {
+	d.until("hex", func() bool { return d.entryShown() && d.m.detail.Rendered().Mode == detail.ModeHex })
+	if c := ansi.Strip(d.m.detail.Rendered().Content); !strings.HasPrefix(c, "00000000  80 05") {
 		t.Fatalf("hex mode starts %q", c[:min(40, len(c))])
 	}
 	d.press("m")
-	d.until("decoded", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeDecoded })
+	d.until("decoded", func() bool { return d.entryShown() && d.m.detail.Rendered().Mode == detail.ModeDecoded })
 }
 
 func TestBigValueWaitsForLoadAll(t *testing.T) {
@@ -221,14 +223,14 @@ func TestBigValueWaitsForLoadAll(t *testing.T) {
 	}
 	d := newDriver(t, Options{Open: open, MaxFetch: 1024})
 	d.until("scan", d.scanDone)
-	d.until("metadata", func() bool { return d.m.det.info != nil && !d.m.det.loading })
-	if d.m.det.entry != nil {
+	d.until("metadata", func() bool { return d.m.detail.Info() != nil && !d.m.detail.Loading() })
+	if d.m.detail.Entry() != nil {
 		t.Fatal("a value over --max-fetch was fetched without load all")
 	}
 	contains(t, d.screen(), "press a to load it all")
 	d.press("a")
 	d.until("loaded", d.entryShown)
-	if !d.m.det.all || !strings.Contains(d.m.det.rendered.content, `"end"`) {
+	if !d.m.detail.All() || !strings.Contains(d.m.detail.Rendered().Content, `"end"`) {
 		t.Fatalf("load all did not show the whole value")
 	}
 }
@@ -241,13 +243,13 @@ func TestPreviewIsBoundedUntilLoadAll(t *testing.T) {
 	}
 	d := newDriver(t, Options{Open: open})
 	d.until("entry", d.entryShown)
-	if !d.m.det.rendered.cut {
+	if !d.m.detail.Rendered().Cut {
 		t.Fatal("1001 items rendered without a cut")
 	}
 	contains(t, d.screen(), "preview · a loads all")
 	d.press("a")
-	d.until("all", func() bool { return d.entryShown() && d.m.det.rendered.all })
-	if d.m.det.rendered.cut || !strings.Contains(ansi.Strip(d.m.det.rendered.content), "2\n]") {
+	d.until("all", func() bool { return d.entryShown() && d.m.detail.Rendered().All })
+	if d.m.detail.Rendered().Cut || !strings.Contains(ansi.Strip(d.m.detail.Rendered().Content), "2\n]") {
 		t.Fatalf("load all still cut")
 	}
 }
@@ -261,7 +263,7 @@ func TestCorruptValueShowsItsError(t *testing.T) {
 	d := newDriver(t, Options{Open: open})
 	d.until("entry", d.entryShown)
 	contains(t, d.screen(), "⚠ not valid pickle", `b'\x80\x04`)
-	if n := d.m.det.rendered.note; !strings.Contains(n, "FRAME") || !strings.HasSuffix(n, "showing its bytes") {
+	if n := d.m.detail.Rendered().Note; !strings.Contains(n, "FRAME") || !strings.HasSuffix(n, "showing its bytes") {
 		t.Fatalf("note %q", n)
 	}
 }
@@ -288,7 +290,7 @@ func TestDeleteAsksFirst(t *testing.T) {
 	fillN(t, b, "k:%d", 3)
 	d := newDriver(t, Options{Open: open})
 	d.until("entry", d.entryShown)
-	key := d.m.det.key
+	key := d.m.detail.Key()
 
 	d.press("d")
 	contains(t, d.screen(), "Delete "+key+"? y/N")
@@ -298,12 +300,12 @@ func TestDeleteAsksFirst(t *testing.T) {
 		t.Fatal("n deleted the key")
 	}
 	d.press("d", "y")
-	d.until("deleted", func() bool { return strings.HasPrefix(d.m.status, "deleted ") })
+	d.until("deleted", func() bool { return strings.HasPrefix(d.statusText(), "deleted ") })
 	if exists(t, b, key) {
 		t.Fatal("d y left the key")
 	}
-	if d.m.store.Len() != 2 {
-		t.Fatalf("the list still holds %d keys", d.m.store.Len())
+	if d.m.list.Store().Len() != 2 {
+		t.Fatalf("the list still holds %d keys", d.m.list.Store().Len())
 	}
 	for _, k := range []string{"k:0", "k:1", "k:2"} {
 		if k != key && !exists(t, b, k) {
@@ -320,25 +322,25 @@ func TestDeleteFilterNeedsTheCountTyped(t *testing.T) {
 	d.until("scan", d.scanDone)
 
 	d.press("D")
-	if !strings.Contains(d.m.status, "set one with / first") {
-		t.Fatalf("D without a filter: %q", d.m.status)
+	if !strings.Contains(d.statusText(), "set one with / first") {
+		t.Fatalf("D without a filter: %q", d.statusText())
 	}
 	d.press("/", "tmp:*", "enter")
 	d.until("filtered", d.scanDone)
 	d.press("D")
-	d.until("count prompt", func() bool { return d.m.prompt != nil })
+	d.until("count prompt", func() bool { return d.m.status.Prompting() })
 	contains(t, d.screen(), "Delete 150 keys matching tmp:*? Type 150 to confirm")
 	d.press("15", "enter")
-	if !strings.Contains(d.m.status, "not confirmed") || !exists(t, b, "tmp:7") {
-		t.Fatalf("a wrong count went on: %q", d.m.status)
+	if !strings.Contains(d.statusText(), "not confirmed") || !exists(t, b, "tmp:7") {
+		t.Fatalf("a wrong count went on: %q", d.statusText())
 	}
 	d.press("D")
-	d.until("count prompt", func() bool { return d.m.prompt != nil })
+	d.until("count prompt", func() bool { return d.m.status.Prompting() })
 	d.press("150", "enter")
-	d.until("done", func() bool { return d.m.inv == nil && strings.HasPrefix(d.m.status, "deleted 150 keys") })
+	d.until("done", func() bool { return !d.m.list.Invalidating() && strings.HasPrefix(d.statusText(), "deleted 150 keys") })
 	d.until("rescan", d.scanDone)
-	if d.m.store.Len() != 0 {
-		t.Fatalf("%d keys left under the filter", d.m.store.Len())
+	if d.m.list.Store().Len() != 0 {
+		t.Fatalf("%d keys left under the filter", d.m.list.Store().Len())
 	}
 	for i := range 10 {
 		if !exists(t, b, fmt.Sprintf("keep:%d", i)) {
@@ -360,9 +362,9 @@ func TestEditTTLAndCountdown(t *testing.T) {
 	contains(t, d.screen(), "no expiry")
 
 	d.press("t", "5m", "enter")
-	d.until("ttl set", func() bool { return strings.HasPrefix(d.m.status, "TTL of session:0 set to 5m") })
+	d.until("ttl set", func() bool { return strings.HasPrefix(d.statusText(), "TTL of session:0 set to 5m") })
 	d.until("refetched", func() bool {
-		return d.m.det.info != nil && d.m.det.info.TTL.Expires && !d.m.det.loading
+		return d.m.detail.Info() != nil && d.m.detail.Info().TTL.Expires && !d.m.detail.Loading()
 	})
 	ttl, err := b.TTL(context.Background(), "session:0")
 	if err != nil || !ttl.Expires || ttl.Remaining < 290*time.Second || ttl.Remaining > 300*time.Second {
@@ -373,15 +375,15 @@ func TestEditTTLAndCountdown(t *testing.T) {
 	contains(t, d.screen(), "ttl     3m5")
 
 	d.press("t")
-	if v := d.m.prompt.input.Value(); v != "239" && v != "238" {
+	if v := d.m.status.PromptValue(); v != "239" && v != "238" {
 		t.Fatalf("the TTL prompt starts at %q", v)
 	}
 	d.press("esc", "t", "backspace", "backspace", "backspace", "nonsense", "enter")
-	if !d.m.statusErr || !strings.Contains(d.m.status, "invalid duration") {
-		t.Fatalf("bad TTL: %q", d.m.status)
+	if !d.statusErr() || !strings.Contains(d.statusText(), "invalid duration") {
+		t.Fatalf("bad TTL: %q", d.statusText())
 	}
 	d.press("t", "backspace", "backspace", "backspace", "0", "enter")
-	d.until("persist", func() bool { return strings.Contains(d.m.status, "no longer expires") })
+	d.until("persist", func() bool { return strings.Contains(d.statusText(), "no longer expires") })
 	if ttl, _ := b.TTL(context.Background(), "session:0"); ttl.Expires {
 		t.Fatal("TTL 0 did not persist the key")
 	}
@@ -396,15 +398,15 @@ func TestReadOnlyRefusesWritesVisibly(t *testing.T) {
 	contains(t, s, "READ-ONLY", "PRODUCTION", "delete (read-only)")
 	for _, k := range []string{"d", "t"} {
 		d.press(k)
-		if d.m.prompt != nil || !strings.Contains(d.m.status, "read-only") {
-			t.Fatalf("%s in read-only: prompt %v, status %q", k, d.m.prompt != nil, d.m.status)
+		if d.m.status.Prompting() || !strings.Contains(d.statusText(), "read-only") {
+			t.Fatalf("%s in read-only: prompt %v, status %q", k, d.m.status.Prompting(), d.statusText())
 		}
 	}
 	d.press("/", "k:*", "enter")
 	d.until("scan", d.scanDone)
 	d.press("D")
-	if d.m.prompt != nil || !strings.Contains(d.m.status, "read-only") {
-		t.Fatalf("D in read-only: %q", d.m.status)
+	if d.m.status.Prompting() || !strings.Contains(d.statusText(), "read-only") {
+		t.Fatalf("D in read-only: %q", d.statusText())
 	}
 	d.settle()
 	if !exists(t, b, "k:0") || !exists(t, b, "k:1") {
@@ -438,8 +440,8 @@ func TestCopyKeyWithControlBytesCopiesTheEscapedForm(t *testing.T) {
 	}
 	d := newDriver(t, Options{Open: open})
 	d.until("entry", d.entryShown)
-	if d.m.det.key != key {
-		t.Fatalf("selected %q", d.m.det.key)
+	if d.m.detail.Key() != key {
+		t.Fatalf("selected %q", d.m.detail.Key())
 	}
 	cmd := d.m.onKey(keyMsgs("y")[0])
 	if cmd == nil {
@@ -457,7 +459,7 @@ func TestCopyKeyWithControlBytesCopiesTheEscapedForm(t *testing.T) {
 		t.Fatalf("the copied form does not read back: %q, %v", back, err)
 	}
 	contains(t, d.screen(), "copied the escaped form")
-	contains(t, d.m.status, "cachectl -E takes it back")
+	contains(t, d.statusText(), "cachectl -E takes it back")
 }
 
 func TestFocusAndHelp(t *testing.T) {
@@ -471,10 +473,10 @@ func TestFocusAndHelp(t *testing.T) {
 	if d.m.focus != focusDetail {
 		t.Fatal("enter on a key did not focus the value")
 	}
-	before := d.m.det.vp.YOffset()
+	before := d.m.detail.ScrollOffset()
 	d.press("down", "down")
-	if d.m.det.vp.YOffset() != before+2 {
-		t.Fatalf("down in the value scrolled %d→%d", before, d.m.det.vp.YOffset())
+	if d.m.detail.ScrollOffset() != before+2 {
+		t.Fatalf("down in the value scrolled %d→%d", before, d.m.detail.ScrollOffset())
 	}
 	d.press("tab")
 	if d.m.focus != focusList {
@@ -509,7 +511,7 @@ func TestDeadServerShowsAndReconnects(t *testing.T) {
 	var skew atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	d := newDriver(t, Options{Open: open, Timeout: time.Second, Now: now})
-	d.until("down", func() bool { return d.m.conn == connDown })
+	d.until("down", func() bool { return d.m.c.Conn.State == uictx.Down })
 	contains(t, d.screen(), "✕ unreachable", "connection refused")
 
 	ln, err = net.Listen("tcp", addr)
@@ -520,7 +522,7 @@ func TestDeadServerShowsAndReconnects(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	skew.Add(int64(time.Minute)) // past any backoff
-	d.until("reconnected and listed", func() bool { return d.m.conn == connUp && d.m.store.Len() == 5 })
+	d.until("reconnected and listed", func() bool { return d.m.c.Conn.State == uictx.Up && d.m.list.Store().Len() == 5 })
 	contains(t, d.screen(), "● connected", "Keys 5")
 }
 
@@ -551,7 +553,7 @@ func TestSilentServerTimesOut(t *testing.T) {
 	if time.Since(start) > 100*time.Millisecond {
 		t.Fatal("key handling waited on the server")
 	}
-	d.until("timeout shown", func() bool { return d.m.conn == connDown })
+	d.until("timeout shown", func() bool { return d.m.c.Conn.State == uictx.Down })
 	contains(t, d.screen(), "✕ unreachable")
 	if s := d.screen(); !strings.Contains(s, "timeout") && !strings.Contains(s, "deadline") {
 		t.Errorf("the status line does not say it timed out:\n%s", s)
@@ -571,7 +573,7 @@ func TestFramesFitTheTerminal(t *testing.T) {
 		d.apply(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		d.until("render", d.entryShown)
 		for _, tree := range []bool{false, true} {
-			if d.m.store.Tree() != tree {
+			if d.m.list.Store().Tree() != tree {
 				d.press("v")
 			}
 			frame := d.m.View().Content
@@ -597,13 +599,13 @@ func TestFramesFitTheTerminal(t *testing.T) {
 func TestLightAndDarkTerminals(t *testing.T) {
 	m := New(context.Background(), Options{})
 	m.Update(tea.BackgroundColorMsg{Color: color.White})
-	light := m.st
+	light := m.c.Styles
 	m.Update(tea.BackgroundColorMsg{Color: color.Black})
-	dark := m.st
-	if light.isDark || !dark.isDark {
-		t.Fatalf("isDark: light=%v dark=%v", light.isDark, dark.isDark)
+	dark := m.c.Styles
+	if light.IsDark || !dark.IsDark {
+		t.Fatalf("isDark: light=%v dark=%v", light.IsDark, dark.IsDark)
 	}
-	if light.selectedPaint == dark.selectedPaint || light.title.GetForeground() == dark.title.GetForeground() {
+	if light.SelectedPaint == dark.SelectedPaint || light.Title.GetForeground() == dark.Title.GetForeground() {
 		t.Fatal("the same colours on light and dark backgrounds")
 	}
 }
@@ -621,18 +623,18 @@ func TestCollectionsAndRefresh(t *testing.T) {
 	d.until("entry", d.entryShown)
 	s := d.screen()
 	contains(t, s, "key     h", "hash · 150 elements", `field000: "v\x1b0"`)
-	if c := ansi.Strip(d.m.det.rendered.content); !strings.Contains(c, "… showing 100 of 150 elements (read-only view)") {
+	if c := ansi.Strip(d.m.detail.Rendered().Content); !strings.Contains(c, "… showing 100 of 150 elements (read-only view)") {
 		t.Fatalf("hash rendering:\n%s", c)
 	}
 	if err := b.Set(ctx, "later", []byte("x"), 0); err != nil {
 		t.Fatal(err)
 	}
 	d.settle()
-	if d.m.store.Len() != 1 {
-		t.Fatalf("a key written after the scan showed up without r: %d", d.m.store.Len())
+	if d.m.list.Store().Len() != 1 {
+		t.Fatalf("a key written after the scan showed up without r: %d", d.m.list.Store().Len())
 	}
 	d.press("r")
-	d.until("rescan", func() bool { return d.scanDone() && d.m.store.Len() == 2 })
+	d.until("rescan", func() bool { return d.scanDone() && d.m.list.Store().Len() == 2 })
 }
 
 // Under a profile the dashboard lists its namespace, shows keys in the
@@ -655,8 +657,8 @@ func TestProfileScopeDisplayAndTag(t *testing.T) {
 			return strings.TrimSpace(tag.String())
 		}})
 	d.until("scan", d.scanDone)
-	if d.m.store.Len() != 3 {
-		t.Fatalf("listed %d keys, want the 3 under :1:", d.m.store.Len())
+	if d.m.list.Store().Len() != 3 {
+		t.Fatalf("listed %d keys, want the 3 under :1:", d.m.list.Store().Len())
 	}
 	s := d.screen()
 	contains(t, s, "│alpha", "│beta")
@@ -668,17 +670,17 @@ func TestProfileScopeDisplayAndTag(t *testing.T) {
 	contains(t, d.screen(), "what    django page headers")
 	d.press("/", "al*", "enter")
 	d.until("filtered", d.scanDone)
-	if d.m.store.Len() != 1 || d.m.pattern != ":1:al*" {
-		t.Fatalf("filter al* under django: pattern %q, %d keys", d.m.pattern, d.m.store.Len())
+	if d.m.list.Store().Len() != 1 || d.m.list.Pattern() != ":1:al*" {
+		t.Fatalf("filter al* under django: pattern %q, %d keys", d.m.list.Pattern(), d.m.list.Store().Len())
 	}
 	d.press("/")
-	if v := d.m.prompt.input.Value(); v != "al*" {
+	if v := d.m.status.PromptValue(); v != "al*" {
 		t.Fatalf("the filter prompt reopens with %q", v)
 	}
 	d.press("esc", "esc")
 	d.until("unfiltered", d.scanDone)
-	if d.m.store.Len() != 3 {
-		t.Fatalf("esc listed %d keys", d.m.store.Len())
+	if d.m.list.Store().Len() != 3 {
+		t.Fatalf("esc listed %d keys", d.m.list.Store().Len())
 	}
 }
 
@@ -692,6 +694,6 @@ func TestCachedResponseShownAsResponse(t *testing.T) {
 	d.selectKey("LITESTAR:GET/itemspage=1&size=20")
 	contains(t, d.screen(), "msgpack · litestar response", "HTTP 200 OK", "content-type: application/json", `"page": 1`)
 	d.press("m")
-	d.until("json", func() bool { return d.entryShown() && d.m.det.rendered.mode == modeJSON })
+	d.until("json", func() bool { return d.entryShown() && d.m.detail.Rendered().Mode == detail.ModeJSON })
 	contains(t, d.screen(), `"type": "http.response.start"`)
 }

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
 // Run shows the dashboard on the terminal behind in and out until the user
@@ -17,7 +18,7 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options, open fu
 	var p *tea.Program
 	warn := func(s string) {
 		if p != nil {
-			go p.Send(statusMsg{text: "warning: " + oneLine(s), err: true})
+			go p.Send(uictx.Status{Text: "warning: " + uictx.OneLine(s), Err: true})
 		}
 	}
 	opts.Open = func(ctx context.Context) (backends.Backend, error) { return open(ctx, warn) }

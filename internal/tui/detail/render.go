@@ -1,4 +1,4 @@
-package tui
+package detail
 
 import (
 	"encoding/hex"
@@ -14,19 +14,6 @@ import (
 	"github.com/cachectl/cachectl/internal/serial"
 )
 
-// viewMode is how the detail pane shows a value.
-type viewMode int
-
-const (
-	modeDecoded viewMode = iota // Python-like text, JSON pretty, text as is
-	modeJSON                    // the decoded value mapped to JSON
-	modeHex                     // the stored bytes
-)
-
-var modeNames = [...]string{"decoded", "json", "hex"}
-
-func (m viewMode) String() string { return modeNames[m] }
-
 // Preview bounds: what the pane shows before "load all". They keep a
 // render of a huge value to a few hundred milliseconds at worst.
 const (
@@ -37,26 +24,26 @@ const (
 
 // renderValue renders an entry for the detail pane. It runs in a tea.Cmd:
 // decoding a 10 MB pickle must not freeze the UI.
-func renderValue(e *backends.Entry, seq int, mode viewMode, width int, all bool) tea.Cmd {
+func renderValue(e *backends.Entry, seq int, mode Mode, width int, all bool) tea.Cmd {
 	return func() tea.Msg {
-		return renderEntry(e, seq, mode, width, all)
+		return renderedMsg{renderEntry(e, seq, mode, width, all)}
 	}
 }
 
-func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool) renderedMsg {
-	msg := renderedMsg{seq: seq, mode: mode, width: width, all: all}
+func renderEntry(e *backends.Entry, seq int, mode Mode, width int, all bool) Rendered {
+	msg := Rendered{Seq: seq, Mode: mode, Width: width, All: all}
 	if e.Collection != nil {
-		msg.format = e.Type
-		msg.content = renderCollection(e.Collection)
+		msg.Format = e.Type
+		msg.Content = renderCollection(e.Collection)
 		return msg
 	}
 	d, err := serial.Decode(e.Value, serial.DecodeOptions{Hint: e.Hint})
 	if err != nil {
 		d = serial.Decoded{Format: serial.FormatBytes, Value: serial.NewBytes(e.Value), Err: err}
 	}
-	msg.format = string(d.Format)
+	msg.Format = string(d.Format)
 	if d.Err != nil {
-		msg.note = d.Err.Error() + "; showing its bytes"
+		msg.Note = d.Err.Error() + "; showing its bytes"
 	}
 	opts := serial.TextOptions{Style: valueStyle, Width: max(width, 20)}
 	if !all {
@@ -64,26 +51,26 @@ func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool)
 	}
 	var b strings.Builder
 	switch mode {
-	case modeHex:
+	case ModeHex:
 		v := e.Value
 		if !all && len(v) > previewHex {
-			v, msg.cut = v[:previewHex], true
+			v, msg.Cut = v[:previewHex], true
 		}
 		// hex.Dump's text column shows only printable ASCII: safe on a terminal.
 		b.WriteString(strings.TrimRight(hex.Dump(v), "\n"))
-		if msg.cut {
+		if msg.Cut {
 			fmt.Fprintf(&b, "\n… %s more", human.Bytes(int64(len(e.Value)-len(v))))
 		}
-	case modeJSON:
+	case ModeJSON:
 		jd, err := serial.ParseJSON(serial.ToJSON(d.Value))
 		if err != nil {
-			msg.note = "cannot show as JSON: " + err.Error()
+			msg.Note = "cannot show as JSON: " + err.Error()
 			break
 		}
 		cut, err := serial.RenderText(&b, serial.Decoded{Format: serial.FormatJSON, Value: jd}, opts)
-		msg.cut = cut
+		msg.Cut = cut
 		if err != nil {
-			msg.note = err.Error()
+			msg.Note = err.Error()
 		}
 	default:
 		var cut bool
@@ -91,20 +78,20 @@ func renderEntry(e *backends.Entry, seq int, mode viewMode, width int, all bool)
 		// A cached HTTP response reads best as one: status, headers, body
 		// decoded by its type (json mode still shows the stored object).
 		if r, ok := httpresp.From(d.Value); ok {
-			msg.format += " · " + r.Kind + " response"
+			msg.Format += " · " + r.Kind + " response"
 			if r.BodyNote != "" {
-				msg.note = r.BodyNote
+				msg.Note = r.BodyNote
 			}
 			cut, err = r.RenderText(&b, opts)
 		} else {
 			cut, err = serial.RenderText(&b, d, opts)
 		}
-		msg.cut = cut
+		msg.Cut = cut
 		if err != nil {
-			msg.note = err.Error()
+			msg.Note = err.Error()
 		}
 	}
-	msg.content = strings.TrimRight(b.String(), "\n")
+	msg.Content = strings.TrimRight(b.String(), "\n")
 	return msg
 }
 

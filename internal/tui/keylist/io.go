@@ -1,4 +1,4 @@
-package tui
+package keylist
 
 import (
 	"context"
@@ -13,48 +13,13 @@ import (
 
 // Every server operation runs in a tea.Cmd (off the UI goroutine) under a
 // timeout and comes back as one of these messages, tagged so that answers to
-// questions no longer asked (an old filter, a key scrolled past) are dropped.
-
-type connectedMsg struct {
-	b   backends.Backend
-	err error
-}
+// questions no longer asked (an old filter, a scan replaced) are dropped.
 
 type scanMsg struct {
 	gen  int
 	keys []string
 	done bool
 	err  error
-}
-
-type statsMsg struct {
-	s   *backends.Stats
-	err error
-	at  time.Time
-}
-
-type tickMsg time.Time
-
-type fetchMsg struct{ seq int } // debounce: fetch if the selection is still seq
-
-type entryMsg struct {
-	seq   int
-	key   string
-	info  *backends.KeyInfo
-	entry *backends.Entry // nil when the value was too big to fetch or missing
-	err   error
-	at    time.Time
-}
-
-type renderedMsg struct {
-	seq     int
-	mode    viewMode
-	width   int
-	all     bool
-	content string
-	format  string
-	note    string
-	cut     bool
 }
 
 type deletedMsg struct {
@@ -68,12 +33,6 @@ type checkedMsg struct {
 	key  string
 	gone bool
 	err  error
-}
-
-type expiredMsg struct {
-	key string
-	ttl time.Duration
-	err error
 }
 
 type countedMsg struct {
@@ -91,21 +50,6 @@ type invDoneMsg struct {
 	gen int
 	sum invalidate.Summary
 	err error
-}
-
-type statusMsg struct {
-	text string
-	err  bool
-}
-
-// connect opens the backend; a failure is retried by the tick.
-func connect(ctx context.Context, open func(context.Context) (backends.Backend, error), timeout time.Duration) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		b, err := open(ctx)
-		return connectedMsg{b: b, err: err}
-	}
 }
 
 // scanner streams one Scan into the UI, one message per batch. The channel is
@@ -171,49 +115,6 @@ func (s *scanner) stop() {
 	}
 }
 
-func fetchStats(ctx context.Context, b backends.Backend, timeout time.Duration, now func() time.Time) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		s, err := b.Stats(ctx)
-		return statsMsg{s: s, err: err, at: now()}
-	}
-}
-
-// fetchEntry reads a key's metadata first and its value only when it is
-// small enough (or "load all" was asked): a 500 MB value is never pulled
-// because the cursor passed over it.
-func fetchEntry(ctx context.Context, b backends.Backend, key string, seq int, loadAll bool, maxFetch int64, timeout time.Duration, now func() time.Time) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		msg := entryMsg{seq: seq, key: key}
-		infos, err := b.Inspect(ctx, []string{key})
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		msg.at = now()
-		if len(infos) == 1 {
-			info := infos[0]
-			msg.info = &info
-			if info.Missing {
-				return msg
-			}
-			if !loadAll && maxFetch > 0 && info.Size > maxFetch {
-				return msg
-			}
-		}
-		e, err := b.Get(ctx, key)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		msg.entry, msg.at = e, now()
-		return msg
-	}
-}
-
 func deleteKey(ctx context.Context, b backends.Backend, key string, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -239,14 +140,6 @@ func checkKey(ctx context.Context, b backends.Backend, key string, timeout time.
 	}
 }
 
-func expireKey(ctx context.Context, b backends.Backend, key string, ttl, timeout time.Duration) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		return expiredMsg{key: key, ttl: ttl, err: b.Expire(ctx, key, ttl)}
-	}
-}
-
 // countPattern is the dry run shown before "delete the filter" asks.
 func countPattern(ctx context.Context, b backends.Backend, pattern string, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
@@ -262,6 +155,7 @@ func countPattern(ctx context.Context, b backends.Backend, pattern string, timeo
 // channel keeps only the latest figures so a slow UI never stalls deletes.
 type invalidation struct {
 	gen      int
+	pattern  string
 	progress chan invalidate.Progress
 	done     chan invDoneMsg
 	cancel   context.CancelFunc
@@ -269,7 +163,7 @@ type invalidation struct {
 
 func startInvalidate(ctx context.Context, b backends.Backend, pattern string, gen int) *invalidation {
 	ctx, cancel := context.WithCancel(ctx)
-	inv := &invalidation{gen: gen, progress: make(chan invalidate.Progress, 1), done: make(chan invDoneMsg, 1), cancel: cancel}
+	inv := &invalidation{gen: gen, pattern: pattern, progress: make(chan invalidate.Progress, 1), done: make(chan invDoneMsg, 1), cancel: cancel}
 	go func() {
 		sum, err := invalidate.Run(ctx, b, invalidate.Options{
 			Patterns: []string{pattern},
@@ -297,10 +191,6 @@ func (inv *invalidation) next() tea.Cmd {
 	}
 }
 
-func tick(d time.Duration) tea.Cmd {
-	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
-}
-
-func debounceFetch(seq int, d time.Duration) tea.Cmd {
-	return tea.Tick(d, func(time.Time) tea.Msg { return fetchMsg{seq: seq} })
-}
+// ScanBatch is keys arriving for the current listing as if from the
+// backend's scan, for benchmarks that load a million keys without a server.
+func (m *Model) ScanBatch(keys []string) tea.Msg { return scanMsg{gen: m.scanGen, keys: keys} }

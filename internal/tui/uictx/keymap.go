@@ -1,10 +1,10 @@
-package tui
+package uictx
 
 import "charm.land/bubbles/v2/key"
 
-// keyMap holds every binding; the help line and the full help (?) are built
+// KeyMap holds every binding; the help line and the full help (?) are built
 // from it, so what is shown is what works.
-type keyMap struct {
+type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Expand, Collapse, Focus, Enter          key.Binding
 	Filter, ClearFilter, Find, Next, Prev   key.Binding
@@ -13,11 +13,12 @@ type keyMap struct {
 	Help, Quit                              key.Binding
 }
 
-func newKeyMap() keyMap {
+// NewKeyMap is the dashboard's bindings.
+func NewKeyMap() KeyMap {
 	b := func(keys []string, k, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
 	}
-	return keyMap{
+	return KeyMap{
 		Up:          b([]string{"up", "k"}, "↑/k", "up"),
 		Down:        b([]string{"down", "j"}, "↓/j", "down"),
 		PageUp:      b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
@@ -46,38 +47,17 @@ func newKeyMap() keyMap {
 	}
 }
 
-// readOnly marks the write bindings as disabled in their help text: they
+// ReadOnly marks the write bindings as disabled in their help text: they
 // still show (so the user sees why nothing happens) but say so.
-func (k *keyMap) readOnly() {
+func (k *KeyMap) ReadOnly() {
 	for _, b := range []*key.Binding{&k.Delete, &k.Invalidate, &k.TTL} {
 		h := b.Help()
 		b.SetHelp(h.Key, h.Desc+" (read-only)")
 	}
 }
 
-// helpView adapts the map to bubbles/help for the focused pane.
-type helpView struct {
-	k      keyMap
-	detail bool // the detail pane has focus
-	tree   bool
-	filter bool // a filter is active, so esc clears it
-}
-
-func (h helpView) ShortHelp() []key.Binding {
-	k := h.k
-	if h.detail {
-		return []key.Binding{k.Focus, k.Mode, k.LoadAll, k.Delete, k.TTL, k.Copy, k.Help, k.Quit}
-	}
-	out := []key.Binding{k.Filter}
-	if h.filter {
-		out = append(out, k.ClearFilter)
-	}
-	out = append(out, k.Find, k.Next, k.Tree, k.Delete, k.Invalidate, k.TTL, k.Refresh, k.Help, k.Quit)
-	return out
-}
-
-func (h helpView) FullHelp() [][]key.Binding {
-	k := h.k
+// FullHelp is every binding in columns, for the full help (?).
+func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Expand, k.Collapse, k.Tree, k.Focus, k.Enter},
@@ -86,3 +66,13 @@ func (h helpView) FullHelp() [][]key.Binding {
 		{k.Delete, k.Invalidate, k.TTL, k.Help, k.Quit},
 	}
 }
+
+// Help adapts the bindings to bubbles/help: the short help is the focused
+// pane's, the full help every binding.
+type Help struct {
+	Keys  KeyMap
+	Short []key.Binding
+}
+
+func (h Help) ShortHelp() []key.Binding  { return h.Short }
+func (h Help) FullHelp() [][]key.Binding { return h.Keys.FullHelp() }

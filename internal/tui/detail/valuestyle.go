@@ -1,6 +1,9 @@
-package tui
+package detail
 
-import "github.com/cachectl/cachectl/internal/role"
+import (
+	"github.com/cachectl/cachectl/internal/role"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
+)
 
 // valueStyle colours the roles of a value in the detail pane with the eight
 // basic colours: the terminal's theme picks their shades, so they stay
@@ -24,5 +27,5 @@ func valueStyle(r role.Role, s string) string {
 	default:
 		return s
 	}
-	return paint{"\x1b[" + sgr + "m", "\x1b[0m"}.wrap(s)
+	return uictx.Paint{Pre: "\x1b[" + sgr + "m", Suf: "\x1b[0m"}.Wrap(s)
 }

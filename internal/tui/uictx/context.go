@@ -1,0 +1,167 @@
+// Package uictx is what the dashboard's components share: the styles and
+// bindings, the clock, the backend and the health of its connection, the
+// terminal's size, and the events by which one component tells the others
+// what happened without knowing them. Components import it; it imports no
+// component, so a new pane is a new package that reads the same context.
+package uictx
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/cachectl/cachectl/internal/backends"
+)
+
+// Context is shared by pointer: the root owns it, components read it and
+// publish events on it. It is touched only from Update and View.
+type Context struct {
+	Ctx      context.Context
+	Styles   Styles
+	Keys     KeyMap
+	Now      func() time.Time
+	Timeout  time.Duration // of one server operation
+	ReadOnly bool
+
+	// Backend is nil until the first connection succeeds; then it stays,
+	// and Conn says whether it currently answers.
+	Backend backends.Backend
+	Conn    Conn
+
+	// Width and Height are the terminal's.
+	Width, Height int
+
+	events []tea.Msg
+}
+
+// New is the context of a dashboard before it has connected.
+func New(ctx context.Context, now func() time.Time, timeout time.Duration, readOnly bool) *Context {
+	c := &Context{Ctx: ctx, Styles: NewStyles(true), Keys: NewKeyMap(), Now: now, Timeout: timeout, ReadOnly: readOnly,
+		Width: 80, Height: 24}
+	c.Conn.backoff = time.Second
+	if readOnly {
+		c.Keys.ReadOnly()
+	}
+	return c
+}
+
+// ConnState is how the backend last answered.
+type ConnState int
+
+const (
+	Connecting ConnState = iota
+	Up
+	Down
+)
+
+// Conn is the health of the connection, as the header shows it.
+type Conn struct {
+	State   ConnState
+	Err     error     // why it is Down
+	RetryAt time.Time // when Down: the next attempt
+	backoff time.Duration
+}
+
+// Up records an answer from the server; after a failure the status line
+// says the server is back.
+func (c *Context) Up() {
+	if c.Conn.State == Down {
+		c.SetStatus("reconnected", false)
+	}
+	c.Conn.State, c.Conn.Err, c.Conn.backoff = Up, nil, time.Second
+}
+
+// Down records a failure and schedules the next attempt, backing off to 15s.
+func (c *Context) Down(err error) {
+	c.Conn.State, c.Conn.Err = Down, err
+	c.Conn.RetryAt = c.Now().Add(c.Conn.backoff)
+	c.Conn.backoff = min(c.Conn.backoff*2, 15*time.Second)
+}
+
+// Publish queues an event. The root hands every queued event to every
+// component before the message that raised it is done, so no frame shows
+// one component changed and another not yet.
+func (c *Context) Publish(e tea.Msg) { c.events = append(c.events, e) }
+
+// Events takes the queued events, oldest first.
+func (c *Context) Events() []tea.Msg {
+	e := c.events
+	c.events = nil
+	return e
+}
+
+// SetStatus says something in the status line ("" clears it).
+func (c *Context) SetStatus(text string, isErr bool) { c.Publish(Status{Text: text, Err: isErr}) }
+
+// Tick is the dashboard's clock, once a second: TTLs count down, retries
+// and refreshes come due.
+type Tick time.Time
+
+// Events, published on the context (or, for Status, sent by Run).
+type (
+	// Status is a line for the status bar; Err shows it as an error.
+	Status struct {
+		Text string
+		Err  bool
+	}
+
+	// Ask opens the prompt line. Until it closes every key goes to it, so a
+	// stray keypress cannot reach a destructive binding behind it.
+	Ask struct {
+		Label string // before the input; for YesNo, the question
+		Value string // what the input starts with
+		Width int    // of the input; 0 fits it to the line after Label
+		// YesNo asks y/N: y or Y answers "y", any other key declines.
+		YesNo bool
+		// Answer gets the trimmed input when enter is pressed.
+		Answer func(v string) tea.Cmd
+		// Decline runs when a YesNo question gets anything but y.
+		Decline func() tea.Cmd
+	}
+
+	// Activity is the progress of a long operation, shown over the status
+	// ("" when it ended).
+	Activity struct{ Text string }
+
+	// Listing is the health of the key listing: its error, nil once it
+	// lists again. The status line shows it when it has nothing else.
+	Listing struct{ Err error }
+
+	// Connected: Backend is set, the first time.
+	Connected struct{}
+	// Reconnected: the server answers again after being Down.
+	Reconnected struct{}
+
+	// Selected is the row under the key list's cursor, after it changed or
+	// was listed again. None: the list is empty.
+	Selected struct {
+		Key    string
+		Branch bool
+		None   bool
+	}
+
+	// KeysChanged: keys were deleted, so the server's figures are stale.
+	KeysChanged struct{}
+	// Refresh: the user asked to read everything again (r).
+	Refresh struct{}
+
+	// Open asks for the selected entry to take the focus; Back returns it
+	// to the key list.
+	Open struct{}
+	Back struct{}
+)
+
+// Writable says whether a write may go ahead; when not, the status line
+// says why.
+func (c *Context) Writable() bool {
+	if c.ReadOnly {
+		c.SetStatus("read-only: this context does not allow writes", true)
+		return false
+	}
+	if c.Backend == nil {
+		c.SetStatus("not connected", true)
+		return false
+	}
+	return true
+}
