@@ -319,6 +319,9 @@ func (c *conn) forward(d Dir, chunk []byte, dst *net.TCPConn) bool {
 				p.mu.Unlock()
 				return false
 			}
+			// Fired before the fault takes effect: whoever sees the fault's
+			// consequence (a cut, an error) then finds fired closed too.
+			close(p.fired)
 			if r.Everywhere {
 				p.global = r
 				for o := range p.conns {
@@ -327,7 +330,6 @@ func (c *conn) forward(d Dir, chunk []byte, dst *net.TCPConn) bool {
 			} else {
 				c.hit(r)
 			}
-			close(p.fired)
 			chunk = chunk[at:]
 		}
 	}
