@@ -163,10 +163,22 @@ func TestInprocInvalidateNeedsConfirmation(t *testing.T) {
 	seedMany(t, c, "few:", 2)
 	ask("YES\n", "few:*").expectDeleted(t, 2, "few:*")
 
-	// Nothing matches: nothing is asked, nothing deleted.
+	// Nothing matches: nothing is asked, nothing deleted, and the summary is
+	// the one --yes gives (deleted 0), not a dry run, which only --dry-run is.
 	r = ask("", "none:*")
 	if r.code != 0 || r.err() != "no keys match none:*; nothing to delete\n" {
 		t.Fatalf("no match: exit %d, %q", r.code, r.err())
+	}
+	r.expectDeleted(t, 0, "none:*")
+	c.run(t, pipe, "invalidate", "none:*", "--yes").expectDeleted(t, 0, "none:*")
+	var asked invalidateDoc // stdout is a terminal here: indented JSON
+	if r = ask("", "none:*", "-o", "json"); r.code != 0 || json.Unmarshal([]byte(r.out()), &asked) != nil {
+		t.Fatalf("no match, -o json: exit %d, %q", r.code, r.out())
+	}
+	yes := c.run(t, pipe, "invalidate", "none:*", "--yes", "-o", "json").invalidateJSON(t)
+	asked.ElapsedMS, yes.ElapsedMS = nil, nil
+	if asked.DryRun || asked.Matched != 0 || asked.Deleted != 0 || fmt.Sprintf("%+v", asked) != fmt.Sprintf("%+v", yes) {
+		t.Fatalf("no match, asked: %+v; with --yes: %+v", asked, yes)
 	}
 
 	// Above 1000 keys the count must be typed.

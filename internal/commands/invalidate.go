@@ -222,6 +222,9 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		}
 		if pre.Matched == 0 {
 			fmt.Fprintf(opts.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
+			// Nothing to confirm: the outcome is --yes's (0 deleted), not
+			// a dry run, which is only what --dry-run asks for.
+			pre.DryRun = false
 			return writeInvalidate(opts, pre, nil)
 		}
 		ok, err := confirmInvalidate(opts, pre)
