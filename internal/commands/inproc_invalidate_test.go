@@ -80,6 +80,11 @@ func TestInprocInvalidateDryRun(t *testing.T) {
 			t.Fatalf("%v: exit %d, %q", s, r.code, r.out())
 		}
 	}
+	// A dry run's progress line on a terminal counts matches; it deletes nothing.
+	r := c.run(t, tty, "invalidate", "c:1", "--dry-run")
+	if !strings.Contains(r.err(), "\r\x1b[K1 matched so far (") || strings.Contains(r.err(), "deleted") || !strings.HasSuffix(r.err(), "\r\x1b[K") {
+		t.Fatalf("dry-run progress on a terminal: %q", r.err())
+	}
 	d := c.run(t, pipe, "invalidate", "a:*", "--dry-run", "-o", "json").invalidateJSON(t)
 	if d.Matched != 2 || d.Deleted != 0 || !d.DryRun || d.Backup != nil || !slices.Equal(d.Sample, []string{"a:1", "a:2"}) || fmt.Sprint(d.Patterns) != "[a:*]" {
 		t.Fatalf("dry run summary: %+v", d)
