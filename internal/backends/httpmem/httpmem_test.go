@@ -177,16 +177,17 @@ func TestNotFoundCodes(t *testing.T) {
 	mux.Handle("/base/", http.StripPrefix("/base", memserver.NewHandler(store, memserver.HandlerOptions{})))
 	root := serve(t, mux)
 
-	right := openURL(t, root+"/base", "")
-	if _, err := right.Get(ctx, "k"); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("get of a missing key: %v", err)
+	wantMissing := func(what string, b *Backend) {
+		t.Helper()
+		_, getErr := b.Get(ctx, "k")
+		_, ttlErr := b.TTL(ctx, "k")
+		for i, err := range []error{getErr, ttlErr, b.Expire(ctx, "k", time.Minute)} {
+			if !errors.Is(err, backends.ErrNotFound) {
+				t.Fatalf("%s, call %d of get, ttl, expire: %v, want key not found", what, i+1, err)
+			}
+		}
 	}
-	if _, err := right.TTL(ctx, "k"); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("ttl of a missing key: %v", err)
-	}
-	if err := right.Expire(ctx, "k", time.Minute); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("expire of a missing key: %v", err)
-	}
+	wantMissing("a missing key", openURL(t, root+"/base", ""))
 
 	wrong := openURL(t, root+"/base/_cache", "")
 	var se *backends.ServerError
@@ -211,13 +212,5 @@ func TestNotFoundCodes(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"error":"key not found"}`))
 	})), "")
-	if _, err := legacy.Get(ctx, "k"); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("legacy get: %v", err)
-	}
-	if _, err := legacy.TTL(ctx, "k"); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("legacy ttl: %v", err)
-	}
-	if err := legacy.Expire(ctx, "k", time.Minute); !errors.Is(err, backends.ErrNotFound) {
-		t.Fatalf("legacy expire: %v", err)
-	}
+	wantMissing("a server without codes", legacy)
 }
