@@ -81,9 +81,9 @@ func TestInprocBadURLs(t *testing.T) {
 }
 
 // TestInprocWrongBasePath: a URL whose path is not where the cache is
-// served fails with the server's 404, not an empty answer. (get, ttl and
-// expire are left out: today they take that 404 for a missing key and exit
-// 3, reported as a bug, since the 404 of an unknown endpoint is JSON too.)
+// served fails with the server's 404, not an empty answer; get, ttl and
+// expire do not take it for a missing key (exit 3), the error code of the
+// 404 telling an unknown endpoint from no such key.
 func TestInprocWrongBasePath(t *testing.T) {
 	c := startMemCache(t)
 	c.seed(t, "k", "v")
@@ -96,6 +96,10 @@ func TestInprocWrongBasePath(t *testing.T) {
 		{[]string{"stats"}, "error: server " + wrong + ": 404 unknown endpoint\n"},
 		{[]string{"set", "k", "v2"}, "error: set k: server " + wrong + ": 404 unknown endpoint\n"},
 		{[]string{"del", "k"}, "error: server " + wrong + ": 404 unknown endpoint\n"},
+		{[]string{"get", "k"}, "error: get k: server " + wrong + ": 404 unknown endpoint\n"},
+		{[]string{"get", "k", "-o", "json"}, "error: get k: server " + wrong + ": 404 unknown endpoint\n"},
+		{[]string{"ttl", "k"}, "error: server " + wrong + ": 404 unknown endpoint\n"},
+		{[]string{"expire", "k", "5m"}, "error: server " + wrong + ": 404 unknown endpoint\n"},
 	} {
 		r := c.runIn(t, pipe, nil, "", append([]string{"-u", wrong}, tt.args...)...)
 		r.expectErr(t, ExitError, "", tt.want)

@@ -80,6 +80,11 @@ func TestInprocInvalidateDryRun(t *testing.T) {
 			t.Fatalf("%v: exit %d, %q", s, r.code, r.out())
 		}
 	}
+	// A dry run's progress line on a terminal counts matches; it deletes nothing.
+	r := c.run(t, tty, "invalidate", "c:1", "--dry-run")
+	if !strings.Contains(r.err(), "\r\x1b[K1 matched so far (") || strings.Contains(r.err(), "deleted") || !strings.HasSuffix(r.err(), "\r\x1b[K") {
+		t.Fatalf("dry-run progress on a terminal: %q", r.err())
+	}
 	d := c.run(t, pipe, "invalidate", "a:*", "--dry-run", "-o", "json").invalidateJSON(t)
 	if d.Matched != 2 || d.Deleted != 0 || !d.DryRun || d.Backup != nil || !slices.Equal(d.Sample, []string{"a:1", "a:2"}) || fmt.Sprint(d.Patterns) != "[a:*]" {
 		t.Fatalf("dry run summary: %+v", d)
@@ -163,10 +168,22 @@ func TestInprocInvalidateNeedsConfirmation(t *testing.T) {
 	seedMany(t, c, "few:", 2)
 	ask("YES\n", "few:*").expectDeleted(t, 2, "few:*")
 
-	// Nothing matches: nothing is asked, nothing deleted.
+	// Nothing matches: nothing is asked, nothing deleted, and the summary is
+	// the one --yes gives (deleted 0), not a dry run, which only --dry-run is.
 	r = ask("", "none:*")
 	if r.code != 0 || r.err() != "no keys match none:*; nothing to delete\n" {
 		t.Fatalf("no match: exit %d, %q", r.code, r.err())
+	}
+	r.expectDeleted(t, 0, "none:*")
+	c.run(t, pipe, "invalidate", "none:*", "--yes").expectDeleted(t, 0, "none:*")
+	var asked invalidateDoc // stdout is a terminal here: indented JSON
+	if r = ask("", "none:*", "-o", "json"); r.code != 0 || json.Unmarshal([]byte(r.out()), &asked) != nil {
+		t.Fatalf("no match, -o json: exit %d, %q", r.code, r.out())
+	}
+	yes := c.run(t, pipe, "invalidate", "none:*", "--yes", "-o", "json").invalidateJSON(t)
+	asked.ElapsedMS, yes.ElapsedMS = nil, nil
+	if asked.DryRun || asked.Matched != 0 || asked.Deleted != 0 || fmt.Sprintf("%+v", asked) != fmt.Sprintf("%+v", yes) {
+		t.Fatalf("no match, asked: %+v; with --yes: %+v", asked, yes)
 	}
 
 	// Above 1000 keys the count must be typed.

@@ -222,6 +222,9 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		}
 		if pre.Matched == 0 {
 			fmt.Fprintf(opts.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
+			// Nothing to confirm: the outcome is --yes's (0 deleted), not
+			// a dry run, which is only what --dry-run asks for.
+			pre.DryRun = false
 			return writeInvalidate(opts, pre, nil)
 		}
 		ok, err := confirmInvalidate(opts, pre)
@@ -249,7 +252,7 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		defer closeBackup()
 		run.Before = before
 	}
-	progress := newProgressLine(opts.IO)
+	progress := newProgressLine(opts.IO, opts.DryRun)
 	run.Progress = progress.update
 	sum, runErr := invalidate.Run(ctx, b, run)
 	progress.done()
@@ -370,14 +373,15 @@ func inFlightErr(err error) error {
 
 // progressLine rewrites one stderr line on a terminal; elsewhere it is silent.
 type progressLine struct {
-	out   io.Writer
-	on    bool
-	last  time.Time
-	shown bool
+	out    io.Writer
+	on     bool
+	dryRun bool // counting only: the line says matched, never deleted
+	last   time.Time
+	shown  bool
 }
 
-func newProgressLine(ios *iostreams.IOStreams) *progressLine {
-	return &progressLine{out: ios.ErrOut, on: ios.IsStderrTTY()}
+func newProgressLine(ios *iostreams.IOStreams, dryRun bool) *progressLine {
+	return &progressLine{out: ios.ErrOut, on: ios.IsStderrTTY(), dryRun: dryRun}
 }
 
 func (p *progressLine) update(pr invalidate.Progress) {
@@ -385,11 +389,19 @@ func (p *progressLine) update(pr invalidate.Progress) {
 		return
 	}
 	p.last = time.Now()
+	n := pr.Deleted // the rate is of what the run does: delete, or in a dry run count
+	if p.dryRun {
+		n = pr.Matched
+	}
 	rate := 0.0
 	if s := pr.Elapsed.Seconds(); s > 0 {
-		rate = float64(pr.Deleted) / s
+		rate = float64(n) / s
 	}
-	fmt.Fprintf(p.out, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
+	if p.dryRun {
+		fmt.Fprintf(p.out, "\r\x1b[K%d matched so far (%.0f keys/s)", pr.Matched, rate)
+	} else {
+		fmt.Fprintf(p.out, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
+	}
 	p.shown = true
 }
 

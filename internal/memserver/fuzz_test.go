@@ -101,7 +101,16 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("error body %q: %v", w.Body.String(), err)
 		}
 		msg, ok := e["error"].(string)
-		if len(e) != 1 || !ok || msg == "" || strings.ContainsAny(msg, "\r\n") {
+		fields := 1
+		if code, has := e["code"]; has { // the optional error code, also in Cache-Error
+			fields++
+			if s, isStr := code.(string); !isStr || s == "" || s != w.Header().Get("Cache-Error") {
+				t.Fatalf("error code %v with Cache-Error %q", code, w.Header().Get("Cache-Error"))
+			}
+		} else if w.Header().Get("Cache-Error") != "" {
+			t.Fatalf("Cache-Error %q without a code in the body", w.Header().Get("Cache-Error"))
+		}
+		if len(e) != fields || !ok || msg == "" || strings.ContainsAny(msg, "\r\n") {
 			t.Fatalf("error body %q", w.Body.String())
 		}
 	})

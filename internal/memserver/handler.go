@@ -193,7 +193,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeJSON(w, http.StatusOK, h.capabilities)
 		}
 	default:
-		h.fail(w, http.StatusNotFound, "unknown endpoint")
+		h.failCode(w, http.StatusNotFound, CodeUnknownEndpoint, "unknown endpoint")
 	}
 }
 
@@ -289,7 +289,7 @@ func (h *handler) getEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	e, found := h.store.Get(key)
 	if !found {
-		h.fail(w, http.StatusNotFound, "key not found")
+		h.failCode(w, http.StatusNotFound, CodeNotFound, "key not found")
 		return
 	}
 	// One backing array for the per-response header values.
@@ -361,7 +361,7 @@ func (h *handler) expire(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.store.Expire(key, ttl) {
-		h.fail(w, http.StatusNotFound, "key not found")
+		h.failCode(w, http.StatusNotFound, CodeNotFound, "key not found")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -585,7 +585,25 @@ func (h *handler) writeJSON(w http.ResponseWriter, status int, body []byte) {
 
 // fail answers {"error": msg}.
 func (h *handler) fail(w http.ResponseWriter, status int, msg string) {
+	h.failCode(w, status, "", msg)
+}
+
+// Error codes of the protocol (docs/http-protocol.md, Errors): a 404 alone
+// cannot tell a missing key from a base URL that points elsewhere.
+const (
+	CodeNotFound        = "not_found"
+	CodeUnknownEndpoint = "unknown_endpoint"
+)
+
+// failCode answers {"error": msg, "code": code} (no code when empty), with
+// the code also in the Cache-Error header, which a HEAD answer keeps when
+// its body is dropped.
+func (h *handler) failCode(w http.ResponseWriter, status int, code, msg string) {
 	b := appendJSONString([]byte(`{"error":`), msg)
+	if code != "" {
+		w.Header()["Cache-Error"] = []string{code}
+		b = appendJSONString(append(b, `,"code":`...), code)
+	}
 	h.writeJSON(w, status, append(b, "}\n"...))
 }
 

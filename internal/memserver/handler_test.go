@@ -71,10 +71,10 @@ func TestEntry(t *testing.T) {
 
 	ts.do(t, "DELETE", "/v1/entry?key=user%3A1", nil).expect(t, 200, `{"deleted":1}`+"\n")
 	ts.do(t, "DELETE", "/v1/entry?key=user%3A1", nil).expect(t, 200, `{"deleted":0}`+"\n")
-	ts.do(t, "GET", "/v1/entry?key=user%3A1", nil).expect(t, 404, `{"error":"key not found"}`+"\n")
+	ts.do(t, "GET", "/v1/entry?key=user%3A1", nil).expect(t, 404, `{"error":"key not found","code":"not_found"}`+"\n")
 	r = ts.do(t, "HEAD", "/v1/entry?key=user%3A1", nil)
-	if r.status != 404 || r.body != "" {
-		t.Fatalf("HEAD of a missing key: %d %q", r.status, r.body)
+	if r.status != 404 || r.body != "" || r.header.Get("Cache-Error") != "not_found" {
+		t.Fatalf("HEAD of a missing key: %d %q %v", r.status, r.body, r.header)
 	}
 
 	// TTLs: fractions, rounding up, expiry.
@@ -83,7 +83,7 @@ func TestEntry(t *testing.T) {
 	ts.do(t, "PUT", "/v1/entry?key=t&ttl=2.25", strings.NewReader("x"), "Cache-Format", "zlib+pickle").expect(t, 204, "")
 	expectEntry(t, ts.do(t, "GET", "/v1/entry?key=t", nil), "x", "2.25", "zlib+pickle")
 	ts.clock.Advance(2250 * time.Millisecond)
-	ts.do(t, "GET", "/v1/entry?key=t", nil).expect(t, 404, `{"error":"key not found"}`+"\n")
+	ts.do(t, "GET", "/v1/entry?key=t", nil).expect(t, 404, `{"error":"key not found","code":"not_found"}`+"\n")
 	ts.do(t, "DELETE", "/v1/entry?key=t", nil).expect(t, 200, `{"deleted":0}`+"\n")
 
 	// '+' is a plus, not a space; parameter names may be escaped; unknown
@@ -105,10 +105,10 @@ func TestExpireEndpoint(t *testing.T) {
 	ts.do(t, "POST", "/v1/expire?key=k&ttl=1.5", nil).expect(t, 204, "")
 	ts.do(t, "POST", "/v1/expire?key=k", nil).expect(t, 204, "") // no ttl: no expiry
 	expectEntry(t, ts.do(t, "GET", "/v1/entry?key=k", nil), "v", "-1", "")
-	ts.do(t, "POST", "/v1/expire?key=nope&ttl=5", nil).expect(t, 404, `{"error":"key not found"}`+"\n")
+	ts.do(t, "POST", "/v1/expire?key=nope&ttl=5", nil).expect(t, 404, `{"error":"key not found","code":"not_found"}`+"\n")
 	ts.do(t, "POST", "/v1/expire?key=k&ttl=1", nil).expect(t, 204, "")
 	ts.clock.Advance(time.Second)
-	ts.do(t, "POST", "/v1/expire?key=k&ttl=5", nil).expect(t, 404, `{"error":"key not found"}`+"\n")
+	ts.do(t, "POST", "/v1/expire?key=k&ttl=5", nil).expect(t, 404, `{"error":"key not found","code":"not_found"}`+"\n")
 }
 
 type listedKey struct {
@@ -464,7 +464,11 @@ func TestMethodNotAllowed(t *testing.T) {
 func TestUnknownEndpoint(t *testing.T) {
 	ts := newTestServer(t, Options{}, HandlerOptions{})
 	for _, p := range []string{"/", "/v1", "/v1/", "/v1/entry/", "/v1/Entry", "/v2/entry?key=k", "/v1/entry/x", "/_cache/v1/stats", "/v1/stats.json"} {
-		ts.do(t, "GET", p, nil).expect(t, 404, `{"error":"unknown endpoint"}`+"\n")
+		ts.do(t, "GET", p, nil).expect(t, 404, `{"error":"unknown endpoint","code":"unknown_endpoint"}`+"\n")
+		// HEAD answers have no body: the header carries the code.
+		if r := ts.do(t, "HEAD", p, nil); r.status != 404 || r.header.Get("Cache-Error") != "unknown_endpoint" {
+			t.Errorf("HEAD %s: %d %v", p, r.status, r.header)
+		}
 	}
 }
 
@@ -478,7 +482,7 @@ func TestBasePath(t *testing.T) {
 	ts.do(t, "PUT", "/_cache/v1/entry?key=a%2Fb", strings.NewReader("v")).expect(t, 204, "")
 	expectEntry(t, ts.do(t, "GET", "/_cache/v1/entry?key=a%2Fb", nil), "v", "-1", "")
 	ts.do(t, "GET", "/_cache/v1/keys", nil).expect(t, 200, `{"keys":[{"key":"a/b","ttl":null,"size":1}],"cursor":""}`+"\n")
-	ts.do(t, "GET", "/_cache/v1/nope", nil).expect(t, 404, `{"error":"unknown endpoint"}`+"\n")
+	ts.do(t, "GET", "/_cache/v1/nope", nil).expect(t, 404, `{"error":"unknown endpoint","code":"unknown_endpoint"}`+"\n")
 }
 
 func TestAccessLog(t *testing.T) {
@@ -509,7 +513,7 @@ func TestHTTPEviction(t *testing.T) {
 	}
 	ts.do(t, "GET", "/v1/entry?key=k00", nil).expect(t, 200, val)
 	ts.do(t, "PUT", "/v1/entry?key=k10", strings.NewReader(val)).expect(t, 204, "")
-	ts.do(t, "GET", "/v1/entry?key=k01", nil).expect(t, 404, `{"error":"key not found"}`+"\n")
+	ts.do(t, "GET", "/v1/entry?key=k01", nil).expect(t, 404, `{"error":"key not found","code":"not_found"}`+"\n")
 	for _, k := range []string{"k00", "k02", "k09", "k10"} {
 		ts.do(t, "GET", "/v1/entry?key="+k, nil).expect(t, 200, val)
 	}

@@ -111,14 +111,16 @@ class ProtocolError(Exception):
 
     Adapters raise it to refuse a request (400 a bad value for the format,
     403 a write refused by policy, 415 a format not stored); anything else
-    an adapter raises becomes a 500.
+    an adapter raises becomes a 500. ``code``, when given, is the protocol's
+    error code (the body's "code" and the Cache-Error header).
     """
 
-    def __init__(self, status: int, message: str, headers: Iterable[Tuple[str, str]] = ()):
+    def __init__(self, status: int, message: str, headers: Iterable[Tuple[str, str]] = (), code: str = ""):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = list(headers)
+        self.code = code
 
 
 class Entry(NamedTuple):
@@ -1079,8 +1081,19 @@ def _json_response(status: int, doc: Any, headers: Iterable[Tuple[str, str]] = (
     return _Response(status, hs, body)
 
 
-def _error(status: int, message: str, headers: Iterable[Tuple[str, str]] = ()) -> _Response:
-    return _json_response(status, {"error": " ".join(message.split())}, headers)
+# Error codes of the protocol (docs/http-protocol.md, Errors): a 404 alone
+# cannot tell a missing key from a base URL that points elsewhere.
+_NOT_FOUND = "not_found"
+_UNKNOWN_ENDPOINT = "unknown_endpoint"
+
+
+def _error(status: int, message: str, headers: Iterable[Tuple[str, str]] = (), code: str = "") -> _Response:
+    doc = {"error": " ".join(message.split())}
+    if code:
+        # Also a header: a HEAD answer keeps it when its body is dropped.
+        doc["code"] = code
+        headers = [*headers, ("Cache-Error", code)]
+    return _json_response(status, doc, headers)
 
 
 def _no_content() -> _Response:
@@ -1320,7 +1333,7 @@ class CachectlApp:
         except _Disconnected:
             return
         except ProtocolError as e:
-            response = _error(e.status, e.message, e.headers)
+            response = _error(e.status, e.message, e.headers, e.code)
         except Exception as e:  # never crash the host app: report a 500
             log.exception("cachectl_asgi: %s %s failed", scope.get("method"), scope.get("path"))
             response = _error(500, "internal error: %s: %s" % (type(e).__name__, _one_line(e)))
@@ -1365,7 +1378,7 @@ class CachectlApp:
             name = _ROUTES.get(candidate.rstrip("/"))
             if name is not None:
                 return name
-        raise ProtocolError(404, "unknown endpoint")
+        raise ProtocolError(404, "unknown endpoint", code=_UNKNOWN_ENDPOINT)
 
     def _supports(self, capability: str) -> bool:
         caps = self.adapter.capabilities
@@ -1644,7 +1657,7 @@ class CachectlApp:
         key = self._key(params)
         entry = await self.adapter.get(key)
         if entry is None:
-            raise ProtocolError(404, "key not found")
+            raise ProtocolError(404, "key not found", code=_NOT_FOUND)
         try:
             data, fmt = self.adapter.encode(entry.value)
         except Exception as e:
@@ -1691,7 +1704,7 @@ class CachectlApp:
         key = self._key(params)
         ttl = self._ttl(params)
         if not await self.adapter.expire(key, ttl):
-            raise ProtocolError(404, "key not found")
+            raise ProtocolError(404, "key not found", code=_NOT_FOUND)
         return _no_content()
 
     async def _invalidate(self, scope: dict, receive: Any) -> _Response:

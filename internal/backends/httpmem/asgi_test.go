@@ -99,6 +99,20 @@ func TestPythonAdapter(t *testing.T) {
 	}
 	b := openURL(t, base, "e2e-token")
 
+	// A wrong base path inside the mount gets the adapter's unknown_endpoint
+	// 404, which is not a missing key.
+	wrong := openURL(t, base+"/nested", "e2e-token")
+	_, getErr := wrong.Get(ctx, "user:1")
+	_, ttlErr := wrong.TTL(ctx, "user:1")
+	for _, err := range []error{getErr, ttlErr, wrong.Expire(ctx, "user:1", time.Minute)} {
+		if errors.Is(err, backends.ErrNotFound) || !errors.As(err, &se) || se.Msg != "404 unknown endpoint" {
+			t.Fatalf("wrong base path: %v, want a server error 404 unknown endpoint", err)
+		}
+	}
+	if _, err := b.TTL(ctx, "nope"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("ttl of a missing key: %v", err)
+	}
+
 	var keys []string
 	if err := b.Scan(ctx, "*", func(ks []string) error { keys = append(keys, ks...); return nil }); err != nil {
 		t.Fatal(err)

@@ -228,35 +228,80 @@ func (b *Backend) answerErr(ctx context.Context, what string, err error) error {
 	return b.wrap(ctx, err)
 }
 
-// statusError reads a protocol error response: {"error": "…"}.
-func (b *Backend) statusError(resp *http.Response) error {
+// codeNotFound is the error code of a 404 for no such key
+// (docs/http-protocol.md, Errors).
+const codeNotFound = "not_found"
+
+// errorAnswer is a protocol error response: {"error": "…", "code": "…"},
+// the code also in the Cache-Error header, the only place a HEAD answer
+// (which has no body) keeps it.
+type errorAnswer struct {
+	status int
+	line   string // the status line, e.g. "500 Internal Server Error"
+	json   bool   // Content-Type application/json: a protocol answer, not some other server's page
+	msg    string
+	code   string
+}
+
+func readErrorAnswer(resp *http.Response) errorAnswer {
+	a := errorAnswer{
+		status: resp.StatusCode,
+		line:   resp.Status,
+		json:   strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"),
+		code:   resp.Header.Get("Cache-Error"),
+	}
 	var e struct {
 		Error string `json:"error"`
+		Code  string `json:"code"`
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	msg := ""
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		msg = e.Error
-	} else if resp.StatusCode == http.StatusNotFound {
-		msg = "not found: is " + b.base + " a cachectl HTTP cache (protocol v1)?"
-	} else {
-		msg = "unexpected answer " + resp.Status
+	if json.Unmarshal(body, &e) == nil {
+		a.msg = e.Error
+		if e.Code != "" {
+			a.code = e.Code
+		}
 	}
-	switch resp.StatusCode {
+	return a
+}
+
+// keyError is the error of an answer about key that is not a success:
+// backends.NotFound for a 404 meaning "no such key" (code not_found, or no
+// code at all from a server older than the codes), else the server's error.
+// unknown_endpoint is JSON too: a wrong base URL must not read as a missing key.
+func (b *Backend) keyError(resp *http.Response, key string) error {
+	a := readErrorAnswer(resp)
+	if a.status == http.StatusNotFound && a.json && (a.code == "" || a.code == codeNotFound) {
+		return backends.NotFound(key)
+	}
+	return b.answerError(a)
+}
+
+// statusError reads a protocol error response.
+func (b *Backend) statusError(resp *http.Response) error {
+	return b.answerError(readErrorAnswer(resp))
+}
+
+// answerError turns an error answer into a ServerError.
+func (b *Backend) answerError(a errorAnswer) error {
+	msg := a.msg
+	switch {
+	case msg != "":
+	case a.code != "": // a HEAD answer: the code is all it says
+		msg = strings.ReplaceAll(a.code, "_", " ")
+	case a.status == http.StatusNotFound:
+		msg = "not found: is " + b.base + " a cachectl HTTP cache (protocol v1)?"
+	default:
+		msg = "unexpected answer " + a.line
+	}
+	switch a.status {
 	case http.StatusUnauthorized:
 		msg = "authentication failed (401 " + msg + "); pass the token with --token, CACHECTL_TOKEN or a context's token_env"
 	case http.StatusRequestEntityTooLarge:
 		msg = "too large for the server (413 " + msg + ")"
 	default:
-		msg = strconv.Itoa(resp.StatusCode) + " " + msg
+		msg = strconv.Itoa(a.status) + " " + msg
 	}
 	return &backends.ServerError{Address: b.display, Msg: msg}
-}
-
-// isMissing reports a 404 that means "no such key" (the protocol's error body),
-// as opposed to a wrong base URL.
-func isMissing(resp *http.Response) bool {
-	return resp.StatusCode == http.StatusNotFound && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
 }
 
 // parseTTL reads a Cache-TTL header: seconds, -1 for no expiry.
@@ -281,11 +326,8 @@ func (b *Backend) Get(ctx context.Context, key string) (*backends.Entry, error) 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if isMissing(resp) {
-		return nil, backends.NotFound(key)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, b.statusError(resp)
+		return nil, b.keyError(resp, key)
 	}
 	if resp.ContentLength > maxValue {
 		return nil, &backends.ServerError{Address: b.display, Msg: fmt.Sprintf("value of %d bytes is over cachectl's limit of 1 GiB", resp.ContentLength)}
@@ -409,11 +451,12 @@ func (b *Backend) head(ctx context.Context, key string) (backends.KeyInfo, error
 		return backends.KeyInfo{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return backends.KeyInfo{Key: key, Missing: true}, nil
-	}
 	if resp.StatusCode != http.StatusOK {
-		return backends.KeyInfo{}, b.statusError(resp)
+		err := b.keyError(resp, key)
+		if errors.Is(err, backends.ErrNotFound) {
+			return backends.KeyInfo{Key: key, Missing: true}, nil
+		}
+		return backends.KeyInfo{}, err
 	}
 	ttl, err := parseTTL(resp.Header.Get("Cache-TTL"))
 	if err != nil {
@@ -441,13 +484,10 @@ func (b *Backend) Expire(ctx context.Context, key string, ttl time.Duration) err
 		return err
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK:
+	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK {
 		return nil
-	case isMissing(resp):
-		return backends.NotFound(key)
 	}
-	return b.statusError(resp)
+	return b.keyError(resp, key)
 }
 
 // sniffLimit: a value without Cache-Format up to this size is fetched by

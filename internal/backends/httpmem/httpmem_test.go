@@ -166,3 +166,51 @@ func TestOpenURL(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFoundCodes: a 404 is a missing key only when its error code says
+// so (or, from a server older than the codes, carries no code at all); the
+// 404 of an unknown endpoint is JSON too and means a wrong base URL.
+func TestNotFoundCodes(t *testing.T) {
+	ctx := context.Background()
+	store := memserver.NewStore(memserver.Options{})
+	mux := http.NewServeMux()
+	mux.Handle("/base/", http.StripPrefix("/base", memserver.NewHandler(store, memserver.HandlerOptions{})))
+	root := serve(t, mux)
+
+	wantMissing := func(what string, b *Backend) {
+		t.Helper()
+		_, getErr := b.Get(ctx, "k")
+		_, ttlErr := b.TTL(ctx, "k")
+		for i, err := range []error{getErr, ttlErr, b.Expire(ctx, "k", time.Minute)} {
+			if !errors.Is(err, backends.ErrNotFound) {
+				t.Fatalf("%s, call %d of get, ttl, expire: %v, want key not found", what, i+1, err)
+			}
+		}
+	}
+	wantMissing("a missing key", openURL(t, root+"/base", ""))
+
+	wrong := openURL(t, root+"/base/_cache", "")
+	var se *backends.ServerError
+	for name, call := range map[string]func() error{
+		"get":    func() error { _, err := wrong.Get(ctx, "k"); return err },
+		"ttl":    func() error { _, err := wrong.TTL(ctx, "k"); return err },
+		"expire": func() error { return wrong.Expire(ctx, "k", time.Minute) },
+		"inspect": func() error {
+			_, err := wrong.Inspect(ctx, []string{"k"})
+			return err
+		},
+	} {
+		err := call()
+		if errors.Is(err, backends.ErrNotFound) || !errors.As(err, &se) || se.Msg != "404 unknown endpoint" {
+			t.Errorf("%s under a wrong base path: %v, want a server error 404 unknown endpoint", name, err)
+		}
+	}
+
+	// A server from before the codes: its JSON 404 still means no such key.
+	legacy := openURL(t, serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":"key not found"}`))
+	})), "")
+	wantMissing("a server without codes", legacy)
+}

@@ -67,11 +67,13 @@ class AppTestCase(unittest.IsolatedAsyncioTestCase):
                 return items
         raise AssertionError("the listing never ended")
 
-    def assertError(self, r: httpx.Response, status: int, contains: str = "") -> None:
+    def assertError(self, r: httpx.Response, status: int, contains: str = "", code: str = "") -> None:
         self.assertEqual(r.status_code, status, r.text)
         self.assertEqual(r.headers["content-type"], "application/json")
         doc = r.json()
-        self.assertEqual(list(doc), ["error"])
+        self.assertEqual(list(doc), ["error", "code"] if code else ["error"])
+        self.assertEqual(doc.get("code"), code or None)
+        self.assertEqual(r.headers.get("cache-error"), code or None)
         self.assertNotIn("\n", doc["error"])
         if contains:
             self.assertIn(contains, doc["error"])

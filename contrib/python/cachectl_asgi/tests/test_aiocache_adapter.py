@@ -117,7 +117,7 @@ class AiocacheObjectsTest(AppTestCase):
         self.assertNotIn("app:short", self.cache._cache)
         self.assertNotIn("app:short", self.cache._handlers)
         self.assertIsNone(await self.cache.get("short"))
-        self.assertError(await self.client.get("/v1/entry?key=app%3Ashort"), 404)
+        self.assertError(await self.client.get("/v1/entry?key=app%3Ashort"), 404, code="not_found")
 
     async def test_overwrite_without_ttl_cancels_the_timer(self):
         await self.put("/v1/entry?key=app%3Aprice", b"1", "json")
@@ -135,7 +135,7 @@ class AiocacheObjectsTest(AppTestCase):
         r = await self.client.get("/v1/entry?key=app%3Aprice")
         self.assertEqual(r.headers["cache-ttl"], "-1")
         r = await self.client.post("/v1/expire?key=app%3Anope&ttl=5")
-        self.assertError(r, 404, "key not found")
+        self.assertError(r, 404, "key not found", "not_found")
         await wait_past(handle)
         self.assertIsNone(await self.cache.get("greeting"))
         self.assertEqual(await self.cache.get("price"), decimal.Decimal("19.99"))

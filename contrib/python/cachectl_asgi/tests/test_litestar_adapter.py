@@ -63,7 +63,7 @@ class LitestarTest(AppTestCase):
         await asyncio.sleep(0.3)
         # still in the dict (MemoryStore drops on access), absent for everyone
         self.assertIn("short", self.store._store)
-        self.assertError(await self.client.get("/v1/entry?key=short"), 404)
+        self.assertError(await self.client.get("/v1/entry?key=short"), 404, code="not_found")
         self.assertNotIn("short", [k["key"] for k in await self.list_all()])
         self.assertEqual((await self.client.delete("/v1/entry?key=short")).json(), {"deleted": 0})
         self.assertIsNone(await self.store.get("short"))
@@ -78,7 +78,7 @@ class LitestarTest(AppTestCase):
         self.assertEqual(r.status_code, 204)
         self.assertIsNone(self.store._store["GET/items"].expires_at)
         self.assertEqual(self.store._store["GET/items"].data, RESPONSE_CACHE_VALUE)
-        self.assertError(await self.client.post("/v1/expire?key=nope&ttl=1"), 404)
+        self.assertError(await self.client.post("/v1/expire?key=nope&ttl=1"), 404, code="not_found")
 
     async def test_expire_waits_for_the_store_lock(self):
         async with self.store._lock:

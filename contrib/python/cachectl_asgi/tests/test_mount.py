@@ -64,7 +64,7 @@ class StarletteMountTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(r.status_code, 401)
         self.assertEqual(r.json(), {"error": "missing bearer token"})
         r = await self.client.get("/_cache/v1/nope", headers=AUTH)
-        self.assertEqual((r.status_code, r.json()), (404, {"error": "unknown endpoint"}))
+        self.assertEqual((r.status_code, r.json()), (404, {"error": "unknown endpoint", "code": "unknown_endpoint"}))
         r = await self.client.get("/v1/stats", headers=AUTH)  # not mounted there
         self.assertEqual(r.status_code, 404)
         r = await self.client.get("/")

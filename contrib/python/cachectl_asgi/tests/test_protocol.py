@@ -112,10 +112,13 @@ class ProtocolTest(AppTestCase):
         self.assertEqual(r.headers["cache-ttl"], "-1")
         r = await self.client.head("/v1/entry?key=nope")
         self.assertEqual(r.status_code, 404)
+        self.assertEqual(r.headers["cache-error"], "not_found")  # HEAD has no body: the code is in the header
+        r = await self.client.head("/v1/nope")
+        self.assertEqual((r.status_code, r.headers["cache-error"]), (404, "unknown_endpoint"))
 
     async def test_get_missing(self):
         r = await self.client.get("/v1/entry?key=nope")
-        self.assertError(r, 404, "key not found")
+        self.assertError(r, 404, "key not found", "not_found")
 
     async def test_percent_encoded_keys(self):
         r = await self.client.get("/v1/entry?key=a%20b%2F%25ff")
@@ -193,9 +196,9 @@ class ProtocolTest(AppTestCase):
                 self.assertError(r, 400, message)
 
     async def test_unknown_endpoint_and_method(self):
-        self.assertError(await self.client.get("/v1/nope"), 404, "unknown endpoint")
-        self.assertError(await self.client.get("/v2/keys"), 404)
-        self.assertError(await self.client.get("/"), 404)
+        self.assertError(await self.client.get("/v1/nope"), 404, "unknown endpoint", "unknown_endpoint")
+        self.assertError(await self.client.get("/v2/keys"), 404, code="unknown_endpoint")
+        self.assertError(await self.client.get("/"), 404, code="unknown_endpoint")
         r = await self.client.post("/v1/entry?key=k")
         self.assertError(r, 405)
         self.assertEqual(r.headers["allow"], "GET, HEAD, PUT, DELETE")
