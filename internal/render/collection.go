@@ -30,8 +30,8 @@ type CollectionOptions struct {
 //	1-0 f=v g=w         stream (entry ID, then its fields)
 //	value               set
 //
-// then a note when the kind has no generic read (module types) and one when
-// the read was cut short. Fields, values, IDs and the kind are escaped
+// then a note when the kind has no generic read (module types), when it is
+// empty (a stream can be), and when the read was cut short. Fields, values, IDs and the kind are escaped
 // (textesc.Key), so no control byte from the server reaches the terminal.
 func Collection(w io.Writer, c *backends.Collection, opts CollectionOptions) error {
 	style := opts.Style
@@ -62,6 +62,11 @@ func Collection(w io.Writer, c *backends.Collection, opts CollectionOptions) err
 	}
 	switch c.Kind {
 	case "hash", "list", "set", "zset", "stream":
+		// Redis removes an emptied hash, list, set or sorted set, but a stream
+		// stays when XDEL takes its last entry: say so rather than show nothing.
+		if len(c.Items) == 0 && c.Length == 0 {
+			put(style.Apply(role.Note, "(empty "+c.Kind+")"), "\n")
+		}
 	default:
 		put(style.Apply(role.Note, "(values of type "+textesc.Key(c.Kind)+" cannot be shown)"), "\n")
 	}

@@ -57,7 +57,7 @@ func TestCollectionByKind(t *testing.T) {
 		{"shortened", backends.Collection{Kind: "list", Length: 150, Truncated: true, Items: items("a")},
 			"0) a\n… showing 1 of 150 elements\n",
 			"<index>0)</> a\n<note>… showing 1 of 150 elements</>\n"},
-		{"empty", backends.Collection{Kind: "set"}, "", ""},
+		{"empty stream (XDEL of its last entry)", backends.Collection{Kind: "stream"}, "(empty stream)\n", "<note>(empty stream)</>\n"},
 	}
 	for _, tt := range tests {
 		if got := collection(t, &tt.c, CollectionOptions{}); got != tt.plain {

@@ -11,6 +11,7 @@ import (
 	"github.com/cachectl/cachectl/internal/httpresp"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/render"
+	"github.com/cachectl/cachectl/internal/role"
 	"github.com/cachectl/cachectl/internal/serial"
 )
 
@@ -45,7 +46,7 @@ func renderEntry(e *backends.Entry, seq int, mode Mode, width int, all bool) Ren
 	if d.Err != nil {
 		msg.Note = d.Err.Error() + "; showing its bytes"
 	}
-	opts := serial.TextOptions{Style: valueStyle, Width: max(width, 20)}
+	opts := serial.TextOptions{Style: role.ANSI, Width: max(width, 20)}
 	if !all {
 		opts.MaxItems, opts.MaxBytes = previewItems, previewBytes
 	}
