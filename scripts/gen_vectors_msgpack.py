@@ -10,7 +10,7 @@ OUTDIR defaults to internal/serial/testdata/vectors. Output is deterministic.
 
 msgpack.jsonl, one object per line:
   {"name", "hex", "json"}           hex is one msgpack object; json is the
-                                    Value->JSON mapping of DESIGN section 6
+                                    Value->JSON mapping of README "JSON output"
                                     (internal/serial/value/jsonmap.go), computed here
                                     from what msgpack.unpackb returns, as
                                     compact JSON exactly as ToJSON writes it

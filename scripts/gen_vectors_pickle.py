@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden vectors for cachectl's pickle decoder (internal/serial, DESIGN §6).
+"""Golden vectors for cachectl's pickle decoder (internal/serial/pickle).
 
 Pickles a corpus of Python values with every protocol (0-5) that can pickle
 them, and writes one JSON line per pickle:
@@ -364,7 +364,7 @@ def corpus():
     return v
 
 
-# ---- the expected JSON (DESIGN §6), computed from the Python objects ----
+# ---- the expected JSON (README "JSON output"), computed from the Python objects ----
 
 RESERVED = {"$bytes", "$dict", "$class", "$args", "$state", "$ext", "$ref", "$truncated"}
 CYCLE = {"$ref": "cycle"}

@@ -32,7 +32,7 @@ import (
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
-// The fault-injection suite (DESIGN 12.4): the real binary against real
+// The fault-injection suite (docs/faults.md): the real binary against real
 // Redis, memcached and cachectl serve's handler, through a proxy that breaks
 // the connection at a chosen moment. Whatever the fault, cachectl says so in
 // one clean line with the documented exit code, its counts are exact or

@@ -16,7 +16,7 @@ import (
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
-// Exit codes of DESIGN section 5; scripts branch on them, so they never change.
+// Exit codes (README "Exit codes"); scripts branch on them, so they never change.
 const (
 	ExitOK          = 0
 	ExitError       = 1

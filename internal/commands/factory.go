@@ -17,7 +17,7 @@ import (
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
-// GlobalOptions are the flags every command shares (DESIGN section 5).
+// GlobalOptions are the flags every command shares (README "Commands and flags").
 type GlobalOptions struct {
 	URL         string
 	URLSet      bool

@@ -1,8 +1,8 @@
 // Package profiles translates between what a Python web framework calls a
 // cache key (a namespace and a key, a cached function, a route, a page URL)
-// and the bytes it stores, exactly as each library does (DESIGN §7,
-// reference/python-cache-formats.md §1–4). It also picks the serializer the
-// app reads back and recognises what a stored key is.
+// and the bytes it stores, exactly as each library does (README "Framework
+// profiles"; checked against the real libraries by the Python tests). It also
+// picks the serializer the app reads back and recognises what a stored key is.
 package profiles
 
 import (

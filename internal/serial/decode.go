@@ -38,7 +38,7 @@ func (o DecodeOptions) pickleLimits() pickle.Limits {
 	return l
 }
 
-// Detect decodes b in the order of DESIGN section 6: a compression wrapper
+// Detect decodes b in the order README "Values: what get decodes" documents: a compression wrapper
 // (then the inner bytes), pickle, JSON, msgpack, ASCII integer, UTF-8 text,
 // and bytes. It never fails: a value that fails its apparent format comes
 // back as bytes with Err saying why.

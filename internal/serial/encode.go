@@ -11,9 +11,9 @@ import (
 	"github.com/cachectl/cachectl/internal/serial/pyjson"
 )
 
-// serializers are the names `set --serializer` takes. json (and, in a later
-// stage, pickle and msgpack) parse the input as JSON into a Value tree and
-// encode the tree; string and raw store the input bytes.
+// serializers are the names `set --serializer` takes. json, pickle and msgpack
+// parse the input as JSON into a Value tree and encode the tree; string and
+// raw store the input bytes.
 var serializers = []string{"raw", "string", "json", "pickle", "msgpack"}
 
 // DefaultPickleProtocol is what `set --serializer pickle` writes unless told:
@@ -73,8 +73,8 @@ func (o EncodeOptions) pickleProtocol() int {
 	return o.PickleProtocol
 }
 
-// EncodeValue encodes a Value tree with a structured serializer (json; later
-// pickle and msgpack). For json the tree must hold only what json.dumps
+// EncodeValue encodes a Value tree with a structured serializer (json, pickle,
+// msgpack). For json the tree must hold only what json.dumps
 // accepts: None, bool, int, float, str, list, tuple, and dicts whose keys are
 // str, int, float, bool or None (converted to strings as Python does).
 func EncodeValue(v *Value, serializer string) ([]byte, error) {

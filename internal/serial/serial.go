@@ -1,5 +1,6 @@
 // Package serial turns the bytes of a cached value into a Value tree and back:
-// it detects the format (DESIGN §6), decodes it, renders the tree as text or
+// it detects the format (in the order README "Values: what get decodes"
+// gives; docs/architecture.md places it), decodes it, renders the tree as text or
 // JSON, and encodes input for `set --serializer`. It never does I/O.
 //
 // Each format has its own package below serial: pickle, msgpack, pyjson
@@ -31,8 +32,8 @@ type Decoded struct {
 	Err error
 }
 
-// Detect decodes b in the order of DESIGN §6 (this stage: JSON, ASCII integer,
-// UTF-8 text, bytes). JSON must parse completely; any top-level JSON value
+// detectText is the end of Detect's order for bytes that are no compression
+// wrapper, pickle or msgpack: JSON, ASCII integer, UTF-8 text, bytes. JSON must parse completely; any top-level JSON value
 // counts, scalars included, so "123" and "true" are JSON. An ASCII integer
 // (optional sign, digits) is tried before UTF-8 text, since every such integer
 // is also text: it only catches what JSON refuses, like "007" or "+5". Empty

@@ -18,7 +18,7 @@ import (
 
 // Pickle decoding: a parse-only interpreter of the pickle virtual machine
 // (protocols 0-5). It never imports or calls anything: a global becomes a
-// name, a call becomes data (DESIGN §6).
+// name, a call becomes data (README: "Values: what get decodes").
 //
 // We wrote our own instead of using a library: nlpodyssey/gopickle is served
 // here only at v0.2.0 and has no allocation limits (a small hostile pickle can

@@ -8,7 +8,7 @@ import (
 	"github.com/cachectl/cachectl/internal/pyrepr"
 )
 
-// The Value tree -> JSON mapping of DESIGN §6, used by `-o json`, `dump` and
+// The Value tree -> JSON mapping (the table in README "JSON output"), used by `-o json`, `dump` and
 // the dashboard's JSON view:
 //
 //	None, bool, int            null, true/false, exact digits (any size)
