@@ -6,9 +6,10 @@
 // The screen is made of components, each a package with its own Update,
 // View and SetSize that shares a uictx.Context: header (connection and
 // figures), keylist (the keys), detail (the selected entry) and status (the
-// status line, its prompt and the help). This root owns the layout and the
-// focus, hands each message to the components and delivers the events they
-// publish on the context to all of them; components never import each other.
+// status line, its prompt and the help); deleter, which draws nothing, does
+// the deletes. This root owns the layout and the focus, hands each message
+// to the components and delivers the events they publish on the context to
+// all of them; components never import each other.
 package tui
 
 import (
@@ -19,6 +20,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/tui/deleter"
 	"github.com/cachectl/cachectl/internal/tui/detail"
 	"github.com/cachectl/cachectl/internal/tui/header"
 	"github.com/cachectl/cachectl/internal/tui/keylist"
@@ -64,10 +66,20 @@ const (
 	focusDetail
 )
 
-// component is what the root asks of every part of the screen.
+// component is what the root asks of every part of the dashboard.
 type component interface {
 	Update(tea.Msg) tea.Cmd
-	View() string
+}
+
+// quitHolder is a component that may hold the quit (q, ctrl+c) back while
+// it winds something down.
+type quitHolder interface {
+	HoldQuit(ctrlC bool) bool
+}
+
+// closer is a component with background work to stop when the dashboard ends.
+type closer interface {
+	Close()
 }
 
 // Model is the root of the dashboard. It is used through a pointer, as are
@@ -77,11 +89,12 @@ type Model struct {
 	c    *uictx.Context
 	opts Options
 
-	header *header.Model
-	list   *keylist.Model
-	detail *detail.Model
-	status *status.Model
-	all    []component // in the order messages reach them
+	header  *header.Model
+	list    *keylist.Model
+	detail  *detail.Model
+	deleter *deleter.Model
+	status  *status.Model
+	all     []component // in the order messages reach them
 
 	focus focusPane
 }
@@ -114,8 +127,9 @@ func New(ctx context.Context, opts Options) *Model {
 	m.list = keylist.New(c, keylist.Options{Pattern: opts.Pattern, Delim: opts.Delim, Tree: opts.Tree,
 		Display: opts.Display, Scope: opts.Scope})
 	m.detail = detail.New(c, detail.Options{MaxFetch: opts.MaxFetch, Tag: opts.Tag, Cursor: m.list.Current})
+	m.deleter = deleter.New(c)
 	m.status = status.New(c)
-	m.all = []component{m.header, m.list, m.detail, m.status}
+	m.all = []component{m.header, m.list, m.detail, m.deleter, m.status}
 	m.setFocus(focusList)
 	m.layout()
 	return m
@@ -127,9 +141,13 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.header.Init(), tea.RequestBackgroundColor, tick(time.Second))
 }
 
-// Close releases the backend and stops background work.
+// Close stops the components' background work and releases the backend.
 func (m *Model) Close() {
-	m.list.Close()
+	for _, c := range m.all {
+		if c, ok := c.(closer); ok {
+			c.Close()
+		}
+	}
 	if m.c.Backend != nil {
 		_ = m.c.Backend.Close()
 	}
@@ -183,8 +201,9 @@ func (m *Model) deliver() tea.Cmd {
 }
 
 // onKey applies a key: all of them to an open prompt; else the root's own
-// (quit, help, focus, refresh), else to the panes, each of which acts on its
-// own bindings whichever has the focus and moves only while it has it.
+// (quit, help, focus, refresh), else to every component, each of which acts
+// on its own bindings whichever pane has the focus, and a pane moves only
+// while it has it.
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	return tea.Batch(m.key(msg), m.deliver())
 }
@@ -196,7 +215,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.c.Keys
 	switch {
 	case key.Matches(msg, k.Quit):
-		if m.list.HoldQuit(msg.String() == "ctrl+c") {
+		if m.holdQuit(msg.String() == "ctrl+c") {
 			return nil
 		}
 		return tea.Quit
@@ -215,7 +234,17 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.c.Publish(uictx.Refresh{})
 		return nil
 	}
-	return tea.Batch(m.list.Update(msg), m.detail.Update(msg))
+	return m.broadcast(msg)
+}
+
+// holdQuit asks each component that may hold the quit back whether it does.
+func (m *Model) holdQuit(ctrlC bool) bool {
+	for _, c := range m.all {
+		if h, ok := c.(quitHolder); ok && h.HoldQuit(ctrlC) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Model) setFocus(f focusPane) {

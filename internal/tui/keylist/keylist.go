@@ -1,8 +1,9 @@
 // Package keylist is the dashboard's left pane: the keys of the filter,
 // streamed in from Scan, flat or as a tree, with the cursor, the filter (on
-// the server), find (among the loaded keys) and the writes that remove keys
-// from it: delete one, delete the filter's. The pane draws only the rows in
-// view, so a frame costs the same with ten keys or ten million.
+// the server), find (among the loaded keys) and copy. It announces its row
+// (uictx.Selected) and what it lists (uictx.Filter), and drops the keys the
+// writes report gone. The pane draws only the rows in view, so a frame costs
+// the same with ten keys or ten million.
 package keylist
 
 import (
@@ -55,11 +56,6 @@ type Model struct {
 	// selKey and selBranch are the row last announced as Selected.
 	selKey    string
 	selBranch bool
-
-	deletes deletes
-	inv     *invalidation
-	// quitAfterInv: q was pressed during a bulk delete, which is stopping.
-	quitAfterInv bool
 }
 
 // New builds an empty list; it scans once the backend is connected.
@@ -72,13 +68,8 @@ func New(c *uictx.Context, opts Options) *Model {
 	return m
 }
 
-// Close stops the scan and any bulk delete.
-func (m *Model) Close() {
-	m.scan.stop()
-	if m.inv != nil {
-		m.inv.cancel()
-	}
-}
+// Close stops the scan.
+func (m *Model) Close() { m.scan.stop() }
 
 // SetSize sizes the pane.
 func (m *Model) SetSize(width, height int) {
@@ -111,9 +102,6 @@ func (m *Model) ScanErr() error { return m.scanErr }
 // ScanDone reports whether a listing was started and is no longer running.
 func (m *Model) ScanDone() bool { return !m.scanning && m.scan != nil }
 
-// Invalidating reports whether a bulk delete (D) runs.
-func (m *Model) Invalidating() bool { return m.inv != nil }
-
 // Current is the row under the cursor; false when the list is empty.
 func (m *Model) Current() (keystore.Row, bool) {
 	if m.store.Rows() == 0 {
@@ -133,22 +121,26 @@ func (m *Model) scoped(user string) string {
 // filtered reports whether a filter narrows the listing beyond the scope.
 func (m *Model) filtered() bool { return m.pattern != m.scoped("*") }
 
-// Update applies the list's own messages (scan batches, write results), the
-// events that make it list again, the clock and its keys.
+// Update applies the scan's batches, the events that make it list again or
+// drop keys, and its keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case scanMsg:
 		return m.onScan(msg)
-	case deletedMsg:
-		return m.onDeleted(msg)
-	case checkedMsg:
-		return m.onChecked(msg)
-	case countedMsg:
-		return m.onCounted(msg)
-	case invProgressMsg:
-		return m.onInvProgress(msg)
-	case invDoneMsg:
-		return m.onInvalidated(msg)
+	case uictx.KeyDeleted:
+		m.store.Remove(msg.Key)
+		m.clampCursor()
+		m.selectionChanged()
+		return nil
+	case uictx.Deleting:
+		m.scanGen++ // the list is about to change under the scan
+		m.scan.stop()
+		m.scanning = false
+		return nil
+	case uictx.Deleted:
+		cmd := m.restartScan(false)
+		m.selectionChanged()
+		return cmd
 	case uictx.Connected:
 		return m.restartScan(false)
 	case uictx.Reconnected:
@@ -161,8 +153,6 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		cmd := m.restartScan(false)
 		m.selectionChanged()
 		return cmd
-	case uictx.Tick:
-		return m.recheck()
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -189,6 +179,7 @@ func (m *Model) restartScan(keep bool) tea.Cmd {
 	}
 	m.scanning, m.scanErr = true, nil
 	m.c.Publish(uictx.Listing{})
+	m.c.Publish(uictx.Filter{Pattern: m.pattern, Filtered: m.filtered()})
 	m.scan = startScan(m.c.Ctx, m.c.Backend, m.pattern, m.scanGen)
 	return m.scan.next()
 }
@@ -231,11 +222,6 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Copy):
 		return m.copyKey()
-	case key.Matches(msg, k.Delete):
-		m.askDelete()
-		return nil
-	case key.Matches(msg, k.Invalidate):
-		return m.askInvalidate()
 	case key.Matches(msg, k.Tree):
 		m.toggleTree()
 		return nil

@@ -141,6 +141,20 @@ type (
 		None   bool
 	}
 
+	// Filter is what the key list lists, announced as each listing starts:
+	// Pattern is the stored-key glob, Filtered whether it narrows the
+	// listing beyond the profile's scope.
+	Filter struct {
+		Pattern  string
+		Filtered bool
+	}
+
+	// KeyDeleted: the server no longer holds Key; the list drops it.
+	KeyDeleted struct{ Key string }
+	// Deleting: the keys of Pattern are being deleted in bulk; the list
+	// stops listing until Deleted, when it lists again.
+	Deleting struct{ Pattern string }
+	Deleted  struct{ Pattern string }
 	// KeysChanged: keys were deleted, so the server's figures are stale.
 	KeysChanged struct{}
 	// Refresh: the user asked to read everything again (r).

@@ -1,4 +1,10 @@
-package keylist
+// Package deleter is the dashboard's writes that remove keys: delete the
+// selected key (d), looking it up again while its answer is lost, and delete
+// the keys of the filter (D), asked with the count typed out and stopped
+// before the dashboard quits. It draws nothing: it follows the selection and
+// the filter through uictx events, asks through the status prompt, and
+// tells the key list what is gone by events too.
+package deleter
 
 import (
 	"context"
@@ -7,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/backends"
@@ -16,12 +23,70 @@ import (
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
-// deletes tracks single deletes whose answer never came.
-type deletes struct {
+// Model is the deletes: one key at a time, or a filter's keys in bulk.
+type Model struct {
+	c *uictx.Context
+
+	// selKey and selBranch are the key list's row, as last Selected.
+	selKey    string
+	selBranch bool
+	// filter is what the key list lists, as last announced.
+	filter uictx.Filter
+
 	// unconfirmed holds keys whose delete was sent but never answered: they
 	// may be gone. Each is looked up again until the server answers.
 	unconfirmed map[string]bool
 	checkInFly  bool
+
+	inv    *invalidation
+	invGen int // answers of an earlier bulk delete are dropped
+	// quitAfterInv: q was pressed during a bulk delete, which is stopping.
+	quitAfterInv bool
+}
+
+// New builds the deletes with nothing selected.
+func New(c *uictx.Context) *Model { return &Model{c: c} }
+
+// Close stops a running bulk delete.
+func (m *Model) Close() {
+	if m.inv != nil {
+		m.inv.cancel()
+	}
+}
+
+// Invalidating reports whether a bulk delete (D) runs.
+func (m *Model) Invalidating() bool { return m.inv != nil }
+
+// Update follows the selection and the filter, applies the answers of its
+// writes, re-checks on the clock and acts on d and D whichever pane has the
+// focus.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case uictx.Selected:
+		m.selKey, m.selBranch = msg.Key, msg.Branch
+	case uictx.Filter:
+		m.filter = msg
+	case deletedMsg:
+		return m.onDeleted(msg)
+	case checkedMsg:
+		return m.onChecked(msg)
+	case countedMsg:
+		return m.onCounted(msg)
+	case invProgressMsg:
+		return m.onInvProgress(msg)
+	case invDoneMsg:
+		return m.onInvalidated(msg)
+	case uictx.Tick:
+		return m.recheck()
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, m.c.Keys.Delete):
+			m.askDelete()
+		case key.Matches(msg, m.c.Keys.Invalidate):
+			return m.askInvalidate()
+		}
+	}
+	return nil
 }
 
 func (m *Model) askDelete() {
@@ -56,17 +121,17 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 		// The UNLINK may have reached the server and only its answer got
 		// lost: say so, and look again until the server tells.
 		m.c.SetStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+uictx.OneLine(msg.err.Error())+"; press r to refresh", true)
-		if m.deletes.unconfirmed == nil {
-			m.deletes.unconfirmed = map[string]bool{}
+		if m.unconfirmed == nil {
+			m.unconfirmed = map[string]bool{}
 		}
-		m.deletes.unconfirmed[msg.key] = true
+		m.unconfirmed[msg.key] = true
 		return m.recheck()
 	}
 	if msg.err != nil { // the server answered: nothing was deleted
 		m.c.SetStatus("delete failed: "+uictx.OneLine(msg.err.Error()), true)
 		return nil
 	}
-	delete(m.deletes.unconfirmed, msg.key)
+	delete(m.unconfirmed, msg.key)
 	if msg.n == 0 {
 		m.c.SetStatus(textesc.Key(msg.key)+" was already gone", false)
 	} else {
@@ -76,38 +141,34 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 	return nil
 }
 
-// removed drops a key the server no longer holds.
+// removed tells the others that the server no longer holds key.
 func (m *Model) removed(key string) {
-	m.store.Remove(key)
-	m.clampCursor()
-	m.selectionChanged()
+	m.c.Publish(uictx.KeyDeleted{Key: key})
 	m.c.Publish(uictx.KeysChanged{})
 }
 
 // recheck looks up one key whose delete is unconfirmed, one at a time.
 func (m *Model) recheck() tea.Cmd {
-	d := &m.deletes
-	if m.c.Backend == nil || d.checkInFly || len(d.unconfirmed) == 0 {
+	if m.c.Backend == nil || m.checkInFly || len(m.unconfirmed) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(d.unconfirmed))
-	for k := range d.unconfirmed {
+	keys := make([]string, 0, len(m.unconfirmed))
+	for k := range m.unconfirmed {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	d.checkInFly = true
+	m.checkInFly = true
 	return checkKey(m.c.Ctx, m.c.Backend, keys[0], m.c.Timeout)
 }
 
 // onChecked shows what became of an unconfirmed delete; while the server
 // does not answer, the tick asks again.
 func (m *Model) onChecked(msg checkedMsg) tea.Cmd {
-	d := &m.deletes
-	d.checkInFly = false
-	if msg.err != nil || !d.unconfirmed[msg.key] {
+	m.checkInFly = false
+	if msg.err != nil || !m.unconfirmed[msg.key] {
 		return nil
 	}
-	delete(d.unconfirmed, msg.key)
+	delete(m.unconfirmed, msg.key)
 	if !msg.gone {
 		m.c.SetStatus(textesc.Key(msg.key)+" is still there: the delete did not happen", true)
 		return m.recheck()
@@ -127,16 +188,17 @@ func (m *Model) askInvalidate() tea.Cmd {
 		m.c.SetStatus("a deletion is already running", true)
 		return nil
 	}
-	if !m.filtered() {
+	if !m.filter.Filtered {
 		m.c.SetStatus("D deletes the keys of the filter: set one with / first (the whole cache needs `cachectl invalidate --all`)", true)
 		return nil
 	}
-	m.c.SetStatus("counting keys matching "+textesc.Key(m.pattern)+"…", false)
-	return countPattern(m.c.Ctx, m.c.Backend, m.pattern, m.c.Timeout)
+	pattern := m.filter.Pattern
+	m.c.SetStatus("counting keys matching "+textesc.Key(pattern)+"…", false)
+	return countPattern(m.c.Ctx, m.c.Backend, pattern, m.c.Timeout)
 }
 
 func (m *Model) onCounted(msg countedMsg) tea.Cmd {
-	if msg.pattern != m.pattern {
+	if msg.pattern != m.filter.Pattern {
 		return nil
 	}
 	if msg.err != nil {
@@ -165,10 +227,9 @@ func (m *Model) invalidate(pattern string, confirmed bool) tea.Cmd {
 		m.c.SetStatus("not confirmed; nothing was deleted", false)
 		return nil
 	}
-	m.scanGen++ // the list is about to change under the scan
-	m.scan.stop()
-	m.scanning = false
-	m.inv = startInvalidate(m.c.Ctx, m.c.Backend, pattern, m.scanGen)
+	m.c.Publish(uictx.Deleting{Pattern: pattern}) // the list is about to change under its scan
+	m.invGen++
+	m.inv = startInvalidate(m.c.Ctx, m.c.Backend, pattern, m.invGen)
 	m.progress(invalidate.Progress{})
 	m.c.SetStatus("", false)
 	return m.inv.next()
@@ -208,10 +269,9 @@ func (m *Model) onInvalidated(msg invDoneMsg) tea.Cmd {
 	if m.quitAfterInv {
 		return tea.Quit
 	}
-	cmd := m.restartScan(false)
+	m.c.Publish(uictx.Deleted{Pattern: pattern})
 	m.c.Publish(uictx.KeysChanged{})
-	m.selectionChanged()
-	return cmd
+	return nil
 }
 
 // HoldQuit is asked before the dashboard quits (q, ctrl+c). While a bulk
