@@ -337,7 +337,9 @@ func TestDeleteFilterNeedsTheCountTyped(t *testing.T) {
 	d.press("D")
 	d.until("count prompt", func() bool { return d.m.status.Prompting() })
 	d.press("150", "enter")
-	d.until("done", func() bool { return !d.m.deleter.Invalidating() && strings.HasPrefix(d.statusText(), "deleted 150 keys") })
+	d.until("done", func() bool {
+		return !d.m.deleter.Invalidating() && strings.HasPrefix(d.statusText(), "deleted 150 keys")
+	})
 	d.until("rescan", d.scanDone)
 	if d.m.list.Store().Len() != 0 {
 		t.Fatalf("%d keys left under the filter", d.m.list.Store().Len())
