@@ -138,6 +138,23 @@ type KeyInfo struct {
 // DeniedKey in KeyInfo.Denied: the user may list the key but not read it.
 const DeniedKey = "key"
 
+// StoreInfo is the store a cache says it serves: e.g. {"litestar",
+// "MemoryStore", nil} or {"aiocache", "SimpleMemoryCache", "ns"} (an HTTP
+// cache's capabilities). Namespace nil: the store has none (or the server does
+// not say); all empty: the server does not say.
+type StoreInfo struct {
+	Library   string  `json:"library"`
+	Class     string  `json:"class"`
+	Namespace *string `json:"namespace"`
+}
+
+// StoreReporter is a backend that can say which store it serves, so a
+// profile can lay keys out as that store does (Litestar's MemoryStore keeps
+// bare keys).
+type StoreReporter interface {
+	Store(ctx context.Context) (StoreInfo, error)
+}
+
 // FormatSetter is implemented by backends that store a value's format beside
 // it (the HTTP protocol's Cache-Format), which servers holding objects rather
 // than bytes need to accept a write. format is a serial format name.

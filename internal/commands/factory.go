@@ -10,7 +10,6 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/backends/drivers"
-	"github.com/cachectl/cachectl/internal/backends/httpmem"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/profiles"
@@ -216,7 +215,7 @@ func (f *Factory) bareLitestarStore() (bool, error) {
 		return false, err
 	}
 	defer b.Close()
-	sr, ok := b.(storeReporter)
+	sr, ok := b.(backends.StoreReporter)
 	if !ok {
 		return false, nil
 	}
@@ -237,11 +236,6 @@ func (f *Factory) bareLitestarStore() (bool, error) {
 		fmt.Fprintf(f.IO.ErrOut, "the cache serves %s: %s\n", what, layout)
 	}
 	return bare, nil
-}
-
-// storeReporter is an HTTP cache that says which store it serves.
-type storeReporter interface {
-	Store(ctx context.Context) (httpmem.Store, error)
 }
 
 // keyMapper maps key arguments under --escaped-keys and the profile.

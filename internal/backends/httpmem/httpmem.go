@@ -54,14 +54,8 @@ type capabilities struct {
 }
 
 // Store is the store a server says it serves (the "store" field of its
-// capabilities): e.g. {"litestar", "MemoryStore", nil} or
-// {"aiocache", "SimpleMemoryCache", "ns"}. Namespace nil: the store has none
-// (or the server does not say); all empty: the server does not say.
-type Store struct {
-	Library   string  `json:"library"`
-	Class     string  `json:"class"`
-	Namespace *string `json:"namespace"`
-}
+// capabilities), in the shape every backend reports it.
+type Store = backends.StoreInfo
 
 // kind is the backend kind this package serves.
 const kind = "http"
