@@ -423,6 +423,40 @@ func (d *pickleDecoder) top() (*value.Value, error) {
 	return d.stack[n-1], nil
 }
 
+// pop2 pops the top two values: top was on top, below beneath it.
+func (d *pickleDecoder) pop2() (below, top *value.Value, err error) {
+	n := len(d.stack)
+	if n-d.fence < 2 {
+		return nil, nil, d.underflow()
+	}
+	below, top = d.stack[n-2], d.stack[n-1]
+	d.stack = d.stack[:n-2]
+	return below, top, nil
+}
+
+// popOnto pops the top value and returns it with the target beneath it,
+// which stays on the stack (APPEND, BUILD).
+func (d *pickleDecoder) popOnto() (x, target *value.Value, err error) {
+	if target, x, err = d.pop2(); err == nil {
+		d.push(target) // back into the slot pop2 freed: no allocation
+	}
+	return x, target, err
+}
+
+// popMarkOnto pops the innermost mark and returns the items above it with
+// the value beneath the mark, the target they go onto (APPENDS, ADDITEMS,
+// SETITEMS).
+func (d *pickleDecoder) popMarkOnto() ([]*value.Value, *value.Value, error) {
+	its, m, err := d.popMark()
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == 0 {
+		return nil, nil, d.underflow()
+	}
+	return its, d.stack[m-1], nil
+}
+
 // popMark pops the innermost mark and returns the items above it (valid until
 // the next push) and the stack index where the mark was.
 func (d *pickleDecoder) popMark() ([]*value.Value, int, error) {
@@ -675,50 +709,47 @@ func (d *pickleDecoder) scalar(op byte) error {
 // text runs the opcodes that push a str or bytes: length-prefixed (BIN*,
 // SHORT_BIN*, BYTEARRAY8) or a line of escaped text (UNICODE, STRING).
 func (d *pickleDecoder) text(op byte) error {
+	if op == opUnicode || op == opString {
+		return d.textLine(op)
+	}
+	p, err := d.prefixed()
+	if err != nil {
+		return err
+	}
 	switch op {
 	case opShortBinUnicode, opBinUnicode, opBinUnicode8:
-		p, err := d.prefixed()
-		if err != nil {
-			return err
-		}
 		return d.pushed(d.utf8Str(len(p)))
 	case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
-		p, err := d.prefixed()
-		if err != nil {
-			return err
-		}
 		d.push(d.bytesNode(d.bytesCopy(p)))
 	case opShortBinString, opBinString:
-		p, err := d.prefixed()
-		if err != nil {
-			return err
-		}
 		d.push(d.py2Str(p))
-	case opUnicode:
-		ln, err := d.line()
-		if err != nil {
-			return err
-		}
+	}
+	return nil
+}
+
+// textLine runs UNICODE and STRING, whose argument is a line of escaped text.
+func (d *pickleDecoder) textLine(op byte) error {
+	ln, err := d.line()
+	if err != nil {
+		return err
+	}
+	if op == opUnicode {
 		s, err := rawUnicodeEscape(ln)
 		if err != nil {
 			return d.fail("UNICODE: " + err.Error())
 		}
 		d.used += int64(len(s))
 		d.push(d.strNode(s))
-	case opString:
-		ln, err := d.line()
-		if err != nil {
-			return err
-		}
-		if len(ln) < 2 || ln[0] != ln[len(ln)-1] || (ln[0] != '\'' && ln[0] != '"') {
-			return d.fail("the STRING opcode argument must be quoted")
-		}
-		p, err := escapeDecode(ln[1 : len(ln)-1])
-		if err != nil {
-			return d.fail("STRING: " + err.Error())
-		}
-		d.push(d.py2Str(p))
+		return nil
 	}
+	if len(ln) < 2 || ln[0] != ln[len(ln)-1] || (ln[0] != '\'' && ln[0] != '"') {
+		return d.fail("the STRING opcode argument must be quoted")
+	}
+	p, err := escapeDecode(ln[1 : len(ln)-1])
+	if err != nil {
+		return d.fail("STRING: " + err.Error())
+	}
+	d.push(d.py2Str(p))
 	return nil
 }
 
@@ -780,30 +811,19 @@ func (d *pickleDecoder) container(op byte) error {
 func (d *pickleDecoder) fill(op byte) error {
 	switch op {
 	case opAppend:
-		x, err := d.pop()
-		if err != nil {
-			return err
-		}
-		target, err := d.top()
+		x, target, err := d.popOnto()
 		if err != nil {
 			return err
 		}
 		return d.appendTo(target, []*value.Value{x})
 	case opAppends, opAddItems:
-		its, m, err := d.popMark()
+		its, target, err := d.popMarkOnto()
 		if err != nil {
 			return err
 		}
-		if m == 0 {
-			return d.underflow()
-		}
-		return d.appendTo(d.stack[m-1], its)
+		return d.appendTo(target, its)
 	case opSetItem:
-		val, err := d.pop()
-		if err != nil {
-			return err
-		}
-		key, err := d.pop()
+		key, val, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -813,48 +833,45 @@ func (d *pickleDecoder) fill(op byte) error {
 		}
 		return d.setItems(target, []*value.Value{key, val})
 	case opSetItems:
-		its, m, err := d.popMark()
+		its, target, err := d.popMarkOnto()
 		if err != nil {
 			return err
-		}
-		if m == 0 {
-			return d.underflow()
 		}
 		if len(its)%2 != 0 {
 			return d.fail("odd number of items for SETITEMS")
 		}
-		return d.setItems(d.stack[m-1], its)
+		return d.setItems(target, its)
 	}
 	return nil
 }
 
 // memoOp runs MEMOIZE and the PUT and GET families.
 func (d *pickleDecoder) memoOp(op byte) error {
-	if op == opMemoize {
-		v, err := d.top()
+	switch op {
+	case opBinGet, opLongBinGet, opGet:
+		idx, err := d.memoIndex(op)
 		if err != nil {
 			return err
 		}
-		return d.memoPut(uint64(d.nmemo), v)
+		v := d.memoGet(idx)
+		if v == nil {
+			return d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
+		}
+		d.pushAgain(v)
+		return nil
 	}
-	idx, err := d.memoIndex(op)
+	idx := uint64(d.nmemo) // MEMOIZE: the next free index
+	if op != opMemoize {
+		var err error
+		if idx, err = d.memoIndex(op); err != nil {
+			return err
+		}
+	}
+	v, err := d.top()
 	if err != nil {
 		return err
 	}
-	switch op {
-	case opBinPut, opLongBinPut, opPut:
-		v, err := d.top()
-		if err != nil {
-			return err
-		}
-		return d.memoPut(idx, v)
-	}
-	v := d.memoGet(idx)
-	if v == nil {
-		return d.fail("memo value not found at index " + strconv.FormatUint(idx, 10))
-	}
-	d.pushAgain(v)
-	return nil
+	return d.memoPut(idx, v)
 }
 
 // memoIndex reads the memo index of a PUT or GET: one byte (BINPUT,
@@ -880,11 +897,7 @@ func (d *pickleDecoder) globalOp(op byte) error {
 		}
 		d.push(d.global(mod, name))
 	case opStackGlobal:
-		name, err := d.pop()
-		if err != nil {
-			return err
-		}
-		mod, err := d.pop()
+		mod, name, err := d.pop2()
 		if err != nil {
 			return err
 		}
@@ -935,18 +948,11 @@ func (d *pickleDecoder) globalLines() (mod, name string, err error) {
 func (d *pickleDecoder) callOp(op byte) error {
 	switch op {
 	case opReduce:
-		args, err := d.pop()
+		fn, args, err := d.popCall()
 		if err != nil {
 			return err
 		}
-		fn, err := d.pop()
-		if err != nil {
-			return err
-		}
-		if args.Kind != value.KindTuple {
-			return d.fail("REDUCE arguments are a " + args.Kind.String() + ", not a tuple")
-		}
-		return d.pushed(d.call(fn, args.Items[:len(args.Items):len(args.Items)]))
+		return d.pushed(d.call(fn, args))
 	case opNewObj, opNewObjEx:
 		var kwargs *value.Value
 		var err error
@@ -958,18 +964,11 @@ func (d *pickleDecoder) callOp(op byte) error {
 				return d.fail("NEWOBJ_EX keyword arguments are a " + kwargs.Kind.String() + ", not a dict")
 			}
 		}
-		args, err := d.pop()
+		cls, args, err := d.popCall()
 		if err != nil {
 			return err
 		}
-		cls, err := d.pop()
-		if err != nil {
-			return err
-		}
-		if args.Kind != value.KindTuple {
-			return d.fail(opName(op) + " arguments are a " + args.Kind.String() + ", not a tuple")
-		}
-		d.push(d.newObj(cls, args.Items[:len(args.Items):len(args.Items)], kwargs))
+		d.push(d.newObj(cls, args, kwargs))
 	case opInst:
 		mod, name, err := d.globalLines()
 		if err != nil {
@@ -992,17 +991,26 @@ func (d *pickleDecoder) callOp(op byte) error {
 		all := d.items(its)
 		return d.pushed(d.call(all[0], all[1:]))
 	case opBuild:
-		state, err := d.pop()
-		if err != nil {
-			return err
-		}
-		target, err := d.top()
+		state, target, err := d.popOnto()
 		if err != nil {
 			return err
 		}
 		return d.build(target, state)
 	}
 	return nil
+}
+
+// popCall pops the callable and the argument tuple of REDUCE or
+// NEWOBJ(_EX); the arguments are capped so that appending to them copies.
+func (d *pickleDecoder) popCall() (fn *value.Value, args []*value.Value, err error) {
+	fn, tuple, err := d.pop2()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tuple.Kind != value.KindTuple {
+		return nil, nil, d.fail(opName(d.in[d.op]) + " arguments are a " + tuple.Kind.String() + ", not a tuple")
+	}
+	return fn, tuple.Items[:len(tuple.Items):len(tuple.Items)], nil
 }
 
 // refused fails the opcodes whose data is not in the pickle: persistent IDs
@@ -1406,23 +1414,13 @@ func (d *pickleDecoder) appendTo(target *value.Value, its []*value.Value) error 
 		if op == opAddItems {
 			break
 		}
-		if target.Items == nil {
-			target.Items = d.items(its)
-		} else {
-			d.used += int64(len(its)) * ptrCost
-			target.Items = append(target.Items, its...)
-		}
+		d.extend(target, its)
 		return nil
 	case value.KindSet:
 		if op != opAddItems {
 			break
 		}
-		if target.Items == nil {
-			target.Items = d.items(its)
-		} else {
-			d.used += int64(len(its)) * ptrCost
-			target.Items = append(target.Items, its...)
-		}
+		d.extend(target, its)
 		return nil
 	case value.KindObject:
 		if _, isRef := d.refs[target]; isRef {
@@ -1437,6 +1435,17 @@ func (d *pickleDecoder) appendTo(target *value.Value, its []*value.Value) error 
 		return nil
 	}
 	return d.fail(opName(op) + " on a " + target.Kind.String())
+}
+
+// extend appends its to the items of a list or set; the first items get a
+// slice of their own (see items).
+func (d *pickleDecoder) extend(target *value.Value, its []*value.Value) {
+	if target.Items == nil {
+		target.Items = d.items(its)
+		return
+	}
+	d.used += int64(len(its)) * ptrCost
+	target.Items = append(target.Items, its...)
 }
 
 func (d *pickleDecoder) setItems(target *value.Value, its []*value.Value) error {
