@@ -244,6 +244,15 @@ func putMemo[K comparable](m *map[K]uint32, k K, idx uint32) {
 	(*m)[k] = idx
 }
 
+// reduceTuple closes the arguments just written into a tuple (tupleOp is
+// TUPLE1, TUPLE2 or TUPLE3), memoized as Pickler does, and calls the
+// callable written before them. The caller memoizes the result or not.
+func (e *pickleEncoder) reduceTuple(tupleOp byte) {
+	e.write(tupleOp)
+	e.memoPut()
+	e.write(opReduce)
+}
+
 // ---- values ----
 
 func (e *pickleEncoder) save(v *value.Value, pool strPool, depth int) error {
@@ -465,9 +474,7 @@ func (e *pickleEncoder) saveBytes(v *value.Value) {
 			}
 			e.str(poolNone, string(text))
 			e.str(poolAttr, "latin1")
-			e.write(opTuple2)
-			e.memoPut()
-			e.write(opReduce)
+			e.reduceTuple(opTuple2)
 		}
 		remember(e.memoPut())
 		return
@@ -602,9 +609,7 @@ func (e *pickleEncoder) saveDict(v *value.Value, keys strPool, depth int) error 
 		if err := e.saveDict(&value.Value{Kind: value.KindDict, Pairs: v.Pairs}, poolKey, depth); err != nil {
 			return err
 		}
-		e.write(opTuple1)
-		e.memoPut()
-		e.write(opReduce)
+		e.reduceTuple(opTuple1)
 		putMemo(&e.ptrMemo, v, e.memoPut())
 		return nil
 	}
@@ -647,28 +652,11 @@ func (e *pickleEncoder) setItemsExact(pairs []value.Pair, keys strPool, depth in
 	}
 }
 
-// setItems is batch_dict, for the items a reduce gives as an iterator:
-// batches of MARK ... SETITEMS, and SETITEM for a batch of one.
+// setItems is batch_dict, for the items a reduce gives as an iterator.
 func (e *pickleEncoder) setItems(pairs []value.Pair, depth int) error {
-	for len(pairs) > 0 {
-		if len(pairs) == 1 {
-			if err := e.item(pairs[0], poolKey, depth); err != nil {
-				return err
-			}
-			e.write(opSetItem)
-			return nil
-		}
-		n := min(len(pairs), pickleBatchSize)
-		e.write(opMark)
-		for _, p := range pairs[:n] {
-			if err := e.item(p, poolKey, depth); err != nil {
-				return err
-			}
-		}
-		e.write(opSetItems)
-		pairs = pairs[n:]
-	}
-	return nil
+	return batched(e, pairs, opSetItem, opSetItems, func(p value.Pair) error {
+		return e.item(p, poolKey, depth)
+	})
 }
 
 // saveSet is save_set / save_frozenset: EMPTY_SET + ADDITEMS batches and
@@ -693,9 +681,7 @@ func (e *pickleEncoder) saveSet(v *value.Value, depth int) error {
 		if err := e.appends(v.Items, depth); err != nil {
 			return err
 		}
-		e.write(opTuple1)
-		e.memoPut()
-		e.write(opReduce)
+		e.reduceTuple(opTuple1)
 		putMemo(&e.ptrMemo, v, e.memoPut())
 		return nil
 	}
@@ -829,9 +815,7 @@ func (e *pickleEncoder) global(module, qualname string) error {
 			return err
 		}
 		e.str(poolNone, qualname[i+1:])
-		e.write(opTuple2)
-		e.memoPut()
-		e.write(opReduce)
+		e.reduceTuple(opTuple2)
 	default:
 		if err := e.checkGlobalLine(module, qualname); err != nil {
 			return err
@@ -942,9 +926,7 @@ func (e *pickleEncoder) saveObject(v *value.Value, depth int) error {
 		if err := e.save(items[1], poolNone, depth+1); err != nil {
 			return err
 		}
-		e.write(opTuple2)
-		e.memoPut()
-		e.write(opReduce)
+		e.reduceTuple(opTuple2)
 	default:
 		module, qualname, ok := splitGlobal(v.Str)
 		if !ok {
@@ -973,26 +955,33 @@ func (e *pickleEncoder) saveObject(v *value.Value, depth int) error {
 	return e.build(v.State, depth)
 }
 
-// appendItems is batch_list, for the items a reduce gives as an iterator:
-// batches of MARK ... APPENDS, and APPEND for a batch of one.
+// appendItems is batch_list, for the items a reduce gives as an iterator.
 func (e *pickleEncoder) appendItems(items []*value.Value, depth int) error {
-	for len(items) > 0 {
-		if len(items) == 1 {
-			if err := e.save(items[0], poolNone, depth+1); err != nil {
+	return batched(e, items, opAppend, opAppends, func(it *value.Value) error {
+		return e.save(it, poolNone, depth+1)
+	})
+}
+
+// batched writes what a reduce gives as an iterator the way batch_list and
+// batch_dict do: batches of MARK ... many, and one for a batch of one.
+func batched[T any](e *pickleEncoder, xs []T, one, many byte, save func(T) error) error {
+	for len(xs) > 0 {
+		if len(xs) == 1 {
+			if err := save(xs[0]); err != nil {
 				return err
 			}
-			e.write(opAppend)
+			e.write(one)
 			return nil
 		}
-		n := min(len(items), pickleBatchSize)
+		n := min(len(xs), pickleBatchSize)
 		e.write(opMark)
-		for _, it := range items[:n] {
-			if err := e.save(it, poolNone, depth+1); err != nil {
+		for _, x := range xs[:n] {
+			if err := save(x); err != nil {
 				return err
 			}
 		}
-		e.write(opAppends)
-		items = items[n:]
+		e.write(many)
+		xs = xs[n:]
 	}
 	return nil
 }
@@ -1139,12 +1128,10 @@ func (e *pickleEncoder) saveTemporal(v *value.Value) error {
 		default:
 			e.saveTimezone(dt.Offset)
 		}
-		e.write(opTuple2)
+		e.reduceTuple(opTuple2)
 	} else {
-		e.write(opTuple1)
+		e.reduceTuple(opTuple1)
 	}
-	e.memoPut()
-	e.write(opReduce)
 	putMemo(&e.ptrMemo, v, e.memoPut())
 	return nil
 }
@@ -1207,9 +1194,7 @@ func (e *pickleEncoder) timezone(off time.Duration) uint32 {
 	_ = e.global("datetime", "timezone")
 	e.boundary()
 	e.timedelta(*offsetDelta(off).TD)
-	e.write(opTuple1)
-	e.memoPut()
-	e.write(opReduce)
+	e.reduceTuple(opTuple1)
 	return e.memoPut()
 }
 
@@ -1229,15 +1214,11 @@ func (e *pickleEncoder) saveZone(key string) error {
 	e.boundary()
 	_ = e.global("zoneinfo", "ZoneInfo")
 	e.str(poolNone, "_unpickle") // the method's __name__, a new str each time
-	e.write(opTuple2)
-	e.memoPut()
-	e.write(opReduce)
+	e.reduceTuple(opTuple2)
 	e.memoPut()
 	e.str(poolNone, key)
 	e.small(1) // from the cache
-	e.write(opTuple2)
-	e.memoPut()
-	e.write(opReduce)
+	e.reduceTuple(opTuple2)
 	putMemo(&e.shared, "\x00zone\x00"+key, e.memoPut())
 	return nil
 }
@@ -1249,9 +1230,7 @@ func (e *pickleEncoder) timedelta(td value.TimeDelta) uint32 {
 	e.small(td.Days)
 	e.small(td.Seconds)
 	e.small(td.Microseconds)
-	e.write(opTuple3)
-	e.memoPut()
-	e.write(opReduce)
+	e.reduceTuple(opTuple3)
 	return e.memoPut()
 }
 
@@ -1281,9 +1260,7 @@ func (e *pickleEncoder) saveDecimal(v *value.Value) error {
 	}
 	_ = e.global("decimal", "Decimal")
 	e.str(poolNone, v.Str)
-	e.write(opTuple1)
-	e.memoPut()
-	e.write(opReduce)
+	e.reduceTuple(opTuple1)
 	putMemo(&e.ptrMemo, v, e.memoPut())
 	return nil
 }
