@@ -71,27 +71,14 @@ func AppendStr(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == quote || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-			default:
-				dst = append(dst, c)
-			}
+			dst = appendByte(dst, c, quote)
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1: // impossible for a Str node; stay safe
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			dst = appendByte(dst, c, quote)
 		case unicode.IsPrint(r):
 			dst = append(dst, s[i:i+size]...)
 		case r <= 0xff:
@@ -116,22 +103,28 @@ func AppendBytes(dst, b []byte) []byte {
 	}
 	dst = append(dst, 'b', quote)
 	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c < 0x20 || c >= 0x7f:
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		default:
-			dst = append(dst, c)
-		}
+		dst = appendByte(dst, c, quote)
 	}
 	return append(dst, quote)
+}
+
+// appendByte appends c as repr writes a byte of bytes, or an ASCII character
+// of str, between quote marks: the quote, \\, \t \n \r by name, other
+// control characters and bytes from 0x7f as \xhh.
+func appendByte(dst []byte, c, quote byte) []byte {
+	switch {
+	case c == quote || c == '\\':
+		return append(dst, '\\', c)
+	case c == '\t':
+		return append(dst, '\\', 't')
+	case c == '\n':
+		return append(dst, '\\', 'n')
+	case c == '\r':
+		return append(dst, '\\', 'r')
+	case c < 0x20 || c >= 0x7f:
+		return append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+	}
+	return append(dst, c)
 }
 
 func indexByte(b []byte, c byte) int {
