@@ -18,15 +18,7 @@ func Key(s string) string {
 	if s != "" && s[0] != '"' && isPlain(s) {
 		return s
 	}
-	if s == "" {
-		return `""`
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	b.WriteByte('"')
-	escapeInto(&b, s, true)
-	b.WriteByte('"')
-	return b.String()
+	return Quote(s)
 }
 
 // NeedsQuoting reports whether Key(s) would quote s.
@@ -39,43 +31,26 @@ func Text(s string) string {
 	if isPlainText(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case isUnsafe(r):
-			writeRuneEscape(&b, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
+	return visible(s, true)
 }
 
 // Quote always returns the double-quoted escaped form of s.
 func Quote(s string) string {
 	var b strings.Builder
+	b.Grow(len(s) + 8)
 	b.WriteByte('"')
-	escapeInto(&b, s, true)
+	escapeInto(&b, s)
 	b.WriteByte('"')
 	return b.String()
 }
 
-func escapeInto(b *strings.Builder, s string, quoteBackslash bool) {
+func escapeInto(b *strings.Builder, s string) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(b, `\x%02x`, s[i])
-		case r == '\\' && quoteBackslash:
+		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '"':
 			b.WriteString(`\"`)
@@ -105,30 +80,18 @@ func writeRuneEscape(b *strings.Builder, r rune) {
 	}
 }
 
-func isPlain(s string) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				return false
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size <= 1) || isUnsafe(r) {
-			return false
-		}
-		i += size
-	}
-	return true
-}
+// isPlain reports whether s prints as it is: valid UTF-8 without a rune a
+// terminal may act on.
+func isPlain(s string) bool { return plain(s, false) }
 
-func isPlainText(s string) bool {
+// isPlainText is isPlain letting newlines and tabs through, as Text keeps them.
+func isPlainText(s string) bool { return plain(s, true) }
+
+func plain(s string, keepLayout bool) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+			if (c < 0x20 && !(keepLayout && (c == '\n' || c == '\t'))) || c == 0x7f {
 				return false
 			}
 			i++
@@ -228,6 +191,13 @@ func Line(s string) string {
 	if isPlain(s) {
 		return s
 	}
+	return visible(s, false)
+}
+
+// visible is Text (keepLayout) or Line for an s that is not plain: runes a
+// terminal may act on escaped; newlines and tabs kept and CR escaped, or all
+// three written as a space.
+func visible(s string, keepLayout bool) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); {
@@ -236,7 +206,14 @@ func Line(s string) string {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\n' || r == '\r' || r == '\t':
-			b.WriteByte(' ')
+			switch {
+			case !keepLayout:
+				b.WriteByte(' ')
+			case r == '\r':
+				b.WriteString(`\r`)
+			default:
+				b.WriteRune(r)
+			}
 		case isUnsafe(r):
 			writeRuneEscape(&b, r)
 		default:
