@@ -2,6 +2,8 @@ package backends
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,4 +61,29 @@ type RawDumper interface {
 	// RestoreRaw recreates key from a DumpRaw payload; an existing key is
 	// replaced only when replace is set, else it reports false.
 	RestoreRaw(ctx context.Context, key string, payload []byte, ttl time.Duration, replace bool) (bool, error)
+}
+
+// SplitStreamID reads a stream entry ID, "ms-seq" in decimal; ok is false
+// (and both parts 0) when id is not one.
+func SplitStreamID(id string) (ms, seq uint64, ok bool) {
+	a, b, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	ms, err := strconv.ParseUint(a, 10, 64)
+	if err == nil {
+		seq, err = strconv.ParseUint(b, 10, 64)
+	}
+	if err != nil {
+		return 0, 0, false
+	}
+	return ms, seq, true
+}
+
+// StreamIDLess reports whether stream ID a comes before b; an ID that does
+// not parse counts as 0-0.
+func StreamIDLess(a, b string) bool {
+	am, as, _ := SplitStreamID(a)
+	bm, bs, _ := SplitStreamID(b)
+	return am < bm || (am == bm && as < bs)
 }

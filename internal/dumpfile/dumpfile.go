@@ -644,7 +644,7 @@ func decodeItems(kind string, raw json.RawMessage, prevID string) ([]backends.It
 		if _, _, err := parseStreamID(*se.ID); err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
-		if prevID != "" && !streamIDLess(prevID, *se.ID) {
+		if prevID != "" && !backends.StreamIDLess(prevID, *se.ID) {
 			return nil, fmt.Errorf("entry %d: id %s is not above %s", i, *se.ID, prevID)
 		}
 		if len(se.Fields) == 0 {
@@ -708,23 +708,11 @@ func parseScore(raw json.RawMessage) (float64, error) {
 }
 
 func parseStreamID(id string) (ms, seq uint64, err error) {
-	a, b, ok := strings.Cut(id, "-")
-	if ok {
-		ms, err = strconv.ParseUint(a, 10, 64)
-		if err == nil {
-			seq, err = strconv.ParseUint(b, 10, 64)
-		}
-	}
-	if !ok || err != nil {
+	ms, seq, ok := backends.SplitStreamID(id)
+	if !ok {
 		return 0, 0, fmt.Errorf("bad stream id %q (want ms-seq)", id)
 	}
 	return ms, seq, nil
-}
-
-func streamIDLess(a, b string) bool {
-	am, as, _ := parseStreamID(a)
-	bm, bs, _ := parseStreamID(b)
-	return am < bm || (am == bm && as < bs)
 }
 
 // jsonError drops encoding/json's Go type names from its messages.

@@ -275,14 +275,8 @@ func streamItems(reply any) ([]backends.Item, error) {
 
 // parseStreamID splits "ms-seq".
 func parseStreamID(id string) (ms, seq uint64, err error) {
-	a, b, ok := strings.Cut(id, "-")
-	if ok {
-		ms, err = strconv.ParseUint(a, 10, 64)
-		if err == nil {
-			seq, err = strconv.ParseUint(b, 10, 64)
-		}
-	}
-	if !ok || err != nil {
+	ms, seq, ok := backends.SplitStreamID(id)
+	if !ok {
 		return 0, 0, fmt.Errorf("bad stream ID %q", id)
 	}
 	return ms, seq, nil
@@ -300,12 +294,6 @@ func nextStreamID(id string) (string, error) {
 		return fmt.Sprintf("%d-0", ms+1), nil
 	}
 	return fmt.Sprintf("%d-%d", ms, seq+1), nil
-}
-
-func streamIDLess(a, b string) bool {
-	am, as, _ := parseStreamID(a)
-	bm, bs, _ := parseStreamID(b)
-	return am < bm || (am == bm && as < bs)
 }
 
 // RestoreCollection writes into a fresh temporary key beside key, so a
@@ -501,7 +489,7 @@ func (r *restorer) finishStream(ctx context.Context, m backends.StreamMeta) erro
 			}
 			// Redis 6 has no XSETID options: the ID alone below.
 		}
-		if lastID != r.lastAdded && r.lastAdded != "" && streamIDLess(r.lastAdded, lastID) {
+		if lastID != r.lastAdded && r.lastAdded != "" && backends.StreamIDLess(r.lastAdded, lastID) {
 			return r.b.client.Do(ctx, "XSETID", r.tmp, lastID).Err()
 		}
 		return nil
