@@ -457,7 +457,7 @@ func (r *Reader) parse(raw []byte) (Entry, error) {
 	e.Stream = backends.StreamMeta{LastID: l.LastID, MaxDeletedID: l.MaxDel, EntriesAdded: -1}
 	for name, id := range map[string]string{"last_id": l.LastID, "max_deleted_id": l.MaxDel} {
 		if id != "" {
-			if _, _, err := parseStreamID(id); err != nil {
+			if err := checkStreamID(id); err != nil {
 				return Entry{}, fmt.Errorf("%s: %s: %w", textesc.Key(e.Key), name, err)
 			}
 		}
@@ -641,7 +641,7 @@ func decodeItems(kind string, raw json.RawMessage, prevID string) ([]backends.It
 		if se.ID == nil {
 			return nil, fmt.Errorf("entry %d: no id", i)
 		}
-		if _, _, err := parseStreamID(*se.ID); err != nil {
+		if err := checkStreamID(*se.ID); err != nil {
 			return nil, fmt.Errorf("entry %d: %w", i, err)
 		}
 		if prevID != "" && !backends.StreamIDLess(prevID, *se.ID) {
@@ -707,12 +707,12 @@ func parseScore(raw json.RawMessage) (float64, error) {
 	return f, nil
 }
 
-func parseStreamID(id string) (ms, seq uint64, err error) {
-	ms, seq, ok := backends.SplitStreamID(id)
-	if !ok {
-		return 0, 0, fmt.Errorf("bad stream id %q (want ms-seq)", id)
+// checkStreamID refuses an id that is not a stream entry ID.
+func checkStreamID(id string) error {
+	if _, _, ok := backends.SplitStreamID(id); !ok {
+		return fmt.Errorf("bad stream id %q (want ms-seq)", id)
 	}
-	return ms, seq, nil
+	return nil
 }
 
 // jsonError drops encoding/json's Go type names from its messages.
