@@ -201,15 +201,7 @@ func (rs *restorer) entry(ctx context.Context, e *dumpfile.Entry) error {
 			return err
 		}
 		done, err := rd.RestoreRaw(ctx, e.Key, e.Value, ttlOf(e), rs.replace)
-		if err != nil {
-			return fmt.Errorf("%s: %w", textesc.Key(e.Key), err)
-		}
-		if done {
-			rs.n.Restored++
-		} else {
-			rs.n.Kept++
-		}
-		return nil
+		return rs.written(e.Key, done, err)
 	case e.IsCollection():
 		return rs.collection(ctx, e)
 	}
@@ -276,8 +268,14 @@ func (rs *restorer) collection(ctx context.Context, e *dumpfile.Entry) error {
 	}
 	done, err := rs.cur.Commit(ctx, rs.curTTL, e.Stream, rs.replace)
 	rs.cur = nil
+	return rs.written(e.Key, done, err)
+}
+
+// written counts the outcome of a write that keeps an existing key unless
+// --replace (RESTORE, a collection's Commit): restored when done, else kept.
+func (rs *restorer) written(key string, done bool, err error) error {
 	if err != nil {
-		return fmt.Errorf("%s: %w", textesc.Key(e.Key), err)
+		return fmt.Errorf("%s: %w", textesc.Key(key), err)
 	}
 	if done {
 		rs.n.Restored++
