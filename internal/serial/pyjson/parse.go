@@ -146,16 +146,38 @@ func (p *jsonParser) enter() error {
 	return nil
 }
 
+// leave moves past close when it comes next, after space, ending the array
+// or object: the test for an empty one.
+func (p *jsonParser) leave(close byte) bool {
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == close {
+		p.i++
+		p.depth--
+		return true
+	}
+	return false
+}
+
+// more reads what follows an item of an array or object: ',' before another
+// item (true) or close, which ends it (false).
+func (p *jsonParser) more(close byte) (bool, error) {
+	if p.leave(close) {
+		return false, nil
+	}
+	if p.i < len(p.b) && p.b[p.i] == ',' {
+		p.i++
+		return true, nil
+	}
+	return false, p.unexpected("',' or '" + string(rune(close)) + "'")
+}
+
 func (p *jsonParser) array() (*value.Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	p.i++ // '['
 	v := &value.Value{Kind: value.KindList}
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
-		p.depth--
+	if p.leave(']') {
 		v.Items = []*value.Value{}
 		return v, nil
 	}
@@ -166,19 +188,13 @@ func (p *jsonParser) array() (*value.Value, error) {
 			return nil, err
 		}
 		v.Items = append(v.Items, item)
-		p.skipSpace()
-		if p.i < len(p.b) {
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case ']':
-				p.i++
-				p.depth--
-				return v, nil
-			}
+		more, err := p.more(']')
+		if err != nil {
+			return nil, err
 		}
-		return nil, p.unexpected("',' or ']'")
+		if !more {
+			return v, nil
+		}
 	}
 }
 
@@ -188,10 +204,7 @@ func (p *jsonParser) object() (*value.Value, error) {
 	}
 	p.i++ // '{'
 	v := &value.Value{Kind: value.KindDict, Pairs: []value.Pair{}}
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		p.depth--
+	if p.leave('}') {
 		return v, nil
 	}
 	var index map[string]int // key -> position, built once the object grows
@@ -242,19 +255,13 @@ func (p *jsonParser) object() (*value.Value, error) {
 				}
 			}
 		}
-		p.skipSpace()
-		if p.i < len(p.b) {
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case '}':
-				p.i++
-				p.depth--
-				return v, nil
-			}
+		more, err := p.more('}')
+		if err != nil {
+			return nil, err
 		}
-		return nil, p.unexpected("',' or '}'")
+		if !more {
+			return v, nil
+		}
 	}
 }
 
