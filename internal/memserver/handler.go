@@ -315,11 +315,7 @@ func (h *handler) getEntry(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putEntry(w http.ResponseWriter, r *http.Request) {
-	key, ok := h.key(w, r)
-	if !ok {
-		return
-	}
-	ttl, ok := h.ttl(w, r)
+	key, ttl, ok := h.keyTTL(w, r)
 	if !ok {
 		return
 	}
@@ -352,11 +348,7 @@ func (h *handler) deleteEntry(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) expire(w http.ResponseWriter, r *http.Request) {
-	key, ok := h.key(w, r)
-	if !ok {
-		return
-	}
-	ttl, ok := h.ttl(w, r)
+	key, ttl, ok := h.keyTTL(w, r)
 	if !ok {
 		return
 	}
@@ -543,6 +535,16 @@ func (h *handler) ttl(w http.ResponseWriter, r *http.Request) (time.Duration, bo
 		return 0, false
 	}
 	return d, true
+}
+
+// keyTTL reads the key and ttl parameters of a write (PUT, expire).
+func (h *handler) keyTTL(w http.ResponseWriter, r *http.Request) (string, time.Duration, bool) {
+	key, ok := h.key(w, r)
+	if !ok {
+		return "", 0, false
+	}
+	ttl, ok := h.ttl(w, r)
+	return key, ttl, ok
 }
 
 // body reads the whole request body within maxBody, answering 413 beyond it
