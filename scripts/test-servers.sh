@@ -238,27 +238,18 @@ make_certs() {
 	}
 }
 
-# start_redis NAME PORTVAR PROBE [EXTRA ARGS...]: start one redis-server on a
-# free port; EXTRA ARGS may use the placeholder PORT, replaced by the port.
-start_redis() {
-	local name=$1 var=$2 probe=$3 attempt port pid rc a args
+# start_server NAME PORTVAR PROBE COMMAND [ARGS...]: run COMMAND on a free
+# port, every PORT in it replaced by the port, and set PORTVAR to that port
+# once PROBE answers; on another port when one was taken before it could bind.
+start_server() {
+	local name=$1 var=$2 probe=$3 attempt port pid rc a cmd
 	shift 3
 	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
 		port=$(free_port)
-		args=()
-		for a in "$@"; do args+=("${a//PORT/$port}"); done
+		cmd=()
+		for a in "$@"; do cmd+=("${a//PORT/$port}"); done
 		: >"$STATE/$name.log"
-		redis-server \
-			--bind 127.0.0.1 \
-			--protected-mode yes \
-			--databases 1024 \
-			--save '' \
-			--appendonly no \
-			--daemonize no \
-			--dir "$STATE" \
-			--logfile '' \
-			"${args[@]}" \
-			</dev/null >>"$STATE/$name.log" 2>&1 3>&- &
+		"${cmd[@]}" </dev/null >>"$STATE/$name.log" 2>&1 3>&- &
 		pid=$!
 		printf '%s\n' "$pid" >"$STATE/$name.pid"
 		rc=0
@@ -281,37 +272,31 @@ start_redis() {
 	die "$name: gave up after $PORT_ATTEMPTS port attempts; see $STATE/$name.log"
 }
 
+# start_redis NAME PORTVAR PROBE [EXTRA ARGS...]: start one redis-server on a
+# free port; EXTRA ARGS may use the placeholder PORT, replaced by the port.
+start_redis() {
+	local name=$1 var=$2 probe=$3
+	shift 3
+	start_server "$name" "$var" "$probe" redis-server \
+		--bind 127.0.0.1 \
+		--protected-mode yes \
+		--databases 1024 \
+		--save '' \
+		--appendonly no \
+		--daemonize no \
+		--dir "$STATE" \
+		--logfile '' \
+		"$@"
+}
+
 # start_memcached NAME PORTVAR [EXTRA ARGS...]: start one memcached on a free port.
 start_memcached() {
-	local name=$1 var=$2 attempt port pid rc user=()
+	local name=$1 var=$2 user=()
 	shift 2
 	# memcached refuses to run as root without -u.
 	[[ $(id -u) -eq 0 ]] && user=(-u root)
-	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
-		port=$(free_port)
-		: >"$STATE/$name.log"
-		memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" "$@" \
-			</dev/null >>"$STATE/$name.log" 2>&1 3>&- &
-		pid=$!
-		printf '%s\n' "$pid" >"$STATE/$name.pid"
-		rc=0
-		wait_up "$name" "$pid" "$port" memcached_version "$STATE/$name.log" || rc=$?
-		case $rc in
-		0)
-			log "$name pid $pid on 127.0.0.1:$port"
-			printf -v "$var" '%s' "$port"
-			return 0
-			;;
-		2)
-			log "port $port was taken before $name could bind it; retrying"
-			rm -f "$STATE/$name.pid"
-			;;
-		*)
-			return 1
-			;;
-		esac
-	done
-	die "$name: gave up after $PORT_ATTEMPTS port attempts; see $STATE/$name.log"
+	start_server "$name" "$var" memcached_version \
+		memcached -l 127.0.0.1 -p PORT -U 0 -m 256 "${user[@]}" "$@"
 }
 
 # twemproxy_get PORT: twemproxy has no "version"; a get of a missing key answers END.
