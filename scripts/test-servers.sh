@@ -125,25 +125,30 @@ s.close()' 2>/dev/null) && [[ $p =~ ^[0-9]+$ ]] && ! port_in_use "$p"; then
 # ---------------------------------------------------------------- probes
 
 # The probes run in subshells so the sockets they open never outlive them.
+
+# answer PORT REQUEST: print the first line 127.0.0.1:PORT sends back to the
+# text-protocol line REQUEST (nothing when it sends none within 2s).
+answer() (
+	out=
+	{ exec 8<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || exit 1
+	printf '%s\r\n' "$2" >&8
+	IFS= read -r -t 2 out <&8 || out=
+	printf '%s' "$out"
+)
+
 redis_ping() ( # PORT
 	out=
 	if command -v redis-cli >/dev/null 2>&1; then
 		out=$(timeout 2 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) || exit 1
 		[[ $out == PONG ]]
 	else
-		{ exec 8<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || exit 1
-		printf 'PING\r\n' >&8
-		IFS= read -r -t 2 out <&8 || out=
+		out=$(answer "$1" PING) || exit 1
 		[[ ${out%$'\r'} == +PONG ]]
 	fi
 )
 
 memcached_version() ( # PORT
-	out=
-	{ exec 8<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || exit 1
-	printf 'version\r\n' >&8
-	IFS= read -r -t 2 out <&8 || out=
-	[[ $out == VERSION* ]]
+	[[ $(answer "$1" version) == VERSION* ]]
 )
 
 # alive PID: true when PID exists and is not a zombie.
@@ -301,11 +306,7 @@ start_memcached() {
 
 # twemproxy_get PORT: twemproxy has no "version"; a get of a missing key answers END.
 twemproxy_get() (
-	out=
-	{ exec 8<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || exit 1
-	printf 'get cachectl-probe\r\n' >&8
-	IFS= read -r -t 2 out <&8 || out=
-	[[ $out == END* ]]
+	[[ $(answer "$1" 'get cachectl-probe') == END* ]]
 )
 
 # start_twemproxy PORTVAR BACKEND_PORT: nutcracker (twemproxy) in front of one
