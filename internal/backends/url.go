@@ -17,6 +17,13 @@ type Options struct {
 	// Password is used when the URL carries none (from password_env or
 	// CACHECTL_PASSWORD), so it never has to appear on a command line.
 	Password string
+	// SentinelPassword authenticates to Redis Sentinels (from
+	// ?sentinel_password_env= or a context's sentinel_password_env); the
+	// data nodes take Password.
+	SentinelPassword string
+	// ReadFromReplicas lets listing-only commands read from replicas
+	// (Redis Cluster, Sentinel), sparing the primaries.
+	ReadFromReplicas bool
 	// Token authenticates to HTTP caches.
 	Token string
 	// ScanCount is the COUNT hint for each SCAN page.
