@@ -197,11 +197,46 @@ type Stats struct {
 	Servers []ServerStats
 }
 
-// ServerStats are one pool member's figures, or why it did not answer.
+// ServerStats are one pool member's or cluster node's figures, or why it
+// did not answer.
 type ServerStats struct {
 	Address string
 	Stats   *Stats // nil when Err is set
 	Err     error
+	// Role is "primary" or "replica" for the nodes of a cluster or of a
+	// Sentinel setup; "" for a pool member.
+	Role string
+	// Slots are the slot ranges a cluster primary serves.
+	Slots [][2]int
+	// Primary is the address a replica copies; Link its replication link
+	// ("up", "down") as the replica reports it.
+	Primary, Link string
+	// ReplOffset is the replication offset the node reports (-1 unknown).
+	ReplOffset int64
+}
+
+// Add adds one server's figures to the totals of several; uptime is the
+// shortest, since the whole has been complete only that long.
+func (s *Stats) Add(o *Stats) {
+	s.Keys += o.Keys
+	s.MemoryBytes += o.MemoryBytes
+	s.Hits += o.Hits
+	s.Misses += o.Misses
+	s.Evictions += o.Evictions
+	s.Expired += o.Expired
+	s.OpsPerSec += o.OpsPerSec
+	s.Connections += o.Connections
+	if s.Uptime == 0 || o.Uptime < s.Uptime {
+		s.Uptime = o.Uptime
+	}
+	if s.Known == nil {
+		s.Known = map[string]bool{}
+	}
+	for k, v := range o.Known {
+		if v {
+			s.Known[k] = true
+		}
+	}
 }
 
 // HitRatio returns hits/(hits+misses), or ok=false when there were no lookups.

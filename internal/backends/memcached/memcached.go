@@ -346,7 +346,7 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 			failed++
 			continue
 		}
-		addStats(total, s)
+		total.Add(s)
 		if !slices.Contains(versions, s.Version) {
 			versions = append(versions, s.Version)
 		}
@@ -360,25 +360,6 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 		return total, fmt.Errorf("%d of %d servers did not answer: %w", failed, len(per), firstErr(errs))
 	}
 	return total, nil
-}
-
-// addStats adds one server's figures to a pool's totals; uptime is the
-// shortest, since the pool as a whole has been complete only that long.
-func addStats(t, s *backends.Stats) {
-	t.Keys += s.Keys
-	t.MemoryBytes += s.MemoryBytes
-	t.Hits += s.Hits
-	t.Misses += s.Misses
-	t.Evictions += s.Evictions
-	t.Connections += s.Connections
-	if t.Uptime == 0 || s.Uptime < t.Uptime {
-		t.Uptime = s.Uptime
-	}
-	for k, v := range s.Known {
-		if v {
-			t.Known[k] = true
-		}
-	}
 }
 
 // connErr wraps a failure talking to one server.

@@ -46,9 +46,8 @@ type Backend struct {
 // kind is the backend kind this package serves.
 const kind = "redis"
 
-// Driver declares the Redis backend for the table in internal/backends/drivers.
-// Sentinel and Cluster URLs parse and are validated; Open answers "not
-// supported yet" for them.
+// Driver declares the Redis backend for the table in internal/backends/drivers:
+// standalone servers, Sentinel and Cluster.
 var Driver = backends.Driver{
 	Kind:     kind,
 	Schemes:  []string{"redis", "rediss", "unix", "redis+sentinel", "redis+cluster"},
@@ -62,12 +61,6 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	t, err := parseURL(u, opts.Password)
 	if err != nil {
 		return nil, err
-	}
-	switch t.Kind {
-	case "sentinel":
-		return nil, &backends.UnsupportedError{What: "Redis Sentinel (redis+sentinel://)"}
-	case "cluster":
-		return nil, &backends.UnsupportedError{What: "Redis Cluster (redis+cluster://)"}
 	}
 	silenceOnce.Do(func() { goredis.SetLogger(quietLogger{}) })
 	opts = opts.WithDefaults()
@@ -103,6 +96,24 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	}
 	if t.Network == "unix" {
 		uo.Dialer = unixDialer(t.Addrs[0], opts.Timeout)
+	}
+	switch t.Kind {
+	case "cluster":
+		uo.IsClusterMode = true
+		// The cluster client follows MOVED and ASK for keyed commands
+		// (reads, SET, EXPIRE); deletes, whose counts must be exact, go
+		// through Cluster.DeleteKeys instead.
+		uo.MaxRedirects = maxRedirects
+		client := goredis.NewUniversalClient(uo)
+		client.AddHook(cancelHook{})
+		b := &Backend{client: client, target: t, opts: opts}
+		return newCluster(b, uo), nil
+	case "sentinel":
+		uo.SentinelPassword = opts.SentinelPassword
+		client := goredis.NewUniversalClient(uo)
+		client.AddHook(cancelHook{})
+		b := &Backend{client: client, target: t, opts: opts}
+		return newSentinel(b, uo), nil
 	}
 	client := goredis.NewUniversalClient(uo)
 	client.AddHook(cancelHook{})
@@ -370,6 +381,11 @@ func (b *Backend) deleteBatch(ctx context.Context, keys []string) (int64, error)
 // non-empty page to fn, so memory stays flat whatever the keyspace size.
 // Like SCAN itself it may report a key twice when the server rehashes.
 func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []string) error) error {
+	return b.scanWith(ctx, b.client, pattern, fn)
+}
+
+// scanWith is Scan on the given client (a replica's, on Sentinel).
+func (b *Backend) scanWith(ctx context.Context, client goredis.Cmdable, pattern string, fn func(keys []string) error) error {
 	match := pattern
 	if match == "*" {
 		match = "" // cheaper for the server: no per-key glob match
@@ -377,7 +393,7 @@ func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []strin
 	var cursor uint64
 	for {
 		opCtx, cancel := b.op(ctx)
-		keys, next, err := b.client.Scan(opCtx, cursor, match, int64(b.opts.ScanCount)).Result()
+		keys, next, err := client.Scan(opCtx, cursor, match, int64(b.opts.ScanCount)).Result()
 		cancel()
 		if err != nil {
 			return b.wrap(err)

@@ -33,6 +33,8 @@ type target struct {
 var knownParams = map[string]bool{
 	"db": true, "ca": true, "cert": true, "key": true, "insecure": true,
 	"servername": true, "client_name": true, "password": false,
+	// Read by the caller, which puts the sentinels' password in Options.
+	"sentinel_password_env": true,
 }
 
 // parseURL turns redis://, rediss://, unix://, redis+sentinel:// and
@@ -48,7 +50,7 @@ func parseURL(u *url.URL, password string) (*target, error) {
 			if name == "password" {
 				return nil, bad("put the password in the URL's user part or in CACHECTL_PASSWORD, not in ?password=")
 			}
-			return nil, bad("unknown parameter %q (known: db, ca, cert, key, insecure, servername, client_name)", name)
+			return nil, bad("unknown parameter %q (known: db, ca, cert, key, insecure, servername, client_name, sentinel_password_env)", name)
 		}
 	}
 	if u.User != nil {
@@ -143,8 +145,17 @@ func parseURL(u *url.URL, password string) (*target, error) {
 	if tlsParams && !secure {
 		return nil, bad("TLS parameters need a rediss:// URL")
 	}
+	if q.Has("sentinel_password_env") && t.Kind != "sentinel" {
+		return nil, bad("sentinel_password_env is for redis+sentinel:// URLs")
+	}
 	if secure {
-		cfg, err := tlsConfig(q, t.Addrs[0])
+		// Each node of a cluster or Sentinel setup is checked against its
+		// own host name unless servername= names one for all.
+		host := t.Addrs[0]
+		if t.Kind != "standalone" {
+			host = ""
+		}
+		cfg, err := tlsConfig(q, host)
 		if err != nil {
 			return nil, bad("%v", err)
 		}
