@@ -2,8 +2,7 @@ package drivers
 
 import (
 	"context"
-	"errors"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/cachectl/cachectl/internal/backends"
@@ -43,12 +42,22 @@ func TestUnknownSchemeListsTheTable(t *testing.T) {
 	}
 }
 
-func TestSentinelAndClusterAreNotSupportedYet(t *testing.T) {
-	for _, raw := range []string{"redis+sentinel://h:26379/m", "rediss+sentinel://h:26379/m", "redis+cluster://a:1,b:2", "rediss+cluster://a:1,b:2"} {
-		_, err := All().Open(context.Background(), raw, backends.Options{})
-		var ue *backends.UnsupportedError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not supported yet") {
+func TestSentinelAndClusterOpenWithoutDialling(t *testing.T) {
+	// Opening is lazy: nothing listens on these ports, and Open still succeeds.
+	for raw, capability := range map[string]string{
+		"redis+sentinel://127.0.0.1:1/m":           "sentinel",
+		"rediss+sentinel://127.0.0.1:1/m":          "sentinel",
+		"redis+cluster://127.0.0.1:1,127.0.0.1:2":  "cluster",
+		"rediss+cluster://127.0.0.1:1,127.0.0.1:2": "cluster",
+	} {
+		b, err := All().Open(context.Background(), raw, backends.Options{})
+		if err != nil {
 			t.Errorf("%s: %v", raw, err)
+			continue
 		}
+		if info := b.Describe(); info.Kind != "redis" || !slices.Contains(info.Capabilities, capability) {
+			t.Errorf("%s: %+v, want kind redis with %q", raw, info, capability)
+		}
+		b.Close()
 	}
 }

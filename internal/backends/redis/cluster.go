@@ -193,9 +193,9 @@ func (c *Cluster) Scan(ctx context.Context, pattern string, fn func(keys []strin
 // slotSet is a set of slots.
 type slotSet [backends.SlotCount / 64]uint64
 
-func (s *slotSet) add(slot int)          { s[slot/64] |= 1 << (slot % 64) }
-func (s *slotSet) has(slot int) bool     { return s[slot/64]&(1<<(slot%64)) != 0 }
-func (s *slotSet) empty() bool           { return *s == slotSet{} }
+func (s *slotSet) add(slot int)      { s[slot/64] |= 1 << (slot % 64) }
+func (s *slotSet) has(slot int) bool { return s[slot/64]&(1<<(slot%64)) != 0 }
+func (s *slotSet) empty() bool       { return *s == slotSet{} }
 func (s *slotSet) each(fn func(slot int)) {
 	for w, bits := range s {
 		for b := 0; bits != 0; b++ {

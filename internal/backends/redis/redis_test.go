@@ -456,14 +456,17 @@ func TestPasswordFromOptionsOnlyWhenURLHasNone(t *testing.T) {
 	}
 }
 
-func TestSentinelAndClusterSayNotSupportedYet(t *testing.T) {
-	for _, raw := range []string{"redis+sentinel://h:26379/m", "redis+cluster://a:1,b:2"} {
+func TestSentinelAndClusterURLsOpenTheirKinds(t *testing.T) {
+	for raw, want := range map[string]string{"redis+sentinel://127.0.0.1:1/m": "*redis.Sentinel", "redis+cluster://127.0.0.1:1,127.0.0.1:2": "*redis.Cluster"} {
 		u, _ := backends.ParseURL(raw)
-		_, err := Open(context.Background(), u, backends.Options{})
-		var ue *backends.UnsupportedError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not supported yet") {
-			t.Fatalf("%s: got %v", raw, err)
+		b, err := Open(context.Background(), u, backends.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
 		}
+		if got := fmt.Sprintf("%T", b); got != want {
+			t.Errorf("%s opened %s, want %s", raw, got, want)
+		}
+		b.Close()
 	}
 }
 
