@@ -102,3 +102,8 @@ func (m keyMapper) via(arg string, mapping func(*profiles.Profile, string) strin
 	}
 	return mapping(p, k), nil
 }
+
+// addReadFromReplicas gives a listing-only command --read-from-replicas.
+func addReadFromReplicas(cmd *cobra.Command, f *Factory) {
+	cmd.Flags().BoolVar(&f.Global.ReadFromReplicas, "read-from-replicas", false, "Redis Cluster and Sentinel: list keys on replicas, sparing the primaries (a replica may lag behind)")
+}

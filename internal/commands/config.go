@@ -204,13 +204,14 @@ process list.`,
 			}
 			// A value that is no variable name is probably the secret itself:
 			// refuse it before it reaches the file, and do not echo it.
-			for _, fv := range []struct{ flag, v string }{{"password-env", c.PasswordEnv}, {"token-env", c.TokenEnv}} {
+			for _, fv := range []struct{ flag, v string }{{"password-env", c.PasswordEnv}, {"sentinel-password-env", c.SentinelPasswordEnv}, {"token-env", c.TokenEnv}} {
 				if fl.Changed(fv.flag) && fv.v != "" && !config.ValidVarName(fv.v) {
 					return usagef("--%s takes the name of an environment variable (letters, digits and _), not the secret itself; nothing was saved", fv.flag)
 				}
 			}
 			set("url", &merged.URL, c.URL)
 			set("password-env", &merged.PasswordEnv, c.PasswordEnv)
+			set("sentinel-password-env", &merged.SentinelPasswordEnv, c.SentinelPasswordEnv)
 			set("token-env", &merged.TokenEnv, c.TokenEnv)
 			set("profile", &merged.Profile, c.Profile)
 			set("namespace", &merged.Namespace, c.Namespace)
@@ -254,6 +255,7 @@ process list.`,
 	// These flags are local to set-context and shadow the global --url etc.
 	fl.StringVar(&c.URL, "url", "", "cache URL (a password in it is stored in the file; prefer --password-env)")
 	fl.StringVar(&c.PasswordEnv, "password-env", "", "name of the environment variable holding the password")
+	fl.StringVar(&c.SentinelPasswordEnv, "sentinel-password-env", "", "name of the environment variable holding the Redis Sentinels' password")
 	fl.StringVar(&c.TokenEnv, "token-env", "", "name of the environment variable holding an HTTP bearer token")
 	fl.BoolVar(&c.ReadOnly, "read-only", false, "refuse every write through this context")
 	fl.StringVar(&c.Profile, "profile", "", "framework key layout: "+strings.Join(profiles.Names, ", "))

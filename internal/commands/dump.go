@@ -67,6 +67,7 @@ file is created with mode 0600, never through a symbolic link.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "file to write (- for stdout)")
+	addReadFromReplicas(cmd, f)
 	cmd.Flags().BoolVar(&opts.Append, "append", false, "add to FILE when it exists (it must be a whole dump file)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "when FILE exists, keep it as FILE.~N~ and write a new one")
 	cmd.Flags().BoolVar(&opts.RawDump, "raw-dump", false, "Redis: write each value as its exact DUMP payload (any type; restorable by Redis of the same major version)")

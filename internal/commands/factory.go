@@ -33,8 +33,11 @@ type GlobalOptions struct {
 	NoColor     bool
 	Verbose     bool
 	EscapedKeys bool
-	ScanCount   int
-	Token       string
+	// ReadFromReplicas: a listing-only command (keys, dump) reads from
+	// replicas of a Redis Cluster or Sentinel setup.
+	ReadFromReplicas bool
+	ScanCount        int
+	Token            string
 }
 
 // Factory carries what commands need from the outside world. Everything is
@@ -129,11 +132,14 @@ func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.
 		return nil, err
 	}
 	return f.Drivers.Open(ctx, r.URL, backends.Options{
-		Timeout:   f.Global.Timeout,
-		Password:  r.Password,
-		Token:     cmp.Or(f.Global.Token, r.Token),
-		ScanCount: f.Global.ScanCount,
-		Warn:      warn,
+		Timeout:  f.Global.Timeout,
+		Password: r.Password,
+		// The sentinels' own password; the data nodes take Password.
+		SentinelPassword: r.SentinelPassword,
+		ReadFromReplicas: f.Global.ReadFromReplicas,
+		Token:            cmp.Or(f.Global.Token, r.Token),
+		ScanCount:        f.Global.ScanCount,
+		Warn:             warn,
 	})
 }
 

@@ -83,6 +83,7 @@ elements for collections) and FORMAT (guessed from the first bytes).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "add type, TTL, size and format columns")
+	addReadFromReplicas(cmd, f)
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "stop after N keys (0: no limit)")
 	cmd.Flags().StringVar(&opts.Prefix, "prefix", "", "list the keys starting with this literal text (no glob), under the profile's layout")
 	return cmd

@@ -42,6 +42,9 @@ type Context struct {
 	URL string `yaml:"url,omitempty"`
 	// PasswordEnv names the environment variable that holds the password.
 	PasswordEnv string `yaml:"password_env,omitempty"`
+	// SentinelPasswordEnv names the variable holding the Redis Sentinels'
+	// password (the data nodes take PasswordEnv's).
+	SentinelPasswordEnv string `yaml:"sentinel_password_env,omitempty"`
 	// TokenEnv names the environment variable that holds an HTTP bearer token.
 	TokenEnv  string `yaml:"token_env,omitempty"`
 	ReadOnly  bool   `yaml:"read_only,omitempty"`
@@ -381,6 +384,7 @@ func (f *File) Redacted() *File {
 		cp.URL = RedactURL(cp.URL)
 		cp.PasswordEnv = RedactEnvName(cp.PasswordEnv)
 		cp.TokenEnv = RedactEnvName(cp.TokenEnv)
+		cp.SentinelPasswordEnv = RedactEnvName(cp.SentinelPasswordEnv)
 		out.Contexts[name] = &cp
 	}
 	return out

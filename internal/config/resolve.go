@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -13,6 +14,9 @@ const (
 	EnvContext  = "CACHECTL_CONTEXT"
 	EnvPassword = "CACHECTL_PASSWORD"
 	EnvToken    = "CACHECTL_TOKEN"
+	// EnvSentinelPassword holds the Redis Sentinels' password when neither
+	// the URL (?sentinel_password_env=) nor the context names a variable.
+	EnvSentinelPassword = "CACHECTL_SENTINEL_PASSWORD"
 )
 
 // ErrNoURL means that neither flags, environment nor contexts name a cache.
@@ -40,7 +44,10 @@ type Resolved struct {
 	Context     *Context
 	Password    string // from the context's password_env, else env CACHECTL_PASSWORD
 	Token       string // from the context's token_env, else env CACHECTL_TOKEN
-	ReadOnly    bool   // --read-only, or the context's read_only
+	// SentinelPassword is from the URL's ?sentinel_password_env=, else the
+	// context's sentinel_password_env, else env CACHECTL_SENTINEL_PASSWORD.
+	SentinelPassword string
+	ReadOnly         bool // --read-only, or the context's read_only
 }
 
 // Resolve picks the cache URL in this order: --url > --context >
@@ -49,6 +56,38 @@ type Resolved struct {
 // error wrapping *NoContextError; when nothing names a cache the error is
 // ErrNoURL. Error messages name environment variables, never their values.
 func Resolve(in ResolveInput) (*Resolved, error) {
+	r, err := resolve(in)
+	if err != nil {
+		return nil, err
+	}
+	if r.SentinelPassword, err = sentinelPassword(in.Getenv, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// sentinelPassword reads the variable the URL's sentinel_password_env
+// names, else the context's, else CACHECTL_SENTINEL_PASSWORD.
+func sentinelPassword(getenv func(string) (string, bool), r *Resolved) (string, error) {
+	if u, err := url.Parse(r.URL); err == nil {
+		if name := u.Query().Get("sentinel_password_env"); name != "" {
+			if !ValidVarName(name) {
+				return "", fmt.Errorf("%s: sentinel_password_env is not a valid environment variable name (it must name a variable, not hold the secret)", r.Source)
+			}
+			v := lookup(getenv, name)
+			if v == "" {
+				return "", fmt.Errorf("%s: sentinel_password_env %s is not set", r.Source, name)
+			}
+			return v, nil
+		}
+	}
+	if r.Context != nil && r.Context.SentinelPasswordEnv != "" {
+		return secret(getenv, r.ContextName, "sentinel_password_env", r.Context.SentinelPasswordEnv, EnvSentinelPassword)
+	}
+	return lookup(getenv, EnvSentinelPassword), nil
+}
+
+func resolve(in ResolveInput) (*Resolved, error) {
 	env := func(name string) string { return lookup(in.Getenv, name) }
 	trimmed := func(name string) string { return strings.TrimSpace(env(name)) }
 

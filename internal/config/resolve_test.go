@@ -384,3 +384,40 @@ func TestRedactEnvNameAndSchemelessURLs(t *testing.T) {
 		t.Errorf("Redacted: %+v (original %+v)", red, f.Contexts["c"])
 	}
 }
+
+func TestSentinelPasswordSources(t *testing.T) {
+	file := &File{Contexts: map[string]*Context{
+		"s":     {URL: "redis+sentinel://h:26379/m", PasswordEnv: "DATA_PW", SentinelPasswordEnv: "CTX_SPW"},
+		"unset": {URL: "redis+sentinel://h:26379/m", SentinelPasswordEnv: "NOPE"},
+		"inurl": {URL: "redis+sentinel://h:26379/m?sentinel_password_env=URL_SPW", SentinelPasswordEnv: "CTX_SPW"},
+	}}
+	vars := map[string]string{"DATA_PW": "data", "CTX_SPW": "from-context", "URL_SPW": "from-url", EnvSentinelPassword: "from-default"}
+	getenv := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	for _, tc := range []struct {
+		name, url, ctx string
+		want, wantErr  string
+	}{
+		{name: "context variable", ctx: "s", want: "from-context"},
+		{name: "URL parameter beats the context", ctx: "inurl", want: "from-url"},
+		{name: "URL parameter on --url", url: "redis+sentinel://h/m?sentinel_password_env=URL_SPW", want: "from-url"},
+		{name: "default variable", url: "redis+sentinel://h/m", want: "from-default"},
+		{name: "unset context variable", ctx: "unset", wantErr: "sentinel_password_env NOPE is not set"},
+		{name: "unset URL variable", url: "redis+sentinel://h/m?sentinel_password_env=GONE", wantErr: "sentinel_password_env GONE is not set"},
+		{name: "a secret instead of a name", url: "redis+sentinel://h/m?sentinel_password_env=hunter2!", wantErr: "not a valid environment variable name"},
+	} {
+		in := ResolveInput{Getenv: getenv, File: file, FlagContext: tc.ctx, FlagURL: tc.url, FlagURLSet: tc.url != ""}
+		r, err := Resolve(in)
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%s: err %v, want %q (and no secret)", tc.name, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case r.SentinelPassword != tc.want:
+			t.Errorf("%s: sentinel password %q, want %q", tc.name, r.SentinelPassword, tc.want)
+		case tc.ctx == "s" && r.Password != "data":
+			t.Errorf("%s: data password %q, want the context's", tc.name, r.Password)
+		}
+	}
+}
