@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -478,4 +479,50 @@ func xargs(stream string, fv ...string) *goredis.XAddArgs {
 		vals[i] = s
 	}
 	return &goredis.XAddArgs{Stream: stream, Values: vals}
+}
+
+func TestClusterAndSentinelURLs(t *testing.T) {
+	for _, tc := range []struct {
+		raw             string
+		kind, master    string
+		addrs           []string
+		db              int
+		user, password  string
+		tls, serverName string
+		err             string
+	}{
+		{raw: "redis+cluster://a:7000,b:7001", kind: "cluster", addrs: []string{"a:7000", "b:7001"}},
+		{raw: "redis+cluster://app:pw@a", kind: "cluster", addrs: []string{"a:6379"}, user: "app", password: "pw"},
+		{raw: "rediss+cluster://a:7000,b:7000", kind: "cluster", addrs: []string{"a:7000", "b:7000"}, tls: "yes", serverName: ""},
+		{raw: "rediss+cluster://a:7000?servername=redis.internal", kind: "cluster", addrs: []string{"a:7000"}, tls: "yes", serverName: "redis.internal"},
+		{raw: "redis+cluster://a:7000/1", err: "only database 0"},
+		{raw: "redis+sentinel://s1,s2:26380/mymaster", kind: "sentinel", master: "mymaster", addrs: []string{"s1:26379", "s2:26380"}},
+		{raw: "redis+sentinel://app:pw@s1/mymaster/3?sentinel_password_env=SPW", kind: "sentinel", master: "mymaster", addrs: []string{"s1:26379"}, db: 3, user: "app", password: "pw"},
+		{raw: "rediss+sentinel://s1/m", kind: "sentinel", master: "m", addrs: []string{"s1:26379"}, tls: "yes"},
+		{raw: "redis+sentinel://s1", err: "needs the master name"},
+		{raw: "redis://h?sentinel_password_env=SPW", err: "sentinel_password_env is for redis+sentinel://"},
+		{raw: "redis://a,b", err: "several hosts need redis+cluster://"},
+	} {
+		u, err := backends.ParseURL(tc.raw)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.raw, err)
+		}
+		got, err := parseURL(u, "")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.raw, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.raw, err)
+			continue
+		}
+		if got.Kind != tc.kind || got.MasterName != tc.master || !slices.Equal(got.Addrs, tc.addrs) || got.DB != tc.db || got.Username != tc.user || got.Password != tc.password {
+			t.Errorf("%s: %+v", tc.raw, got)
+		}
+		if (got.TLS != nil) != (tc.tls != "") || got.TLS != nil && got.TLS.ServerName != tc.serverName {
+			t.Errorf("%s: TLS %+v, want server name %q", tc.raw, got.TLS, tc.serverName)
+		}
+	}
 }

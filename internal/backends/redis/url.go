@@ -98,8 +98,12 @@ func parseURL(u *url.URL, password string) (*target, error) {
 		if u.Host == "" {
 			hosts = []string{""}
 		}
+		defPort := "6379"
+		if t.Kind == "sentinel" {
+			defPort = "26379"
+		}
 		for _, h := range hosts {
-			addr, err := hostPort(h)
+			addr, err := hostPort(h, defPort)
 			if err != nil {
 				return nil, bad("%v", err)
 			}
@@ -164,9 +168,9 @@ func parseURL(u *url.URL, password string) (*target, error) {
 	return t, nil
 }
 
-func hostPort(h string) (string, error) {
+func hostPort(h, defPort string) (string, error) {
 	if h == "" {
-		return "127.0.0.1:6379", nil
+		return "127.0.0.1:" + defPort, nil
 	}
 	host, port, err := net.SplitHostPort(h)
 	if err != nil {
@@ -174,7 +178,7 @@ func hostPort(h string) (string, error) {
 		if strings.Count(h, ":") > 1 && !strings.HasPrefix(h, "[") {
 			return "", fmt.Errorf("IPv6 address %q needs brackets, e.g. [::1]:6379", h)
 		}
-		host, port = strings.Trim(h, "[]"), "6379"
+		host, port = strings.Trim(h, "[]"), defPort
 	}
 	if host == "" {
 		host = "127.0.0.1"
