@@ -81,6 +81,7 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 		}
 	}
 	var firstErr error
+	failed := 0
 	for _, a := range addrs {
 		opCtx, cancel := c.op(ctx)
 		text, err := c.node(a).ClusterNodes(opCtx).Result()
@@ -101,9 +102,13 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 		if isReplyError(err) && strings.Contains(err.Error(), "cluster support disabled") {
 			return nil, &backends.ServerError{Address: a, Msg: "not a cluster node (cluster support disabled); use redis:// for a standalone server"}
 		}
+		failed++
 		if firstErr == nil {
 			firstErr = c.wrapAt(a, err)
 		}
+	}
+	if failed > 1 {
+		return nil, fmt.Errorf("no node of the cluster answered (%d tried; the first: %w)", failed, firstErr)
 	}
 	return nil, firstErr
 }
