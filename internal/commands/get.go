@@ -149,6 +149,8 @@ func getRun(ctx context.Context, opts *getOptions) error {
 		return err
 	}
 	defer b.Close()
+	// -l names the node holding each key as its backend calls it.
+	nodeName := nodeLabel(b.Describe(), false)
 
 	w := bufio.NewWriter(opts.IO.Out)
 	defer w.Flush()
@@ -185,7 +187,7 @@ func getRun(ctx context.Context, opts *getOptions) error {
 			}
 			docs = append(docs, doc)
 		default:
-			if err := printEntry(w, e, opts, i); err != nil {
+			if err := printEntry(w, e, opts, i, nodeName); err != nil {
 				return err
 			}
 		}
@@ -382,8 +384,9 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// printEntry renders one entry for people.
-func printEntry(w io.Writer, e *backends.Entry, opts *getOptions, index int) error {
+// printEntry renders one entry for people; nodeName is what -l calls the
+// server that answered.
+func printEntry(w io.Writer, e *backends.Entry, opts *getOptions, index int, nodeName string) error {
 	cs := opts.IO.ColorScheme()
 	several := len(opts.Keys) > 1
 	if several && index > 0 {
@@ -404,7 +407,9 @@ func printEntry(w io.Writer, e *backends.Entry, opts *getOptions, index int) err
 			field("size", human.Bytes(e.Size))
 		}
 		if e.Server != "" {
-			field("server", e.Server)
+			// The node's address as the server reported it (a cluster's
+			// CLUSTER NODES): escaped like any server text.
+			field(nodeName, textesc.Line(e.Server))
 		}
 		if e.HasFlags {
 			field("flags", strconv.FormatUint(uint64(e.Flags), 10))

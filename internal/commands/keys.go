@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -127,6 +129,9 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	p := newKeyPrinter(opts.IO, w, opts.Output, opts.Long)
 	p.prof = prof
+	if several := nodeLabel(b.Describe(), true); several != "" {
+		p.node = strings.ToUpper(several)
+	}
 	var denials aclDenials
 	count := 0
 	// page handles one batch of listed keys; listed holds what the listing
@@ -140,12 +145,15 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 			if err != nil {
 				return err
 			}
-			for i, ki := range infos {
+			if listed != nil {
+				for i := range infos {
+					infos[i].LastAccess, infos[i].SlabClass, infos[i].Server = listed[i].LastAccess, listed[i].SlabClass, listed[i].Server
+				}
+			}
+			p.fit(infos)
+			for _, ki := range infos {
 				if ki.Missing { // expired or deleted since the listing saw it
 					continue
-				}
-				if listed != nil {
-					ki.LastAccess, ki.SlabClass, ki.Server = listed[i].LastAccess, listed[i].SlabClass, listed[i].Server
 				}
 				denials.add(ki)
 				p.row(ki)
@@ -292,6 +300,20 @@ func unknownFields(ki backends.KeyInfo) []string {
 	return u
 }
 
+// nodeLabel is what the node holding a key is called where a backend has
+// several: "node" for a cluster's or Sentinel setup's, "server" for a pool's
+// member (as their stats tables name them). With several false it also
+// names a lone server's address.
+func nodeLabel(info backends.Info, several bool) string {
+	switch {
+	case slices.Contains(info.Capabilities, "cluster"), slices.Contains(info.Capabilities, "sentinel"):
+		return "node"
+	case slices.Contains(info.Capabilities, "pool"), !several:
+		return "server"
+	}
+	return ""
+}
+
 // keyPrinter writes rows in the output format chosen; a JSON document is
 // streamed as an array so it never has to be held in memory.
 type keyPrinter struct {
@@ -303,6 +325,22 @@ type keyPrinter struct {
 	n      int
 	header bool
 	err    error
+	// node heads the -l column naming each key's node ("NODE", "SERVER"),
+	// "" when the backend has one server; nodeWidth is that column's width
+	// on a terminal, the widest address seen so far.
+	node      string
+	nodeWidth int
+}
+
+// fit widens the node column to the addresses of a page about to be printed.
+func (p *keyPrinter) fit(infos []backends.KeyInfo) {
+	if p.node == "" {
+		return
+	}
+	p.nodeWidth = max(p.nodeWidth, len(p.node))
+	for _, ki := range infos {
+		p.nodeWidth = max(p.nodeWidth, utf8.RuneCountInString(textesc.Line(ki.Server)))
+	}
 }
 
 func newKeyPrinter(ios *iostreams.IOStreams, w io.Writer, mode outputFormat, long bool) *keyPrinter {
@@ -453,9 +491,19 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 			what = strings.TrimSpace(tag.String())
 		}
 	}
+	node := ""
+	if p.node != "" {
+		node = "-"
+		if ki.Server != "" {
+			node = textesc.Line(ki.Server)
+		}
+	}
 	if !tty {
 		// Tab-separated for cut/awk; the key goes last so it may hold anything.
 		cols := typ + "\t" + ttl + "\t" + size + "\t" + format + "\t"
+		if node != "" {
+			cols += node + "\t"
+		}
 		if what != "" {
 			cols += textesc.Text(what) + "\t"
 		}
@@ -463,12 +511,20 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		return
 	}
 	cs := p.io.ColorScheme()
+	// The node column sits before WHAT and KEY; padded by runes, as an
+	// escaped address may hold multi-byte text.
+	nodeCol := func(s string) string {
+		if p.node == "" {
+			return ""
+		}
+		return s + strings.Repeat(" ", max(p.nodeWidth-utf8.RuneCountInString(s), 0)) + " "
+	}
 	if !p.header {
 		p.header = true
 		if what != "" {
-			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s", "TYPE", "TTL", "SIZE", "FORMAT", "WHAT", "KEY")) + "\n")
+			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s%-36s %s", "TYPE", "TTL", "SIZE", "FORMAT", nodeCol(p.node), "WHAT", "KEY")) + "\n")
 		} else {
-			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s", "TYPE", "TTL", "SIZE", "FORMAT", "KEY")) + "\n")
+			p.write(cs.Dim(fmt.Sprintf("%-7s %9s %10s %-8s %s%s", "TYPE", "TTL", "SIZE", "FORMAT", nodeCol(p.node), "KEY")) + "\n")
 		}
 	}
 	if ki.TTL.Expires {
@@ -482,8 +538,8 @@ func (p *keyPrinter) row(ki backends.KeyInfo) {
 		size += " items"
 	}
 	if what != "" {
-		p.write(fmt.Sprintf("%-7s %9s %10s %-8s %-36s %s\n", typ, ttl, size, format, textesc.Text(what), cs.Cyan(textesc.Key(u))))
+		p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s%-36s %s\n", typ, ttl, size, format, nodeCol(node), textesc.Text(what), cs.Cyan(textesc.Key(u))))
 		return
 	}
-	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s\n", typ, ttl, size, format, cs.Cyan(textesc.Key(u))))
+	p.write(fmt.Sprintf("%-7s %9s %10s %-8s %s%s\n", typ, ttl, size, format, nodeCol(node), cs.Cyan(textesc.Key(u))))
 }
