@@ -193,6 +193,8 @@ func (m *Model) deliver() tea.Cmd {
 				m.setFocus(focusDetail)
 			case uictx.Back:
 				m.setFocus(focusList)
+			case uictx.Connected:
+				cmds = append(cmds, m.layout()) // a topology takes a header line
 			}
 			cmds = append(cmds, m.broadcast(e))
 		}

@@ -6,7 +6,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/textesc"
-	"github.com/cachectl/cachectl/internal/tui/header"
 )
 
 // View draws the whole screen: the header, the two panes side by side, the
@@ -54,7 +53,7 @@ func (m *Model) layout() tea.Cmd {
 }
 
 func (m *Model) bodyHeight() int {
-	return max(5, m.c.Height-header.Lines-m.status.Height())
+	return max(5, m.c.Height-m.header.Height()-m.status.Height())
 }
 
 func (m *Model) paneWidths() (left, right int) {

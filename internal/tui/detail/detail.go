@@ -78,6 +78,12 @@ type Model struct {
 	all      bool
 	rendered Rendered
 	vp       viewport.Model
+
+	// retryAt is when a read that failed for want of the server is tried
+	// again while the others answer (a node of a cluster is down); backoff
+	// is the wait after the next failure.
+	retryAt time.Time
+	backoff time.Duration
 }
 
 // New builds the pane with nothing selected.
@@ -149,6 +155,19 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if e := m.info; e != nil && !e.Missing && e.TTL.Expires && !m.loading && m.remaining() <= 0 {
 			return m.fetch()
 		}
+		// While the server is down the header's probe is the retry, and
+		// Reconnected says when; otherwise the pane retries by itself.
+		if m.retrying() && !m.loading && m.c.Conn.State != uictx.Down && !m.c.Now().Before(m.retryAt) {
+			return m.fetch()
+		}
+		return nil
+	case uictx.Reconnected:
+		// What failed is tried again; what is shown may have changed, or
+		// moved to another node, meanwhile.
+		if m.key != "" && !m.branch && !m.loading {
+			m.backoff = 0
+			return m.fetch()
+		}
 		return nil
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
@@ -160,7 +179,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // j does not send a request per row.
 func (m *Model) selected(s uictx.Selected) tea.Cmd {
 	m.seq++
-	m.info, m.entry, m.err = nil, nil, nil
+	m.info, m.entry, m.err, m.backoff = nil, nil, nil, 0
 	m.rendered = Rendered{}
 	m.all = false
 	m.vp.SetContent("")
@@ -199,11 +218,14 @@ func (m *Model) onEntry(msg entryMsg) tea.Cmd {
 	m.err = msg.err
 	if msg.err != nil {
 		m.loading = false
-		if !errors.Is(msg.err, backends.ErrNotFound) {
+		if m.retrying() {
 			m.c.Down(msg.err)
+			m.backoff = min(max(time.Second, 2*m.backoff), 15*time.Second)
+			m.retryAt = m.c.Now().Add(m.backoff)
 		}
 		return nil
 	}
+	m.backoff = 0
 	m.info, m.entry, m.at = msg.info, msg.entry, msg.at
 	if msg.entry == nil {
 		m.loading = false
@@ -219,6 +241,20 @@ func (m *Model) render() tea.Cmd {
 	}
 	m.loading = true
 	return renderValue(m.entry, m.seq, m.mode, m.vp.Width(), m.all)
+}
+
+// retrying reports whether the last read failed for want of the server,
+// and is to be tried again.
+func (m *Model) retrying() bool {
+	return m.err != nil && !errors.Is(m.err, backends.ErrNotFound)
+}
+
+// RetryAt is when a failed read is tried again; zero when none failed.
+func (m *Model) RetryAt() time.Time {
+	if !m.retrying() {
+		return time.Time{}
+	}
+	return m.retryAt
 }
 
 // remaining is the live TTL countdown of the selected key.

@@ -2,6 +2,7 @@ package detail
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +55,8 @@ func (m *Model) header(width int) []string {
 	out = append(out, cut(m.modeLine()))
 	switch {
 	case m.err != nil:
-		out = append(out, cut(st.ErrText.Render("error: "+uictx.OneLine(m.err.Error()))))
+		// The retry goes first: a long error is cut at the pane's edge.
+		out = append(out, cut(st.ErrText.Render("error"+m.retryText()+": "+uictx.OneLine(m.err.Error()))))
 	case m.rendered.Note != "":
 		out = append(out, cut(st.Warn.Render("⚠ "+uictx.OneLine(m.rendered.Note))))
 	case m.tag() != "":
@@ -104,11 +106,37 @@ func (m *Model) metaLine() string {
 	if info.HasFlags {
 		parts = append(parts, "flags "+strconv.FormatUint(uint64(info.Flags), 10))
 	}
-	if info.Server != "" {
-		parts = append(parts, "on "+textesc.Key(info.Server))
+	if node := m.node(); node != "" {
+		on := "on " + textesc.Key(node)
+		if slices.Contains(m.c.NodesDown, node) {
+			on += st.ErrText.Render(" (down)")
+		}
+		parts = append(parts, on)
 	}
 
 	return strings.Join(parts, st.Dim.Render(" · "))
+}
+
+// node names the server holding the entry, where the backend has several
+// (a pool member, a cluster's primary), as read last.
+func (m *Model) node() string {
+	if m.entry != nil && m.entry.Server != "" {
+		return m.entry.Server
+	}
+	return m.info.Server
+}
+
+// retryText says when a failed read is tried again, unless the server is
+// down: then the header says when it is probed.
+func (m *Model) retryText() string {
+	if !m.retrying() || m.c.Conn.State == uictx.Down {
+		return ""
+	}
+	if m.loading {
+		return " (retrying…)"
+	}
+	wait := max(time.Second, m.retryAt.Sub(m.c.Now()).Round(time.Second)) // the next tick at the soonest
+	return " (retry in " + human.Duration(wait) + ")"
 }
 
 func (m *Model) ttlText() string {

@@ -1,7 +1,9 @@
-// Package header is the dashboard's top two lines: what it is connected to
-// and how that connection is, then the server's figures with an ops/s
-// sparkline. It keeps the connection too: it connects, retries with backoff,
-// and polls the figures, which double as the probe of a server that is down.
+// Package header is the dashboard's top lines: what it is connected to and
+// how that connection is, then the server's figures with an ops/s
+// sparkline, and on a deployment of several nodes (Redis Cluster, Sentinel)
+// its topology. It keeps the connection too: it connects, retries with
+// backoff, and polls the figures, which double as the probe of a server or
+// node that is down.
 package header
 
 import (
@@ -13,15 +15,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/textesc"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
-
-// Lines is the header's height.
-const Lines = 2
 
 // Options say what the header names and how it reaches the server.
 type Options struct {
@@ -52,7 +52,28 @@ type Model struct {
 	ops        []float64 // ops/s samples, the newest last
 	statsInFly bool
 	lastStats  time.Time
+
+	// multi: the backend reports a topology, drawn on a third line.
+	multi bool
+	topo  *backends.Topology // the last read, nil before the first
+	// topoGen counts the probes, so the drawn line is reused until the
+	// next one, or until the width, the colours or the staleness change.
+	topoGen  int
+	topoLine cachedLine
+	// health is what the last probe found; when it rises the components
+	// hear Reconnected.
+	health health
 }
+
+// health is how much of the backend answers, worst first.
+type health int
+
+const (
+	healthDown     health = iota // nothing answers
+	healthFailover               // keys without a live primary
+	healthDegraded               // some nodes do not answer
+	healthUp
+)
 
 // New builds the header; Init connects.
 func New(c *uictx.Context, opts Options) *Model {
@@ -68,8 +89,20 @@ func (m *Model) Init() tea.Cmd {
 // SetSize sets the terminal's width.
 func (m *Model) SetSize(width int) { m.width = width }
 
+// Height is the header's lines: three on a backend with a topology.
+func (m *Model) Height() int {
+	if m.multi {
+		return 3
+	}
+	return 2
+}
+
 // Stats are the last figures read, nil before the first.
 func (m *Model) Stats() *backends.Stats { return m.stats }
+
+// Topology is the last topology read, nil before the first or when the
+// backend has none.
+func (m *Model) Topology() *backends.Topology { return m.topo }
 
 // Update applies the header's own messages, the clock and the events that
 // make the figures stale.
@@ -94,6 +127,8 @@ func (m *Model) onConnected(msg connectedMsg) tea.Cmd {
 		return nil
 	}
 	m.c.Backend = msg.b
+	_, m.multi = msg.b.(backends.TopologyReporter)
+	m.health = healthUp
 	m.c.Up()
 	m.c.Publish(uictx.Connected{})
 	return m.RequestStats()
@@ -106,27 +141,95 @@ func (m *Model) RequestStats() tea.Cmd {
 	}
 	m.statsInFly = true
 	m.lastStats = m.c.Now()
-	return fetchStats(m.c.Ctx, m.c.Backend, m.c.Timeout, m.c.Now)
+	resync := m.health != healthUp || m.c.Conn.State == uictx.Down
+	return fetchStats(m.c.Ctx, m.c.Backend, m.c.Timeout, m.c.Now, resync)
 }
 
+// onStats takes a probe's answer. Nothing at all: the backend is down.
+// Figures from only some nodes, or a topology with a failover: it is
+// degraded, looked at again at the next refresh (each second while keys
+// have no primary). Whenever it gets better (back up, a failover over, a
+// node back) the components hear Reconnected and retry what failed.
 func (m *Model) onStats(msg statsMsg) tea.Cmd {
 	m.statsInFly = false
-	if msg.err != nil {
-		m.c.Down(msg.err)
+	m.topoGen++ // the line names the nodes whose figures failed too
+	if msg.topo != nil && msg.topoErr == nil {
+		m.topo = msg.topo
+	}
+	if msg.s == nil {
+		m.health = healthDown
+		m.c.Unreachable(msg.err)
 		return nil
 	}
-	wasDown := m.c.Conn.State == uictx.Down
-	m.c.Up()
+	was := m.health
+	if m.c.Conn.State == uictx.Down { // a component's operation failed since
+		was = healthDown
+	}
 	m.prevStats, m.prevAt = m.stats, m.statsAt
 	m.stats, m.statsAt = msg.s, msg.at
 	m.ops = append(m.ops, m.opsRate())
 	if len(m.ops) > 60 {
 		m.ops = m.ops[len(m.ops)-60:]
 	}
-	if wasDown {
+	m.c.NodesDown = m.downNodes()
+	m.health = healthUp
+	if why := m.degraded(msg); why != nil {
+		m.health = healthDegraded
+		next := m.opts.StatsEvery
+		if m.failover() {
+			m.health = healthFailover
+			next = min(next, time.Second)
+		}
+		m.c.Degrade(why, m.c.Now().Add(next))
+	} else {
+		m.c.Up()
+	}
+	if m.health > was {
 		m.c.Publish(uictx.Reconnected{})
 	}
 	return nil
+}
+
+// degraded says why a probe that got figures found the backend answering
+// only in part, nil when it answers whole.
+func (m *Model) degraded(msg statsMsg) error {
+	if msg.err != nil {
+		return msg.err // "1 of 6 nodes did not answer: …"
+	}
+	if down, all, first := rowsDown(msg.s); down > 0 {
+		return fmt.Errorf("%d of %d %s did not answer: %w", down, all, m.nodes(), first)
+	}
+	if msg.topoErr != nil {
+		return fmt.Errorf("topology: %w", msg.topoErr)
+	}
+	if t := m.topo; t != nil && m.failover() {
+		if t.Kind == "sentinel" {
+			return fmt.Errorf("failover: the sentinels are replacing master %s", textesc.Key(t.Master))
+		}
+		return fmt.Errorf("failover: %d of %d slots have no live primary", m.uncovered(), backends.SlotCount)
+	}
+	return nil
+}
+
+// nodes is what the backend calls its servers: a pool has servers.
+func (m *Model) nodes() string {
+	if m.multi {
+		return "nodes"
+	}
+	return "servers"
+}
+
+// rowsDown counts the servers of s that did not answer.
+func rowsDown(s *backends.Stats) (down, all int, first error) {
+	for _, r := range s.Servers {
+		if r.Err != nil {
+			if first == nil {
+				first = r.Err
+			}
+			down++
+		}
+	}
+	return down, len(s.Servers), first
 }
 
 // opsRate is the server's own ops/s where it reports one (Redis), else the
@@ -145,7 +248,7 @@ func (m *Model) opsRate() float64 {
 }
 
 // onTick connects again once the backoff ran out, probes a server that is
-// down, and refreshes the figures every StatsEvery.
+// down or degraded when due, and refreshes the figures every StatsEvery.
 func (m *Model) onTick(now time.Time) tea.Cmd {
 	switch {
 	case m.c.Backend == nil:
@@ -153,7 +256,7 @@ func (m *Model) onTick(now time.Time) tea.Cmd {
 			m.connInFly = true
 			return connect(m.c.Ctx, m.opts.Open, m.c.Timeout)
 		}
-	case m.c.Conn.State == uictx.Down:
+	case m.c.Conn.State == uictx.Down, m.c.Conn.State == uictx.Degraded:
 		if !now.Before(m.c.Conn.RetryAt) {
 			return m.RequestStats() // the probe: success means back up
 		}
@@ -163,7 +266,7 @@ func (m *Model) onTick(now time.Time) tea.Cmd {
 	return nil
 }
 
-// View is the header's two lines.
+// View is the header's lines, each at most the terminal's width.
 func (m *Model) View() string {
 	st := m.c.Styles
 	parts := []string{st.Title.Render("cachectl"), st.Key.Render(m.opts.Kind), st.Dim.Render(textesc.Key(m.opts.Address))}
@@ -179,19 +282,40 @@ func (m *Model) View() string {
 	}
 	left := strings.Join(parts, " ")
 	right := m.connView()
+	// A long address (a cluster's seeds) gives way to the connection state.
+	if room := m.width - lipgloss.Width(right) - 1; lipgloss.Width(left) > room {
+		left = ansi.Truncate(left, max(0, room), "…")
+	}
 	line1 := left + uictx.Gap(m.width, left, right) + right
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(line1) + "\n" +
+	out := lipgloss.NewStyle().MaxWidth(m.width).Render(line1) + "\n" +
 		lipgloss.NewStyle().MaxWidth(m.width).Render(m.statsView())
+	if m.multi {
+		out += "\n" + m.topologyView()
+	}
+	return out
 }
 
 func (m *Model) connView() string {
 	st := m.c.Styles
+	wait := func() string {
+		if m.statsInFly || m.connInFly {
+			return " · retrying…"
+		}
+		return " · retry in " + human.Duration(max(time.Second, m.c.Conn.RetryAt.Sub(m.c.Now()).Round(time.Second)))
+	}
 	switch m.c.Conn.State {
 	case uictx.Up:
 		return st.OK.Render("● connected")
 	case uictx.Down:
-		wait := max(0, m.c.Conn.RetryAt.Sub(m.c.Now()).Round(time.Second))
-		return st.ErrText.Render(fmt.Sprintf("✕ unreachable · retry in %s", human.Duration(wait)))
+		return st.ErrText.Render("✕ unreachable" + wait())
+	case uictx.Degraded:
+		what := "degraded"
+		if m.stats != nil {
+			if down, all, _ := rowsDown(m.stats); down > 0 {
+				what = fmt.Sprintf("%d of %d %s down", down, all, m.nodes())
+			}
+		}
+		return st.Warn.Render("◐ " + what + wait())
 	}
 	return st.Warn.Render("◌ connecting…")
 }

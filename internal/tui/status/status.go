@@ -25,6 +25,7 @@ type Model struct {
 
 	text     string
 	isErr    bool
+	connText bool // text says the connection came back (uictx.Status.Conn)
 	activity string
 	listing  error
 	prompt   *prompt
@@ -74,7 +75,7 @@ func (m *Model) PromptValue() string {
 func (m *Model) Text() (string, bool) { return m.text, m.isErr }
 
 // Set says text in the status line.
-func (m *Model) Set(text string, isErr bool) { m.text, m.isErr = text, isErr }
+func (m *Model) Set(text string, isErr bool) { m.text, m.isErr, m.connText = text, isErr, false }
 
 // Update applies the status events, the keys of an open prompt, and
 // anything else the prompt's input wants (its cursor's blinks).
@@ -82,6 +83,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case uictx.Status:
 		m.Set(msg.Text, msg.Err)
+		m.connText = msg.Conn
 		return nil
 	case uictx.Ask:
 		return m.open(msg)
@@ -188,12 +190,14 @@ func (m *Model) statusLine() string {
 	switch {
 	case m.text != "" && m.isErr:
 		return ansi.Truncate(st.ErrText.Render(m.text), w, "…")
-	case m.text != "":
+	case m.text != "" && !(m.connText && m.c.Conn.State != uictx.Up):
 		return ansi.Truncate(st.OK.Render(m.text), w, "…")
 	case m.c.Conn.State == uictx.Down && m.c.Conn.Err != nil:
 		return ansi.Truncate(st.ErrText.Render(uictx.OneLine(m.c.Conn.Err.Error())), w, "…")
 	case m.listing != nil:
 		return ansi.Truncate(st.ErrText.Render("listing: "+uictx.OneLine(m.listing.Error())), w, "…")
+	case m.c.Conn.State == uictx.Degraded && m.c.Conn.Err != nil:
+		return ansi.Truncate(st.Warn.Render(uictx.OneLine(m.c.Conn.Err.Error())), w, "…")
 	}
 	return ""
 }

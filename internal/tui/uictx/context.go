@@ -28,6 +28,9 @@ type Context struct {
 	// and Conn says whether it currently answers.
 	Backend backends.Backend
 	Conn    Conn
+	// NodesDown are the addresses of the nodes of a deployment that the
+	// last probe found down (as the backend names them, unescaped).
+	NodesDown []string
 
 	// Width and Height are the terminal's.
 	Width, Height int
@@ -53,30 +56,55 @@ const (
 	Connecting ConnState = iota
 	Up
 	Down
+	// Degraded: a deployment of several nodes (a cluster, a pool, a
+	// Sentinel setup) answers, but some of its nodes do not, or some of
+	// its keys have no live primary (a failover).
+	Degraded
 )
 
 // Conn is the health of the connection, as the header shows it.
 type Conn struct {
 	State   ConnState
-	Err     error     // why it is Down
-	RetryAt time.Time // when Down: the next attempt
+	Err     error     // why it is Down or Degraded
+	RetryAt time.Time // when Down or Degraded: the next attempt
 	backoff time.Duration
 }
 
 // Up records an answer from the server; after a failure the status line
 // says the server is back.
 func (c *Context) Up() {
-	if c.Conn.State == Down {
-		c.SetStatus("reconnected", false)
+	switch c.Conn.State {
+	case Down:
+		c.Publish(Status{Text: "reconnected", Conn: true})
+	case Degraded:
+		c.Publish(Status{Text: "every node answers again", Conn: true})
 	}
 	c.Conn.State, c.Conn.Err, c.Conn.backoff = Up, nil, time.Second
 }
 
-// Down records a failure and schedules the next attempt, backing off to 15s.
+// Down records an operation that failed for want of the server and
+// schedules the next attempt, backing off to 15s. While Degraded the
+// failure is taken as one of the nodes known to be down: the header's
+// probe, already due, says whether the whole deployment went.
 func (c *Context) Down(err error) {
+	if c.Conn.State == Degraded {
+		return
+	}
+	c.Unreachable(err)
+}
+
+// Unreachable records that the backend as a whole did not answer, whatever
+// was known before, with the same backoff as Down.
+func (c *Context) Unreachable(err error) {
 	c.Conn.State, c.Conn.Err = Down, err
 	c.Conn.RetryAt = c.Now().Add(c.Conn.backoff)
 	c.Conn.backoff = min(c.Conn.backoff*2, 15*time.Second)
+}
+
+// Degrade records a deployment that answers only in part (err says how),
+// to be looked at again at retryAt.
+func (c *Context) Degrade(err error, retryAt time.Time) {
+	c.Conn.State, c.Conn.Err, c.Conn.RetryAt, c.Conn.backoff = Degraded, err, retryAt, time.Second
 }
 
 // Publish queues an event. The root hands every queued event to every
@@ -100,10 +128,12 @@ type Tick time.Time
 
 // Events, published on the context (or, for Status, sent by Run).
 type (
-	// Status is a line for the status bar; Err shows it as an error.
+	// Status is a line for the status bar; Err shows it as an error. Conn:
+	// it says the connection came back, and gives way once it fails again.
 	Status struct {
 		Text string
 		Err  bool
+		Conn bool
 	}
 
 	// Ask opens the prompt line. Until it closes every key goes to it, so a
@@ -130,7 +160,9 @@ type (
 
 	// Connected: Backend is set, the first time.
 	Connected struct{}
-	// Reconnected: the server answers again after being Down.
+	// Reconnected: the server answers again after being Down, or a
+	// deployment of several nodes serves every key again after a failover.
+	// What failed for want of it is worth trying again.
 	Reconnected struct{}
 
 	// Selected is the row under the key list's cursor, after it changed or
