@@ -18,6 +18,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends/httpmem"
 	"github.com/cachectl/cachectl/internal/demo"
 	"github.com/cachectl/cachectl/internal/memserver"
+	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
 // probe wraps the dashboard in a real tea.Program and tells the test when
@@ -115,3 +116,46 @@ func TestGolden(t *testing.T) {
 }
 
 func (m *Model) scanDone() bool { return m.c.Backend != nil && m.list.ScanDone() }
+
+// TestGoldenCluster draws the dashboard on a cluster: the topology line
+// healthy at the smallest size, and during a failover (a primary dead and
+// flagged, its key's node marked down) at a size where the line fits.
+func TestGoldenCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		w, h int
+		kill bool
+	}{{"healthy", 80, 24, false}, {"failover", 120, 30, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			fc := newFakeCluster(clusterData())
+			at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+			m := New(ctx, Options{Open: fc.open, Kind: "redis", Address: fc.Describe().Address,
+				StatsEvery: time.Hour, Now: func() time.Time { return at }})
+			defer m.Close()
+			p := &probe{Model: m}
+			tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(tc.w, tc.h),
+				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+			p.wait(t, "keys and topology", func(m *Model) bool { return m.scanDone() && m.header.Topology() != nil })
+			// user:11, the fourth key, is on the first primary.
+			for range 3 {
+				tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+			}
+			p.wait(t, "entry shown", func(m *Model) bool {
+				return m.detail.Key() == "user:11" && m.detail.Entry() != nil && !m.detail.Loading() && m.detail.Rendered().Seq == m.detail.Seq()
+			})
+			if tc.kill {
+				fc.kill(nodeAddr(1))
+				fc.flag(nodeAddr(1))
+				tm.Send(uictx.KeysChanged{}) // the header reads the figures again
+				p.wait(t, "failover shown", func(m *Model) bool {
+					return m.c.Conn.State == uictx.Degraded && m.header.Topology().Failover
+				})
+			}
+			tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
+			teatest.RequireEqualOutput(t, []byte(ansi.Strip(fm.View().Content)))
+		})
+	}
+}

@@ -124,6 +124,7 @@ func (m *Model) Branch() bool            { return m.branch }
 func (m *Model) Loading() bool           { return m.loading }
 func (m *Model) Info() *backends.KeyInfo { return m.info }
 func (m *Model) Entry() *backends.Entry  { return m.entry }
+func (m *Model) Err() error              { return m.err }
 func (m *Model) All() bool               { return m.all }
 func (m *Model) Rendered() Rendered      { return m.rendered }
 func (m *Model) ScrollOffset() int       { return m.vp.YOffset() }

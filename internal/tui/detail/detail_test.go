@@ -24,10 +24,12 @@ type store struct {
 	inspectErr error // every Inspect fails with it
 	getErr     error // every Get fails with it
 	gets       int
+	inspects   int
 	expired    []time.Duration
 }
 
 func (s *store) Inspect(_ context.Context, keys []string) ([]backends.KeyInfo, error) {
+	s.inspects++
 	if s.inspectErr != nil {
 		return nil, s.inspectErr
 	}
@@ -377,4 +379,88 @@ func TestHostileBytesEscaped(t *testing.T) {
 			t.Errorf("line %d is %d wide: %q", i, w, ansi.Strip(l))
 		}
 	}
+}
+
+// The node holding the entry is named (from the entry when the listing's
+// metadata does not say), and marked while it is down.
+func TestNodeNamed(t *testing.T) {
+	e := strEntry("k", "v")
+	e.Server = "127.0.0.1:7001"
+	p := newPane(t, &store{entries: map[string]*backends.Entry{"k": e}}, Options{})
+	p.selectKey("k")
+	p.contains("ttl     no expiry · on 127.0.0.1:7001")
+	if strings.Contains(p.screen(), "(down)") {
+		t.Fatalf("a live node marked down:\n%s", p.screen())
+	}
+	p.c.NodesDown = []string{"127.0.0.1:7001"}
+	p.contains("on 127.0.0.1:7001 (down)")
+}
+
+// While the rest of a deployment answers, a read that failed is retried
+// with a backoff and says when; while the server is down the header's probe
+// is the retry, and Reconnected reads again at once.
+func TestFailedReadIsRetried(t *testing.T) {
+	refused := &backends.ConnError{Address: "127.0.0.1:7001", Err: errors.New("connection refused")}
+	b := &store{entries: map[string]*backends.Entry{"k": strEntry("k", "v")}, inspectErr: refused}
+	p := newPane(t, b, Options{})
+	p.c.Degrade(errors.New("1 of 6 nodes did not answer"), p.now.Add(time.Hour))
+	p.selectKey("k")
+	p.contains("error (retry in 1s): cannot reach 127.0.0.1:7001")
+	if p.c.Conn.State != uictx.Degraded {
+		t.Fatalf("conn %+v", p.c.Conn)
+	}
+	p.now = p.now.Add(500 * time.Millisecond)
+	p.update(uictx.Tick(p.now))
+	if b.inspects != 1 {
+		t.Fatalf("retried before its time: %d reads", b.inspects)
+	}
+	p.now = p.now.Add(time.Second)
+	p.update(uictx.Tick(p.now))
+	if b.inspects != 2 {
+		t.Fatalf("%d reads after the backoff", b.inspects)
+	}
+	p.contains("error (retry in 2s)")
+	b.inspectErr = nil
+	p.now = p.now.Add(2 * time.Second)
+	p.update(uictx.Tick(p.now))
+	if p.m.Entry() == nil || p.m.Err() != nil {
+		t.Fatalf("entry %v err %v after the node came back", p.m.Entry(), p.m.Err())
+	}
+
+	// Down: the pane waits for the header.
+	b.inspectErr = refused
+	p.c.Up()
+	p.selectKey("k")
+	if p.c.Conn.State != uictx.Down {
+		t.Fatalf("conn %+v", p.c.Conn)
+	}
+	if strings.Contains(p.screen(), "retry") {
+		t.Errorf("the pane names a retry while the server is down:\n%s", p.screen())
+	}
+	n := b.inspects
+	p.now = p.now.Add(time.Minute)
+	p.update(uictx.Tick(p.now))
+	if b.inspects != n {
+		t.Fatalf("the pane retried while the server was down")
+	}
+	b.inspectErr = nil
+	p.update(uictx.Reconnected{})
+	if p.m.Entry() == nil || b.inspects != n+1 {
+		t.Fatalf("Reconnected did not read again: entry %v, %d reads", p.m.Entry(), b.inspects-n)
+	}
+}
+
+// Reconnected reads the shown entry again: it may have changed, or moved
+// to another node, meanwhile.
+func TestReconnectedReadsTheEntryAgain(t *testing.T) {
+	e := strEntry("k", "old")
+	e.Server = "127.0.0.1:7001"
+	b := &store{entries: map[string]*backends.Entry{"k": e}}
+	p := newPane(t, b, Options{})
+	p.selectKey("k")
+	moved := strEntry("k", "new")
+	moved.Server = "127.0.0.1:7004"
+	b.entries["k"] = moved
+	p.update(uictx.Reconnected{})
+	p.contains("on 127.0.0.1:7004", "new")
 }

@@ -51,7 +51,7 @@ func (m *Model) header(width int) []string {
 	}
 	out = append(out, cut(field("key", st.Title.Render(textesc.Key(m.key)))))
 	out = append(out, cut(field("type", m.metaLine())))
-	out = append(out, cut(field("ttl", m.ttlText())))
+	out = append(out, cut(field("ttl", m.ttlLine())))
 	out = append(out, cut(m.modeLine()))
 	switch {
 	case m.err != nil:
@@ -106,14 +106,6 @@ func (m *Model) metaLine() string {
 	if info.HasFlags {
 		parts = append(parts, "flags "+strconv.FormatUint(uint64(info.Flags), 10))
 	}
-	if node := m.node(); node != "" {
-		on := "on " + textesc.Key(node)
-		if slices.Contains(m.c.NodesDown, node) {
-			on += st.ErrText.Render(" (down)")
-		}
-		parts = append(parts, on)
-	}
-
 	return strings.Join(parts, st.Dim.Render(" · "))
 }
 
@@ -137,6 +129,23 @@ func (m *Model) retryText() string {
 	}
 	wait := max(time.Second, m.retryAt.Sub(m.c.Now()).Round(time.Second)) // the next tick at the soonest
 	return " (retry in " + human.Duration(wait) + ")"
+}
+
+// ttlLine is the TTL, then the node holding the entry where the backend
+// has several: the line has room where the type's may not.
+func (m *Model) ttlLine() string {
+	st := m.c.Styles
+	line := m.ttlText()
+	if m.info == nil || m.info.Missing {
+		return line
+	}
+	if node := m.node(); node != "" {
+		line += st.Dim.Render(" · ") + "on " + textesc.Key(node)
+		if slices.Contains(m.c.NodesDown, node) {
+			line += st.ErrText.Render(" (down)")
+		}
+	}
+	return line
 }
 
 func (m *Model) ttlText() string {

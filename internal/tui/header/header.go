@@ -283,10 +283,12 @@ func (m *Model) View() string {
 	left := strings.Join(parts, " ")
 	right := m.connView()
 	// A long address (a cluster's seeds) gives way to the connection state.
-	if room := m.width - lipgloss.Width(right) - 1; lipgloss.Width(left) > room {
+	wl, wr := lipgloss.Width(left), lipgloss.Width(right)
+	if room := m.width - wr - 1; wl > room {
 		left = ansi.Truncate(left, max(0, room), "…")
+		wl = lipgloss.Width(left)
 	}
-	line1 := left + uictx.Gap(m.width, left, right) + right
+	line1 := left + strings.Repeat(" ", max(1, m.width-wl-wr)) + right
 	out := lipgloss.NewStyle().MaxWidth(m.width).Render(line1) + "\n" +
 		lipgloss.NewStyle().MaxWidth(m.width).Render(m.statsView())
 	if m.multi {

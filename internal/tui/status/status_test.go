@@ -2,10 +2,12 @@ package status
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
@@ -54,5 +56,34 @@ func TestYesNoAndEsc(t *testing.T) {
 	m.Update(press("esc"))
 	if s, isErr := m.Text(); s != "" || isErr || m.Prompting() {
 		t.Fatalf("after esc: %q %v open %v", s, isErr, m.Prompting())
+	}
+}
+
+// "reconnected" gives way to the next failure; what a user's action said
+// does not. A degraded deployment's reason shows when nothing else does.
+func TestConnectionTextGivesWayToTheNextFailure(t *testing.T) {
+	c := uictx.New(context.Background(), time.Now, time.Second, false)
+	m := New(c)
+	m.SetSize(100)
+	line := func() string { return ansi.Strip(m.statusLine()) }
+	c.Down(errors.New("connection refused"))
+	c.Up()
+	for _, e := range c.Events() {
+		m.Update(e)
+	}
+	if line() != "reconnected" {
+		t.Fatalf("status %q", line())
+	}
+	c.Degrade(errors.New("1 of 6 nodes did not answer"), time.Now())
+	if line() != "1 of 6 nodes did not answer" {
+		t.Fatalf("degraded, status %q", line())
+	}
+	m.Update(uictx.Status{Text: "deleted k"})
+	if line() != "deleted k" {
+		t.Fatalf("status %q", line())
+	}
+	c.Unreachable(errors.New("connection refused"))
+	if line() != "deleted k" {
+		t.Fatalf("down, status %q", line())
 	}
 }

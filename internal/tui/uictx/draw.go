@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cachectl/cachectl/internal/textesc"
@@ -70,12 +69,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// Gap is the run of spaces that puts right at the end of a width-wide line
-// that starts with left (at least one).
-func Gap(width int, left, right string) string {
-	return strings.Repeat(" ", max(1, width-lipgloss.Width(left)-lipgloss.Width(right)))
 }
 
 // OneLine makes a server's error text safe and single-line for the status bar.
