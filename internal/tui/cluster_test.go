@@ -106,7 +106,7 @@ func TestClusterNodeDownAndFailover(t *testing.T) {
 	tick(2 * time.Second)
 	d.until("up", func() bool { return d.m.c.Conn.State == uictx.Up })
 	s = d.screen()
-	contains(t, s, "● connected", "cluster 3/3 primaries · 3/3 replicas · 16384/16384 slots", "every node answers again")
+	contains(t, s, "● connected", "cluster 3/3 primaries · 3/3 replicas · 16384/16384 slots", "all servers answer again")
 	if strings.Contains(s, "down") {
 		t.Errorf("a node still shows down:\n%s", s)
 	}
@@ -120,7 +120,7 @@ func TestClusterNodeDownAndFailover(t *testing.T) {
 	d.until("down", func() bool { return d.m.c.Conn.State == uictx.Down })
 	s = d.screen()
 	contains(t, s, "✕ unreachable", "last seen: cluster 3/3 primaries")
-	if strings.Contains(s, "every node answers again") {
+	if strings.Contains(s, "all servers answer again") {
 		t.Errorf("the status line still says the cluster is back:\n%s", s)
 	}
 }

@@ -77,7 +77,7 @@ func (c *Context) Up() {
 	case Down:
 		c.Publish(Status{Text: "reconnected", Conn: true})
 	case Degraded:
-		c.Publish(Status{Text: "every node answers again", Conn: true})
+		c.Publish(Status{Text: "all servers answer again", Conn: true})
 	}
 	c.Conn.State, c.Conn.Err, c.Conn.backoff = Up, nil, time.Second
 }
