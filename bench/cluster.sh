@@ -193,8 +193,7 @@ for _ in $(seq 50); do redis-cli -p "$sport" ping 2>/dev/null | grep -q PONG && 
 surl="redis://127.0.0.1:$sport/0"
 
 # The CPU seconds the servers spent in each timed run (INFO cpu before and
-# after it): "PORT ROLE" per server in $work/roles, a line "BUSIEST-PRIMARY
-# PRIMARIES REPLICAS" per run in $work/cpu.NAME.
+# after it), "PORT ROLE" per server in $work/roles.
 {
 	for p in "${pports[@]}"; do echo "$p primary"; done
 	awk '{ print $1, "replica" }' "$work/replicas"
@@ -207,16 +206,24 @@ node_cpu() {
 		redis-cli -p "$p" info cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" { s += $2 } END { printf "%.3f\n", s }'
 	done <"$work/roles"
 }
-# measured NAME: timed NAME NAME, with the servers' CPU around it.
+# The client's CPU: what this shell's finished children used (the times
+# builtin, run in this shell: a subshell would start from zero), in seconds.
+child_cpu() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"
+}
+# measured NAME: timed NAME NAME, with the client's and the servers' CPU
+# around it: "CLIENT BUSIEST-PRIMARY PRIMARIES REPLICAS" appended to $work/cpu.NAME.
 measured() {
 	node_cpu >"$work/cpu.before"
+	times >"$work/times.before"
 	timed "$1" "$1"
+	times >"$work/times.after"
 	node_cpu >"$work/cpu.after"
-	paste "$work/cpu.before" "$work/cpu.after" | awk '
+	paste "$work/cpu.before" "$work/cpu.after" | awk -v c0="$(child_cpu "$work/times.before")" -v c1="$(child_cpu "$work/times.after")" '
 		{ d = $6 - $3 }
 		$2 == "primary" || $2 == "standalone" { if (d > pmax) pmax = d; psum += d }
 		$2 == "replica" { rsum += d }
-		END { printf "%.3f %.3f %.3f\n", pmax, psum, rsum }' >>"$work/cpu.$1"
+		END { printf "%.3f %.3f %.3f %.3f\n", c1 - c0, pmax, psum, rsum }' >>"$work/cpu.$1"
 }
 
 # pipe_ok FILE WANT: redis-cli --pipe's summary in FILE says no error and WANT replies.
@@ -314,7 +321,7 @@ scheck() {
 jcheck() {
 	local m d u
 	read -r m d u < <(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["matched"], j["deleted"], j.get("unconfirmed", 0))' "$work/out.json")
-	echo "bench: run $i: $1 $(last "$2")s (matched $m, deleted $d, unconfirmed $u, peak RSS $(cut -d' ' -f1 "$work/time.tmp") KiB)" >&2
+	echo "bench: run $i: $1 $(last "$2")s (matched $m, deleted $d, unconfirmed $u, peak RSS $(cat "$work/rss.tmp") KiB)" >&2
 	{ [ "$m" = "$half" ] && [ "$d" = "$half" ] && [ "$u" = 0 ]; } ||
 		fail "$1 run $i reported matched $m deleted $d unconfirmed $u (want $half, $half, 0)"
 }
@@ -324,7 +331,7 @@ jcheck() {
 ########################################################################
 # a. cachectl on the cluster
 cluster_cachectl() {
-	/usr/bin/time -o "$work/time.tmp" -f '%M %U %S' "$cachectl" -u "$cluster_url" -o json invalidate 'inv:*' --yes >"$work/out.json"
+	/usr/bin/time -o "$work/rss.tmp" -f %M "$cachectl" -u "$cluster_url" -o json invalidate 'inv:*' --yes >"$work/out.json"
 }
 # b. the expert pipeline, one primary after another (redis-cli --scan uses
 # the server's default COUNT 10; each primary is sent only its own keys).
@@ -336,7 +343,7 @@ cluster_pipeline() {
 }
 # c. cachectl on the standalone server
 single_cachectl() {
-	/usr/bin/time -o "$work/time.tmp" -f '%M %U %S' "$cachectl" -u "$surl" -o json invalidate 'inv:*' --yes >"$work/out.json"
+	/usr/bin/time -o "$work/rss.tmp" -f %M "$cachectl" -u "$surl" -o json invalidate 'inv:*' --yes >"$work/out.json"
 }
 
 # Other work on the machine shows in every figure: say how busy it was.
@@ -345,7 +352,7 @@ echo "bench: redis $(redis-server --version | grep -o 'v=[0-9.]*'), $(nproc) cor
 for i in $(seq "$runs"); do
 	cfill
 	measured cluster_cachectl
-	cat "$work/time.tmp" >>"$work/time.cluster_cachectl"
+	cat "$work/rss.tmp" >>"$work/rss.cluster"
 	jcheck "cluster cachectl" cluster_cachectl
 	ccheck "cachectl run $i"
 
@@ -359,7 +366,7 @@ for i in $(seq "$runs"); do
 
 	sfill
 	measured single_cachectl
-	cat "$work/time.tmp" >>"$work/time.single_cachectl"
+	cat "$work/rss.tmp" >>"$work/rss.single"
 	jcheck "standalone cachectl" single_cachectl
 	scheck "standalone cachectl run $i"
 done
@@ -396,16 +403,12 @@ def times(name):
     return [float(x) for x in open(os.path.join(work, "t." + name)).read().split()]
 def med(name):
     return statistics.median(times(name))
-def cols(kind, name):
-    return [list(map(float, l.split())) for l in open(os.path.join(work, kind + "." + name))]
 def mib(name):
-    return max(r[0] for r in cols("time", name)) / 1024
+    return max(int(x) for x in open(os.path.join(work, name)).read().split()) / 1024
 def cpu(name):
-    # cachectl's own CPU (user + sys), the busiest primary's, all primaries', all replicas'
-    c = [r[1] + r[2] for r in cols("time", name)] if os.path.exists(os.path.join(work, "time." + name)) else None
-    s = cols("cpu", name)
-    m = lambda xs: statistics.median(xs)
-    return (m(c) if c else None, m(r[0] for r in s), m(r[1] for r in s), m(r[2] for r in s))
+    # client, the busiest primary, all primaries, all replicas: medians
+    rows = [list(map(float, l.split())) for l in open(os.path.join(work, "cpu." + name))]
+    return [statistics.median(r[i] for r in rows) for i in range(4)]
 rows = [
     ("a. cluster: cachectl invalidate 'inv:*' --yes", "cluster_cachectl"),
     ("b. cluster: per primary, --scan | sed UNLINK | --pipe", "cluster_pipeline"),
@@ -419,16 +422,18 @@ print(f"{'command':56} {'median s':>9}  runs")
 for label, name in rows:
     print(f"{label:56} {med(name):9.3f}  " + " ".join(f"{t:.3f}" for t in times(name)))
 print()
-print("CPU seconds during the runs (medians): cachectl's own (user+sys; - where not")
-print("measured), the busiest primary's, all primaries' (or the standalone server's),")
-print("all replicas'")
-print(f"{'command':56} {'client':>7} {'busiest':>8} {'primaries':>9} {'replicas':>8}")
+print("CPU seconds during the runs (medians): the client's (every process of the")
+print("command: cachectl, or redis-cli, sed, wc), the busiest primary's, all")
+print("primaries' (or the standalone server's), all replicas'; floor: all of it")
+print("over the cores, the least wall time this machine allows for that work")
+cores = int(sys.argv[2])
+print(f"{'command':56} {'client':>7} {'busiest':>8} {'primaries':>9} {'replicas':>8} {'floor':>6}")
 for label, name in rows:
     c, pmax, psum, rsum = cpu(name)
-    print(f"{label:56} {('-' if c is None else f'{c:.3f}'):>7} {pmax:8.3f} {psum:9.3f} {rsum:8.3f}")
+    print(f"{label:56} {c:7.3f} {pmax:8.3f} {psum:9.3f} {rsum:8.3f} {(c + psum + rsum) / cores:6.3f}")
 a, b, c = med("cluster_cachectl"), med("cluster_pipeline"), med("single_cachectl")
 ka, kb = med("cluster_keys"), med("cluster_scan")
-ra, rc = mib("cluster_cachectl"), mib("single_cachectl")
+ra, rc = mib("rss.cluster"), mib("rss.single")
 print()
 print(f"{'figure':56} {'value':>10} {'target':>10}  verdict")
 for label, val, target, ok in [
