@@ -331,18 +331,21 @@ jcheck() {
 ########################################################################
 # a. cachectl on the cluster
 cluster_cachectl() {
+	rm -f "$work/out.json" "$work/rss.tmp"
 	/usr/bin/time -o "$work/rss.tmp" -f %M "$cachectl" -u "$cluster_url" -o json invalidate 'inv:*' --yes >"$work/out.json"
 }
 # b. the expert pipeline, one primary after another (redis-cli --scan uses
 # the server's default COUNT 10; each primary is sent only its own keys).
 cluster_pipeline() {
 	local p
+	rm -f "$work"/pipe.*.out # no summary of an earlier run may pass for this one's
 	for p in "${pports[@]}"; do
 		redis-cli -p "$p" --scan --pattern 'inv:*' | sed 's/^/UNLINK /' | redis-cli -p "$p" --pipe >"$work/pipe.$p.out"
 	done
 }
 # c. cachectl on the standalone server
 single_cachectl() {
+	rm -f "$work/out.json" "$work/rss.tmp"
 	/usr/bin/time -o "$work/rss.tmp" -f %M "$cachectl" -u "$surl" -o json invalidate 'inv:*' --yes >"$work/out.json"
 }
 
