@@ -34,6 +34,8 @@ type Cluster struct {
 
 	mu   sync.Mutex
 	topo *clusterTopo // last snapshot; nil before the first
+	// staleTopo: a node stopped answering; read the slot map again.
+	staleTopo bool
 }
 
 // maxRounds bounds how often a listing lists moved slots again while the
@@ -90,7 +92,7 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 			var t *clusterTopo
 			if t, err = parseClusterNodes(text); err == nil {
 				c.mu.Lock()
-				c.topo = t
+				c.topo, c.staleTopo = t, false
 				c.mu.Unlock()
 				return t, nil
 			}
@@ -116,9 +118,9 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 // snapshot is the last topology, read once if there is none yet.
 func (c *Cluster) snapshot(ctx context.Context) (*clusterTopo, error) {
 	c.mu.Lock()
-	t := c.topo
+	t, stale := c.topo, c.staleTopo
 	c.mu.Unlock()
-	if t != nil {
+	if t != nil && !stale {
 		return t, nil
 	}
 	return c.refresh(ctx)
@@ -165,16 +167,62 @@ func (c *Cluster) nodeOf(ctx context.Context, key string) string {
 // Get reads one key from the primary of its slot and names that node.
 func (c *Cluster) Get(ctx context.Context, key string) (*backends.Entry, error) {
 	e, err := c.Backend.Get(ctx, key)
-	if err == nil {
-		e.Server = c.nodeOf(ctx, key)
+	if err != nil {
+		return nil, c.keyedErr(ctx, key, err)
 	}
-	return e, err
+	e.Server = c.nodeOf(ctx, key)
+	return e, nil
+}
+
+// Set writes one key on the primary of its slot.
+func (c *Cluster) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return c.keyedErr(ctx, key, c.Backend.Set(ctx, key, value, ttl))
+}
+
+// TTL reads one key's lifetime from the primary of its slot.
+func (c *Cluster) TTL(ctx context.Context, key string) (backends.TTL, error) {
+	ttl, err := c.Backend.TTL(ctx, key)
+	return ttl, c.keyedErr(ctx, key, err)
+}
+
+// Expire changes one key's lifetime on the primary of its slot.
+func (c *Cluster) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	return c.keyedErr(ctx, key, c.Backend.Expire(ctx, key, ttl))
+}
+
+// keyedErr is err of a command on key. A connection error names the node
+// serving key, and has the slot map read again before the next command: a
+// replica promoted since takes over the key's reads and writes without a
+// restart (go-redis would keep asking the dead node until told).
+func (c *Cluster) keyedErr(ctx context.Context, key string, err error) error {
+	var ce *backends.ConnError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	c.stale()
+	if n := c.nodeOf(ctx, key); n != "" {
+		return &backends.ConnError{Address: n, Err: ce.Err}
+	}
+	return err
+}
+
+// stale makes the next command read the slot map again, both go-redis'
+// and this backend's.
+func (c *Cluster) stale() {
+	c.client.(*goredis.ClusterClient).ReloadState(context.Background())
+	c.mu.Lock()
+	c.staleTopo = true
+	c.mu.Unlock()
 }
 
 // Inspect reads the listing metadata of keys and names each one's node.
 func (c *Cluster) Inspect(ctx context.Context, keys []string) ([]backends.KeyInfo, error) {
 	infos, err := c.Backend.Inspect(ctx, keys)
 	if err != nil {
+		var ce *backends.ConnError
+		if errors.As(err, &ce) {
+			c.stale()
+		}
 		return nil, err
 	}
 	t, terr := c.snapshot(ctx)

@@ -117,6 +117,7 @@ func (c *Cluster) DeleteKeys(ctx context.Context, keys []string) (backends.Delet
 		}
 	}
 	if connErr != nil {
+		c.stale()
 		return res, connErr
 	}
 	return res, nil
