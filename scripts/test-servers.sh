@@ -2,16 +2,50 @@
 # Start and stop throwaway redis-server and memcached instances for the tests.
 #
 #   eval "$(scripts/test-servers.sh start)"   # prints export lines on stdout
+#   scripts/test-servers.sh cluster           # a private Redis Cluster only
+#   scripts/test-servers.sh sentinel          # a private Sentinel setup only
+#   scripts/test-servers.sh kill DIR ADDR     # crash one Redis server of DIR (failover tests)
+#   scripts/test-servers.sh restart DIR ADDR  # and start it again on the same port
 #   scripts/test-servers.sh stop [DIR]        # DIR defaults to $CACHECTL_TEST_STATE
 #
 # start installs redis-server, redis-tools and memcached with apt-get when they
-# are missing (root only), picks free loopback ports, starts both servers in a
+# are missing (root only), picks free loopback ports, starts the servers in a
 # fresh state directory and waits until they answer. stdout carries ONLY the
 # eval-able lines
 #   export CACHECTL_TEST_REDIS_URL=redis://127.0.0.1:PORT
 #   export CACHECTL_TEST_MEMCACHED_ADDR=127.0.0.1:PORT  (and more: see cmd_start)
 #   export CACHECTL_TEST_STATE=DIR
 # and everything else goes to stderr. Every start makes independent servers.
+#
+# start also makes a shared Redis Cluster and a shared Sentinel setup, which
+# other tests use in parallel (never fail over, reshard or kill them):
+#   CACHECTL_TEST_CLUSTER_URL       redis+cluster://app:app-secret@NODE,... (every node)
+#   CACHECTL_TEST_CLUSTER_ADDRS     127.0.0.1:P1,...,127.0.0.1:P6: 3 primaries, 3 replicas
+#   CACHECTL_TEST_CLUSTER_USER      app          (the nodes refuse clients without it:
+#   CACHECTL_TEST_CLUSTER_PASSWORD  app-secret    the default user is off)
+#   CACHECTL_TEST_SENTINEL_URL      redis+sentinel://app:app-secret@S1,S2,S3/mymaster?sentinel_password_env=CACHECTL_TEST_SENTINEL_PASSWORD
+#   CACHECTL_TEST_SENTINEL_ADDRS    the three sentinels (quorum 2)
+#   CACHECTL_TEST_SENTINEL_PASSWORD sentinel-secret (the sentinels' requirepass)
+#   CACHECTL_TEST_SENTINEL_MASTER   mymaster
+#   CACHECTL_TEST_SENTINEL_DATA_ADDRS       the master, then its replica (at start)
+#   CACHECTL_TEST_SENTINEL_DATA_USER        app
+#   CACHECTL_TEST_SENTINEL_DATA_PASSWORD    app-secret
+# Cluster nodes run with cluster-node-timeout 2000 ms (CACHECTL_TEST_CLUSTER_NODE_TIMEOUT),
+# sentinels with down-after-milliseconds 1000 and failover-timeout 4000, and
+# every data node with repl-diskless-sync-delay 0, so failovers take seconds.
+#
+# cluster and sentinel start only that setup, in a new state dir of its own,
+# for tests that reshard, fail over or kill nodes. They print the same
+# CLUSTER_* or SENTINEL_* lines as start plus
+#   export CACHECTL_TEST_CLUSTER_STATE=DIR   (or CACHECTL_TEST_SENTINEL_STATE)
+# (and never CACHECTL_TEST_STATE); `stop DIR` stops them. cluster reads
+#   CACHECTL_TEST_CLUSTER_PRIMARIES  primaries (default 3, at least 3)
+#   CACHECTL_TEST_CLUSTER_REPLICAS   replicas per primary (default 1; 0 for none)
+#   CACHECTL_TEST_CLUSTER_AUTH=0     no ACL: the default user, no password (benchmarks);
+#                                    USER and PASSWORD are then empty
+#
+# kill and restart crash one Redis server of DIR (by its pid file) and start
+# it again on the same port with the same command line; only for private setups.
 #
 # stop kills only the processes named by the pid files in DIR (never by name:
 # other redis/memcached instances on the machine are left alone) and removes DIR.
@@ -22,6 +56,11 @@ set -euo pipefail
 readonly MARKER=.cachectl-test-servers
 readonly WAIT_SECONDS=${CACHECTL_TEST_WAIT:-10}
 readonly PORT_ATTEMPTS=5
+# Cluster and Sentinel setups take longer to settle than one server to answer.
+readonly SETTLE_SECONDS=${CACHECTL_TEST_SETTLE_WAIT:-30}
+readonly CLUSTER_NODE_TIMEOUT=${CACHECTL_TEST_CLUSTER_NODE_TIMEOUT:-2000}
+# The test credentials of the cluster and Sentinel data nodes and of the sentinels.
+readonly APP_USER=app APP_PASS=app-secret SENTINEL_PASS=sentinel-secret MASTER_NAME=mymaster
 
 # All progress goes to stderr; fd 3 is the real stdout for the export lines.
 exec 3>&1 1>&2
@@ -34,23 +73,27 @@ die() {
 
 usage() {
 	cat >&2 <<'EOF'
-usage: scripts/test-servers.sh start        start redis-server + memcached, print export lines
-       scripts/test-servers.sh stop [DIR]   stop the servers of DIR ($CACHECTL_TEST_STATE) and remove it
+usage: scripts/test-servers.sh start             start the servers, print export lines
+       scripts/test-servers.sh cluster           start a private Redis Cluster, print export lines
+       scripts/test-servers.sh sentinel          start a private Sentinel setup, print export lines
+       scripts/test-servers.sh kill DIR ADDR     SIGKILL DIR's Redis server on ADDR (127.0.0.1:PORT)
+       scripts/test-servers.sh restart DIR ADDR  start it again, same port and configuration
+       scripts/test-servers.sh stop [DIR]        stop the servers of DIR ($CACHECTL_TEST_STATE), remove DIR
 EOF
 }
 
 # ---------------------------------------------------------------- install
 
+# ensure_installed [COMMAND...]: install the packages of the COMMANDs that are
+# missing (default: everything start runs).
 ensure_installed() {
-	local missing=() pkgs=()
-	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-	command -v redis-cli >/dev/null 2>&1 || missing+=(redis-cli)
-	command -v memcached >/dev/null 2>&1 || missing+=(memcached)
-	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-	command -v nutcracker >/dev/null 2>&1 || missing+=(nutcracker)
+	local missing=() pkgs=() want=("$@") m
+	((${#want[@]})) || want=(redis-server redis-cli memcached openssl nutcracker)
+	for m in "${want[@]}"; do
+		command -v "$m" >/dev/null 2>&1 || missing+=("$m")
+	done
 	((${#missing[@]} == 0)) && return 0
 
-	local m
 	for m in "${missing[@]}"; do
 		case $m in
 		redis-server) pkgs+=(redis-server redis-tools) ;;
@@ -85,7 +128,7 @@ ensure_installed() {
 	((made_policy)) && rm -f "$policy"
 	((rc == 0)) || die "apt-get install ${pkgs[*]} failed (exit $rc)"
 
-	for m in redis-server redis-cli memcached openssl nutcracker; do
+	for m in "${want[@]}"; do
 		command -v "$m" >/dev/null 2>&1 || die "$m is still missing after installing ${pkgs[*]}"
 	done
 }
@@ -120,6 +163,38 @@ s.close()' 2>/dev/null) && [[ $p =~ ^[0-9]+$ ]] && ! port_in_use "$p"; then
 		fi
 	done
 	die "could not find a free port on 127.0.0.1"
+}
+
+# PORT_POOL: free ports found ahead by one python3 run for many servers (a
+# python3 start costs about 0.1s); take_port hands them out.
+PORT_POOL=()
+fill_port_pool() { # N
+	local out
+	command -v python3 >/dev/null 2>&1 || return 0
+	# All N sockets are bound at once, so the ports are distinct.
+	out=$(python3 -c 'import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1" 2>/dev/null) || return 0
+	read -r -a PORT_POOL <<<"$out"
+}
+
+# take_port VAR: set VAR to a free port, from PORT_POOL while it lasts.
+take_port() {
+	local p
+	while ((${#PORT_POOL[@]})); do
+		p=${PORT_POOL[0]}
+		PORT_POOL=("${PORT_POOL[@]:1}")
+		if [[ $p =~ ^[0-9]+$ ]] && ! port_in_use "$p"; then
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	p=$(free_port)
+	printf -v "$1" '%s' "$p"
 }
 
 # ---------------------------------------------------------------- probes
@@ -182,7 +257,7 @@ pid_is() {
 # wait_up NAME PID PORT PROBE LOG: wait until PROBE PORT succeeds.
 # Returns 0 when up, 2 when the port was taken (caller retries), 1 otherwise.
 wait_up() {
-	local name=$1 pid=$2 port=$3 probe=$4 logf=$5
+	local name=$1 pid=$2 port=$3 probe=$4 logf=$5 polls=0
 	local deadline=$((SECONDS + WAIT_SECONDS))
 	while ((SECONDS <= deadline)); do
 		if ! alive "$pid"; then
@@ -196,7 +271,8 @@ wait_up() {
 		if "$probe" "$port"; then
 			return 0
 		fi
-		sleep 0.1
+		# Servers usually answer within milliseconds: look often at first.
+		if ((polls++ < 20)); then sleep 0.02; else sleep 0.1; fi
 	done
 	log "$name (pid $pid) did not answer on 127.0.0.1:$port within ${WAIT_SECONDS}s; last lines of $logf:"
 	tail -n 20 "$logf" >&2 || true
@@ -210,6 +286,8 @@ cleanup_failed_start() {
 	local rc=$?
 	if ((rc != 0)) && [[ -n $STATE && -f $STATE/$MARKER ]]; then
 		log "start failed; cleaning up $STATE"
+		# Our child, not yet waited for: its pid cannot have been reused.
+		if [[ -n ${CLUSTER_CREATE_PID:-} ]]; then kill "$CLUSTER_CREATE_PID" 2>/dev/null || true; fi
 		stop_dir "$STATE" || true
 	fi
 	return "$rc"
@@ -246,13 +324,22 @@ make_certs() {
 # start_server NAME PORTVAR PROBE COMMAND [ARGS...]: run COMMAND on a free
 # port, every PORT in it replaced by the port, and set PORTVAR to that port
 # once PROBE answers; on another port when one was taken before it could bind.
+# BUSPORT in ARGS becomes a second free port (a cluster node's bus).
 start_server() {
-	local name=$1 var=$2 probe=$3 attempt port pid rc a cmd
+	local name=$1 var=$2 probe=$3 attempt port bus pid rc a cmd
 	shift 3
 	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
-		port=$(free_port)
+		take_port port
+		bus=
+		if [[ $* == *BUSPORT* ]]; then
+			take_port bus
+			while [[ $bus == "$port" ]]; do take_port bus; done
+		fi
 		cmd=()
-		for a in "$@"; do cmd+=("${a//PORT/$port}"); done
+		for a in "$@"; do
+			a=${a//BUSPORT/$bus}
+			cmd+=("${a//PORT/$port}")
+		done
 		: >"$STATE/$name.log"
 		"${cmd[@]}" </dev/null >>"$STATE/$name.log" 2>&1 3>&- &
 		pid=$!
@@ -263,6 +350,9 @@ start_server() {
 		0)
 			log "$name pid $pid on 127.0.0.1:$port"
 			printf -v "$var" '%s' "$port"
+			# For `restart`: the port, the probe and the command line.
+			printf '%s\n' "$port" >"$STATE/$name.port"
+			printf '%s\0' "$probe" "${cmd[@]}" >"$STATE/$name.cmd"
 			return 0
 			;;
 		2)
@@ -315,8 +405,8 @@ twemproxy_get() (
 start_twemproxy() {
 	local var=$1 backend=$2 attempt port stats pid rc
 	for ((attempt = 1; attempt <= PORT_ATTEMPTS; attempt++)); do
-		port=$(free_port)
-		stats=$(free_port)
+		take_port port
+		take_port stats
 		printf '%s\n' "cachectl:" "  listen: 127.0.0.1:$port" "  hash: fnv1a_64" \
 			"  distribution: ketama" "  timeout: 2000" "  auto_eject_hosts: false" \
 			"  servers:" "   - 127.0.0.1:$backend:1" >"$STATE/twemproxy.yml"
@@ -340,13 +430,352 @@ start_twemproxy() {
 	die "twemproxy: gave up after $PORT_ATTEMPTS port attempts; see $STATE/twemproxy.log"
 }
 
-cmd_start() {
-	ensure_installed
+# ---------------------------------------------------------------- cluster and sentinel
 
+# The data nodes of the cluster and of the Sentinel setup refuse clients that
+# do not log in: the default user is off, only app (with its password) exists.
+# Replicas log in to their primary as app too (any node may become a replica).
+readonly DATA_ACL=(--user default off --user "$APP_USER" on ">$APP_PASS" '~*' '&*' '+@all'
+	--masteruser "$APP_USER" --masterauth "$APP_PASS")
+
+# cli_env AUTH: in a subshell about to run redis-cli, log in as the app user
+# (AUTH 1), as a sentinel's client (AUTH s) or not at all (0). The password
+# travels in the environment, never on a command line.
+CLI_USER=()
+cli_env() {
+	case $1 in
+	1)
+		export REDISCLI_AUTH=$APP_PASS
+		CLI_USER=(--user "$APP_USER")
+		;;
+	s)
+		export REDISCLI_AUTH=$SENTINEL_PASS
+		CLI_USER=()
+		;;
+	*)
+		unset REDISCLI_AUTH
+		CLI_USER=()
+		;;
+	esac
+}
+
+# at AUTH PORT COMMAND...: send one command to 127.0.0.1:PORT (see cli_env).
+at() (
+	auth=$1 port=$2
+	shift 2
+	cli_env "$auth"
+	exec timeout 5 redis-cli "${CLI_USER[@]}" -h 127.0.0.1 -p "$port" "$@"
+)
+
+app_ping() ( # PORT: PING as the app user
+	[[ $(at 1 "$1" ping 2>/dev/null) == PONG ]]
+)
+
+sentinel_ping() ( # PORT: PING a sentinel with its password
+	[[ $(at s "$1" ping 2>/dev/null) == PONG ]]
+)
+
+# export_line NAME VALUE: one eval-able line, quoted only when VALUE needs it.
+export_line() {
+	if [[ $2 =~ ^[A-Za-z0-9_./:,@+=-]*$ ]]; then
+		printf 'export %s=%s\n' "$1" "$2"
+	elif [[ $2 != *"'"* ]]; then
+		printf "export %s='%s'\n" "$1" "$2"
+	else
+		printf 'export %s=%q\n' "$1" "$2"
+	fi
+}
+
+# addr_list PORT...: 127.0.0.1:PORT,127.0.0.1:PORT,...
+addr_list() {
+	local IFS=,
+	set -- "${@/#/127.0.0.1:}"
+	printf '%s' "$*"
+}
+
+# wait_settled WHAT CHECK [ARGS...]: poll CHECK ARGS until it succeeds; CHECK
+# leaves in WHY what it is still waiting for.
+WHY=
+wait_settled() {
+	local what=$1 deadline=$((SECONDS + SETTLE_SECONDS))
+	shift
+	local last=''
+	WHY=
+	until "$@"; do
+		((SECONDS < deadline)) || die "$what did not settle within ${SETTLE_SECONDS}s: ${WHY:-?}"
+		if [[ -n ${CACHECTL_TEST_VERBOSE:-} && $WHY != "$last" ]]; then
+			log "waiting: $WHY"
+			last=$WHY
+		fi
+		sleep 0.1
+	done
+	log "$what settled"
+}
+
+# cluster_launch AUTH PRIMARIES REPLICAS: start PRIMARIES*(1+REPLICAS)
+# cluster nodes (in CLUSTER_PORTS) and join them with redis-cli --cluster
+# create in the background; cluster_join waits for both.
+CLUSTER_PORTS=() CLUSTER_CREATE_PID='' NODE_PORT=''
+cluster_launch() {
+	local auth=$1 primaries=$2 replicas=$3 i acl=() probe=redis_ping addrs
+	if ((auth)); then
+		acl=("${DATA_ACL[@]}")
+		probe=app_ping
+	fi
+	CLUSTER_PORTS=()
+	for ((i = 1; i <= primaries * (1 + replicas); i++)); do
+		# The node rewrites its cluster config file: one per node and port.
+		start_redis "redis-cluster-$i" NODE_PORT "$probe" --port PORT \
+			--cluster-enabled yes --cluster-port BUSPORT \
+			--cluster-config-file "cluster-$i-PORT.conf" \
+			--cluster-node-timeout "$CLUSTER_NODE_TIMEOUT" \
+			--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${acl[@]}"
+		CLUSTER_PORTS+=("$NODE_PORT")
+	done
+	IFS=, read -r -a addrs <<<"$(addr_list "${CLUSTER_PORTS[@]}")"
+	(
+		cli_env "$auth"
+		exec timeout 60 redis-cli "${CLI_USER[@]}" --cluster create "${addrs[@]}" \
+			--cluster-replicas "$replicas" --cluster-yes
+	) </dev/null >"$STATE/cluster-create.log" 2>&1 3>&- &
+	CLUSTER_CREATE_PID=$!
+}
+
+# cluster_join AUTH PRIMARIES REPLICAS: wait for cluster_launch's redis-cli,
+# then until every node is settled (cluster_ready).
+cluster_join() {
+	local rc=0
+	wait "$CLUSTER_CREATE_PID" || rc=$?
+	CLUSTER_CREATE_PID=''
+	if ((rc != 0)); then
+		tail -n 20 "$STATE/cluster-create.log" >&2 || true
+		die "redis-cli --cluster create failed (exit $rc); see $STATE/cluster-create.log"
+	fi
+	wait_settled "Redis Cluster on ports ${CLUSTER_PORTS[*]}" cluster_ready "$@" "${CLUSTER_PORTS[@]}"
+}
+
+# cluster_view: the topology in the CLUSTER NODES text on stdin, one sorted
+# line per node ("ADDR master SLOTS..." or "ADDR replica PRIMARY-ADDR"), so
+# two nodes agree when their views are equal. Fails, printing why, while a
+# node is failing, in handshake, without address or unlinked, or a slot migrates.
+cluster_view() {
+	awk '
+	{ sub(/\r$/, "") }
+	NF == 0 { next }
+	NF < 8 { print "malformed CLUSTER NODES line: " $0; bad = 1; exit }
+	{
+		addr = $2
+		sub(/[@,].*/, "", addr)
+		n++
+		addrof[$1] = addr
+		a[n] = addr
+		flags[n] = $3
+		primary[n] = $4
+		if ($3 ~ /(^|,)(fail\??|handshake|noaddr)(,|$)/ || $8 != "connected") {
+			print addr " is " $3 " " $8
+			bad = 1
+			exit
+		}
+		s = ""
+		for (i = 9; i <= NF; i++) {
+			if ($i ~ /^\[/) { print "slot migration in progress on " addr ": " $i; bad = 1; exit }
+			s = s " " $i
+		}
+		slots[n] = s
+	}
+	END {
+		if (bad) exit 1
+		for (i = 1; i <= n; i++) {
+			if (flags[i] ~ /(^|,)master(,|$)/) print a[i] " master" slots[i]
+			else print a[i] " replica " ((primary[i] in addrof) ? addrof[primary[i]] : primary[i])
+		}
+	}' | sort
+}
+
+# cluster_shape PRIMARIES REPLICAS: check a cluster_view on stdin: that many
+# primaries, together covering all 16384 slots, each with REPLICAS replicas.
+cluster_shape() {
+	awk -v want_p="$1" -v want_r="$2" '
+	$2 == "master" {
+		np++
+		prim[np] = $1
+		for (i = 3; i <= NF; i++) {
+			if (split($i, r, "-") == 2) slots += r[2] - r[1] + 1
+			else slots++
+		}
+	}
+	$2 == "replica" { nr++; reps[$3]++ }
+	END {
+		if (np != want_p) { print np + 0 " primaries, want " want_p; exit 1 }
+		if (slots != 16384) { print slots + 0 " of 16384 slots covered"; exit 1 }
+		if (nr != want_p * want_r) { print nr + 0 " replicas, want " want_p * want_r; exit 1 }
+		for (i = 1; i <= np; i++)
+			if (reps[prim[i]] + 0 != want_r) { print prim[i] " has " reps[prim[i]] + 0 " replicas, want " want_r; exit 1 }
+	}'
+}
+
+# cluster_ready AUTH PRIMARIES REPLICAS PORT...: every node says
+# cluster_state:ok, all see the same topology, of the expected shape, and every
+# replica's link to its primary is up.
+cluster_ready() {
+	local auth=$1 primaries=$2 replicas=$3 p out view first='' addr
+	shift 3
+	for p in "$@"; do
+		if ! out=$(at "$auth" "$p" cluster info 2>&1) || [[ $out != *cluster_state:ok* ]]; then
+			WHY="127.0.0.1:$p: cluster_state is not ok yet"
+			return 1
+		fi
+		out=$(at "$auth" "$p" cluster nodes 2>&1) || {
+			WHY="127.0.0.1:$p: CLUSTER NODES failed: $out"
+			return 1
+		}
+		view=$(cluster_view <<<"$out") || {
+			WHY="127.0.0.1:$p sees $view"
+			return 1
+		}
+		if [[ -z $first ]]; then
+			first=$view
+		elif [[ $view != "$first" ]]; then
+			WHY="127.0.0.1:$p and 127.0.0.1:$1 see different topologies"
+			return 1
+		fi
+	done
+	WHY=$(cluster_shape "$primaries" "$replicas" <<<"$first") || return 1
+	for addr in $(awk '$2 == "replica" { print $1 }' <<<"$first"); do
+		if ! out=$(at "$auth" "${addr##*:}" info replication 2>&1) || [[ $out != *master_link_status:up* ]]; then
+			WHY="replica $addr: link to its primary is not up yet"
+			return 1
+		fi
+	done
+}
+
+# cluster_env AUTH: the export lines of the cluster in CLUSTER_PORTS.
+cluster_env() {
+	local addrs user='' pass='' creds=''
+	addrs=$(addr_list "${CLUSTER_PORTS[@]}")
+	if (($1)); then
+		user=$APP_USER pass=$APP_PASS creds="$APP_USER:$APP_PASS@"
+	fi
+	export_line CACHECTL_TEST_CLUSTER_URL "redis+cluster://$creds$addrs"
+	export_line CACHECTL_TEST_CLUSTER_ADDRS "$addrs"
+	export_line CACHECTL_TEST_CLUSTER_USER "$user"
+	export_line CACHECTL_TEST_CLUSTER_PASSWORD "$pass"
+}
+
+# sentinel_launch: a master, its replica and three sentinels watching them
+# (SENTINEL_MASTER_PORT, SENTINEL_REPLICA_PORT, SENTINEL_PORTS); sentinel_settle
+# waits until they have found each other.
+SENTINEL_MASTER_PORT='' SENTINEL_REPLICA_PORT='' SENTINEL_PORTS=()
+sentinel_launch() {
+	local i conf
+	start_redis redis-sentinel-data-1 NODE_PORT app_ping --port PORT \
+		--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${DATA_ACL[@]}"
+	SENTINEL_MASTER_PORT=$NODE_PORT
+	start_redis redis-sentinel-data-2 NODE_PORT app_ping --port PORT \
+		--replicaof 127.0.0.1 "$SENTINEL_MASTER_PORT" \
+		--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${DATA_ACL[@]}"
+	SENTINEL_REPLICA_PORT=$NODE_PORT
+	SENTINEL_PORTS=()
+	for i in 1 2 3; do
+		# A sentinel rewrites its config file (known sentinels and replicas,
+		# epochs), so each has its own, in the state dir. sentinel-pass is
+		# what it logs in to the other sentinels with (they all share
+		# requirepass); auth-user/auth-pass what it logs in to the data nodes with.
+		conf=$STATE/sentinel-$i.conf
+		cat >"$conf" <<EOF
+bind 127.0.0.1
+dir "$STATE"
+requirepass "$SENTINEL_PASS"
+sentinel sentinel-pass "$SENTINEL_PASS"
+sentinel monitor $MASTER_NAME 127.0.0.1 $SENTINEL_MASTER_PORT 2
+sentinel auth-user $MASTER_NAME "$APP_USER"
+sentinel auth-pass $MASTER_NAME "$APP_PASS"
+sentinel down-after-milliseconds $MASTER_NAME 1000
+sentinel failover-timeout $MASTER_NAME 4000
+sentinel parallel-syncs $MASTER_NAME 1
+sentinel known-replica $MASTER_NAME 127.0.0.1 $SENTINEL_REPLICA_PORT
+EOF
+		start_server "redis-sentinel-$i" NODE_PORT sentinel_ping \
+			redis-server "$conf" --sentinel --port PORT --daemonize no --logfile ''
+		SENTINEL_PORTS+=("$NODE_PORT")
+	done
+}
+
+# fields: the KEY=VALUE lines of a flat KEY VALUE... reply (one element a line) on stdin.
+fields() {
+	awk '{ sub(/\r$/, "") } NR % 2 { k = $0; next } { print k "=" $0 }'
+}
+
+# field KEY: the value of KEY among fields' lines on stdin.
+field() {
+	awk -v k="$1" '{ i = index($0, "=") } substr($0, 1, i - 1) == k { print substr($0, i + 1); exit }'
+}
+
+# sentinel_ready MASTER_PORT REPLICA_PORT SENTINEL_PORT...: the replica's link
+# is up and every sentinel sees the master healthy, its replica healthy and
+# linked, and the two other sentinels.
+sentinel_ready() {
+	local mp=$1 rp=$2 p out f got
+	shift 2
+	if ! out=$(at 1 "$rp" info replication 2>&1) ||
+		[[ $out != *master_link_status:up* || $out != *"master_port:$mp"* ]]; then
+		WHY="replica 127.0.0.1:$rp is not linked to 127.0.0.1:$mp yet"
+		return 1
+	fi
+	for p in "$@"; do
+		out=$(at s "$p" sentinel master "$MASTER_NAME" 2>&1 | fields) || {
+			WHY="sentinel 127.0.0.1:$p: SENTINEL MASTER failed"
+			return 1
+		}
+		for f in "port=$mp" flags=master num-slaves=1 num-other-sentinels=2; do
+			got=$(field "${f%%=*}" <<<"$out")
+			if [[ $got != "${f#*=}" ]]; then
+				WHY="sentinel 127.0.0.1:$p: ${f%%=*} is '$got', want ${f#*=}"
+				return 1
+			fi
+		done
+		out=$(at s "$p" sentinel replicas "$MASTER_NAME" 2>&1 | fields) || {
+			WHY="sentinel 127.0.0.1:$p: SENTINEL REPLICAS failed"
+			return 1
+		}
+		for f in "port=$rp" flags=slave master-link-status=ok; do
+			got=$(field "${f%%=*}" <<<"$out")
+			if [[ $got != "${f#*=}" ]]; then
+				WHY="sentinel 127.0.0.1:$p: the replica's ${f%%=*} is '$got', want ${f#*=}"
+				return 1
+			fi
+		done
+	done
+}
+
+sentinel_settle() {
+	wait_settled "Sentinel setup (master 127.0.0.1:$SENTINEL_MASTER_PORT, sentinels ${SENTINEL_PORTS[*]})" \
+		sentinel_ready "$SENTINEL_MASTER_PORT" "$SENTINEL_REPLICA_PORT" "${SENTINEL_PORTS[@]}"
+}
+
+# sentinel_env: the export lines of the Sentinel setup.
+sentinel_env() {
+	local addrs
+	addrs=$(addr_list "${SENTINEL_PORTS[@]}")
+	export_line CACHECTL_TEST_SENTINEL_URL \
+		"redis+sentinel://$APP_USER:$APP_PASS@$addrs/$MASTER_NAME?sentinel_password_env=CACHECTL_TEST_SENTINEL_PASSWORD"
+	export_line CACHECTL_TEST_SENTINEL_ADDRS "$addrs"
+	export_line CACHECTL_TEST_SENTINEL_PASSWORD "$SENTINEL_PASS"
+	export_line CACHECTL_TEST_SENTINEL_MASTER "$MASTER_NAME"
+	export_line CACHECTL_TEST_SENTINEL_DATA_ADDRS "$(addr_list "$SENTINEL_MASTER_PORT" "$SENTINEL_REPLICA_PORT")"
+	export_line CACHECTL_TEST_SENTINEL_DATA_USER "$APP_USER"
+	export_line CACHECTL_TEST_SENTINEL_DATA_PASSWORD "$APP_PASS"
+}
+
+# ---------------------------------------------------------------- commands
+
+# new_state: make a fresh state dir (STATE) that a failed start cleans up.
+new_state() {
 	local base=${CACHECTL_TEST_STATE:-${TMPDIR:-/tmp}/cachectl-test-servers}
 	# If CACHECTL_TEST_STATE names a state dir of an earlier start (it is
-	# exported by that start), put the new one next to it, not inside it.
-	if [[ -f $base/$MARKER ]]; then
+	# exported by that start, and may be stopped already), put the new one
+	# next to it, not inside it.
+	if [[ -f $base/$MARKER || $base == */run.?????? && ! -e $base ]]; then
 		base=$(dirname "$base")
 	fi
 	mkdir -p "$base"
@@ -355,6 +784,27 @@ cmd_start() {
 	: >"$STATE/$MARKER"
 	trap cleanup_failed_start EXIT
 	log "state dir $STATE"
+}
+
+# finish_start: print the export lines kept in $STATE/env; the start succeeded.
+finish_start() {
+	cat "$STATE/env" >&3
+	trap - EXIT
+	log "ready; stop with: scripts/test-servers.sh stop $(printf '%q' "$STATE")"
+}
+
+cmd_start() {
+	ensure_installed
+	new_state
+	# 3 Redis, 4 memcached, twemproxy and its stats, 5 in the Sentinel
+	# setup, 6 cluster nodes and their buses.
+	fill_port_pool 26
+
+	# The Sentinel setup and the cluster start first: while the servers below
+	# start, the sentinels find each other (their hellos go out every 2s) and
+	# redis-cli joins the cluster.
+	sentinel_launch
+	cluster_launch 1 3 1
 
 	REDIS_PORT='' MEMCACHED_PORT='' TLS_PORT='' NOUNLINK_PORT=''
 	MEMCACHED2_PORT='' NOCRAWLER_PORT='' NODUMP_PORT='' TWEMPROXY_PORT=''
@@ -382,7 +832,11 @@ cmd_start() {
 	start_memcached memcached-nodump NODUMP_PORT -X
 	start_twemproxy TWEMPROXY_PORT "$MEMCACHED2_PORT"
 
-	cat >"$STATE/env" <<EOF
+	cluster_join 1 3 1
+	sentinel_settle
+
+	{
+		cat <<EOF
 export CACHECTL_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export CACHECTL_TEST_REDIS_SOCKET=$(printf '%q' "$STATE/redis.sock")
 export CACHECTL_TEST_REDIS_NOUNLINK_URL=redis://127.0.0.1:$NOUNLINK_PORT
@@ -393,56 +847,172 @@ export CACHECTL_TEST_MEMCACHED2_ADDR=127.0.0.1:$MEMCACHED2_PORT
 export CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR=127.0.0.1:$NOCRAWLER_PORT
 export CACHECTL_TEST_MEMCACHED_NODUMP_ADDR=127.0.0.1:$NODUMP_PORT
 export CACHECTL_TEST_TWEMPROXY_ADDR=127.0.0.1:$TWEMPROXY_PORT
-export CACHECTL_TEST_STATE=$(printf '%q' "$STATE")
 EOF
-	cat "$STATE/env" >&3
-	trap - EXIT
-	log "ready; stop with: scripts/test-servers.sh stop $(printf '%q' "$STATE")"
+		cluster_env 1
+		sentinel_env
+		printf 'export CACHECTL_TEST_STATE=%q\n' "$STATE"
+	} >"$STATE/env"
+	finish_start
 }
 
-# stop_pid NAME PIDFILE: terminate the process in PIDFILE if it still runs NAME.
-stop_pid() {
-	local name=$1 pidfile=$2 pid i
-	[[ -f $pidfile ]] || return 0
-	pid=$(<"$pidfile")
-	if ! pid_is "$name" "$pid"; then
-		log "$name (pid ${pid:-?}) is not running"
+# node_of DIR ADDR: the name of DIR's server listening on ADDR (127.0.0.1:PORT or PORT).
+node_of() {
+	local dir=$1 port=${2##*:} f
+	[[ $port =~ ^[0-9]+$ ]] || die "not an address: $2"
+	for f in "$dir"/*.port; do
+		[[ -e $f && $(<"$f") == "$port" ]] || continue
+		f=${f##*/}
+		printf '%s' "${f%.port}"
 		return 0
-	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		pid_is "$name" "$pid" || {
-			log "stopped $name (pid $pid)"
+	done
+	die "no server of $dir listens on port $port"
+}
+
+state_dir() { # DIR: check that DIR is a state dir
+	[[ -f $1/$MARKER ]] || die "$1 is not a state dir of scripts/test-servers.sh (no $MARKER)"
+}
+
+# cmd_kill DIR ADDR: SIGKILL the server of DIR on ADDR (a crash, for failover
+# tests) and wait until it is gone.
+cmd_kill() {
+	local name pid i
+	state_dir "$1"
+	name=$(node_of "$1" "$2")
+	pid=$(<"$1/$name.pid")
+	pid_is redis-server "$pid" || die "$name (pid $pid) is not running"
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do
+		if ! pid_is redis-server "$pid"; then
+			log "killed $name (pid $pid)"
 			return 0
-		}
-		sleep 0.1
+		fi
+		sleep 0.05
 	done
-	log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
-	kill -KILL "$pid" 2>/dev/null || true
-	for ((i = 0; i < 20; i++)); do
-		pid_is "$name" "$pid" || return 0
-		sleep 0.1
+	die "$name (pid $pid) still runs after SIGKILL"
+}
+
+# cmd_restart DIR ADDR: start the server of DIR on ADDR again after a kill,
+# with the same port and command line (a cluster node reloads its cluster
+# config file, so it rejoins as the node it was).
+cmd_restart() {
+	local name cmd pid rc=0
+	state_dir "$1"
+	STATE=$1
+	name=$(node_of "$1" "$2")
+	if [[ -f $STATE/$name.pid ]] && pid_is redis-server "$(<"$STATE/$name.pid")"; then
+		die "$name still runs (pid $(<"$STATE/$name.pid"))"
+	fi
+	mapfile -d '' cmd <"$STATE/$name.cmd"
+	((${#cmd[@]} >= 2)) || die "$STATE/$name.cmd is damaged"
+	"${cmd[@]:1}" </dev/null >>"$STATE/$name.log" 2>&1 3>&- &
+	pid=$!
+	printf '%s\n' "$pid" >"$STATE/$name.pid"
+	wait_up "$name" "$pid" "$(<"$STATE/$name.port")" "${cmd[0]}" "$STATE/$name.log" || rc=$?
+	((rc == 0)) || die "$name did not come back on port $(<"$STATE/$name.port")"
+	log "$name restarted, pid $pid"
+}
+
+# uint NAME VALUE MIN: print VALUE, checked to be a whole number of at least MIN.
+uint() {
+	if [[ ! $2 =~ ^[0-9]+$ ]] || (($2 < $3)); then
+		die "$1 must be a whole number >= $3, not '$2'"
+	fi
+	printf '%s' "$2"
+}
+
+# cmd_cluster: a private cluster, in a state dir of its own.
+cmd_cluster() {
+	local auth primaries replicas
+	auth=${CACHECTL_TEST_CLUSTER_AUTH:-1}
+	[[ $auth == 0 || $auth == 1 ]] || die "CACHECTL_TEST_CLUSTER_AUTH must be 0 or 1, not '$auth'"
+	# redis-cli --cluster create refuses fewer than 3 primaries.
+	primaries=$(uint CACHECTL_TEST_CLUSTER_PRIMARIES "${CACHECTL_TEST_CLUSTER_PRIMARIES:-3}" 3)
+	replicas=$(uint CACHECTL_TEST_CLUSTER_REPLICAS "${CACHECTL_TEST_CLUSTER_REPLICAS:-1}" 0)
+	ensure_installed redis-server redis-cli
+	new_state
+	fill_port_pool $((2 * primaries * (1 + replicas)))
+	cluster_launch "$auth" "$primaries" "$replicas"
+	cluster_join "$auth" "$primaries" "$replicas"
+	{
+		cluster_env "$auth"
+		printf 'export CACHECTL_TEST_CLUSTER_STATE=%q\n' "$STATE"
+	} >"$STATE/env"
+	finish_start
+}
+
+# cmd_sentinel: a private Sentinel setup, in a state dir of its own.
+cmd_sentinel() {
+	ensure_installed redis-server redis-cli
+	new_state
+	fill_port_pool 5
+	sentinel_launch
+	sentinel_settle
+	{
+		sentinel_env
+		printf 'export CACHECTL_TEST_SENTINEL_STATE=%q\n' "$STATE"
+	} >"$STATE/env"
+	finish_start
+}
+
+# stop_pids NAME PIDFILE [NAME PIDFILE...]: terminate the process of each
+# PIDFILE that still runs its NAME, all at once (servers shut down in
+# parallel), then wait for them; SIGKILL those that ignore SIGTERM.
+stop_pids() {
+	local names=() pids=() name pid i left
+	while (($# >= 2)); do
+		name=$1 pid=''
+		if [[ -f $2 ]]; then pid=$(<"$2"); fi
+		shift 2
+		[[ -n $pid ]] || continue
+		if ! pid_is "$name" "$pid"; then
+			log "$name (pid $pid) is not running"
+			continue
+		fi
+		kill -TERM "$pid" 2>/dev/null || true
+		names+=("$name")
+		pids+=("$pid")
 	done
-	log "could not stop $name (pid $pid)"
+	local sig=TERM tries
+	for tries in 50 20; do
+		for ((; tries > 0; tries--)); do
+			left=0
+			for i in "${!pids[@]}"; do
+				[[ -n ${pids[i]} ]] || continue
+				if pid_is "${names[i]}" "${pids[i]}"; then
+					left=1
+				else
+					log "stopped ${names[i]} (pid ${pids[i]})"
+					pids[i]=
+				fi
+			done
+			((left)) || return 0
+			sleep 0.05
+		done
+		[[ $sig == TERM ]] || break
+		sig=KILL
+		for i in "${!pids[@]}"; do
+			[[ -n ${pids[i]} ]] || continue
+			log "${names[i]} (pid ${pids[i]}) ignored SIGTERM; sending SIGKILL"
+			kill -KILL "${pids[i]}" 2>/dev/null || true
+		done
+	done
+	for i in "${!pids[@]}"; do
+		[[ -n ${pids[i]} ]] && log "could not stop ${names[i]} (pid ${pids[i]})"
+	done
 	return 1
 }
 
 stop_dir() {
-	local dir=$1 rc=0
-	local f
+	local dir=$1 f args=()
 	for f in "$dir"/redis*.pid; do
-		[[ -e $f ]] || continue
-		stop_pid redis-server "$f" || rc=1
+		[[ -e $f ]] && args+=(redis-server "$f")
 	done
-	stop_pid nutcracker "$dir/twemproxy.pid" || rc=1
+	args+=(nutcracker "$dir/twemproxy.pid")
 	for f in "$dir"/memcached*.pid; do
-		[[ -e $f ]] || continue
-		stop_pid memcached "$f" || rc=1
+		[[ -e $f ]] && args+=(memcached "$f")
 	done
-	if ((rc == 0)); then
-		rm -rf -- "$dir"
-	fi
-	return "$rc"
+	stop_pids "${args[@]}" || return 1
+	rm -rf -- "$dir"
 }
 
 cmd_stop() {
@@ -457,19 +1027,37 @@ cmd_stop() {
 	log "removed $dir"
 }
 
+# args MIN MAX COUNT: the command takes MIN to MAX arguments.
+args() {
+	(($3 >= $1 && $3 <= $2)) || {
+		usage
+		exit 2
+	}
+}
+
 case ${1:-} in
 start)
-	(($# == 1)) || {
-		usage
-		exit 2
-	}
+	args 1 1 $#
 	cmd_start
 	;;
+cluster)
+	args 1 1 $#
+	cmd_cluster
+	;;
+sentinel)
+	args 1 1 $#
+	cmd_sentinel
+	;;
+kill)
+	args 3 3 $#
+	cmd_kill "$2" "$3"
+	;;
+restart)
+	args 3 3 $#
+	cmd_restart "$2" "$3"
+	;;
 stop)
-	(($# <= 2)) || {
-		usage
-		exit 2
-	}
+	args 1 2 $#
 	cmd_stop "${2:-}"
 	;;
 -h | --help | help)
