@@ -28,12 +28,9 @@ type ClusterEnv struct {
 	URL string
 	// Addrs are every node's host:port, primaries and replicas.
 	Addrs []string
-	// User and Password log in to the data nodes; both are empty on a
-	// cluster started without ACL (ClusterOptions.NoAuth).
-	User, Password string
-	// State is a private cluster's state dir (empty for the shared one):
-	// the nodes' logs, pid files and cluster config files.
-	State string
+	// Servers: User and Password (both empty on a cluster started without
+	// ACL, ClusterOptions.NoAuth), State, Client, Kill and Restart.
+	Servers
 }
 
 // Cluster returns the shared cluster of scripts/test-servers.sh start: 3
@@ -41,11 +38,19 @@ type ClusterEnv struct {
 // in as User. Never change its topology; use PrivateCluster for that.
 func Cluster(t testing.TB) ClusterEnv {
 	t.Helper()
+	return clusterFrom(func(name, what string) string { return need(t, name, what) })
+}
+
+// clusterFrom builds a ClusterEnv from test-servers.sh's variables, as get
+// returns them (what says what a variable is).
+func clusterFrom(get func(name, what string) string) ClusterEnv {
 	return ClusterEnv{
-		URL:      need(t, "CACHECTL_TEST_CLUSTER_URL", "Redis Cluster"),
-		Addrs:    splitAddrs(need(t, "CACHECTL_TEST_CLUSTER_ADDRS", "Redis Cluster")),
-		User:     need(t, "CACHECTL_TEST_CLUSTER_USER", "Redis Cluster user"),
-		Password: need(t, "CACHECTL_TEST_CLUSTER_PASSWORD", "Redis Cluster password"),
+		URL:   get("CACHECTL_TEST_CLUSTER_URL", "Redis Cluster"),
+		Addrs: splitAddrs(get("CACHECTL_TEST_CLUSTER_ADDRS", "Redis Cluster")),
+		Servers: Servers{
+			User:     get("CACHECTL_TEST_CLUSTER_USER", "Redis Cluster user"),
+			Password: get("CACHECTL_TEST_CLUSTER_PASSWORD", "Redis Cluster password"),
+		},
 	}
 }
 
@@ -81,26 +86,12 @@ func PrivateClusterWith(t testing.TB, opts ClusterOptions) ClusterEnv {
 		env[2] = "CACHECTL_TEST_CLUSTER_PRIMARIES=" + strconv.Itoa(opts.Primaries)
 	}
 	vars := startPrivate(t, "cluster", "CACHECTL_TEST_CLUSTER_STATE", env...)
-	c := ClusterEnv{
-		URL:      vars["CACHECTL_TEST_CLUSTER_URL"],
-		Addrs:    splitAddrs(vars["CACHECTL_TEST_CLUSTER_ADDRS"]),
-		User:     vars["CACHECTL_TEST_CLUSTER_USER"],
-		Password: vars["CACHECTL_TEST_CLUSTER_PASSWORD"],
-		State:    vars["CACHECTL_TEST_CLUSTER_STATE"],
-	}
+	c := clusterFrom(func(name, _ string) string { return vars[name] })
+	c.State = vars["CACHECTL_TEST_CLUSTER_STATE"]
 	if c.URL == "" || len(c.Addrs) == 0 {
 		t.Fatalf("scripts/test-servers.sh cluster printed no cluster URL or addresses: %v", vars)
 	}
 	return c
-}
-
-// Client returns a client of the one node at addr, logged in; it is closed
-// when the test ends. Commands on it are not redirected (MOVED is an error).
-func (c ClusterEnv) Client(t testing.TB, addr string) *redis.Client {
-	t.Helper()
-	cl := nodeClient(addr, c.User, c.Password)
-	t.Cleanup(func() { _ = cl.Close() })
-	return cl
 }
 
 // ClusterClient returns a go-redis cluster client of every node, logged in,
@@ -119,22 +110,6 @@ func (c ClusterEnv) ClusterClient(t testing.TB) *redis.ClusterClient {
 	})
 	t.Cleanup(func() { _ = cl.Close() })
 	return cl
-}
-
-// Kill crashes the node at addr (SIGKILL) and returns once it is gone; a
-// private cluster's only. Its replica takes over after cluster-node-timeout
-// (2s) and an election; WaitOK waits for that.
-func (c ClusterEnv) Kill(t testing.TB, addr string) {
-	t.Helper()
-	nodeCommand(t, c.State, "kill", addr)
-}
-
-// Restart starts a killed node again, on its port with its configuration; it
-// rejoins from its cluster config file (a primary that was replaced comes
-// back as a replica of its successor).
-func (c ClusterEnv) Restart(t testing.TB, addr string) {
-	t.Helper()
-	nodeCommand(t, c.State, "restart", addr)
 }
 
 // RedisCLI runs redis-cli logged in as the cluster's user (the password goes

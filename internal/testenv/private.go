@@ -75,16 +75,53 @@ func stopPrivate(t testing.TB, dir string) {
 	}
 }
 
-// nodeCommand runs `scripts/test-servers.sh VERB STATE ADDR` (kill or
-// restart) on a node of a private setup.
-func nodeCommand(t testing.TB, state, verb, addr string) {
+// Servers is what a ClusterEnv and a SentinelEnv have in common.
+type Servers struct {
+	// User and Password log in to the data nodes (their default user is off).
+	User, Password string
+	// State is a private setup's state dir (empty for a shared one): the
+	// servers' logs, pid files and configuration files.
+	State string
+}
+
+// Client returns a client of the one server at addr, logged in, closed when
+// the test ends. On a cluster node, commands are not redirected (MOVED is an error).
+func (s Servers) Client(t testing.TB, addr string) *redis.Client {
 	t.Helper()
-	if state == "" {
-		t.Fatalf("%s %s: only the nodes of a private setup may be killed or restarted", verb, addr)
+	cl := nodeClient(addr, s.User, s.Password)
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// Kill crashes the server (cluster node, data node or sentinel) at addr
+// with SIGKILL and returns once it is gone; a private setup's only. A killed
+// cluster primary's replica takes over after cluster-node-timeout (2s) and an
+// election (WaitOK waits for it); a killed Sentinel master is failed over
+// once the sentinels agree it is down (down-after-milliseconds 1000).
+func (s Servers) Kill(t testing.TB, addr string) {
+	t.Helper()
+	s.nodeCommand(t, "kill", addr)
+}
+
+// Restart starts a killed server again, on its port with its configuration.
+// A cluster node rejoins from its cluster config file (a primary that was
+// replaced comes back as a replica of its successor); a former Sentinel
+// master comes back as a master, which the sentinels turn into a replica
+// some 10s later.
+func (s Servers) Restart(t testing.TB, addr string) {
+	t.Helper()
+	s.nodeCommand(t, "restart", addr)
+}
+
+// nodeCommand runs `scripts/test-servers.sh VERB STATE ADDR`.
+func (s Servers) nodeCommand(t testing.TB, verb, addr string) {
+	t.Helper()
+	if s.State == "" {
+		t.Fatalf("%s %s: only the servers of a private setup may be killed or restarted", verb, addr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, ServersScript(), verb, state, addr).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, ServersScript(), verb, s.State, addr).CombinedOutput(); err != nil {
 		t.Fatalf("scripts/test-servers.sh %s %s: %v\n%s", verb, addr, err, out)
 	}
 }
@@ -150,10 +187,10 @@ func splitAddrs(s string) []string {
 	return out
 }
 
-// nodeClient is a client for one server, with short timeouts and no retries,
-// so a dead node shows as an error at once.
-func nodeClient(addr, user, password string) *redis.Client {
-	return redis.NewClient(&redis.Options{
+// nodeOptions are the options of a client of one server: short timeouts
+// and no retries, so a dead node shows as an error at once.
+func nodeOptions(addr, user, password string) *redis.Options {
+	return &redis.Options{
 		Addr:            addr,
 		Username:        user,
 		Password:        password,
@@ -168,7 +205,11 @@ func nodeClient(addr, user, password string) *redis.Client {
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
-	})
+	}
+}
+
+func nodeClient(addr, user, password string) *redis.Client {
+	return redis.NewClient(nodeOptions(addr, user, password))
 }
 
 // unreachable tells a node that does not answer (refused, timed out, reset)

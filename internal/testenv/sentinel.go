@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // SentinelPasswordEnv is the environment variable the Sentinel URLs name
@@ -34,24 +33,31 @@ type SentinelEnv struct {
 	SentinelPassword string
 	// DataAddrs are the data nodes: the master at start, then its replica.
 	DataAddrs []string
-	// User and Password log in to the data nodes (their default user is off).
-	User, Password string
-	// State is a private setup's state dir (empty for the shared one).
-	State string
+	// Servers: User and Password of the data nodes (the sentinels have
+	// only SentinelPassword), State, Client, Kill and Restart.
+	Servers
 }
 
 // Sentinel returns the shared Sentinel setup of scripts/test-servers.sh start.
 // Never fail it over or stop its nodes; use PrivateSentinel for that.
 func Sentinel(t testing.TB) SentinelEnv {
 	t.Helper()
+	return sentinelFrom(func(name, what string) string { return need(t, name, what) })
+}
+
+// sentinelFrom builds a SentinelEnv from test-servers.sh's variables, as get
+// returns them (what says what a variable is).
+func sentinelFrom(get func(name, what string) string) SentinelEnv {
 	return SentinelEnv{
-		URL:              need(t, "CACHECTL_TEST_SENTINEL_URL", "Redis Sentinel setup"),
-		SentinelAddrs:    splitAddrs(need(t, "CACHECTL_TEST_SENTINEL_ADDRS", "Redis Sentinel setup")),
-		MasterName:       need(t, "CACHECTL_TEST_SENTINEL_MASTER", "Sentinel master name"),
-		SentinelPassword: need(t, SentinelPasswordEnv, "sentinel password"),
-		DataAddrs:        splitAddrs(need(t, "CACHECTL_TEST_SENTINEL_DATA_ADDRS", "Sentinel data nodes")),
-		User:             need(t, "CACHECTL_TEST_SENTINEL_DATA_USER", "Sentinel data node user"),
-		Password:         need(t, "CACHECTL_TEST_SENTINEL_DATA_PASSWORD", "Sentinel data node password"),
+		URL:              get("CACHECTL_TEST_SENTINEL_URL", "Redis Sentinel setup"),
+		SentinelAddrs:    splitAddrs(get("CACHECTL_TEST_SENTINEL_ADDRS", "Redis Sentinel setup")),
+		MasterName:       get("CACHECTL_TEST_SENTINEL_MASTER", "Sentinel master name"),
+		SentinelPassword: get(SentinelPasswordEnv, "sentinel password"),
+		DataAddrs:        splitAddrs(get("CACHECTL_TEST_SENTINEL_DATA_ADDRS", "Sentinel data nodes")),
+		Servers: Servers{
+			User:     get("CACHECTL_TEST_SENTINEL_DATA_USER", "Sentinel data node user"),
+			Password: get("CACHECTL_TEST_SENTINEL_DATA_PASSWORD", "Sentinel data node password"),
+		},
 	}
 }
 
@@ -65,16 +71,8 @@ func PrivateSentinel(t testing.TB) SentinelEnv {
 	t.Helper()
 	password := need(t, SentinelPasswordEnv, "sentinel password")
 	vars := startPrivate(t, "sentinel", "CACHECTL_TEST_SENTINEL_STATE")
-	s := SentinelEnv{
-		URL:              vars["CACHECTL_TEST_SENTINEL_URL"],
-		SentinelAddrs:    splitAddrs(vars["CACHECTL_TEST_SENTINEL_ADDRS"]),
-		MasterName:       vars["CACHECTL_TEST_SENTINEL_MASTER"],
-		SentinelPassword: vars[SentinelPasswordEnv],
-		DataAddrs:        splitAddrs(vars["CACHECTL_TEST_SENTINEL_DATA_ADDRS"]),
-		User:             vars["CACHECTL_TEST_SENTINEL_DATA_USER"],
-		Password:         vars["CACHECTL_TEST_SENTINEL_DATA_PASSWORD"],
-		State:            vars["CACHECTL_TEST_SENTINEL_STATE"],
-	}
+	s := sentinelFrom(func(name, _ string) string { return vars[name] })
+	s.State = vars["CACHECTL_TEST_SENTINEL_STATE"]
 	if s.URL == "" || len(s.SentinelAddrs) == 0 || len(s.DataAddrs) == 0 || s.MasterName == "" {
 		t.Fatalf("scripts/test-servers.sh sentinel printed an incomplete setup: %v", vars)
 	}
@@ -82,30 +80,6 @@ func PrivateSentinel(t testing.TB) SentinelEnv {
 		t.Fatalf("the private sentinels' password differs from $%s, which their URL names", SentinelPasswordEnv)
 	}
 	return s
-}
-
-// Kill crashes the data node or sentinel at addr (SIGKILL) and returns once
-// it is gone; a private setup's only. A killed master is failed over once
-// the sentinels agree it is down (down-after-milliseconds 1000).
-func (s SentinelEnv) Kill(t testing.TB, addr string) {
-	t.Helper()
-	nodeCommand(t, s.State, "kill", addr)
-}
-
-// Restart starts a killed data node or sentinel again, on its port with its
-// configuration (a former master comes back as a master; the sentinels turn
-// it into a replica some 10s later).
-func (s SentinelEnv) Restart(t testing.TB, addr string) {
-	t.Helper()
-	nodeCommand(t, s.State, "restart", addr)
-}
-
-// Client returns a logged-in client of the data node at addr, closed when the test ends.
-func (s SentinelEnv) Client(t testing.TB, addr string) *redis.Client {
-	t.Helper()
-	cl := nodeClient(addr, s.User, s.Password)
-	t.Cleanup(func() { _ = cl.Close() })
-	return cl
 }
 
 // SentinelClient returns a client of the sentinel at addr, logged in with
@@ -118,21 +92,7 @@ func (s SentinelEnv) SentinelClient(t testing.TB, addr string) *redis.SentinelCl
 }
 
 func (s SentinelEnv) sentinel(addr string) *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{
-		Addr:            addr,
-		Password:        s.SentinelPassword,
-		Protocol:        2,
-		DialTimeout:     time.Second,
-		DialerRetries:   1,
-		ReadTimeout:     2 * time.Second,
-		WriteTimeout:    2 * time.Second,
-		MaxRetries:      -1,
-		PoolSize:        2,
-		DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{
-			Mode: maintnotifications.ModeDisabled,
-		},
-	})
+	return redis.NewSentinelClient(nodeOptions(addr, "", s.SentinelPassword))
 }
 
 // Master returns the master's address as the sentinels report it, waiting up
@@ -160,30 +120,7 @@ func (s SentinelEnv) Master(t testing.TB) string {
 // takes some 10s; see WaitPromoted.
 func (s SentinelEnv) WaitMaster(t testing.TB, notAddr string, timeout time.Duration) string {
 	t.Helper()
-	start := time.Now()
-	var master string
-	err := poll(timeout, func(ctx context.Context) error {
-		m, err := s.reportedMaster(ctx)
-		if err != nil {
-			return err
-		}
-		if m == notAddr {
-			return fmt.Errorf("the sentinels still report %s", m)
-		}
-		if err := s.checkRoles(ctx, m); err != nil {
-			return err
-		}
-		if err := s.checkSentinelViews(ctx, m); err != nil {
-			return err
-		}
-		master = m
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("no new master after %s: %v", timeout, err)
-	}
-	t.Logf("master %s settled after %s", master, time.Since(start).Round(10*time.Millisecond))
-	return master
+	return s.waitMaster(t, notAddr, timeout, true)
 }
 
 // WaitPromoted waits only until the sentinels that answer all report the
@@ -193,6 +130,12 @@ func (s SentinelEnv) WaitMaster(t testing.TB, notAddr string, timeout time.Durat
 // later (it waits 8s before reconfiguring a node that still says it is a
 // master, and asks replicas for INFO every 10s). Returns the new master.
 func (s SentinelEnv) WaitPromoted(t testing.TB, notAddr string, timeout time.Duration) string {
+	t.Helper()
+	return s.waitMaster(t, notAddr, timeout, false)
+}
+
+// waitMaster is WaitMaster, or WaitPromoted unless settled.
+func (s SentinelEnv) waitMaster(t testing.TB, notAddr string, timeout time.Duration, settled bool) string {
 	t.Helper()
 	start := time.Now()
 	var master string
@@ -207,13 +150,21 @@ func (s SentinelEnv) WaitPromoted(t testing.TB, notAddr string, timeout time.Dur
 		if err := s.checkMaster(ctx, m); err != nil {
 			return err
 		}
+		if settled {
+			if err := s.checkReplicas(ctx, m); err != nil {
+				return err
+			}
+			if err := s.checkSentinelViews(ctx, m); err != nil {
+				return err
+			}
+		}
 		master = m
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("no new master after %s: %v", timeout, err)
 	}
-	t.Logf("master %s promoted after %s", master, time.Since(start).Round(10*time.Millisecond))
+	t.Logf("master %s (settled: %v) after %s", master, settled, time.Since(start).Round(10*time.Millisecond))
 	return master
 }
 
@@ -246,12 +197,9 @@ func (s SentinelEnv) reportedMaster(ctx context.Context) (string, error) {
 	return master, nil
 }
 
-// checkRoles checks that master is one and every other data node that
-// answers replicates it over a link that is up.
-func (s SentinelEnv) checkRoles(ctx context.Context, master string) error {
-	if err := s.checkMaster(ctx, master); err != nil {
-		return err
-	}
+// checkReplicas checks that every data node but master that answers
+// replicates it over a link that is up.
+func (s SentinelEnv) checkReplicas(ctx context.Context, master string) error {
 	_, mport, _ := net.SplitHostPort(master)
 	for _, addr := range s.DataAddrs {
 		if addr == master {

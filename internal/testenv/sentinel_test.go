@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // checkSentinels checks that every sentinel refuses clients without its
@@ -67,50 +66,4 @@ func TestSharedSentinel(t *testing.T) {
 	for _, addr := range s.DataAddrs {
 		checkLogin(t, addr, s.User, s.Password)
 	}
-}
-
-// TestPrivateSentinelFailover fails a Sentinel setup of its own over with
-// SENTINEL FAILOVER: the replica becomes the master, with the data, and the
-// old master its replica.
-func TestPrivateSentinelFailover(t *testing.T) {
-	t.Parallel()
-	s := PrivateSentinel(t)
-	if s.State == "" {
-		t.Fatalf("private Sentinel setup without state dir: %+v", s)
-	}
-	ctx := ctxT(t)
-	old := s.Master(t)
-	if old != s.DataAddrs[0] {
-		t.Errorf("master at start is %s, want the first data node %s", old, s.DataAddrs[0])
-	}
-	checkSentinels(t, s, old)
-	for _, addr := range s.DataAddrs {
-		checkLogin(t, addr, s.User, s.Password)
-	}
-	if err := s.Client(t, old).Set(ctx, "before-failover", "yes", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	// WAIT: the write reached the replica before it is promoted.
-	if n, err := s.Client(t, old).Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
-		t.Fatalf("WAIT 1 replica: %d, %v", n, err)
-	}
-
-	if err := s.SentinelClient(t, s.SentinelAddrs[0]).Failover(ctx, s.MasterName).Err(); err != nil {
-		t.Fatalf("SENTINEL FAILOVER %s: %v", s.MasterName, err)
-	}
-	start := time.Now()
-	if promoted, want := s.WaitPromoted(t, old, 30*time.Second), s.Replica(t, old); promoted != want {
-		t.Fatalf("new master %s, want the replica %s", promoted, want)
-	}
-	promoted := s.WaitMaster(t, old, 30*time.Second)
-	if want := s.Replica(t, old); promoted != want {
-		t.Fatalf("new master %s, want the replica %s", promoted, want)
-	}
-	if v, err := s.Client(t, promoted).Get(ctx, "before-failover").Result(); err != nil || v != "yes" {
-		t.Errorf("GET on the new master = %q, %v", v, err)
-	}
-	if got := s.Master(t); got != promoted {
-		t.Errorf("Master = %s after WaitMaster said %s", got, promoted)
-	}
-	t.Logf("SENTINEL FAILOVER: %s -> %s in %s", old, promoted, time.Since(start).Round(10*time.Millisecond))
 }
