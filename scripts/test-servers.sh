@@ -437,6 +437,10 @@ start_twemproxy() {
 # Replicas log in to their primary as app too (any node may become a replica).
 readonly DATA_ACL=(--user default off --user "$APP_USER" on ">$APP_PASS" '~*' '&*' '+@all'
 	--masteruser "$APP_USER" --masterauth "$APP_PASS")
+# Replication between data nodes: a full sync starts at once, and the RDB a
+# replica receives is not left behind (the nodes share a dir, and a node
+# restarted after a kill must not load it: without persistence it starts empty).
+readonly DATA_REPL=(--repl-diskless-sync yes --repl-diskless-sync-delay 0 --rdb-del-sync-files yes)
 
 # cli_env AUTH: in a subshell about to run redis-cli, log in as the app user
 # (AUTH 1), as a sentinel's client (AUTH s) or not at all (0). The password
@@ -529,7 +533,7 @@ cluster_launch() {
 			--cluster-enabled yes --cluster-port BUSPORT \
 			--cluster-config-file "cluster-$i-PORT.conf" \
 			--cluster-node-timeout "$CLUSTER_NODE_TIMEOUT" \
-			--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${acl[@]}"
+			--dbfilename "redis-cluster-$i.rdb" "${DATA_REPL[@]}" "${acl[@]}"
 		CLUSTER_PORTS+=("$NODE_PORT")
 	done
 	IFS=, read -r -a addrs <<<"$(addr_list "${CLUSTER_PORTS[@]}")"
@@ -669,11 +673,11 @@ SENTINEL_MASTER_PORT='' SENTINEL_REPLICA_PORT='' SENTINEL_PORTS=()
 sentinel_launch() {
 	local i conf
 	start_redis redis-sentinel-data-1 NODE_PORT app_ping --port PORT \
-		--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${DATA_ACL[@]}"
+		--dbfilename redis-sentinel-data-1.rdb "${DATA_REPL[@]}" "${DATA_ACL[@]}"
 	SENTINEL_MASTER_PORT=$NODE_PORT
 	start_redis redis-sentinel-data-2 NODE_PORT app_ping --port PORT \
 		--replicaof 127.0.0.1 "$SENTINEL_MASTER_PORT" \
-		--repl-diskless-sync yes --repl-diskless-sync-delay 0 "${DATA_ACL[@]}"
+		--dbfilename redis-sentinel-data-2.rdb "${DATA_REPL[@]}" "${DATA_ACL[@]}"
 	SENTINEL_REPLICA_PORT=$NODE_PORT
 	SENTINEL_PORTS=()
 	for i in 1 2 3; do
@@ -800,11 +804,11 @@ cmd_start() {
 	# setup, 6 cluster nodes and their buses.
 	fill_port_pool 26
 
-	# The Sentinel setup and the cluster start first: while the servers below
-	# start, the sentinels find each other (their hellos go out every 2s) and
-	# redis-cli joins the cluster.
-	sentinel_launch
+	# The cluster and the Sentinel setup start first: while the servers below
+	# start, redis-cli joins the cluster (it waits 2s at least) and the
+	# sentinels find each other (their hellos go out every 2s).
 	cluster_launch 1 3 1
+	sentinel_launch
 
 	REDIS_PORT='' MEMCACHED_PORT='' TLS_PORT='' NOUNLINK_PORT=''
 	MEMCACHED2_PORT='' NOCRAWLER_PORT='' NODUMP_PORT='' TWEMPROXY_PORT=''
