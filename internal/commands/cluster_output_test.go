@@ -62,7 +62,12 @@ func clusterClient(t *testing.T, raw string) *goredis.ClusterClient {
 // cmdRun runs a command line in process with stdout on a terminal or not.
 func cmdRun(t *testing.T, tty bool, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	r := newTestRun(t, nil)
+	// A Sentinel URL names the variable holding the sentinels' password.
+	env := map[string]string{}
+	if v, ok := os.LookupEnv(testenv.SentinelPasswordEnv); ok {
+		env[testenv.SentinelPasswordEnv] = v
+	}
+	r := newTestRun(t, env)
 	r.f.IO.SetStdoutTTY(tty)
 	code = r.run(args...)
 	return code, r.stdout.String(), r.stderr.String()

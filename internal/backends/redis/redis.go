@@ -110,10 +110,12 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		return newCluster(b, uo), nil
 	case "sentinel":
 		uo.SentinelPassword = opts.SentinelPassword
-		client := goredis.NewUniversalClient(uo)
-		client.AddHook(cancelHook{})
-		b := &Backend{client: client, target: t, opts: opts}
-		return newSentinel(b, uo), nil
+		b := &Backend{target: t, opts: opts}
+		s := newSentinel(b, uo)
+		uo.Dialer = s.dialer(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig}))
+		b.client = goredis.NewUniversalClient(uo)
+		b.client.AddHook(cancelHook{})
+		return s, nil
 	}
 	client := goredis.NewUniversalClient(uo)
 	client.AddHook(cancelHook{})

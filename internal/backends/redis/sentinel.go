@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,21 @@ func newSentinel(b *Backend, uo *goredis.UniversalOptions) *Sentinel {
 		s.sentinels = append(s.sentinels, sc)
 	}
 	return s
+}
+
+// dialer wraps the failover client's dialer to note which master it
+// connects to: the address the data goes to, which Recover compares with
+// the one the sentinels name after a failure.
+func (s *Sentinel) dialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err == nil && !slices.Contains(s.target.Addrs, addr) {
+			s.mu.Lock()
+			s.master = addr
+			s.mu.Unlock()
+		}
+		return conn, err
+	}
 }
 
 // Close releases every connection.
