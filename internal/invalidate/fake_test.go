@@ -38,18 +38,21 @@ type fakeCluster struct {
 	handed    []string
 
 	// Faults.
-	failDelete  map[int]int // node → fail its nth delete from now (1: the next)
-	failKey     string      // fail the delete holding this key (its node's part), once
-	serverError bool        // the failed delete is a reply error, not a lost server
-	outage      bool        // the failed delete takes every node down (the client's network)
-	down        map[int]bool
-	lag         int // acknowledged deletes of a failed node its replica lacks
-	recent      map[int][]string
-	failScanAt  int // Scan (single node): fail after this many pages, once
-	recoverErr  error
-	recoverWait chan struct{} // Recover blocks until it is closed or ctx is done
-	recovers    int
-	lastWait    time.Duration
+	failDelete     map[int]int // node → fail its nth delete from now (1: the next)
+	failKey        string      // fail the delete holding this key (its node's part), once
+	serverError    bool        // the failed delete is a reply error, not a lost server
+	outage         bool        // the failed delete takes every node down (the client's network)
+	down           map[int]bool
+	lag            int // acknowledged deletes of a failed node its replica lacks
+	recent         map[int][]string
+	failScanAt     int // Scan (single node): fail after this many pages, once
+	switchAt       int // Scan (single node): switch masters silently after this many pages, once
+	switchAtDelete int // switch masters silently at this delete call
+	epoch          int // which master serves (Topology)
+	recoverErr     error
+	recoverWait    chan struct{} // Recover blocks until it is closed or ctx is done
+	recovers       int
+	lastWait       time.Duration
 
 	// Truth.
 	removed       int64 // keys the servers removed for the engine
@@ -154,6 +157,9 @@ func (c *fakeCluster) DeleteKeys(ctx context.Context, keys []string) (backends.D
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deleteCalls++
+	if c.deleteCalls == c.switchAtDelete {
+		c.silentSwitch(0)
+	}
 	if c.clock != nil {
 		c.times = append(c.times, timedDelete{at: c.clock.Now(), n: len(keys)})
 	}
@@ -438,6 +444,10 @@ func (c *fakeCluster) Scan(ctx context.Context, pattern string, fn func([]string
 				c.mu.Unlock()
 				return &backends.ConnError{Address: c.names[node], Err: errors.New("connection refused")}
 			}
+			if c.switchAt > 0 && pages == c.switchAt {
+				c.switchAt = 0
+				c.silentSwitch(node)
+			}
 			if c.failScanAt > 0 && pages == c.failScanAt {
 				c.failScanAt = 0
 				c.down[node] = true
@@ -456,6 +466,32 @@ func (c *fakeCluster) Scan(ctx context.Context, pattern string, fn func([]string
 		}
 	}
 	return nil
+}
+
+// silentSwitch is a new master for node, followed without an error: a
+// cursor goes on, and the last deletes the old one acknowledged are not on
+// the new one. mu held.
+func (c *fakeCluster) silentSwitch(node int) {
+	c.epoch++
+	recent := c.recent[node]
+	for _, k := range recent[max(0, len(recent)-c.lag):] {
+		if !c.data[node][k] {
+			c.data[node][k] = true
+			c.resurrected++
+		}
+	}
+	c.recent[node] = nil
+}
+
+// Topology names one primary per node, renamed by each silent switch.
+func (c *fakeCluster) Topology(context.Context) (*backends.Topology, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &backends.Topology{Kind: "sentinel"}
+	for _, name := range c.names {
+		t.Nodes = append(t.Nodes, backends.Node{Address: fmt.Sprintf("%s#%d", name, c.epoch), Role: "primary", Up: true})
+	}
+	return t, nil
 }
 
 func (c *fakeCluster) Get(context.Context, string) (*backends.Entry, error) {
@@ -494,6 +530,12 @@ type (
 	singleRecoverer struct {
 		backends.Backend
 		backends.Recoverer
+	}
+	// singleSentinel: as singleRecoverer, and it names its master.
+	singleSentinel struct {
+		backends.Backend
+		backends.Recoverer
+		backends.TopologyReporter
 	}
 	// singlePartial: as singleRecoverer, with partial deletes.
 	singlePartial struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cachectl/cachectl/internal/backends"
 )
@@ -54,7 +56,53 @@ func (r *runner) recover(live context.Context, gen int64) error {
 	r.sum.Recovered++
 	r.unverified = true
 	r.mu.Unlock()
+	r.switched(live) // this failover is counted: the next look compares with the new primaries
 	return nil
+}
+
+// primaries names the deployment's primaries and what they serve, on a
+// backend that rides through failovers and describes its nodes; "" when
+// that is not known.
+func (r *runner) primaries(ctx context.Context) string {
+	tr, ok := r.b.(backends.TopologyReporter)
+	if _, rec := r.b.(backends.Recoverer); !ok || !rec {
+		return ""
+	}
+	t, err := tr.Topology(ctx)
+	if err != nil {
+		return ""
+	}
+	var ps []string
+	for _, n := range t.Nodes {
+		if n.Role == "primary" {
+			ps = append(ps, fmt.Sprint(n.Address, n.Slots))
+		}
+	}
+	slices.Sort(ps)
+	return strings.Join(ps, " ")
+}
+
+// switched reports whether the primaries changed since it last looked. A
+// failover need not fail anything the run sends: the client may follow the
+// new master by itself, a listing's cursor then walks another server's
+// table, and deletes the old master acknowledged may be missing on the new
+// one. A change counts as a failover ridden through and calls for a
+// verification listing. It does not look while the deployment is unknown.
+func (r *runner) switched(ctx context.Context) bool {
+	now := r.primaries(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now == "" {
+		return false
+	}
+	before := r.lastPrimaries
+	r.lastPrimaries = now
+	if before == "" || before == now {
+		return false
+	}
+	r.sum.Recovered++
+	r.unverified = true
+	return true
 }
 
 // recoverFailed is the error of an operation that failed with err and whose
@@ -137,6 +185,7 @@ func (r *runner) verify(ctx context.Context) error {
 			return &UnverifiedError{Passes: pass}
 		}
 		err := r.patterns(ctx)
+		r.switched(ctx) // a failover during the verification: verify again
 		r.mu.Lock()
 		r.sum.Verified += r.sum.Matched - before
 		r.unverified = r.sum.Recovered != recovered

@@ -36,6 +36,9 @@ type runner struct {
 	// unverified: a recovery or a round happened since the last
 	// verification listing began.
 	unverified bool
+	// lastPrimaries: the deployment's primaries when last looked at (see
+	// switched).
+	lastPrimaries string
 
 	paceMu sync.Mutex
 	paced  time.Time // when the deletions granted so far may have happened at Rate
@@ -65,12 +68,14 @@ func newRunner(b backends.Backend, opts Options, sum *Summary, now func() time.T
 // run handles the patterns in order, then verifies what a failover may
 // have brought back.
 func (r *runner) run(ctx context.Context) error {
+	if r.opts.DryRun {
+		return r.patterns(ctx)
+	}
+	r.switched(ctx)
 	if err := r.patterns(ctx); err != nil {
 		return err
 	}
-	if r.opts.DryRun {
-		return nil
-	}
+	r.switched(ctx)
 	return r.verify(ctx)
 }
 

@@ -563,3 +563,32 @@ type lying struct{ *fakeCluster }
 func (l lying) ScanShards(ctx context.Context, _ string, h backends.ShardHandler) error {
 	return l.fakeCluster.ScanShards(ctx, "*", h)
 }
+
+// TestSilentMasterSwitch: the master changes under a listing without any
+// error (the client follows the new one, the cursor walks on, the last
+// deletes the old master acknowledged are missing). Seen by comparing the
+// primaries before and after: the listing starts over, and nothing
+// matching is left.
+func TestSilentMasterSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		page, deletion int
+	}{{"listing", 12, 0}, {"last deletes", 0, 43}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(1)
+			c.page = 10
+			c.switchAt, c.switchAtDelete = tc.page, tc.deletion // 300 keys: 43 deletes of 7
+			c.lag = 6
+			all := seedFake(t, c, []string{"inv", "keep"}, 300)
+			take, keep := matchingOf(all, []string{"inv:*"}, nil)
+			sum, err := Run(context.Background(), singleSentinel{c, c, c}, Options{Patterns: []string{"inv:*"}, Batch: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLeft(t, c, keep)
+			if c.resurrected == 0 || sum.Recovered != 1 || sum.Deleted != int64(len(take))+c.resurrected || sum.Matched != sum.Deleted {
+				t.Fatalf("summary %+v; %d came back, %d matching", sum, c.resurrected, len(take))
+			}
+		})
+	}
+}

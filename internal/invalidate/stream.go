@@ -2,6 +2,7 @@ package invalidate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -24,13 +25,19 @@ const pagesPerNode = 2
 // again from the start: a cursor does not survive a new master.
 func (r *runner) scanLister(pattern string) lister {
 	return func(ctx context.Context, page func(string, []string) error, round func([]int) error) error {
+		r.switched(ctx)
 		for relist := 0; ; relist++ {
 			gen := r.recoveries.Load()
 			err := r.b.Scan(ctx, pattern, func(keys []string) error { return page("", keys) })
-			if err == nil || !r.canRide(ctx, err) || relist == maxRetries {
+			if err == nil && r.switched(ctx) && relist < maxRetries {
+				// The master changed under the cursor: what it walked is
+				// not the new master's table. Wait for it, then as below.
+				if _, rerr := r.b.(backends.Recoverer).Recover(ctx, r.opts.RecoverWait); rerr != nil {
+					return r.recoverFailed(ctx, errors.New("the master changed while it was listed"), rerr)
+				}
+			} else if err == nil || !r.canRide(ctx, err) || relist == maxRetries {
 				return err
-			}
-			if rerr := r.recover(ctx, gen); rerr != nil {
+			} else if rerr := r.recover(ctx, gen); rerr != nil {
 				return r.recoverFailed(ctx, err, rerr)
 			}
 			if err := round(nil); err != nil {
