@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -62,6 +63,9 @@ func NewCmdInvalidate(f *Factory, runF func(context.Context, *invalidateOptions)
 the next page is listed, never all held in memory. Redis deletes with
 pipelined UNLINK (DEL on servers before 4.0); Memcached lists each server with
 metadump and deletes with pipelined quiet md; HTTP caches delete on their side.
+On a Redis Cluster every primary deletes its keys in parallel (--rate and
+--max are totals); a failover mid-run is waited for (up to 30s), the keys
+whose answer was lost are sent again, and a verification listing ends the run.
 
 Safety: --dry-run counts the matches and shows a sample. On a terminal the
 count is shown and confirmed first (the count must be typed above 1000 keys or
@@ -133,6 +137,19 @@ type invalidateJSON struct {
 	Interrupted bool    `json:"interrupted,omitempty"`
 	Error       string  `json:"error,omitempty"`
 	ServerSide  bool    `json:"server_side,omitempty"`
+	// Sharded backends and ride-throughs only, so that the document of a
+	// single server stays as it was.
+	Nodes     []invalidateNodeJSON `json:"nodes,omitempty"`
+	Recovered int                  `json:"recovered,omitempty"`
+	Rounds    int                  `json:"rounds,omitempty"`
+	Verified  int64                `json:"verified,omitempty"`
+}
+
+type invalidateNodeJSON struct {
+	Node        string `json:"node"`
+	Matched     int64  `json:"matched"`
+	Deleted     int64  `json:"deleted"`
+	Unconfirmed int64  `json:"unconfirmed"`
 }
 
 // addTargets turns --prefix, --function, --route and --page into patterns
@@ -306,7 +323,11 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 	interrupted := errors.Is(runErr, context.Canceled)
 	if opts.Output.JSON() {
 		doc := invalidateJSON{Matched: sum.Matched, Deleted: sum.Deleted, Unconfirmed: sum.Unconfirmed, DryRun: sum.DryRun,
-			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide}
+			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide,
+			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified}
+		for _, n := range sum.Nodes {
+			doc.Nodes = append(doc.Nodes, invalidateNodeJSON{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted, Unconfirmed: n.Unconfirmed})
+		}
 		for _, p := range opts.Patterns {
 			doc.Patterns = append(doc.Patterns, jsonKey(p))
 		}
@@ -339,6 +360,9 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 		default:
 			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), human.Duration(sum.Elapsed.Round(time.Millisecond)))
 		}
+		if runErr == nil {
+			rideThroughNotes(opts.IO, sum)
+		}
 	}
 	switch {
 	case runErr == nil:
@@ -362,6 +386,25 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 	return fmt.Errorf("stopped after deleting %d key(s): %w", sum.Deleted, runErr)
 }
 
+// rideThroughNotes says, after a run that succeeded, what a failover (or a
+// reshard) did to it: the keys whose answer was lost are not in the count,
+// and the verification listing is why the run still says "done".
+func rideThroughNotes(ios *iostreams.IOStreams, sum invalidate.Summary) {
+	note := ios.ColorScheme().Dim("note:")
+	if sum.Recovered > 0 {
+		fmt.Fprintf(ios.ErrOut, "%s rode through %d failover(s): the connection was lost and the run went on once the deployment answered again\n", note, sum.Recovered)
+	}
+	if sum.Unconfirmed > 0 {
+		fmt.Fprintf(ios.ErrOut, "%s %d key(s) unconfirmed: their answer was lost in a failover and they were gone when sent again (most likely deleted by this run, not in its count)\n", note, sum.Unconfirmed)
+	}
+	switch {
+	case sum.Verified > 0:
+		fmt.Fprintf(ios.ErrOut, "%s the verification listing found %d matching key(s) left (brought back by a failover, or written meanwhile) and deleted them\n", note, sum.Verified)
+	case sum.Recovered > 0 || sum.Unconfirmed > 0:
+		fmt.Fprintf(ios.ErrOut, "%s the verification listing found none left\n", note)
+	}
+}
+
 // inFlightErr is why the batch in flight at Ctrl-C failed, or nil.
 func inFlightErr(err error) error {
 	var ie *invalidate.InterruptedError
@@ -371,17 +414,24 @@ func inFlightErr(err error) error {
 	return nil
 }
 
-// progressLine rewrites one stderr line on a terminal; elsewhere it is silent.
+// progressLine rewrites one stderr line on a terminal; elsewhere it is
+// silent. On a sharded backend it draws one more line per primary below the
+// total, redrawn in place.
 type progressLine struct {
 	out    io.Writer
 	on     bool
 	dryRun bool // counting only: the line says matched, never deleted
+	width  int
 	last   time.Time
-	shown  bool
+	drawn  int // lines on screen
 }
 
+// maxNodeLines bounds the per-node lines: a big cluster's figures beyond
+// it are summed on one line.
+const maxNodeLines = 8
+
 func newProgressLine(ios *iostreams.IOStreams, dryRun bool) *progressLine {
-	return &progressLine{out: ios.ErrOut, on: ios.IsStderrTTY(), dryRun: dryRun}
+	return &progressLine{out: ios.ErrOut, on: ios.IsStderrTTY(), dryRun: dryRun, width: ios.TerminalWidth()}
 }
 
 func (p *progressLine) update(pr invalidate.Progress) {
@@ -397,16 +447,82 @@ func (p *progressLine) update(pr invalidate.Progress) {
 	if s := pr.Elapsed.Seconds(); s > 0 {
 		rate = float64(n) / s
 	}
+	var lines []string
 	if p.dryRun {
-		fmt.Fprintf(p.out, "\r\x1b[K%d matched so far (%.0f keys/s)", pr.Matched, rate)
+		lines = append(lines, fmt.Sprintf("%d matched so far (%.0f keys/s)", pr.Matched, rate))
 	} else {
-		fmt.Fprintf(p.out, "\r\x1b[Kdeleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate)
+		lines = append(lines, fmt.Sprintf("deleted %d of %d matched so far (%.0f keys/s)", pr.Deleted, pr.Matched, rate))
 	}
-	p.shown = true
+	if len(pr.Nodes) > 1 {
+		lines = append(lines, p.nodeLines(pr.Nodes)...)
+	}
+	p.draw(lines)
+}
+
+// nodeLines are the per-primary figures, the node's name escaped (a
+// cluster's servers name themselves) and cut to the terminal's width.
+func (p *progressLine) nodeLines(nodes []invalidate.NodeProgress) []string {
+	figures := func(m, d int64) string {
+		if p.dryRun {
+			return fmt.Sprintf("%d matched", m)
+		}
+		return fmt.Sprintf("deleted %d of %d", d, m)
+	}
+	var lines []string
+	for i, n := range nodes {
+		if i == maxNodeLines-1 && len(nodes) > maxNodeLines {
+			var m, d int64
+			for _, rest := range nodes[i:] {
+				m, d = m+rest.Matched, d+rest.Deleted
+			}
+			lines = append(lines, fmt.Sprintf("  %d more nodes: %s", len(nodes)-i, figures(m, d)))
+			break
+		}
+		fig := figures(n.Matched, n.Deleted)
+		// The figures always show; a long name gives way.
+		name := fitWidth(textesc.Line(n.Node), max(p.width-len(fig)-6, 8))
+		lines = append(lines, fmt.Sprintf("  %s: %s", name, fig))
+	}
+	return lines
+}
+
+// fitWidth cuts s to at most w runes, marking the cut.
+func fitWidth(s string, w int) string {
+	if utf8.RuneCountInString(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:w-1]) + "…"
+}
+
+// draw replaces the lines on screen with lines: back up to the first,
+// rewrite each, clear what is left below.
+func (p *progressLine) draw(lines []string) {
+	var b strings.Builder
+	if p.drawn > 1 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.drawn-1)
+	}
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("\r\x1b[K")
+		// A line that wraps would throw the backing up off by one.
+		b.WriteString(fitWidth(l, max(p.width-1, 8)))
+	}
+	if len(lines) < p.drawn {
+		b.WriteString("\x1b[J")
+	}
+	p.drawn = len(lines)
+	io.WriteString(p.out, b.String())
 }
 
 func (p *progressLine) done() {
-	if p.shown {
+	switch {
+	case p.drawn == 1:
 		fmt.Fprint(p.out, "\r\x1b[K")
+	case p.drawn > 1:
+		fmt.Fprintf(p.out, "\x1b[%dA\r\x1b[J", p.drawn-1)
 	}
+	p.drawn = 0
 }

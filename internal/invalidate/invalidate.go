@@ -3,6 +3,13 @@
 // deleted, so the key list is never held in memory and listing and deleting
 // overlap. It is the engine behind `cachectl invalidate` (and the dashboard's
 // "delete the filter").
+//
+// On a sharded backend (backends.ShardedScanner: Redis Cluster) every
+// primary is listed at once and each has a deleter of its own, so deletes run
+// on all of them in parallel; rate and max stay totals. On a backend that can
+// ride through a failover (backends.Recoverer) a batch or a listing cut off
+// by a lost server is sent again once the deployment answers, and the run
+// ends with a verification listing.
 package invalidate
 
 import (
@@ -12,7 +19,6 @@ import (
 	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
-	"github.com/cachectl/cachectl/internal/glob"
 )
 
 // Options says what to delete and how gently.
@@ -35,21 +41,59 @@ type Options struct {
 	// Before, when set, is called with each batch before it is deleted (to
 	// back the entries up); an error stops the run before that batch.
 	Before func(ctx context.Context, keys []string) error
-	// Progress, when set, is called after each batch.
+	// Progress, when set, is called after each batch (in a dry run, each
+	// page); never by two goroutines at once.
 	Progress func(Progress)
+	// RecoverWait bounds each wait for the deployment to answer again after
+	// a connection failure, on backends that ride through failovers
+	// (backends.Recoverer); 0 means DefaultRecoverWait.
+	RecoverWait time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Sleep waits d, or until ctx is done (tests: a fake clock with Now);
+	// nil waits on a timer. --rate waits through it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultRecoverWait is how long a run waits for a failover to finish (a
+// replica promoted, Sentinel naming a new master) before it gives up.
+// Sentinel's own failover-timeout defaults to 3 minutes, but a promotion
+// usually takes seconds: 30 s rides through the common case without leaving
+// a deploy hook hanging when the deployment is really gone.
+const DefaultRecoverWait = 30 * time.Second
 
 // Progress is the running count.
 type Progress struct {
 	Matched, Deleted int64
 	Elapsed          time.Duration
+	// Nodes are the figures per primary of a sharded backend, sorted by
+	// node; nil for other backends. Each call gets a fresh slice.
+	Nodes []NodeProgress
+}
+
+// NodeProgress is one primary's running count. A key counts for the node
+// that listed it, wherever its delete was routed.
+type NodeProgress struct {
+	Node             string
+	Matched, Deleted int64
+}
+
+// NodeSummary is what a run did on one primary of a sharded backend.
+type NodeSummary struct {
+	Node                          string
+	Matched, Deleted, Unconfirmed int64
 }
 
 // Summary is what a run did. When Run returns an error, Deleted is still
 // exact for every batch the server confirmed; Unconfirmed counts the keys of
-// the batch that failed, which may or may not have been deleted.
+// the batches that failed, which may or may not have been deleted.
+//
+// A run that rode through a failover and succeeded may also have Unconfirmed
+// keys: their delete got no answer and the retry found them gone, so this
+// run most likely deleted them, but no server said so. They are not in
+// Deleted. Matched is Deleted + Unconfirmed + the keys that vanished by
+// themselves between their listing and their delete (expired, deleted by
+// the app).
 type Summary struct {
 	Patterns    []string
 	Matched     int64
@@ -60,6 +104,20 @@ type Summary struct {
 	Sample      []string
 	// ServerSide: the server deleted the keys itself (HTTP caches).
 	ServerSide bool
+	// Recovered counts the times the run lost its server and carried on
+	// once the deployment answered again (backends.Recoverer).
+	Recovered int
+	// Rounds counts the times a sharded listing listed slots again because
+	// they moved (a reshard, a failover) while they were listed.
+	Rounds int
+	// Verified counts the keys the verification listing found, after a
+	// recovery or a round, and deleted: what a failover brought back (a
+	// delete the old primary acknowledged and its replica never got) or an
+	// app wrote meanwhile. They are also in Matched and Deleted.
+	Verified int64
+	// Nodes are the figures per primary of a sharded backend, sorted by
+	// node; nil for other backends.
+	Nodes []NodeSummary
 }
 
 // UnstableListing is implemented by backends whose key listing can skip
@@ -145,16 +203,13 @@ func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, er
 		return sum, err
 	}
 
-	r := &runner{b: b, opts: opts, sum: &sum, now: now, start: start}
-	for i, p := range opts.Patterns {
-		if err = r.pattern(ctx, p, opts.Patterns[:i]); err != nil {
-			if errors.Is(err, errMax) {
-				return sum, nil
-			}
-			return sum, err
-		}
+	r := newRunner(b, opts, &sum, now, start)
+	err = r.run(ctx)
+	r.finish()
+	if errors.Is(err, errMax) {
+		return sum, nil
 	}
-	return sum, nil
+	return sum, err
 }
 
 // serverSide lets the server delete. In chunks when it can: each request is
@@ -268,194 +323,4 @@ func sample(ctx context.Context, b backends.Backend, opts Options, sum *Summary)
 		}
 	}
 	return nil
-}
-
-type runner struct {
-	b     backends.Backend
-	opts  Options
-	sum   *Summary
-	now   func() time.Time
-	start time.Time
-	// paced is when the deletions so far may have happened at Rate.
-	paced time.Time
-}
-
-// pattern lists the keys of one pattern in a goroutine and deletes them here,
-// one batch behind the listing (or after it, for unstable listings).
-func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) error {
-	if u, ok := r.b.(UnstableListing); ok && u.ListingSkipsUnderDeletes() && !r.opts.DryRun {
-		// Such a listing can also miss keys the server moves while it walks
-		// (memcached's LRU maintainer): list again until a pass finds nothing.
-		for pass := 0; pass < maxPasses; pass++ {
-			before := r.sum.Matched
-			if err := r.spilled(ctx, pattern, earlier); err != nil {
-				return err
-			}
-			if r.sum.Matched == before {
-				break
-			}
-		}
-		return nil
-	}
-	listCtx, stopListing := context.WithCancel(ctx)
-	defer stopListing()
-	pages := make(chan []string, 2) // bounded: the listing waits for the deletes
-	listErr := make(chan error, 1)
-	go func() {
-		defer close(pages)
-		listErr <- r.b.Scan(listCtx, pattern, func(keys []string) error {
-			page := make([]string, 0, len(keys))
-			for _, k := range keys {
-				// The server already matched (Redis); check again anyway: a
-				// key that does not match must never be deleted.
-				if !r.opts.wants(pattern, earlier, k) {
-					continue
-				}
-				page = append(page, k)
-			}
-			if len(page) == 0 {
-				return nil
-			}
-			select {
-			case pages <- page:
-				return nil
-			case <-listCtx.Done():
-				return listCtx.Err()
-			}
-		})
-	}()
-	batch := pending{r: r}
-	for page := range pages {
-		for _, k := range page {
-			r.sum.Matched++
-			if r.opts.DryRun {
-				if len(r.sum.Sample) < r.opts.Sample {
-					r.sum.Sample = append(r.sum.Sample, k)
-				}
-				continue
-			}
-			if err := batch.add(ctx, k); err != nil {
-				stopListing()
-				return err
-			}
-		}
-		if r.opts.DryRun {
-			r.report()
-		}
-	}
-	if err := <-listErr; err != nil {
-		// Keys listed but not yet deleted stay in the cache; say so exactly.
-		r.sum.Matched -= int64(len(batch.keys))
-		return err
-	}
-	return batch.flush(ctx)
-}
-
-// pending collects keys and deletes them a batch at a time.
-type pending struct {
-	r    *runner
-	keys []string
-}
-
-func (p *pending) add(ctx context.Context, k string) error {
-	p.keys = append(p.keys, k)
-	if len(p.keys) < p.r.opts.Batch {
-		return nil
-	}
-	return p.flush(ctx)
-}
-
-func (p *pending) flush(ctx context.Context) error {
-	if len(p.keys) == 0 {
-		return nil
-	}
-	err := p.r.delete(ctx, p.keys)
-	p.keys = p.keys[:0]
-	return err
-}
-
-// wants reports whether a key listed for pattern is to be deleted: it
-// matches the pattern (checked again whatever the server did), no earlier
-// pattern already took it, and it passes Match.
-func (o Options) wants(pattern string, earlier []string, k string) bool {
-	return glob.Match(pattern, k) && !matchesAny(earlier, k) && (o.Match == nil || o.Match(k))
-}
-
-func matchesAny(patterns []string, k string) bool {
-	for _, p := range patterns {
-		if glob.Match(p, k) {
-			return true
-		}
-	}
-	return false
-}
-
-// delete removes one batch, honouring Max and Rate. The delete itself runs
-// on a context that Ctrl-C does not cancel, so that its count is known.
-func (r *runner) delete(ctx context.Context, keys []string) error {
-	if err := ctx.Err(); err != nil {
-		r.sum.Matched -= int64(len(keys)) // listed, never deleted
-		return err
-	}
-	if r.opts.Max > 0 {
-		left := r.opts.Max - r.sum.Deleted
-		if left <= 0 {
-			r.sum.Matched -= int64(len(keys))
-			return errMax
-		}
-		if int64(len(keys)) > left {
-			r.sum.Matched -= int64(len(keys)) - left
-			keys = keys[:left]
-		}
-	}
-	if err := r.pace(ctx, len(keys)); err != nil {
-		r.sum.Matched -= int64(len(keys))
-		return err
-	}
-	if r.opts.Before != nil {
-		if err := r.opts.Before(ctx, keys); err != nil {
-			r.sum.Matched -= int64(len(keys))
-			return err
-		}
-	}
-	n, err := r.b.Delete(context.WithoutCancel(ctx), keys...)
-	r.sum.Deleted += n
-	if err != nil {
-		r.sum.Unconfirmed = int64(len(keys)) - n
-		return inFlight(ctx, err)
-	}
-	r.report()
-	if r.opts.Max > 0 && r.sum.Deleted >= r.opts.Max {
-		return errMax
-	}
-	return nil
-}
-
-// pace waits until n more deletions keep within Rate per second.
-func (r *runner) pace(ctx context.Context, n int) error {
-	if r.opts.Rate <= 0 {
-		return nil
-	}
-	if r.paced.IsZero() {
-		r.paced = r.now()
-	}
-	r.paced = r.paced.Add(time.Duration(n) * time.Second / time.Duration(r.opts.Rate))
-	wait := r.paced.Sub(r.now()) - time.Duration(n)*time.Second/time.Duration(r.opts.Rate)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *runner) report() {
-	if r.opts.Progress != nil {
-		r.opts.Progress(Progress{Matched: r.sum.Matched, Deleted: r.sum.Deleted, Elapsed: r.now().Sub(r.start)})
-	}
 }

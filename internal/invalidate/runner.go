@@ -1,0 +1,411 @@
+package invalidate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/glob"
+)
+
+// runner is one run of the engine. The counts are shared by the deleters
+// (one per primary on a sharded backend), so they live under mu.
+type runner struct {
+	b     backends.Backend
+	opts  Options
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+	start time.Time
+	// sharded: the backend lists per primary; the summary gets Nodes.
+	sharded bool
+
+	// mu guards sum, nodes, reserved and unverified. Progress is called
+	// under it, so never concurrently and always with the latest figures.
+	mu    sync.Mutex
+	sum   *Summary
+	nodes map[string]*NodeSummary
+	// reserved: deletions granted to batches still in flight (Max).
+	reserved int64
+	// freed is signalled when a reservation ends or a run stops.
+	freed *sync.Cond
+	// unverified: a recovery or a round happened since the last
+	// verification listing began.
+	unverified bool
+	// lastPrimaries: the deployment's primaries when last looked at (see
+	// switched).
+	lastPrimaries string
+
+	paceMu sync.Mutex
+	paced  time.Time // when the deletions granted so far may have happened at Rate
+
+	beforeMu sync.Mutex // Before (the backup) is called for one batch at a time
+
+	recMu      sync.Mutex   // one Recover at a time
+	recoveries atomic.Int64 // successful Recover calls so far
+}
+
+func newRunner(b backends.Backend, opts Options, sum *Summary, now func() time.Time, start time.Time) *runner {
+	if opts.RecoverWait <= 0 {
+		opts.RecoverWait = DefaultRecoverWait
+	}
+	r := &runner{b: b, opts: opts, sum: sum, now: now, start: start, sleep: opts.Sleep}
+	if r.sleep == nil {
+		r.sleep = sleep
+	}
+	r.freed = sync.NewCond(&r.mu)
+	if _, ok := b.(backends.ShardedScanner); ok {
+		r.sharded = true
+		r.nodes = map[string]*NodeSummary{}
+	}
+	return r
+}
+
+// run handles the patterns in order, then verifies what a failover may
+// have brought back.
+func (r *runner) run(ctx context.Context) error {
+	if r.opts.DryRun {
+		return r.patterns(ctx)
+	}
+	r.switched(ctx)
+	if err := r.patterns(ctx); err != nil {
+		return err
+	}
+	r.switched(ctx)
+	return r.verify(ctx)
+}
+
+func (r *runner) patterns(ctx context.Context) error {
+	for i, p := range r.opts.Patterns {
+		if err := r.pattern(ctx, p, r.opts.Patterns[:i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pattern lists the keys of one pattern and deletes them while the listing
+// goes on (or after it, for unstable listings).
+func (r *runner) pattern(ctx context.Context, pattern string, earlier []string) error {
+	if ss, ok := r.b.(backends.ShardedScanner); ok {
+		return r.stream(ctx, pattern, earlier, r.shardLister(ss, pattern))
+	}
+	if u, ok := r.b.(UnstableListing); ok && u.ListingSkipsUnderDeletes() && !r.opts.DryRun {
+		// Such a listing can also miss keys the server moves while it walks
+		// (memcached's LRU maintainer): list again until a pass finds nothing.
+		for pass := 0; pass < maxPasses; pass++ {
+			before := r.matched()
+			if err := r.spilled(ctx, pattern, earlier); err != nil {
+				return err
+			}
+			if r.matched() == before {
+				break
+			}
+		}
+		return nil
+	}
+	return r.stream(ctx, pattern, earlier, r.scanLister(pattern))
+}
+
+// finish writes the per-node figures into the summary.
+func (r *runner) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.sharded {
+		return
+	}
+	r.sum.Nodes = make([]NodeSummary, 0, len(r.nodes))
+	for _, n := range r.nodes {
+		r.sum.Nodes = append(r.sum.Nodes, *n)
+	}
+	slices.SortFunc(r.sum.Nodes, func(a, b NodeSummary) int { return strings.Compare(a.Node, b.Node) })
+}
+
+// wants reports whether a key listed for pattern is to be deleted: it
+// matches the pattern (checked again whatever the server did), no earlier
+// pattern already took it, and it passes Match.
+func (o Options) wants(pattern string, earlier []string, k string) bool {
+	return glob.Match(pattern, k) && !matchesAny(earlier, k) && (o.Match == nil || o.Match(k))
+}
+
+func matchesAny(patterns []string, k string) bool {
+	for _, p := range patterns {
+		if glob.Match(p, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// filter keeps the keys of a page that are to be deleted, in a new slice
+// (the backend may reuse its page).
+func (r *runner) filter(pattern string, earlier []string, keys []string) []string {
+	var kept []string
+	for _, k := range keys {
+		if r.opts.wants(pattern, earlier, k) {
+			if kept == nil {
+				kept = make([]string, 0, len(keys))
+			}
+			kept = append(kept, k)
+		}
+	}
+	return kept
+}
+
+// node is the figures of one primary; nil on a single-node backend. mu held.
+func (r *runner) node(name string) *NodeSummary {
+	if !r.sharded {
+		return nil
+	}
+	n := r.nodes[name]
+	if n == nil {
+		n = &NodeSummary{Node: name}
+		r.nodes[name] = n
+	}
+	return n
+}
+
+func (r *runner) matched() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sum.Matched
+}
+
+// listed counts n keys of node as matched (handed to a deleter, or counted).
+func (r *runner) listed(node string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Matched += int64(n)
+	if ns := r.node(node); ns != nil {
+		ns.Matched += int64(n)
+	}
+}
+
+// dropped takes back n keys counted by listed that will not be deleted (the
+// run stops, Max is reached, or a dry run will count them again).
+func (r *runner) dropped(node string, n int) {
+	if n == 0 {
+		return
+	}
+	r.listed(node, -n)
+}
+
+// counted adds a dry run's page: matched, the sample (without duplicates:
+// a rescanned slot may hand a key again), a report.
+func (r *runner) counted(node string, keys []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Matched += int64(len(keys))
+	if ns := r.node(node); ns != nil {
+		ns.Matched += int64(len(keys))
+	}
+	for _, k := range keys {
+		if len(r.sum.Sample) >= r.opts.Sample {
+			break
+		}
+		if !slices.Contains(r.sum.Sample, k) {
+			r.sum.Sample = append(r.sum.Sample, k)
+		}
+	}
+	r.reportLocked()
+}
+
+// deleteBatch deletes keys of node, listed and counted as matched, in as
+// many sends as Max lets through; keys it does not send are taken back
+// from matched. live is checked before each send: once it is done (Ctrl-C,
+// another deleter failed) nothing more is sent. ctx is the run's own.
+func (r *runner) deleteBatch(ctx, live context.Context, node string, keys []string) error {
+	for len(keys) > 0 {
+		if err := live.Err(); err != nil {
+			r.dropped(node, len(keys))
+			return err
+		}
+		granted, err := r.reserve(live, len(keys))
+		if err != nil {
+			r.dropped(node, len(keys))
+			return err
+		}
+		if err := r.send(ctx, live, node, keys[:granted]); err != nil {
+			r.dropped(node, len(keys)-granted)
+			return err
+		}
+		keys = keys[granted:]
+	}
+	return nil
+}
+
+// reserve grants up to n deletions within Max, counting those in flight on
+// other nodes as done: Max is never exceeded, however many deleters run.
+// With nothing left it waits for the batches in flight (their keys may have
+// vanished) and gives errMax once none are.
+func (r *runner) reserve(live context.Context, n int) (int, error) {
+	if r.opts.Max <= 0 {
+		return n, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stop := context.AfterFunc(live, r.wake)
+	defer stop()
+	for {
+		if err := live.Err(); err != nil {
+			return 0, err
+		}
+		// Unconfirmed keys may have been deleted: they count.
+		left := r.opts.Max - r.sum.Deleted - r.sum.Unconfirmed - r.reserved
+		if left > 0 {
+			g := int(min(int64(n), left))
+			r.reserved += int64(g)
+			return g, nil
+		}
+		if r.reserved == 0 {
+			return 0, errMax
+		}
+		r.freed.Wait()
+	}
+}
+
+// wake lets reservations waiting for Max look again.
+func (r *runner) wake() {
+	r.mu.Lock()
+	r.freed.Broadcast()
+	r.mu.Unlock()
+}
+
+// send paces, backs up and deletes one batch whose deletions reserve
+// granted, and counts what became of it.
+func (r *runner) send(ctx, live context.Context, node string, keys []string) error {
+	abandon := func(err error) error {
+		r.mu.Lock()
+		r.reserved -= r.granted(len(keys))
+		r.freed.Broadcast()
+		r.mu.Unlock()
+		r.dropped(node, len(keys))
+		return err
+	}
+	if err := r.pace(live, len(keys)); err != nil {
+		return abandon(err)
+	}
+	if r.opts.Before != nil {
+		r.beforeMu.Lock()
+		err := live.Err() // the run may have stopped while this batch waited its turn
+		if err == nil {
+			err = r.opts.Before(live, keys)
+		}
+		r.beforeMu.Unlock()
+		if err != nil {
+			return abandon(err)
+		}
+	}
+	deleted, unconfirmed, err := r.deleteRide(ctx, live, keys)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reserved -= r.granted(len(keys))
+	r.freed.Broadcast()
+	r.sum.Deleted += deleted
+	r.sum.Unconfirmed += unconfirmed
+	if ns := r.node(node); ns != nil {
+		ns.Deleted += deleted
+		ns.Unconfirmed += unconfirmed
+	}
+	if err != nil {
+		return err
+	}
+	r.reportLocked()
+	if r.opts.Max > 0 && r.sum.Deleted+r.sum.Unconfirmed >= r.opts.Max {
+		return errMax
+	}
+	return nil
+}
+
+// granted is what reserve counted for a batch of n keys.
+func (r *runner) granted(n int) int64 {
+	if r.opts.Max <= 0 {
+		return 0
+	}
+	return int64(n)
+}
+
+// del sends one delete on a context Ctrl-C does not cancel, so that its
+// count is known. Without PartialDeleter, which keys got no answer is not
+// known when it fails: all of them may not have.
+func (r *runner) del(ctx context.Context, keys []string) (backends.DeleteResult, error) {
+	ctx = context.WithoutCancel(ctx)
+	if pd, ok := r.b.(backends.PartialDeleter); ok {
+		return pd.DeleteKeys(ctx, keys)
+	}
+	n, err := r.b.Delete(ctx, keys...)
+	res := backends.DeleteResult{Deleted: n}
+	if err != nil {
+		res.Unanswered = keys
+	}
+	return res, err
+}
+
+// pace waits until n more deletions keep within Rate per second, a total
+// over every deleter: each batch takes the next slot of the one schedule.
+// An idle spell earns no credit, so no burst follows it.
+func (r *runner) pace(ctx context.Context, n int) error {
+	if r.opts.Rate <= 0 {
+		return nil
+	}
+	per := time.Duration(n) * time.Second / time.Duration(r.opts.Rate)
+	r.paceMu.Lock()
+	now := r.now()
+	at := r.paced
+	if at.Before(now) {
+		at = now
+	}
+	r.paced = at.Add(per)
+	r.paceMu.Unlock()
+	if wait := at.Sub(now); wait > 0 {
+		return r.sleep(ctx, wait)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reportLocked calls Progress with the current figures; mu held.
+func (r *runner) reportLocked() {
+	if r.opts.Progress == nil {
+		return
+	}
+	p := Progress{Matched: r.sum.Matched, Deleted: r.sum.Deleted, Elapsed: r.now().Sub(r.start)}
+	if r.sharded {
+		p.Nodes = make([]NodeProgress, 0, len(r.nodes))
+		for _, n := range r.nodes {
+			p.Nodes = append(p.Nodes, NodeProgress{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted})
+		}
+		slices.SortFunc(p.Nodes, func(a, b NodeProgress) int { return strings.Compare(a.Node, b.Node) })
+	}
+	r.opts.Progress(p)
+}
+
+// errorRank orders the failures of a run's goroutines: the one the run
+// returns is the first of the highest rank. A plain cancellation is usually
+// the echo of another failure (the listing stopped because a deleter failed).
+func errorRank(err error) int {
+	var ie *InterruptedError
+	switch {
+	case errors.As(err, &ie):
+		return 2
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return 0
+	case errors.Is(err, errMax):
+		return 1
+	}
+	return 3
+}
