@@ -35,12 +35,14 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // Backend talks to one Redis deployment.
 type Backend struct {
-	client  goredis.UniversalClient
-	target  *target
-	opts    backends.Options
-	mu      sync.Mutex
-	useDel  bool // server predates UNLINK (Redis < 4)
-	version string
+	client goredis.UniversalClient
+	target *target
+	opts   backends.Options
+	mu     sync.Mutex
+	useDel bool // server predates UNLINK (Redis < 4)
+	// failover: behind Sentinel, where READONLY means the master moved.
+	failover bool
+	version  string
 }
 
 // kind is the backend kind this package serves.
@@ -110,7 +112,7 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		return newCluster(b, uo), nil
 	case "sentinel":
 		uo.SentinelPassword = opts.SentinelPassword
-		b := &Backend{target: t, opts: opts}
+		b := &Backend{target: t, opts: opts, failover: true}
 		s := newSentinel(b, uo)
 		uo.Dialer = s.dialer(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig}))
 		b.client = goredis.NewUniversalClient(uo)
@@ -651,6 +653,12 @@ func (b *Backend) wrap(err error) error {
 		// A read or write deadline: the server took the request (or the
 		// link hangs) and did not answer in time.
 		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}
+	}
+	if isReplyError(err) && b.failover && notExecuted(err) {
+		// Behind Sentinel, a demoted master's READONLY (or LOADING,
+		// MASTERDOWN) means the master moved and the command did not run:
+		// a connection to the wrong node, which a failover rides through.
+		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("the master moved (%s)", strings.SplitN(err.Error(), " ", 2)[0])}
 	}
 	if isReplyError(err) {
 		msg := err.Error()
