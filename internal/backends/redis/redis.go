@@ -654,6 +654,11 @@ func (b *Backend) wrap(err error) error {
 		// link hangs) and did not answer in time.
 		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}
 	}
+	if b.failover {
+		if e := sentinelsErr(b.target.Display, err); e != nil {
+			return e
+		}
+	}
 	if isReplyError(err) && b.failover && notExecuted(err) {
 		// Behind Sentinel, a demoted master's READONLY (or LOADING,
 		// MASTERDOWN) means the master moved and the command did not run:
@@ -704,4 +709,27 @@ func simplifyNetErr(err error) error {
 		}
 	}
 	return err
+}
+
+// sentinelsErr rewrites go-redis' "all sentinels specified in configuration
+// are unreachable: …" (each sentinel's reason, run together) as one reason:
+// a refused password says which password, anything else names the first
+// failure. nil when err is not about the sentinels.
+func sentinelsErr(addr string, err error) error {
+	const marker = "all sentinels specified in configuration are unreachable"
+	msg := err.Error()
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return nil
+	}
+	reason := strings.TrimSpace(strings.TrimPrefix(msg[i+len(marker):], ":"))
+	for _, auth := range []string{"WRONGPASS", "NOAUTH", "invalid password"} {
+		if strings.Contains(reason, auth) {
+			return &backends.ServerError{Address: addr, Msg: "the sentinels refused the password (" + auth + "); the sentinels' password comes from ?sentinel_password_env=NAME, a context's sentinel_password_env or CACHECTL_SENTINEL_PASSWORD, the data nodes' from the URL or password_env"}
+		}
+	}
+	if reason != "" {
+		return &backends.ConnError{Address: addr, Err: fmt.Errorf("no sentinel answered: %v", simplifyNetErr(errors.New(reason)))}
+	}
+	return &backends.ConnError{Address: addr, Err: errors.New("no sentinel answered")}
 }
