@@ -83,6 +83,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("MC_PROXY", "memcached://"+os.Getenv("CACHECTL_TEST_TWEMPROXY_ADDR"))
 			env.Setenv("MC_NOCRAWLER", "memcached://"+os.Getenv("CACHECTL_TEST_MEMCACHED_NOCRAWLER_ADDR"))
 			env.Setenv("MC_NODUMP", "memcached://"+os.Getenv("CACHECTL_TEST_MEMCACHED_NODUMP_ADDR"))
+			// The shared Redis Cluster and Sentinel setup: one database, so
+			// scripts keep to their $P prefix. The Sentinel URL names the
+			// variable holding the sentinels' password.
+			env.Setenv("CLUSTER_URL", os.Getenv("CACHECTL_TEST_CLUSTER_URL"))
+			env.Setenv("SENTINEL_URL", os.Getenv("CACHECTL_TEST_SENTINEL_URL"))
+			env.Setenv("CACHECTL_TEST_SENTINEL_PASSWORD", os.Getenv("CACHECTL_TEST_SENTINEL_PASSWORD"))
 			// An HTTP cache of the script's own (cachectl serve's handler),
 			// open and behind a token.
 			for _, v := range []struct{ name, token string }{{"HTTP_URL", ""}, {"HTTP_TOKEN_URL", "s3cret-token"}} {
