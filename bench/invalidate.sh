@@ -60,21 +60,9 @@ command -v memcrm >/dev/null || {
 export XDG_CONFIG_HOME="$work/xdg"
 unset CACHECTL_CONFIG CACHECTL_CONTEXT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-fails=0
-fail() { echo "bench: CHECK FAILED: $*" >&2; fails=$((fails + 1)); echo "$*" >>"$work/failures"; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 note() { echo "bench: $*" >&2; echo "$*" >>"$work/notes"; }
-# timed NAME CMD...: run CMD, append its wall time in seconds to $work/t.NAME.
-timed() {
-	local name=$1 s e rc=0
-	shift
-	s=$(date +%s.%N)
-	"$@" || rc=$?
-	e=$(date +%s.%N)
-	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }' >>"$work/t.$name"
-	[ "$rc" = 0 ] || fail "$name exited with status $rc"
-}
-last() { tail -1 "$work/t.$1"; }
 
 echo "bench: building cachectl" >&2
 go build -C "$root" -o "$work/cachectl" ./cmd/cachectl
