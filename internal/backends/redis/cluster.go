@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -90,7 +91,8 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 		cancel()
 		if err == nil {
 			var t *clusterTopo
-			if t, err = parseClusterNodes(text); err == nil {
+			host, _, _ := net.SplitHostPort(a)
+			if t, err = parseClusterNodes(text, host); err == nil {
 				c.mu.Lock()
 				c.topo, c.staleTopo = t, false
 				c.mu.Unlock()
@@ -274,7 +276,7 @@ func (s *slotSet) list() []int {
 // failed (after the cluster recovered) are listed again, in a new round,
 // on their owner then; until a round ends with the slot map as it began.
 func (c *Cluster) ScanShards(ctx context.Context, pattern string, h backends.ShardHandler) error {
-	t, err := c.refresh(ctx)
+	t, err := c.refreshAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -292,34 +294,47 @@ func (c *Cluster) ScanShards(ctx context.Context, pattern string, h backends.Sha
 		defer pageMu.Unlock()
 		return h.Page(node, keys)
 	}
-	for round := 0; ; round++ {
+	for round := 0; ; {
 		if !t.healthy() {
 			if t, err = c.settle(ctx, c.recoverWait()); err != nil {
 				return err
 			}
 		}
-		failed, err := c.scanRound(ctx, t, pattern, &want, page)
+		before := c.movingCounts(ctx, t, &want)
+		failed, failErr, err := c.scanRound(ctx, t, pattern, &want, page)
 		if err != nil {
 			return err
 		}
-		after, err := c.refresh(ctx)
+		after, err := c.refreshAll(ctx)
 		if err != nil {
 			return err
 		}
+		// A slot left migrating (a reshard stopped halfway) was listed on
+		// both ends: exact, if no key of it moved meanwhile.
+		still := c.movingCounts(ctx, after, &want)
 		var again slotSet
 		want.each(func(s int) {
-			if failed.has(s) || t.moving[s] || after.moving[s] || t.ownerID(s) != after.ownerID(s) {
+			stuck := t.moving[s] && after.moving[s] && before[s] != "" && before[s] == still[s]
+			if failed.has(s) || (t.moving[s] || after.moving[s]) && !stuck || t.ownerID(s) != after.ownerID(s) {
 				again.add(s)
 			}
 		})
 		if again.empty() {
 			return nil
 		}
-		if round+1 >= maxRounds {
-			return fmt.Errorf("the cluster kept moving slots: %d slot(s) changed owner in each of %d listings; list again when the reshard is over", len(again.list()), maxRounds)
-		}
-		if t, err = c.settle(ctx, c.recoverWait()); err != nil {
-			return err
+		if !failed.empty() {
+			// A node stopped answering: wait (not counted as a round) until
+			// it answers again or a replica took its slots over.
+			if t, err = c.awaitFailed(ctx, &failed, failErr); err != nil {
+				return err
+			}
+		} else {
+			if round++; round >= maxRounds {
+				return fmt.Errorf("the cluster kept moving slots: %d slot(s) changed owner in each of %d listings; list again when the reshard is over", len(again.list()), maxRounds)
+			}
+			if t, err = c.settle(ctx, c.recoverWait()); err != nil {
+				return err
+			}
 		}
 		if h.Round != nil {
 			if err := h.Round(again.list()); err != nil {
@@ -330,6 +345,128 @@ func (c *Cluster) ScanShards(ctx context.Context, pattern string, h backends.Sha
 	}
 }
 
+// awaitFailed waits, up to recoverWait, until every slot in failed is
+// served by a live primary that answers (the node came back, or a replica
+// was promoted; the cluster may take its node timeout to notice), and
+// returns that slot map. Past the wait it gives the node's own error.
+func (c *Cluster) awaitFailed(ctx context.Context, failed *slotSet, failErr error) (*clusterTopo, error) {
+	wait := c.recoverWait()
+	deadline := time.Now().Add(wait)
+	warned := false
+	for {
+		t, err := c.refreshAll(ctx)
+		if err == nil && t.healthy() && len(t.moving) == 0 && c.ownersAnswer(ctx, t, failed) {
+			return t, nil
+		}
+		if time.Now().After(deadline) {
+			if failErr == nil {
+				failErr = err
+			}
+			return nil, fmt.Errorf("%w (and no replica took its slots over within %v)", failErr, wait)
+		}
+		if !warned && c.opts.Warn != nil {
+			warned = true
+			c.opts.Warn(fmt.Sprintf("waiting up to %v for the cluster to replace a node that stopped answering: %v", wait, failErr))
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// ownersAnswer checks that the owner of each slot in slots answers PING.
+func (c *Cluster) ownersAnswer(ctx context.Context, t *clusterTopo, slots *slotSet) bool {
+	asked := map[string]bool{}
+	ok := true
+	slots.each(func(s int) {
+		n := t.ownerOf(s)
+		if !ok || n == nil || asked[n.addr] {
+			ok = ok && n != nil
+			return
+		}
+		asked[n.addr] = true
+		opCtx, cancel := c.op(ctx)
+		ok = c.node(n.addr).Ping(opCtx).Err() == nil
+		cancel()
+	})
+	return ok
+}
+
+// movingCounts fingerprints the slots of want that t shows migrating: the
+// number of keys each end holds (CLUSTER COUNTKEYSINSLOT); "" for a slot
+// whose ends did not all answer. Equal fingerprints before and after a
+// listing mean no key of the slot moved while it was listed.
+func (c *Cluster) movingCounts(ctx context.Context, t *clusterTopo, want *slotSet) map[int]string {
+	out := map[int]string{}
+	for slot := range t.moving {
+		if !want.has(slot) {
+			continue
+		}
+		var b strings.Builder
+		for i := range t.nodes {
+			n := &t.nodes[i]
+			if !slices.Contains(n.migrating, slot) && t.ownerID(slot) != n.id {
+				continue
+			}
+			opCtx, cancel := c.op(ctx)
+			k, err := c.node(n.addr).ClusterCountKeysInSlot(opCtx, slot).Result()
+			cancel()
+			if err != nil {
+				b.Reset()
+				break
+			}
+			fmt.Fprintf(&b, "%s=%d;", n.id, k)
+		}
+		out[slot] = b.String()
+	}
+	return out
+}
+
+// refreshAll is refresh with every primary's own view of the slots it is
+// migrating or importing: CLUSTER NODES shows them only on the line of the
+// node that answers ("myself"), so one node's reply misses the others'.
+func (c *Cluster) refreshAll(ctx context.Context) (*clusterTopo, error) {
+	t, err := c.refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range t.nodes {
+		n := &t.nodes[i]
+		if !n.primary || n.noAddr || n.myself {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opCtx, cancel := c.op(ctx)
+			text, err := c.node(n.addr).ClusterNodes(opCtx).Result()
+			cancel()
+			if err != nil {
+				return // it does not answer: its scan fails and is retried
+			}
+			host, _, _ := net.SplitHostPort(n.addr)
+			own, err := parseClusterNodes(text, host)
+			if err != nil {
+				return
+			}
+			for _, o := range own.nodes {
+				if o.myself && o.id == n.id {
+					mu.Lock()
+					n.migrating = o.migrating
+					for _, slot := range o.migrating {
+						t.moving[slot] = true
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return t, nil
+}
+
 // recoverWait is how long a listing waits for a failover or a migrating
 // slot to settle before it gives up.
 func (c *Cluster) recoverWait() time.Duration { return 6 * c.opts.Timeout }
@@ -337,20 +474,29 @@ func (c *Cluster) recoverWait() time.Duration { return 6 * c.opts.Timeout }
 // settle waits until every slot has a live owner and none is migrating, up
 // to wait, and returns that slot map.
 func (c *Cluster) settle(ctx context.Context, wait time.Duration) (*clusterTopo, error) {
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	// A migrating slot is waited for a moment only: a reshard moves a slot
+	// in well under a second, and one stopped halfway is listed on both ends.
+	migrating := min(wait, c.opts.Timeout)
+	warned := false
 	for {
-		t, err := c.refresh(ctx)
+		t, err := c.refreshAll(ctx)
 		if err == nil && t.healthy() && len(t.moving) == 0 {
 			return t, nil
 		}
-		if time.Now().After(deadline) {
+		waited := time.Since(start)
+		if err == nil && t.healthy() && waited > migrating {
+			return t, nil // still migrating: list both ends, the next round checks again
+		}
+		if waited > wait {
 			if err != nil {
 				return nil, err
 			}
-			if !t.healthy() {
-				return nil, &backends.ConnError{Address: c.target.Display, Err: fmt.Errorf("the cluster has slots without a live primary (%d of %d covered) after waiting %v", t.public().SlotsCovered, backends.SlotCount, wait)}
-			}
-			return t, nil // still migrating: list both ends, the next round checks again
+			return nil, &backends.ConnError{Address: c.target.Display, Err: fmt.Errorf("the cluster has slots without a live primary (%d of %d covered) after waiting %v", t.public().SlotsCovered, backends.SlotCount, wait)}
+		}
+		if !warned && waited > time.Second && c.opts.Warn != nil && (err != nil || !t.healthy()) {
+			warned = true
+			c.opts.Warn(fmt.Sprintf("waiting up to %v for the cluster: some slots have no live primary", wait))
 		}
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return nil, err
@@ -372,7 +518,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // scanRound lists the wanted slots on their owners in t, all nodes at once.
 // A slot migrating in t is listed on both ends. Slots of a node that stopped
 // answering come back in failed, to be listed again once it is replaced.
-func (c *Cluster) scanRound(ctx context.Context, t *clusterTopo, pattern string, want *slotSet, page func(string, []string) error) (failed slotSet, err error) {
+func (c *Cluster) scanRound(ctx context.Context, t *clusterTopo, pattern string, want *slotSet, page func(string, []string) error) (failed slotSet, failErr, err error) {
 	type job struct {
 		addr  string
 		slots slotSet
@@ -429,6 +575,9 @@ func (c *Cluster) scanRound(ctx context.Context, t *clusterTopo, pattern string,
 				// The node died or is being replaced: its slots are listed
 				// again on whoever serves them after the failover.
 				j.slots.each(failed.add)
+				if failErr == nil {
+					failErr = err
+				}
 				return
 			}
 			if firstErr == nil {
@@ -439,9 +588,9 @@ func (c *Cluster) scanRound(ctx context.Context, t *clusterTopo, pattern string,
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return failed, firstErr
+		return failed, failErr, firstErr
 	}
-	return failed, ctx.Err()
+	return failed, failErr, ctx.Err()
 }
 
 // scanNode pages through SCAN MATCH on one node and hands over the keys of

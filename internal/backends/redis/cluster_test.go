@@ -463,3 +463,71 @@ func TestSentinelRecoverAfterFailover(t *testing.T) {
 		t.Fatalf("write after the failover: %v", err)
 	}
 }
+
+// TestClusterListsAHalfMigratedSlot: a reshard stopped halfway leaves a
+// slot migrating, its keys split between the two nodes; each node shows
+// that state only in its own CLUSTER NODES line. Every key is listed, once
+// in the counts, and deleted (those on the importing node through ASK).
+func TestClusterListsAHalfMigratedSlot(t *testing.T) {
+	env := testenv.PrivateCluster(t)
+	b := openURL(t, env.URL, backends.Options{Timeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	var keys []string
+	for i := range 100 {
+		keys = append(keys, fmt.Sprintf("mig:{c}:%d", i))
+	}
+	fill(t, env.ClusterClient(t), keys)
+	slot := keySlot(keys[0])
+	nodes := env.Nodes(t)
+	var src, dst testenv.ClusterNode
+	for _, n := range nodes {
+		switch {
+		case !n.Primary:
+		case ownerOf(nodes, keys[0]) == n.Addr:
+			src = n
+		case dst.ID == "":
+			dst = n
+		}
+	}
+	s, d := env.Client(t, src.Addr), env.Client(t, dst.Addr)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err())
+	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err())
+	host, port, _ := strings.Cut(dst.Addr, ":")
+	args := []any{"MIGRATE", host, port, "", 0, 5000, "AUTH2", env.User, env.Password, "KEYS"}
+	for _, k := range keys[:50] {
+		args = append(args, k)
+	}
+	must(s.Do(ctx, args...).Err())
+	if n := d.ClusterCountKeysInSlot(ctx, slot).Val(); n != 50 {
+		t.Fatalf("the importing node holds %d keys, want 50", n)
+	}
+
+	seen := map[string]bool{}
+	count := 0
+	err := b.(backends.ShardedScanner).ScanShards(ctx, "mig:*", backends.ShardHandler{
+		Page: func(_ string, ks []string) error {
+			for _, k := range ks {
+				seen[k] = true
+			}
+			count += len(ks)
+			return nil
+		},
+		Round: func(slots []int) error { count = 0; seen = map[string]bool{}; return nil },
+	})
+	if err != nil || len(seen) != 100 || count != 100 {
+		t.Fatalf("listed %d distinct keys, counted %d, %v; want 100", len(seen), count, err)
+	}
+	n, err := b.Delete(ctx, keys...)
+	if err != nil || n != 100 {
+		t.Fatalf("Delete = %d, %v; want 100", n, err)
+	}
+	if left := s.ClusterCountKeysInSlot(ctx, slot).Val() + d.ClusterCountKeysInSlot(ctx, slot).Val(); left != 0 {
+		t.Fatalf("%d keys left in slot %d", left, slot)
+	}
+}

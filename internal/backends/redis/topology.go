@@ -14,6 +14,7 @@ import (
 type clusterNode struct {
 	id, addr string
 	primary  bool
+	myself   bool // the node that answered
 	masterID string // the primary a replica copies
 	failing  bool   // flagged fail or pfail
 	noAddr   bool
@@ -26,12 +27,16 @@ type clusterNode struct {
 // clusterTopo is a snapshot of a cluster: who owns each slot.
 type clusterTopo struct {
 	nodes []clusterNode // primaries first, by lowest slot; then replicas
-	owner [backends.SlotCount]int16
+	owner [backends.SlotCount]int32
 	// moving marks slots some node reports migrating or importing.
 	moving map[int]bool
 }
 
 const noOwner = -1
+
+// maxNodes bounds the nodes a CLUSTER NODES reply may list (Redis Cluster
+// is meant for up to about 1000); a longer one is not believed.
+const maxNodes = 10000
 
 // parseClusterNodes reads CLUSTER NODES:
 //
@@ -39,7 +44,9 @@ const noOwner = -1
 //
 // Slots are "n", "a-b", "[n->-id]" (migrating) or "[n-<-id]" (importing). A
 // reply that cannot be read is an error, never a guess.
-func parseClusterNodes(text string) (*clusterTopo, error) {
+// A node without a host (":7000", as a node that never met a peer shows
+// itself) is at answeredHost, the host of the node that sent the reply.
+func parseClusterNodes(text, answeredHost string) (*clusterTopo, error) {
 	t := &clusterTopo{moving: map[int]bool{}}
 	for i := range t.owner {
 		t.owner[i] = noOwner
@@ -57,15 +64,20 @@ func parseClusterNodes(text string) (*clusterTopo, error) {
 		n := clusterNode{id: f[0], linkUp: f[7] == "connected"}
 		addr, _, _ := strings.Cut(f[1], ",")
 		addr, _, _ = strings.Cut(addr, "@")
-		if host, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		if host, port, err := net.SplitHostPort(addr); err != nil || port == "0" || host == "" && answeredHost == "" {
 			n.noAddr = true
 		} else {
+			if host == "" {
+				host = answeredHost
+			}
 			n.addr = net.JoinHostPort(host, port)
 		}
 		for _, flag := range strings.Split(f[2], ",") {
 			switch flag {
 			case "master":
 				n.primary = true
+			case "myself":
+				n.myself = true
 			case "fail", "fail?":
 				n.failing = true
 			case "noaddr", "handshake":
@@ -98,10 +110,16 @@ func parseClusterNodes(text string) (*clusterTopo, error) {
 			}
 			n.slots = append(n.slots, [2]int{a, b})
 		}
+		if !n.primary && (len(n.slots) > 0 || len(n.migrating) > 0) {
+			return nil, fmt.Errorf("CLUSTER NODES: replica %s serves slots", n.id)
+		}
 		if n.primary {
 			primaries = append(primaries, n)
 		} else {
 			replicas = append(replicas, n)
+		}
+		if len(primaries)+len(replicas) > maxNodes {
+			return nil, fmt.Errorf("CLUSTER NODES lists more than %d nodes", maxNodes)
 		}
 	}
 	if len(primaries) == 0 {
@@ -116,7 +134,7 @@ func parseClusterNodes(text string) (*clusterTopo, error) {
 				if t.owner[s] != noOwner {
 					return nil, fmt.Errorf("CLUSTER NODES: slot %d has two owners", s)
 				}
-				t.owner[s] = int16(i)
+				t.owner[s] = int32(i)
 			}
 		}
 	}
