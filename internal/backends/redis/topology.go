@@ -14,7 +14,7 @@ import (
 type clusterNode struct {
 	id, addr string
 	primary  bool
-	myself   bool // the node that answered
+	myself   bool   // the node that answered
 	masterID string // the primary a replica copies
 	failing  bool   // flagged fail or pfail
 	noAddr   bool
