@@ -61,6 +61,7 @@ func ExitCode(err error) int {
 		badName     *config.NameError
 		badKey      *backends.KeyError
 		badToken    *config.TokenError
+		badSetting  *config.SettingError
 	)
 	switch {
 	case isBrokenPipe(err):
@@ -71,7 +72,7 @@ func ExitCode(err error) int {
 		return ExitRefused
 	case errors.As(err, &usage), errors.As(err, &urlErr), errors.As(err, &unsupported),
 		errors.Is(err, config.ErrNoURL), errors.As(err, &noContext), errors.As(err, &badName),
-		errors.As(err, &badKey), errors.As(err, &badToken):
+		errors.As(err, &badKey), errors.As(err, &badToken), errors.As(err, &badSetting):
 		return ExitUsage
 	case errors.Is(err, backends.ErrNotFound):
 		return ExitNotFound

@@ -70,9 +70,13 @@ func Resolve(in ResolveInput) (*Resolved, error) {
 // names, else the context's, else CACHECTL_SENTINEL_PASSWORD.
 func sentinelPassword(getenv func(string) (string, bool), r *Resolved) (string, error) {
 	if u, err := url.Parse(r.URL); err == nil {
+		if !strings.Contains(strings.ToLower(u.Scheme), "sentinel") {
+			// The backend refuses the parameter on other URLs, as a usage error.
+			return "", nil
+		}
 		if name := u.Query().Get("sentinel_password_env"); name != "" {
 			if !ValidVarName(name) {
-				return "", fmt.Errorf("%s: sentinel_password_env is not a valid environment variable name (it must name a variable, not hold the secret)", r.Source)
+				return "", &SettingError{Msg: fmt.Sprintf("%s: sentinel_password_env is not a valid environment variable name (it must name a variable, not hold the secret)", r.Source)}
 			}
 			v := lookup(getenv, name)
 			if v == "" {
@@ -208,3 +212,9 @@ func CheckToken(token, source string) error {
 	}
 	return nil
 }
+
+// SettingError is a setting that cannot be right whatever the environment
+// holds (a variable name that is no name): a usage error.
+type SettingError struct{ Msg string }
+
+func (e *SettingError) Error() string { return e.Msg }

@@ -409,6 +409,10 @@ func TestSentinelPasswordSources(t *testing.T) {
 		r, err := Resolve(in)
 		switch {
 		case tc.wantErr != "":
+			var se *SettingError
+			if strings.Contains(tc.wantErr, "not a valid") && !errors.As(err, &se) {
+				t.Errorf("%s: %T is no SettingError (a usage error)", tc.name, err)
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("%s: err %v, want %q (and no secret)", tc.name, err, tc.wantErr)
 			}

@@ -723,6 +723,10 @@ func sentinelsErr(addr string, err error) error {
 		return nil
 	}
 	reason := strings.TrimSpace(strings.TrimPrefix(msg[i+len(marker):], ":"))
+	if strings.Contains(reason, "redis: nil") {
+		// Each sentinel answered nil: it knows no master of that name.
+		return &backends.ServerError{Address: addr, Msg: "the sentinels monitor no master of that name (SENTINEL MASTERS lists the names)"}
+	}
 	for _, auth := range []string{"WRONGPASS", "NOAUTH", "invalid password"} {
 		if strings.Contains(reason, auth) {
 			return &backends.ServerError{Address: addr, Msg: "the sentinels refused the password (" + auth + "); the sentinels' password comes from ?sentinel_password_env=NAME, a context's sentinel_password_env or CACHECTL_SENTINEL_PASSWORD, the data nodes' from the URL or password_env"}

@@ -101,7 +101,13 @@ func (s *Sentinel) askSentinels(ctx context.Context, fn func(ctx context.Context
 	return firstErr
 }
 
+// errNoMaster: a sentinel answered that it monitors no master of that name.
+var errNoMaster = errors.New("no such master")
+
 func (s *Sentinel) sentinelErr(addr string, err error) error {
+	if errors.Is(err, errNoMaster) {
+		return &backends.ServerError{Address: "sentinel " + addr, Msg: fmt.Sprintf("monitors no master named %q (SENTINEL MASTERS lists the names)", s.target.MasterName)}
+	}
 	if isReplyError(err) {
 		msg := err.Error()
 		if strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
@@ -118,7 +124,7 @@ func (s *Sentinel) masterAddr(ctx context.Context) (string, error) {
 	err := s.askSentinels(ctx, func(ctx context.Context, sc *goredis.SentinelClient) error {
 		hp, err := sc.GetMasterAddrByName(ctx, s.target.MasterName).Result()
 		if errors.Is(err, goredis.Nil) {
-			return fmt.Errorf("no master named %q is monitored here", s.target.MasterName)
+			return errNoMaster
 		}
 		if err != nil {
 			return err
@@ -247,10 +253,18 @@ func (s *Sentinel) Stats(ctx context.Context) (*backends.Stats, error) {
 	}
 	wg.Wait()
 	total.Raw = map[string]map[string]string{}
+	failed := 0
+	var firstErr error
 	for _, r := range total.Servers {
 		if r.Err == nil {
 			total.Raw[r.Address] = r.Stats.Raw[r.Address]
+		} else if failed++; firstErr == nil {
+			firstErr = r.Err
 		}
+	}
+	if failed > 0 {
+		// As a cluster's and a pool's: the figures, and an error saying who is missing.
+		return total, fmt.Errorf("%d of %d nodes did not answer: %w", failed, len(total.Servers), firstErr)
 	}
 	return total, nil
 }
