@@ -483,13 +483,26 @@ func (c *fakeCluster) silentSwitch(node int) {
 	c.recent[node] = nil
 }
 
-// Topology names one primary per node, renamed by each silent switch.
+// Topology names one primary and one replica per node; each silent switch
+// promotes the replica.
 func (c *fakeCluster) Topology(context.Context) (*backends.Topology, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &backends.Topology{Kind: "sentinel"}
-	for _, name := range c.names {
-		t.Nodes = append(t.Nodes, backends.Node{Address: fmt.Sprintf("%s#%d", name, c.epoch), Role: "primary", Up: true})
+	// Each primary's slot ranges: a reshard changes them, not who serves.
+	slots := make([][][2]int, len(c.names))
+	for s, node := range c.owner {
+		r := slots[node]
+		if n := len(r); n > 0 && r[n-1][1] == s-1 {
+			r[n-1][1] = s
+		} else {
+			slots[node] = append(r, [2]int{s, s})
+		}
+	}
+	for i, name := range c.names {
+		// The replica is the next epoch's primary: a switch promotes it.
+		t.Nodes = append(t.Nodes, backends.Node{Address: fmt.Sprintf("%s#%d", name, c.epoch), Role: "primary", Up: true, Slots: slots[i]},
+			backends.Node{Address: fmt.Sprintf("%s#%d", name, c.epoch+1), Role: "replica", Up: true})
 	}
 	return t, nil
 }

@@ -39,7 +39,10 @@ type Options struct {
 	// longer paths the glob would also match).
 	Match func(key string) bool
 	// Before, when set, is called with each batch before it is deleted (to
-	// back the entries up); an error stops the run before that batch.
+	// back the entries up); an error stops the run before that batch, but
+	// for a lost connection (a *backends.ConnError) on a backend that
+	// rides through failovers: the run waits for the deployment and calls
+	// it again with the same batch.
 	Before func(ctx context.Context, keys []string) error
 	// Progress, when set, is called after each batch (in a dry run, each
 	// page); never by two goroutines at once.
@@ -48,6 +51,10 @@ type Options struct {
 	// a connection failure, on backends that ride through failovers
 	// (backends.Recoverer); 0 means DefaultRecoverWait.
 	RecoverWait time.Duration
+	// Memory bounds the keys a run remembers having deleted, to tell a key
+	// a failover brought back from a new one (see Summary.Restored); 0
+	// means MemoryKeys.
+	Memory int
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// Sleep waits d, or until ctx is done (tests: a fake clock with Now);
@@ -93,7 +100,9 @@ type NodeSummary struct {
 // run most likely deleted them, but no server said so. They are not in
 // Deleted. Matched is Deleted + Unconfirmed + the keys that vanished by
 // themselves between their listing and their delete (expired, deleted by
-// the app).
+// the app). Each key counts once in Matched, Deleted and Unconfirmed (but
+// see MaybeCountedTwice); one deleted again after a failover brought it
+// back is in Restored.
 type Summary struct {
 	Patterns    []string
 	Matched     int64
@@ -104,17 +113,31 @@ type Summary struct {
 	Sample      []string
 	// ServerSide: the server deleted the keys itself (HTTP caches).
 	ServerSide bool
-	// Recovered counts the times the run lost its server and carried on
-	// once the deployment answered again (backends.Recoverer).
+	// Recovered counts the failovers the run rode through
+	// (backends.Recoverer): a lost connection it waited for the deployment
+	// after, or a new master the client followed by itself. A reshard,
+	// which moves slots between the same primaries, is not one.
 	Recovered int
 	// Rounds counts the times a sharded listing listed slots again because
 	// they moved (a reshard, a failover) while they were listed.
 	Rounds int
 	// Verified counts the keys the verification listing found, after a
-	// recovery or a round, and deleted: what a failover brought back (a
-	// delete the old primary acknowledged and its replica never got) or an
-	// app wrote meanwhile. They are also in Matched and Deleted.
+	// recovery or a round, and deleted that this run had not deleted
+	// before: written meanwhile (or brought back beyond the memory, see
+	// MaybeCountedTwice). They are also in Matched and Deleted.
 	Verified int64
+	// Restored counts the keys this run had deleted that were found again
+	// after a failover, by the listing restarted after it or by the
+	// verification listing, and deleted again: deletes the old primary
+	// acknowledged and its replica never got (or keys the app wrote again).
+	// They are not in Matched or Deleted a second time. Only a backend that
+	// rides through failovers or lists per shard remembers its deletes.
+	Restored int64
+	// MaybeCountedTwice: the run deleted more keys since the deployment was
+	// last known stable than it remembers (Options.Memory), so up to this
+	// many keys found again after a failover may be in Matched and Deleted
+	// twice instead of in Restored.
+	MaybeCountedTwice int64
 	// Nodes are the figures per primary of a sharded backend, sorted by
 	// node; nil for other backends.
 	Nodes []NodeSummary

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/cachectl/cachectl/internal/backends"
 )
@@ -29,9 +27,11 @@ func (e *UnverifiedError) Error() string {
 // canRide reports whether err, an operation's failure, is a lost server on a
 // backend that can wait for the deployment to answer again. A reply error
 // is the server's answer, not a loss; a stopped run (Ctrl-C, another
-// deleter failed) does not wait.
+// deleter failed) does not wait; nor does a run the deployment never
+// answered: with every server (or sentinel) gone from the start there is
+// no failover to ride through, and the run fails at once.
 func (r *runner) canRide(live context.Context, err error) bool {
-	if _, ok := r.b.(backends.Recoverer); !ok || live.Err() != nil || errors.Is(err, context.Canceled) {
+	if _, ok := r.b.(backends.Recoverer); !ok || live.Err() != nil || errors.Is(err, context.Canceled) || !r.contact.Load() {
 		return false
 	}
 	var ce *backends.ConnError
@@ -54,54 +54,78 @@ func (r *runner) recover(live context.Context, gen int64) error {
 	r.recoveries.Add(1)
 	r.mu.Lock()
 	r.sum.Recovered++
-	r.unverified = true
+	r.disturbed()
 	r.mu.Unlock()
-	r.switched(live) // this failover is counted: the next look compares with the new primaries
+	r.look(live, false) // this failover is counted: the next look compares with the new primaries
 	return nil
 }
 
-// primaries names the deployment's primaries and what they serve, on a
-// backend that rides through failovers and describes its nodes; "" when
-// that is not known.
-func (r *runner) primaries(ctx context.Context) string {
+// roles names the role of each node of the deployment ("primary",
+// "replica", "down" for a primary that does not answer), on a backend that
+// rides through failovers and describes its nodes; nil when that is not
+// known.
+func (r *runner) roles(ctx context.Context) map[string]string {
 	tr, ok := r.b.(backends.TopologyReporter)
 	if _, rec := r.b.(backends.Recoverer); !ok || !rec {
-		return ""
+		return nil
 	}
 	t, err := tr.Topology(ctx)
-	if err != nil {
-		return ""
+	if err != nil || len(t.Nodes) == 0 {
+		return nil
 	}
-	var ps []string
+	r.answered()
+	roles := make(map[string]string, len(t.Nodes))
 	for _, n := range t.Nodes {
-		if n.Role == "primary" {
-			ps = append(ps, fmt.Sprint(n.Address, n.Slots))
+		role := n.Role
+		if role == "primary" && !n.Up {
+			role = "down"
 		}
+		roles[n.Address] = role
 	}
-	slices.Sort(ps)
-	return strings.Join(ps, " ")
+	return roles
 }
 
-// switched reports whether the primaries changed since it last looked. A
-// failover need not fail anything the run sends: the client may follow the
-// new master by itself, a listing's cursor then walks another server's
-// table, and deletes the old master acknowledged may be missing on the new
-// one. A change counts as a failover ridden through and calls for a
+// failedOver reports whether the deployment failed over between two looks:
+// a replica became a primary, or a primary became a replica, went down or
+// left. Slots moving between the same primaries (a reshard) and nodes
+// joining are not a failover.
+func failedOver(before, now map[string]string) bool {
+	for addr, was := range before {
+		role, ok := now[addr]
+		switch {
+		case was == "replica" && role == "primary":
+			return true
+		case was == "primary" && (!ok || role == "replica" || role == "down"):
+			return true
+		}
+	}
+	return false
+}
+
+// switched reports whether the deployment failed over since it last
+// looked. A failover need not fail anything the run sends: the client may
+// follow the new master by itself, a listing's cursor then walks another
+// server's table, and deletes the old master acknowledged may be missing on
+// the new one. A failover counts as one ridden through and calls for a
 // verification listing. It does not look while the deployment is unknown.
-func (r *runner) switched(ctx context.Context) bool {
-	now := r.primaries(ctx)
+func (r *runner) switched(ctx context.Context) bool { return r.look(ctx, true) }
+
+// look is switched; count false only notes the roles (a failover counted
+// already).
+func (r *runner) look(ctx context.Context, count bool) bool {
+	now := r.roles(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if now == "" {
+	if now == nil {
 		return false
 	}
-	before := r.lastPrimaries
-	r.lastPrimaries = now
-	if before == "" || before == now {
+	before := r.lastRoles
+	r.lastRoles = now
+	if before == nil || !failedOver(before, now) || !count {
 		return false
 	}
 	r.sum.Recovered++
-	r.unverified = true
+	r.disturbed()
 	return true
 }
 
@@ -125,7 +149,7 @@ func (r *runner) recoverFailed(ctx context.Context, err, rerr error) error {
 func (r *runner) deleteRide(ctx, live context.Context, keys []string) (deleted, unconfirmed int64, err error) {
 	_, partial := r.b.(backends.PartialDeleter)
 	gen := r.recoveries.Load()
-	res, err := r.del(live, keys)
+	res, err := r.delAnswered(live, keys)
 	deleted = res.Deleted
 	pending := res.Unanswered
 	retried := false
@@ -143,7 +167,7 @@ func (r *runner) deleteRide(ctx, live context.Context, keys []string) (deleted, 
 			err = nil
 			break
 		}
-		res, err = r.del(live, pending)
+		res, err = r.delAnswered(live, pending)
 		deleted += res.Deleted
 		if partial {
 			// Answered now, yet not deleted: gone before this retry.

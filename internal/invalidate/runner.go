@@ -36,9 +36,21 @@ type runner struct {
 	// unverified: a recovery or a round happened since the last
 	// verification listing began.
 	unverified bool
-	// lastPrimaries: the deployment's primaries when last looked at (see
-	// switched).
-	lastPrimaries string
+	// lastRoles: the deployment's nodes and roles when last looked at (see
+	// switched); nil before.
+	lastRoles map[string]string
+	// disturbances counts the recoveries, master switches and rounds so
+	// far; stableMark is its value at the last point the deployment was
+	// known stable (see listed).
+	disturbances, stableMark int64
+
+	// mem: the keys handed to deletes (nil when no failover or round can
+	// bring any back: then it would only cost memory).
+	mem *memory
+	// contact: the deployment has answered the run at least once. Until it
+	// has, a lost connection is a deployment that is not there, not a
+	// failover to wait for.
+	contact atomic.Bool
 
 	paceMu sync.Mutex
 	paced  time.Time // when the deletions granted so far may have happened at Rate
@@ -62,8 +74,25 @@ func newRunner(b backends.Backend, opts Options, sum *Summary, now func() time.T
 		r.sharded = true
 		r.nodes = map[string]*NodeSummary{}
 	}
+	if _, ok := b.(backends.Recoverer); (ok || r.sharded) && !opts.DryRun {
+		n := opts.Memory
+		if n <= 0 {
+			n = MemoryKeys
+		}
+		r.mem = newMemory(n)
+	}
 	return r
 }
+
+// disturbed notes a recovery, a master switch or a round: what a failover
+// brought back may be left, so a verification listing follows. mu held.
+func (r *runner) disturbed() {
+	r.unverified = true
+	r.disturbances++
+}
+
+// answered notes that the deployment answered the run.
+func (r *runner) answered() { r.contact.Store(true) }
 
 // run handles the patterns in order, then verifies what a failover may
 // have brought back.
@@ -144,6 +173,7 @@ func matchesAny(patterns []string, k string) bool {
 // filter keeps the keys of a page that are to be deleted, in a new slice
 // (the backend may reuse its page).
 func (r *runner) filter(pattern string, earlier []string, keys []string) []string {
+	r.answered() // a page came
 	var kept []string
 	for _, k := range keys {
 		if r.opts.wants(pattern, earlier, k) {
@@ -229,7 +259,7 @@ func (r *runner) deleteBatch(ctx, live context.Context, node string, keys []stri
 			r.dropped(node, len(keys))
 			return err
 		}
-		if err := r.send(ctx, live, node, keys[:granted]); err != nil {
+		if err := r.send(ctx, live, node, keys[:granted], false); err != nil {
 			r.dropped(node, len(keys)-granted)
 			return err
 		}
@@ -275,50 +305,94 @@ func (r *runner) wake() {
 	r.mu.Unlock()
 }
 
+// deleteAgain deletes keys of node the run had handed to a delete before
+// (known to its memory): each one deleted now was brought back, and counts
+// as restored, not as matched or deleted again. They are not held to Max,
+// which counted them the first time.
+func (r *runner) deleteAgain(ctx, live context.Context, node string, keys []string) error {
+	if err := live.Err(); err != nil {
+		return err
+	}
+	return r.send(ctx, live, node, keys, true)
+}
+
 // send paces, backs up and deletes one batch whose deletions reserve
-// granted, and counts what became of it.
-func (r *runner) send(ctx, live context.Context, node string, keys []string) error {
+// granted (again: a batch of deleteAgain), and counts what became of it.
+func (r *runner) send(ctx, live context.Context, node string, keys []string, again bool) error {
+	reserved := r.granted(len(keys))
+	if again {
+		reserved = 0
+	}
 	abandon := func(err error) error {
 		r.mu.Lock()
-		r.reserved -= r.granted(len(keys))
+		r.reserved -= reserved
 		r.freed.Broadcast()
 		r.mu.Unlock()
-		r.dropped(node, len(keys))
+		if !again {
+			r.dropped(node, len(keys))
+		}
 		return err
 	}
 	if err := r.pace(live, len(keys)); err != nil {
 		return abandon(err)
 	}
 	if r.opts.Before != nil {
-		r.beforeMu.Lock()
-		err := live.Err() // the run may have stopped while this batch waited its turn
-		if err == nil {
-			err = r.opts.Before(live, keys)
-		}
-		r.beforeMu.Unlock()
-		if err != nil {
+		// A key found again is backed up again: the value that came back
+		// may not be the one saved (the replica's, or the app's since).
+		if err := r.backup(ctx, live, keys); err != nil {
 			return abandon(err)
 		}
 	}
 	deleted, unconfirmed, err := r.deleteRide(ctx, live, keys)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.reserved -= r.granted(len(keys))
+	r.reserved -= reserved
 	r.freed.Broadcast()
-	r.sum.Deleted += deleted
-	r.sum.Unconfirmed += unconfirmed
-	if ns := r.node(node); ns != nil {
-		ns.Deleted += deleted
-		ns.Unconfirmed += unconfirmed
+	if again {
+		// Unconfirmed ones were counted when first deleted.
+		r.sum.Restored += deleted
+	} else {
+		r.sum.Deleted += deleted
+		r.sum.Unconfirmed += unconfirmed
+		if ns := r.node(node); ns != nil {
+			ns.Deleted += deleted
+			ns.Unconfirmed += unconfirmed
+		}
 	}
 	if err != nil {
 		return err
 	}
 	r.reportLocked()
-	if r.opts.Max > 0 && r.sum.Deleted+r.sum.Unconfirmed >= r.opts.Max {
+	if !again && r.opts.Max > 0 && r.sum.Deleted+r.sum.Unconfirmed >= r.opts.Max {
 		return errMax
 	}
 	return nil
+}
+
+// backup calls Before for one batch, one batch at a time. Reading the
+// entries cut off by a lost server, on a backend that rides through
+// failovers, waits for the deployment and backs the batch up again (its
+// entries already written are written twice; the first is restored).
+func (r *runner) backup(ctx, live context.Context, keys []string) error {
+	r.beforeMu.Lock()
+	defer r.beforeMu.Unlock()
+	for try := 0; ; try++ {
+		if err := live.Err(); err != nil { // the run may have stopped while this batch waited its turn
+			return err
+		}
+		gen := r.recoveries.Load()
+		err := r.opts.Before(live, keys)
+		if err == nil {
+			r.answered()
+			return nil
+		}
+		if !r.canRide(live, err) || try == maxRetries {
+			return err
+		}
+		if rerr := r.recover(live, gen); rerr != nil {
+			return r.recoverFailed(ctx, err, rerr)
+		}
+	}
 }
 
 // granted is what reserve counted for a batch of n keys.
@@ -341,6 +415,15 @@ func (r *runner) del(ctx context.Context, keys []string) (backends.DeleteResult,
 	res := backends.DeleteResult{Deleted: n}
 	if err != nil {
 		res.Unanswered = keys
+	}
+	return res, err
+}
+
+// delAnswered is del, noting whether the deployment answered any of it.
+func (r *runner) delAnswered(ctx context.Context, keys []string) (backends.DeleteResult, error) {
+	res, err := r.del(ctx, keys)
+	if err == nil || res.Deleted > 0 || len(res.Unanswered) < len(keys) {
+		r.answered()
 	}
 	return res, err
 }

@@ -56,7 +56,7 @@ func (r *runner) shardLister(ss backends.ShardedScanner, pattern string) lister 
 			Round: func(slots []int) error {
 				r.mu.Lock()
 				r.sum.Rounds++
-				r.unverified = true
+				r.disturbed()
 				r.mu.Unlock()
 				if slots == nil {
 					slots = []int{} // nil would mean the whole pattern
@@ -77,15 +77,26 @@ func (r *runner) stream(ctx context.Context, pattern string, earlier []string, l
 	live, stop := context.WithCancel(ctx)
 	defer stop()
 	s := &fanout{r: r, ctx: ctx, live: live, stop: stop, workers: map[string]*deleter{}}
+	r.mu.Lock()
+	began := r.disturbances
+	r.mu.Unlock()
 	page := func(node string, keys []string) error {
 		kept := r.filter(pattern, earlier, keys)
 		if len(kept) == 0 {
 			return nil
 		}
+		// A key handed to a delete before (a listing restarted after a
+		// failover, the verification, a cursor that crossed a master
+		// switch, a slot listed at both ends) is not matched again: it is
+		// deleted again, and counts only if it came back.
+		var known []string
+		if r.mem != nil {
+			kept, known = r.mem.split(kept)
+		}
 		d := s.deleter(node)
 		r.listed(node, len(kept))
 		select {
-		case d.in <- order{keys: kept}:
+		case d.in <- order{keys: kept, again: known}:
 			return nil
 		case <-live.Done():
 			r.dropped(node, len(kept))
@@ -120,7 +131,30 @@ func (r *runner) stream(ctx context.Context, pattern string, earlier []string, l
 		close(d.in)
 	}
 	s.wg.Wait()
+	if r.mem != nil {
+		r.listingDone(live, began, s.err == nil)
+	}
 	return s.err
+}
+
+// listingDone keeps the memory's account at the end of a listing begun at
+// disturbance count began. A listing since the last stable point may have
+// missed keys the memory dropped: that many may count twice. One that went
+// from start to end with no failover, recovery or round (the primaries
+// looked at again) is a stable point.
+func (r *runner) listingDone(ctx context.Context, began int64, ok bool) {
+	if ok && r.sharded {
+		r.switched(ctx) // a cluster's listing does not look by itself
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.disturbances != r.stableMark {
+		r.sum.MaybeCountedTwice = max(r.sum.MaybeCountedTwice, r.mem.dropped())
+	}
+	if ok && r.disturbances == began {
+		r.mem.stable()
+		r.stableMark = r.disturbances
+	}
 }
 
 // fanout is one listing's deleters, one per node.
@@ -143,11 +177,12 @@ type deleter struct {
 	in   chan order
 }
 
-// order is a page of keys, or a request to delete everything held so far
-// and say how it went.
+// order is a page of keys (again: those the run had handed to a delete
+// before), or a request to delete everything held so far and say how it
+// went.
 type order struct {
-	keys  []string
-	flush chan error
+	keys, again []string
+	flush       chan error
 }
 
 func (s *fanout) deleter(node string) *deleter {
@@ -179,12 +214,32 @@ func (s *fanout) fail(err error) {
 func (s *fanout) run(d *deleter) {
 	defer s.wg.Done()
 	r, size := s.r, s.r.opts.Batch
-	var batch []string
+	var batch, again []string
 	var err error
+	// Keys held go before keys known again: a key listed twice is deleted
+	// first as itself, and the second delete finds nothing to count.
+	deleteHeld := func() {
+		if len(batch) > 0 && err == nil {
+			err = r.deleteBatch(s.ctx, s.live, d.node, batch)
+			batch = batch[:0]
+		}
+	}
 	deleteFull := func() {
 		for len(batch) >= size && err == nil {
 			err = r.deleteBatch(s.ctx, s.live, d.node, batch[:size])
 			batch = append(batch[:0], batch[size:]...)
+		}
+		for len(again) >= size && err == nil {
+			if deleteHeld(); err == nil {
+				err = r.deleteAgain(s.ctx, s.live, d.node, again[:size])
+				again = append(again[:0], again[size:]...)
+			}
+		}
+	}
+	deleteAll := func() {
+		if deleteHeld(); err == nil && len(again) > 0 {
+			err = r.deleteAgain(s.ctx, s.live, d.node, again)
+			again = again[:0]
 		}
 	}
 	for o := range d.in {
@@ -193,25 +248,26 @@ func (s *fanout) run(d *deleter) {
 		}
 		if err == nil {
 			batch = append(batch, o.keys...)
+			again = append(again, o.again...)
 			deleteFull()
-			if o.flush != nil && err == nil && len(batch) > 0 {
-				err = r.deleteBatch(s.ctx, s.live, d.node, batch)
-				batch = batch[:0]
+			if o.flush != nil {
+				deleteAll()
 			}
 		} else {
 			r.dropped(d.node, len(o.keys))
 		}
 		if err != nil {
 			r.dropped(d.node, len(batch))
-			batch = nil
+			batch, again = nil, nil // keys known again were counted before
 			s.fail(err)
 		}
 		if o.flush != nil {
 			o.flush <- err
 		}
 	}
-	if err == nil && len(batch) > 0 {
-		if err = r.deleteBatch(s.ctx, s.live, d.node, batch); err != nil {
+	if err == nil {
+		if deleteAll(); err != nil {
+			r.dropped(d.node, len(batch))
 			s.fail(err)
 		}
 	}
