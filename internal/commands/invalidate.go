@@ -143,6 +143,10 @@ type invalidateJSON struct {
 	Recovered int                  `json:"recovered,omitempty"`
 	Rounds    int                  `json:"rounds,omitempty"`
 	Verified  int64                `json:"verified,omitempty"`
+	Restored  int64                `json:"restored,omitempty"`
+	// MaybeCountedTwice: up to this many keys may be in matched and
+	// deleted twice (more deletes than the run remembers, then a failover).
+	MaybeCountedTwice int64 `json:"maybe_counted_twice,omitempty"`
 }
 
 type invalidateNodeJSON struct {
@@ -324,7 +328,7 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 	if opts.Output.JSON() {
 		doc := invalidateJSON{Matched: sum.Matched, Deleted: sum.Deleted, Unconfirmed: sum.Unconfirmed, DryRun: sum.DryRun,
 			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide,
-			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified}
+			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified, Restored: sum.Restored, MaybeCountedTwice: sum.MaybeCountedTwice}
 		for _, n := range sum.Nodes {
 			doc.Nodes = append(doc.Nodes, invalidateNodeJSON{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted, Unconfirmed: n.Unconfirmed})
 		}
@@ -388,18 +392,27 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 
 // rideThroughNotes says, after a run that succeeded, what a failover (or a
 // reshard) did to it: the keys whose answer was lost are not in the count,
-// and the verification listing is why the run still says "done".
+// the keys a failover brought back are not in it twice, and the
+// verification listing is why the run still says "done".
 func rideThroughNotes(ios *iostreams.IOStreams, sum invalidate.Summary) {
 	note := ios.ColorScheme().Dim("note:")
 	if sum.Recovered > 0 {
-		fmt.Fprintf(ios.ErrOut, "%s rode through %d failover(s): the connection was lost and the run went on once the deployment answered again\n", note, sum.Recovered)
+		fmt.Fprintf(ios.ErrOut, "%s rode through %d failover(s): the run went on once the deployment answered again\n", note, sum.Recovered)
 	}
 	if sum.Unconfirmed > 0 {
 		fmt.Fprintf(ios.ErrOut, "%s %d key(s) unconfirmed: their answer was lost in a failover and they were gone when sent again (most likely deleted by this run, not in its count)\n", note, sum.Unconfirmed)
 	}
+	if sum.Restored > 0 {
+		fmt.Fprintf(ios.ErrOut, "%s %d key(s) this run had deleted came back (deletes a failed primary had acknowledged, or written again) and were deleted again: counted once, not in the count again\n", note, sum.Restored)
+	}
+	if sum.MaybeCountedTwice > 0 {
+		fmt.Fprintf(ios.ErrOut, "%s up to %d key(s) may be counted twice: the run deleted more keys since the deployment was last stable than the %d it remembers\n", note, sum.MaybeCountedTwice, invalidate.MemoryKeys)
+	}
 	switch {
 	case sum.Verified > 0:
-		fmt.Fprintf(ios.ErrOut, "%s the verification listing found %d matching key(s) left (brought back by a failover, or written meanwhile) and deleted them\n", note, sum.Verified)
+		fmt.Fprintf(ios.ErrOut, "%s the verification listing found %d matching key(s) this run had not deleted (written meanwhile) and deleted them\n", note, sum.Verified)
+	case (sum.Recovered > 0 || sum.Unconfirmed > 0) && sum.Restored > 0:
+		fmt.Fprintf(ios.ErrOut, "%s the verification listing found no other matching key left\n", note)
 	case sum.Recovered > 0 || sum.Unconfirmed > 0:
 		fmt.Fprintf(ios.ErrOut, "%s the verification listing found none left\n", note)
 	}

@@ -192,8 +192,46 @@ func TestInvalidateRideThroughNotes(t *testing.T) {
 	if err := writeInvalidate(opts, invalidate.Summary{Matched: 5, Deleted: 5, Rounds: 1, Verified: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if errOut2.String() != "note: the verification listing found 2 matching key(s) left (brought back by a failover, or written meanwhile) and deleted them\n" {
+	if errOut2.String() != "note: the verification listing found 2 matching key(s) this run had not deleted (written meanwhile) and deleted them\n" {
 		t.Fatalf("after a reshard: %q", errOut2)
+	}
+
+	// A failover that brought deletes back: the count stays the keys', the
+	// notes say what was deleted again and what may count twice.
+	ios, _, out3, errOut3 := iostreams.Test()
+	opts = &invalidateOptions{IO: ios, Patterns: []string{"a:*"}}
+	if err := writeInvalidate(opts, invalidate.Summary{Matched: 60000, Deleted: 60000, Recovered: 1, Restored: 10000, MaybeCountedTwice: 7}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out3.String(), "deleted 60000 key(s) matching a:* in ") {
+		t.Fatalf("stdout %q", out3)
+	}
+	for _, want := range []string{
+		"note: rode through 1 failover(s): the run went on once the deployment answered again\n",
+		"note: 10000 key(s) this run had deleted came back",
+		"note: up to 7 key(s) may be counted twice",
+		"note: the verification listing found no other matching key left\n",
+	} {
+		if !strings.Contains(errOut3.String(), want) {
+			t.Fatalf("stderr %q\nwants %q", errOut3, want)
+		}
+	}
+	if strings.Contains(errOut3.String(), "connection was lost") {
+		t.Fatalf("a failover need not lose the connection: %q", errOut3)
+	}
+}
+
+// TestInvalidateRestoredJSON: the keys deleted again after a failover, and
+// those that may count twice, have fields of their own.
+func TestInvalidateRestoredJSON(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	opts := &invalidateOptions{IO: ios, Output: "json", Patterns: []string{"a:*"}}
+	if err := writeInvalidate(opts, invalidate.Summary{Matched: 2, Deleted: 2, Recovered: 1, Restored: 3, MaybeCountedTwice: 4, Elapsed: 5 * time.Millisecond}, nil); err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"patterns":["a:*"],"matched":2,"deleted":2,"dry_run":false,"elapsed_ms":5,"backup":null,"recovered":1,"restored":3,"maybe_counted_twice":4}` + "\n"
+	if out.String() != want {
+		t.Fatalf("got  %s want %s", out, want)
 	}
 }
 
