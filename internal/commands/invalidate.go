@@ -410,7 +410,7 @@ func rideThroughNotes(ios *iostreams.IOStreams, sum invalidate.Summary) {
 	}
 	switch {
 	case sum.Verified > 0:
-		fmt.Fprintf(ios.ErrOut, "%s the verification listing found %d matching key(s) this run had not deleted (written meanwhile) and deleted them\n", note, sum.Verified)
+		fmt.Fprintf(ios.ErrOut, "%s the verification listing found %d matching key(s) this run had not deleted (missed by a listing the failover disturbed, or written meanwhile) and deleted them\n", note, sum.Verified)
 	case (sum.Recovered > 0 || sum.Unconfirmed > 0) && sum.Restored > 0:
 		fmt.Fprintf(ios.ErrOut, "%s the verification listing found no other matching key left\n", note)
 	case sum.Recovered > 0 || sum.Unconfirmed > 0:

@@ -123,8 +123,10 @@ type Summary struct {
 	Rounds int
 	// Verified counts the keys the verification listing found, after a
 	// recovery or a round, and deleted that this run had not deleted
-	// before: written meanwhile (or brought back beyond the memory, see
-	// MaybeCountedTwice). They are also in Matched and Deleted.
+	// before: missed by a listing the failover disturbed (a cursor that
+	// walked another master's table), written meanwhile, or brought back
+	// beyond the memory (see MaybeCountedTwice). They are also in Matched
+	// and Deleted.
 	Verified int64
 	// Restored counts the keys this run had deleted that were found again
 	// after a failover, by the listing restarted after it or by the
