@@ -92,6 +92,8 @@ func Check(t testing.TB, b backends.Backend, prefix string, n int, c Case) inval
 	t.Helper()
 	ctx := context.Background()
 	all := Seed(t, b, prefix, n)
+	// Servers shared by every test package are left as they were found.
+	t.Cleanup(func() { _, _ = b.Delete(context.Background(), all...) })
 	opts := c.Opts
 	patterns := opts.Patterns
 	if len(patterns) == 0 {
