@@ -83,39 +83,81 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 			addrs = append(addrs, a)
 		}
 	}
-	var firstErr error
-	failed := 0
-	for _, a := range addrs {
-		opCtx, cancel := c.op(ctx)
+	// Hedged: the next node is asked when the one before failed or has not
+	// answered within hedgeAfter, so one hung node (kill -STOP, a dead
+	// host) costs a moment rather than the whole timeout.
+	type answer struct {
+		i   int
+		t   *clusterTopo
+		err error
+	}
+	askCtx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	answers := make(chan answer, len(addrs))
+	ask := func(i int) {
+		a := addrs[i]
+		opCtx, cancel := c.op(askCtx)
+		defer cancel()
 		text, err := c.node(a).ClusterNodes(opCtx).Result()
-		cancel()
-		if err == nil {
-			var t *clusterTopo
-			host, _, _ := net.SplitHostPort(a)
-			if t, err = parseClusterNodes(text, host); err == nil {
-				c.mu.Lock()
-				c.topo, c.staleTopo = t, false
-				c.mu.Unlock()
-				return t, nil
-			}
+		if err != nil {
+			answers <- answer{i: i, err: err}
+			return
+		}
+		host, _, _ := net.SplitHostPort(a)
+		t, err := parseClusterNodes(text, host)
+		if err != nil {
 			err = &backends.ServerError{Address: a, Msg: err.Error()}
 		}
-		if ctx.Err() != nil {
+		answers <- answer{i: i, t: t, err: err}
+	}
+	errs := make([]error, len(addrs))
+	next, pending := 0, 0
+	hedge := time.NewTimer(0)
+	defer hedge.Stop()
+	for next < len(addrs) || pending > 0 {
+		if pending == 0 && next < len(addrs) {
+			go ask(next)
+			next, pending = next+1, pending+1
+			hedge.Reset(hedgeAfter)
+		}
+		select {
+		case <-ctx.Done():
 			return nil, ctx.Err()
-		}
-		if isReplyError(err) && strings.Contains(err.Error(), "cluster support disabled") {
-			return nil, &backends.ServerError{Address: a, Msg: "not a cluster node (cluster support disabled); use redis:// for a standalone server"}
-		}
-		failed++
-		if firstErr == nil {
-			firstErr = c.wrapAt(a, err)
+		case <-hedge.C:
+			if next < len(addrs) {
+				go ask(next)
+				next, pending = next+1, pending+1
+				hedge.Reset(hedgeAfter)
+			}
+		case an := <-answers:
+			pending--
+			if an.err == nil {
+				c.mu.Lock()
+				c.topo, c.staleTopo = an.t, false
+				c.mu.Unlock()
+				return an.t, nil
+			}
+			if isReplyError(an.err) && strings.Contains(an.err.Error(), "cluster support disabled") {
+				return nil, &backends.ServerError{Address: addrs[an.i], Msg: "not a cluster node (cluster support disabled); use redis:// for a standalone server"}
+			}
+			errs[an.i] = c.wrapAt(addrs[an.i], an.err)
 		}
 	}
-	if failed > 1 {
-		return nil, fmt.Errorf("no node of the cluster answered (%d tried; the first: %w)", failed, firstErr)
+	var firstErr error
+	for _, e := range errs {
+		if e != nil {
+			firstErr = e
+			break
+		}
+	}
+	if len(addrs) > 1 {
+		return nil, fmt.Errorf("no node of the cluster answered (%d tried; the first: %w)", len(addrs), firstErr)
 	}
 	return nil, firstErr
 }
+
+// hedgeAfter is how long refresh waits for one node before asking the next too.
+const hedgeAfter = 250 * time.Millisecond
 
 // snapshot is the last topology, read once if there is none yet.
 func (c *Cluster) snapshot(ctx context.Context) (*clusterTopo, error) {
@@ -434,13 +476,18 @@ func (c *Cluster) refreshAll(ctx context.Context) (*clusterTopo, error) {
 	var wg sync.WaitGroup
 	for i := range t.nodes {
 		n := &t.nodes[i]
-		if !n.primary || n.noAddr || n.myself {
+		if !n.primary || n.noAddr || n.myself || n.failing {
+			// A failed primary (one whose replica took over, or hung) has
+			// nothing to say about migrations, and may take the whole
+			// timeout not to say it.
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opCtx, cancel := c.op(ctx)
+			// A side question: a node slow to answer it only leaves its
+			// migrations unknown; its own scan reports it properly.
+			opCtx, cancel := context.WithTimeout(ctx, min(c.opts.Timeout, time.Second))
 			text, err := c.node(n.addr).ClusterNodes(opCtx).Result()
 			cancel()
 			if err != nil {
