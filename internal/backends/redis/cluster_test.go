@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -529,5 +530,34 @@ func TestClusterListsAHalfMigratedSlot(t *testing.T) {
 	}
 	if left := s.ClusterCountKeysInSlot(ctx, slot).Val() + d.ClusterCountKeysInSlot(ctx, slot).Val(); left != 0 {
 		t.Fatalf("%d keys left in slot %d", left, slot)
+	}
+}
+
+// TestClusterHungSeedCostsAMoment: a seed that accepts but never answers
+// (a hung host) is skipped after a moment, not after the whole timeout.
+func TestClusterHungSeedCostsAMoment(t *testing.T) {
+	env := testenv.Cluster(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	u := strings.Replace(env.URL, "@", "@"+ln.Addr().String()+",", 1)
+	b := openURL(t, u, backends.Options{Timeout: 5 * time.Second})
+	start := time.Now()
+	if _, err := b.(backends.TopologyReporter).Topology(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the slot map took %v with a hung first seed", took)
 	}
 }
