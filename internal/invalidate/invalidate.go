@@ -140,6 +140,12 @@ type Summary struct {
 	// many keys found again after a failover may be in Matched and Deleted
 	// twice instead of in Restored.
 	MaybeCountedTwice int64
+	// MaybeBack: Max was reached on a run a failover disturbed, and the
+	// run stopped (an error, Ctrl-C) before its listing for the deleted keys
+	// the failover may have brought back was done. Up to this many of
+	// Deleted and Unconfirmed (those since the deployment was last known
+	// stable) may be present again.
+	MaybeBack int64
 	// Nodes are the figures per primary of a sharded backend, sorted by
 	// node; nil for other backends.
 	Nodes []NodeSummary

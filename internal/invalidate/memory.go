@@ -89,3 +89,35 @@ func (m *memory) dropped() int64 {
 	defer m.mu.Unlock()
 	return m.forgotten
 }
+
+// known returns the keys of keys remembered already, remembering none: once
+// Max is reached the run deletes only keys it had deleted before.
+func (m *memory) known(keys []string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var known []string
+	for _, k := range keys {
+		if _, ok := m.set[maphash.String(m.seed, k)]; ok {
+			known = append(known, k)
+		}
+	}
+	return known
+}
+
+// forget drops keys split remembered that were never sent to a delete (Max
+// reached, the run stopped): found again they are not ones the run deleted.
+// Their ring slots stay; dropping one later only forgets a key sooner.
+func (m *memory) forget(keys []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		delete(m.set, maphash.String(m.seed, k))
+	}
+}
+
+// sinceStable is how many keys were remembered since the last stable point.
+func (m *memory) sinceStable() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total - m.stableAt
+}

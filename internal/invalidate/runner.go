@@ -51,6 +51,9 @@ type runner struct {
 	// has, a lost connection is a deployment that is not there, not a
 	// failover to wait for.
 	contact atomic.Bool
+	// capped: Max was reached on a run a failover disturbed. The listings
+	// go on, but delete again only keys the run had deleted (see afterMax).
+	capped atomic.Bool
 
 	paceMu sync.Mutex
 	paced  time.Time // when the deletions granted so far may have happened at Rate
@@ -101,11 +104,45 @@ func (r *runner) run(ctx context.Context) error {
 		return r.patterns(ctx)
 	}
 	r.switched(ctx)
-	if err := r.patterns(ctx); err != nil {
+	err := r.patterns(ctx)
+	if err == nil {
+		r.switched(ctx)
+		err = r.verify(ctx)
+	}
+	if errors.Is(err, errMax) {
+		return r.afterMax(ctx)
+	}
+	return err
+}
+
+// afterMax follows a run that reached Max. If a failover disturbed it since
+// the deployment was last known stable, deletes it counted may have come
+// back, beyond the listing that reached Max: the patterns are listed again
+// (and verified, as after any failover), deleting only keys the run had
+// deleted, so that the deleted figure is true at the end and no new key is
+// deleted past Max. Should that listing not finish, the summary says how
+// many deleted keys may be back (MaybeBack).
+func (r *runner) afterMax(ctx context.Context) error {
+	if r.mem == nil {
+		return errMax
+	}
+	r.switched(ctx) // a master that changed without an error is seen here
+	r.mu.Lock()
+	if r.disturbances == r.stableMark {
+		r.mu.Unlock()
+		return errMax
+	}
+	r.unverified = true
+	r.capped.Store(true)
+	r.mu.Unlock()
+	err := r.verify(ctx)
+	if err != nil {
+		r.mu.Lock()
+		r.sum.MaybeBack = min(r.mem.sinceStable(), r.sum.Deleted+r.sum.Unconfirmed)
+		r.mu.Unlock()
 		return err
 	}
-	r.switched(ctx)
-	return r.verify(ctx)
+	return errMax
 }
 
 func (r *runner) patterns(ctx context.Context) error {
@@ -224,6 +261,14 @@ func (r *runner) dropped(node string, n int) {
 	r.listed(node, -n)
 }
 
+// droppedKeys is dropped for keys the memory remembered but no delete got.
+func (r *runner) droppedKeys(node string, keys []string) {
+	if r.mem != nil {
+		r.mem.forget(keys)
+	}
+	r.dropped(node, len(keys))
+}
+
 // counted adds a dry run's page: matched, the sample (without duplicates:
 // a rescanned slot may hand a key again), a report.
 func (r *runner) counted(node string, keys []string) {
@@ -251,16 +296,16 @@ func (r *runner) counted(node string, keys []string) {
 func (r *runner) deleteBatch(ctx, live context.Context, node string, keys []string) error {
 	for len(keys) > 0 {
 		if err := live.Err(); err != nil {
-			r.dropped(node, len(keys))
+			r.droppedKeys(node, keys)
 			return err
 		}
 		granted, err := r.reserve(live, len(keys))
 		if err != nil {
-			r.dropped(node, len(keys))
+			r.droppedKeys(node, keys)
 			return err
 		}
 		if err := r.send(ctx, live, node, keys[:granted], false); err != nil {
-			r.dropped(node, len(keys)-granted)
+			r.droppedKeys(node, keys[granted:])
 			return err
 		}
 		keys = keys[granted:]
@@ -329,7 +374,7 @@ func (r *runner) send(ctx, live context.Context, node string, keys []string, aga
 		r.freed.Broadcast()
 		r.mu.Unlock()
 		if !again {
-			r.dropped(node, len(keys))
+			r.droppedKeys(node, keys)
 		}
 		return err
 	}

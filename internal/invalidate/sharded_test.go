@@ -600,3 +600,72 @@ func TestSilentMasterSwitch(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxAcrossFailover: a failover brings back deletes the old master
+// acknowledged, and --max is reached before the run found them all. The
+// run goes on listing and deletes again only keys it had deleted (not held
+// to Max, which counted them), so that what it says it deleted is gone:
+// exactly Max matching keys fewer than seeded, none new past Max.
+func TestMaxAcrossFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		scanAt, deletion, maxDel int
+	}{{"silent switch", 0, 20, 200}, {"lost listing", 12, 0, 200}, {"max before the switch is seen", 0, 28, 200}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(1)
+			c.page = 10
+			c.switchAtDelete, c.failScanAt = tc.deletion, tc.scanAt
+			c.lag = 30
+			all := seedFake(t, c, []string{"inv", "keep"}, 300)
+			take, _ := matchingOf(all, []string{"inv:*"}, nil)
+			sum, err := Run(context.Background(), singleSentinel{c, c, c}, Options{Patterns: []string{"inv:*"}, Batch: 7, Max: int64(tc.maxDel)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			left := 0
+			for _, k := range c.all() {
+				if glob.Match("inv:*", k) {
+					left++
+				}
+			}
+			if c.resurrected == 0 || sum.Recovered != 1 || sum.Deleted+sum.Unconfirmed != int64(tc.maxDel) || sum.Restored != c.resurrected ||
+				left != len(take)-tc.maxDel || sum.MaybeBack != 0 {
+				t.Fatalf("summary %+v; %d came back, %d matching left of %d", sum, c.resurrected, left, len(take))
+			}
+		})
+	}
+}
+
+// TestMaxAcrossFailoverCut: the listing after Max for the deletes a
+// failover brought back fails: the run says so, and the summary says how
+// many deleted keys may be back instead of keeping quiet.
+func TestMaxAcrossFailoverCut(t *testing.T) {
+	c := newFakeCluster(1)
+	c.page = 10
+	c.switchAtDelete = 20
+	c.lag = 30
+	seedFake(t, c, []string{"inv", "keep"}, 300)
+	b := &failingRelist{singleSentinel: singleSentinel{c, c, c}}
+	sum, err := Run(context.Background(), b, Options{Patterns: []string{"inv:*"}, Batch: 7, Max: 200})
+	if !errors.Is(err, errRelist) {
+		t.Fatalf("err %v, want the listing's", err)
+	}
+	if sum.Deleted != 200 || sum.MaybeBack != 200 || sum.Restored != 0 {
+		t.Fatalf("summary %+v, want 200 deleted, all of them maybe back", sum)
+	}
+}
+
+var errRelist = errors.New("the listing broke")
+
+// failingRelist fails every listing but the first.
+type failingRelist struct {
+	singleSentinel
+	scans int
+}
+
+func (f *failingRelist) Scan(ctx context.Context, pattern string, fn func([]string) error) error {
+	if f.scans++; f.scans > 1 {
+		return errRelist
+	}
+	return f.singleSentinel.Scan(ctx, pattern, fn)
+}

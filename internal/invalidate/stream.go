@@ -90,7 +90,14 @@ func (r *runner) stream(ctx context.Context, pattern string, earlier []string, l
 		// switch, a slot listed at both ends) is not matched again: it is
 		// deleted again, and counts only if it came back.
 		var known []string
-		if r.mem != nil {
+		switch {
+		case r.capped.Load():
+			// Max is reached: only keys deleted before go, again.
+			if known = r.mem.known(kept); len(known) == 0 {
+				return nil
+			}
+			kept = nil
+		case r.mem != nil:
 			kept, known = r.mem.split(kept)
 		}
 		d := s.deleter(node)
@@ -99,7 +106,7 @@ func (r *runner) stream(ctx context.Context, pattern string, earlier []string, l
 		case d.in <- order{keys: kept, again: known}:
 			return nil
 		case <-live.Done():
-			r.dropped(node, len(kept))
+			r.droppedKeys(node, kept)
 			return live.Err()
 		}
 	}
@@ -254,10 +261,10 @@ func (s *fanout) run(d *deleter) {
 				deleteAll()
 			}
 		} else {
-			r.dropped(d.node, len(o.keys))
+			r.droppedKeys(d.node, o.keys)
 		}
 		if err != nil {
-			r.dropped(d.node, len(batch))
+			r.droppedKeys(d.node, batch)
 			batch, again = nil, nil // keys known again were counted before
 			s.fail(err)
 		}
@@ -267,7 +274,7 @@ func (s *fanout) run(d *deleter) {
 	}
 	if err == nil {
 		if deleteAll(); err != nil {
-			r.dropped(d.node, len(batch))
+			r.droppedKeys(d.node, batch)
 			s.fail(err)
 		}
 	}
