@@ -147,6 +147,10 @@ type invalidateJSON struct {
 	// MaybeCountedTwice: up to this many keys may be in matched and
 	// deleted twice (more deletes than the run remembers, then a failover).
 	MaybeCountedTwice int64 `json:"maybe_counted_twice,omitempty"`
+	// MaybeBack: up to this many of the keys counted as deleted may be
+	// back (Max reached after a failover, and the run stopped before it
+	// had deleted again what the failover brought back).
+	MaybeBack int64 `json:"maybe_back,omitempty"`
 }
 
 type invalidateNodeJSON struct {
@@ -328,7 +332,8 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 	if opts.Output.JSON() {
 		doc := invalidateJSON{Matched: sum.Matched, Deleted: sum.Deleted, Unconfirmed: sum.Unconfirmed, DryRun: sum.DryRun,
 			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide,
-			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified, Restored: sum.Restored, MaybeCountedTwice: sum.MaybeCountedTwice}
+			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified, Restored: sum.Restored, MaybeCountedTwice: sum.MaybeCountedTwice,
+			MaybeBack: sum.MaybeBack}
 		for _, n := range sum.Nodes {
 			doc.Nodes = append(doc.Nodes, invalidateNodeJSON{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted, Unconfirmed: n.Unconfirmed})
 		}
@@ -366,6 +371,10 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 		}
 		if runErr == nil {
 			rideThroughNotes(opts.IO, sum)
+		}
+		if sum.MaybeBack > 0 {
+			fmt.Fprintf(opts.IO.ErrOut, "%s up to %d of the key(s) counted as deleted may be present again: --max was reached after a failover, and the run stopped before it had deleted again the keys the failover brought back\n",
+				opts.IO.ColorScheme().Dim("note:"), sum.MaybeBack)
 		}
 	}
 	switch {
