@@ -237,3 +237,28 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 		t.Fatalf("across a master switch: %+v", sum)
 	}
 }
+
+// TestSentinelFailoverMax: --max below the matching keys with the master
+// switched mid-run: the keys counted as deleted are gone at the end (Check:
+// deleted <= gone), including deletes the old master acknowledged that the
+// switch brought back after Max was reached, and no more than Max went.
+func TestSentinelFailoverMax(t *testing.T) {
+	env := testenv.PrivateSentinel(t)
+	b := openURL(t, env.URL, backends.Options{ScanCount: 20, Timeout: 500 * time.Millisecond, SentinelPassword: env.SentinelPassword})
+	sentinel := env.SentinelClient(t, env.SentinelAddrs[0])
+	before := env.Master(t)
+	failover := func(ctx context.Context) error {
+		if err := sentinel.Failover(ctx, env.MasterName).Err(); err != nil {
+			return fmt.Errorf("SENTINEL FAILOVER: %w", err)
+		}
+		return nil
+	}
+	sum := invalidatetest.Check(t, b, runPrefix("sfailovermax"), 4000, invalidatetest.Case{
+		Name: "sentinel-failover-max", Opts: invalidate.Options{Batch: 20, Rate: 1000, Max: 3000, RecoverWait: 15 * time.Second},
+		Disturb: failover, DisturbAfter: 500,
+	})
+	t.Logf("failover under --max: recovered %d, unconfirmed %d, restored %d, maybe back %d; master %s, then %s", sum.Recovered, sum.Unconfirmed, sum.Restored, sum.MaybeBack, before, env.WaitPromoted(t, before, 30*time.Second))
+	if sum.MaybeBack != 0 {
+		t.Fatalf("across a master switch: %+v", sum)
+	}
+}
