@@ -204,6 +204,40 @@ func TestClusterStallMidRun(t *testing.T) {
 // FAILOVER) while invalidate runs: it rides through and leaves nothing
 // matching, counts adding up.
 func TestSentinelFailoverMidRun(t *testing.T) {
+	env, b, before, failover := sentinelFailover(t)
+	sum := invalidatetest.Check(t, b, runPrefix("sfailover"), 4000, invalidatetest.Case{
+		Name: "sentinel-failover", Opts: invalidate.Options{Batch: 20, Rate: 2000, RecoverWait: 15 * time.Second},
+		Disturb: failover, DisturbAfter: 300,
+	})
+	t.Logf("failover mid-run: recovered %d, unconfirmed %d, verified %d, restored %d; master %s, then %s", sum.Recovered, sum.Unconfirmed, sum.Verified, sum.Restored, before, env.WaitPromoted(t, before, 30*time.Second))
+	// 4000 keys matched: never more deleted, however many the failover
+	// brought back (Check also holds deleted + unconfirmed to exactly the
+	// 4000, the keys deleted again being restored).
+	if sum.Deleted > 4000 || sum.Matched > 4000 || sum.MaybeCountedTwice != 0 {
+		t.Fatalf("across a master switch: %+v", sum)
+	}
+}
+
+// TestSentinelFailoverMax: --max below the matching keys with the master
+// switched mid-run: the keys counted as deleted are gone at the end (Check:
+// deleted <= gone), including deletes the old master acknowledged that the
+// switch brought back after Max was reached, and no more than Max went.
+func TestSentinelFailoverMax(t *testing.T) {
+	env, b, before, failover := sentinelFailover(t)
+	sum := invalidatetest.Check(t, b, runPrefix("sfailovermax"), 4000, invalidatetest.Case{
+		Name: "sentinel-failover-max", Opts: invalidate.Options{Batch: 20, Rate: 1000, Max: 3000, RecoverWait: 15 * time.Second},
+		Disturb: failover, DisturbAfter: 500,
+	})
+	t.Logf("failover under --max: recovered %d, unconfirmed %d, restored %d, maybe back %d; master %s, then %s", sum.Recovered, sum.Unconfirmed, sum.Restored, sum.MaybeBack, before, env.WaitPromoted(t, before, 30*time.Second))
+	if sum.MaybeBack != 0 {
+		t.Fatalf("across a master switch: %+v", sum)
+	}
+}
+
+// sentinelFailover is a private Sentinel deployment, a backend on it, its
+// master, and a disturbance that switches masters (SENTINEL FAILOVER).
+func sentinelFailover(t *testing.T) (testenv.SentinelEnv, backends.Backend, string, func(context.Context) error) {
+	t.Helper()
 	env := testenv.PrivateSentinel(t)
 	b := openURL(t, env.URL, backends.Options{ScanCount: 20, Timeout: 500 * time.Millisecond, SentinelPassword: env.SentinelPassword})
 	sentinel := env.SentinelClient(t, env.SentinelAddrs[0])
@@ -225,40 +259,5 @@ func TestSentinelFailoverMidRun(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // polling the switch
 		}
 	}
-	sum := invalidatetest.Check(t, b, runPrefix("sfailover"), 4000, invalidatetest.Case{
-		Name: "sentinel-failover", Opts: invalidate.Options{Batch: 20, Rate: 2000, RecoverWait: 15 * time.Second},
-		Disturb: failover, DisturbAfter: 300,
-	})
-	t.Logf("failover mid-run: recovered %d, unconfirmed %d, verified %d, restored %d; master %s, then %s", sum.Recovered, sum.Unconfirmed, sum.Verified, sum.Restored, before, env.WaitPromoted(t, before, 30*time.Second))
-	// 4000 keys matched: never more deleted, however many the failover
-	// brought back (Check also holds deleted + unconfirmed to exactly the
-	// 4000, the keys deleted again being restored).
-	if sum.Deleted > 4000 || sum.Matched > 4000 || sum.MaybeCountedTwice != 0 {
-		t.Fatalf("across a master switch: %+v", sum)
-	}
-}
-
-// TestSentinelFailoverMax: --max below the matching keys with the master
-// switched mid-run: the keys counted as deleted are gone at the end (Check:
-// deleted <= gone), including deletes the old master acknowledged that the
-// switch brought back after Max was reached, and no more than Max went.
-func TestSentinelFailoverMax(t *testing.T) {
-	env := testenv.PrivateSentinel(t)
-	b := openURL(t, env.URL, backends.Options{ScanCount: 20, Timeout: 500 * time.Millisecond, SentinelPassword: env.SentinelPassword})
-	sentinel := env.SentinelClient(t, env.SentinelAddrs[0])
-	before := env.Master(t)
-	failover := func(ctx context.Context) error {
-		if err := sentinel.Failover(ctx, env.MasterName).Err(); err != nil {
-			return fmt.Errorf("SENTINEL FAILOVER: %w", err)
-		}
-		return nil
-	}
-	sum := invalidatetest.Check(t, b, runPrefix("sfailovermax"), 4000, invalidatetest.Case{
-		Name: "sentinel-failover-max", Opts: invalidate.Options{Batch: 20, Rate: 1000, Max: 3000, RecoverWait: 15 * time.Second},
-		Disturb: failover, DisturbAfter: 500,
-	})
-	t.Logf("failover under --max: recovered %d, unconfirmed %d, restored %d, maybe back %d; master %s, then %s", sum.Recovered, sum.Unconfirmed, sum.Restored, sum.MaybeBack, before, env.WaitPromoted(t, before, 30*time.Second))
-	if sum.MaybeBack != 0 {
-		t.Fatalf("across a master switch: %+v", sum)
-	}
+	return env, b, before, failover
 }
