@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/cachectl/cachectl/internal/appurl"
 	"os"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type GlobalOptions struct {
 	KeyVersion  string
 	Output      string
 	Timeout     time.Duration
+	TimeoutSet  bool // --timeout was given: it beats an app URL's ?timeout=
 	ReadOnly    bool
 	NoColor     bool
 	Verbose     bool
@@ -53,8 +55,11 @@ type Factory struct {
 	// look-ups the Factory makes lazily on a command's behalf.
 	ctx      context.Context
 	resolved *config.Resolved
-	profile  *profiles.Profile
-	warned   map[string]bool
+	// app is what the URL said for the app's own client (aiocache's
+	// ?namespace=, ?timeout=…), taken out of resolved.URL.
+	app     appurl.App
+	profile *profiles.Profile
+	warned  map[string]bool
 }
 
 // NewFactory wires the production dependencies.
@@ -112,10 +117,27 @@ func (f *Factory) Resolve() (*config.Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	clean, app, err := appurl.Split(r.URL)
+	if err != nil {
+		return nil, &UsageError{Msg: fmt.Sprintf("%s: %v", r.Source, err)}
+	}
+	r.URL = clean
+	if app.Password != "" {
+		r.Password = app.Password // in the URL, so it beats the environment's
+	}
 	if f.Global.Verbose {
 		fmt.Fprintf(f.IO.ErrOut, "using %s (from %s)\n", config.RedactURL(r.URL), r.Source)
+		if app.Timeout > 0 && !f.Global.TimeoutSet {
+			fmt.Fprintf(f.IO.ErrOut, "the URL's timeout=%v sets the operation timeout\n", app.Timeout)
+		}
+		if app.Namespace != "" {
+			fmt.Fprintf(f.IO.ErrOut, "the URL's namespace=%s is the aiocache namespace under --profile aiocache or auto\n", textesc.Line(app.Namespace))
+		}
+		if len(app.Ignored) > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "ignoring the app's own settings in the URL: %s\n", strings.Join(app.Ignored, ", "))
+		}
 	}
-	f.resolved = r
+	f.resolved, f.app = r, app
 	return r, nil
 }
 
@@ -132,7 +154,7 @@ func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.
 		return nil, err
 	}
 	return f.Drivers.Open(ctx, r.URL, backends.Options{
-		Timeout:  f.Global.Timeout,
+		Timeout:  f.timeout(),
 		Password: r.Password,
 		// The sentinels' own password; the data nodes take Password.
 		SentinelPassword: r.SentinelPassword,
@@ -141,6 +163,14 @@ func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.
 		ScanCount:        f.Global.ScanCount,
 		Warn:             warn,
 	})
+}
+
+// timeout is --timeout, else an app URL's ?timeout=, else the default.
+func (f *Factory) timeout() time.Duration {
+	if f.app.Timeout > 0 && !f.Global.TimeoutSet {
+		return f.app.Timeout
+	}
+	return f.Global.Timeout
 }
 
 // warn prints a backend's warning on stderr, once per message.
@@ -193,6 +223,11 @@ func (f *Factory) Profile() (*profiles.Profile, error) {
 		o.Namespace = cmp.Or(o.Namespace, c.Namespace)
 		o.KeyPrefix = cmp.Or(o.KeyPrefix, c.KeyPrefix)
 		o.KeyVersion = cmp.Or(o.KeyVersion, c.KeyVersion)
+	}
+	// An aiocache URL's namespace: the namespace of the aiocache profile,
+	// and what --profile auto picks.
+	if ns := f.app.Namespace; ns != "" && o.Namespace == "" && (name == "aiocache" || name == "auto") {
+		name, o.Namespace = "aiocache", ns
 	}
 	if name == "litestar" && o.Backend == "http" {
 		if o.BareStore, err = f.bareLitestarStore(); err != nil {

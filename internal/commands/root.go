@@ -83,6 +83,7 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			g.URLSet = cmd.Flags().Changed("url")
+			g.TimeoutSet = cmd.Flags().Changed("timeout")
 			switch g.Output {
 			case "text", "json", "jsonl":
 			default:
