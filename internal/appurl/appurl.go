@@ -29,11 +29,18 @@ type App struct {
 // appParams are aiocache's from_url parameters for RedisCache and
 // MemcachedCache that configure the client, not the cache's address.
 var appParams = []string{"namespace", "ttl", "timeout", "pool_max_size", "pool_size",
-	"create_connection_timeout", "password", "serializer", "plugins", "key_builder"}
+	"create_connection_timeout", "password", "serializer", "plugins", "key_builder",
+	// redis-py's Redis.from_url (Django's RedisCache LOCATION, Litestar's
+	// RedisStore.with_client(url=…)): socket_timeout is the operation
+	// timeout; the rest tune the app's connection pool. TLS settings
+	// (ssl_cert_reqs…) are not here: skipping verification is never implied.
+	"socket_timeout", "socket_connect_timeout", "socket_keepalive", "max_connections",
+	"health_check_interval", "retry_on_timeout", "decode_responses", "encoding",
+	"encoding_errors", "single_connection_client"}
 
-// aiocacheSchemes are the schemes aiocache's from_url knows and cachectl
-// opens the same way.
-var aiocacheSchemes = []string{"redis", "rediss", "memcached"}
+// aiocacheSchemes are the schemes aiocache's and redis-py's from_url know
+// and cachectl opens the same way.
+var aiocacheSchemes = []string{"redis", "rediss", "unix", "memcached"}
 
 // MemoryError is a memory:// URL: aiocache's SimpleMemoryCache lives inside
 // the app's process, where no other program can reach it.
@@ -75,10 +82,10 @@ func Split(raw string) (string, App, error) {
 			app.Namespace = v
 		case "password":
 			app.Password = v
-		case "timeout":
+		case "timeout", "socket_timeout":
 			secs, err := strconv.ParseFloat(v, 64)
 			if err != nil || secs <= 0 || secs > 24*3600 {
-				return raw, app, fmt.Errorf("timeout=%q in the URL is not a number of seconds", v)
+				return raw, app, fmt.Errorf("%s=%q in the URL is not a number of seconds", name, v)
 			}
 			app.Timeout = time.Duration(secs * float64(time.Second))
 		default:

@@ -20,6 +20,12 @@ func TestSplitAiocacheURLs(t *testing.T) {
 		{"redis://h/0?password=s3cret&db=2", "redis://h/0?db=2", App{Password: "s3cret"}},
 		{"memcached://127.0.0.1:11211?namespace=ns&pool_size=4", "memcached://127.0.0.1:11211", App{Namespace: "ns", Ignored: []string{"pool_size"}}},
 		{"rediss://h:6380/0?ca=/etc/ca.pem&namespace=x", "rediss://h:6380/0?ca=%2Fetc%2Fca.pem", App{Namespace: "x"}},
+		// redis-py's forms (Django's RedisCache LOCATION, Litestar's with_client(url=…)).
+		{"redis://:pw@h:6379/1?socket_timeout=2&health_check_interval=30", "redis://:pw@h:6379/1",
+			App{Timeout: 2 * time.Second, Ignored: []string{"health_check_interval"}}},
+		{"unix:///run/redis.sock?db=2&decode_responses=True", "unix:///run/redis.sock?db=2", App{Ignored: []string{"decode_responses"}}},
+		// TLS settings are the cache's, not the app's: left for the backend to judge.
+		{"rediss://h/0?ssl_cert_reqs=none", "rediss://h/0?ssl_cert_reqs=none", App{}},
 		// Not an aiocache URL, or nothing of the app's: unchanged.
 		{"redis://h/0?db=1", "redis://h/0?db=1", App{}},
 		{"http://h:8000/_cache?namespace=x", "http://h:8000/_cache?namespace=x", App{}},
