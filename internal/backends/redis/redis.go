@@ -672,6 +672,9 @@ func (b *Backend) wrap(err error) error {
 		}
 		return &backends.ServerError{Address: b.target.Display, Msg: msg}
 	}
+	if p := certProblem(err); p != "" {
+		return &backends.ConnError{Address: b.target.Display, Err: errors.New(p)}
+	}
 	return &backends.ConnError{Address: b.target.Display, Err: simplifyNetErr(err)}
 }
 

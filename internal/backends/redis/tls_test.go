@@ -2,10 +2,22 @@ package redis
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/testenv"
@@ -32,9 +44,9 @@ func TestTLS(t *testing.T) {
 	}
 	fails := []struct{ url, want string }{
 		// Verification is on by default: the test CA is not in the system pool.
-		{fmt.Sprintf("rediss://%s/7?cert=%s&key=%s", addr, cert, key), "certificate signed by unknown authority"},
+		{fmt.Sprintf("rediss://%s/7?cert=%s&key=%s", addr, cert, key), "signed by an unknown authority (issued by CN=cachectl-test-ca); trust its CA with ?ca=FILE"},
 		// The server name must match the certificate.
-		{fmt.Sprintf("rediss://%s/7?ca=%s&cert=%s&key=%s&servername=evil.example", addr, ca, cert, key), "certificate"},
+		{fmt.Sprintf("rediss://%s/7?ca=%s&cert=%s&key=%s&servername=evil.example", addr, ca, cert, key), "certificate is for localhost, 127.0.0.1, not evil.example"},
 		// The server requires a client certificate.
 		{fmt.Sprintf("rediss://%s/7?ca=%s", addr, ca), "cannot reach"},
 		// Plain text against a TLS port.
@@ -73,5 +85,48 @@ func TestDeleteFallsBackToDELWithoutUNLINK(t *testing.T) {
 	}
 	if _, err := b.Get(ctx, "k0"); !errors.Is(err, backends.ErrNotFound) {
 		t.Fatalf("k0 still there: %v", err)
+	}
+}
+
+// TestTLSExpiredCertificateSaysSo: a server whose certificate has expired
+// (a Go TLS listener: the handshake fails before any Redis is spoken).
+func TestTLSExpiredCertificateSaysSo(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "expired"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	b := open(t, fmt.Sprintf("rediss://%s/0?ca=%s", ln.Addr(), caFile), backends.Options{Timeout: 2 * time.Second})
+	_, err = b.Get(context.Background(), "k")
+	if err == nil || !strings.Contains(err.Error(), "the server's certificate expired on "+tmpl.NotAfter.UTC().Format(time.RFC3339)) {
+		t.Fatalf("expired certificate: %v", err)
 	}
 }
