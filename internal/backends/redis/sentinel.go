@@ -115,6 +115,9 @@ func (s *Sentinel) sentinelErr(addr string, err error) error {
 		}
 		return &backends.ServerError{Address: "sentinel " + addr, Msg: msg}
 	}
+	if p := certProblem(err); p != "" {
+		return &backends.ConnError{Address: "sentinel " + addr, Err: errors.New(p)}
+	}
 	return &backends.ConnError{Address: "sentinel " + addr, Err: simplifyNetErr(err)}
 }
 
