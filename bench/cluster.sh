@@ -258,17 +258,6 @@ sfill() {
 	[ "$(redis-cli -p "$sport" dbsize)" = "$total" ] || { echo "bench: standalone fill made $(redis-cli -p "$sport" dbsize) keys" >&2; exit 1; }
 }
 
-# The checker: one server-side SCAN of a node, counting all keys and inv:* ones.
-count_lua='local cur, all, inv = "0", 0, 0
-repeat
-  local r = redis.call("SCAN", cur, "COUNT", 1000)
-  cur = r[1]
-  for _, k in ipairs(r[2]) do
-    all = all + 1
-    if string.sub(k, 1, 4) == "inv:" then inv = inv + 1 end
-  end
-until cur == "0"
-return {all, inv}'
 
 # ccheck NAME: exactly the 200,000 keep:* keys remain across the primaries,
 # and (once replication settles) on the replicas.

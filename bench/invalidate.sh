@@ -95,17 +95,6 @@ repeat
   for _, k in ipairs(r[2]) do out[#out + 1] = k end
 until cur == "0"
 return out'
-# The checker: one server-side SCAN of everything, counting all keys and inv:* ones.
-count_lua='local cur, all, inv = "0", 0, 0
-repeat
-  local r = redis.call("SCAN", cur, "COUNT", 1000)
-  cur = r[1]
-  for _, k in ipairs(r[2]) do
-    all = all + 1
-    if string.sub(k, 1, 4) == "inv:" then inv = inv + 1 end
-  end
-until cur == "0"
-return {all, inv}'
 
 # rcheck NAME: exactly the 300,000 keep:* keys must remain.
 rcheck() {

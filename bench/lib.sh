@@ -19,3 +19,15 @@ timed() {
 }
 # last NAME: the latest time recorded for NAME.
 last() { tail -1 "$work/t.$1"; }
+# count_lua: one server-side SCAN of a node, counting all its keys and the
+# inv:* ones (EVAL count_lua 0 → {all, inv}), the checks after each run.
+count_lua='local cur, all, inv = "0", 0, 0
+repeat
+  local r = redis.call("SCAN", cur, "COUNT", 1000)
+  cur = r[1]
+  for _, k in ipairs(r[2]) do
+    all = all + 1
+    if string.sub(k, 1, 4) == "inv:" then inv = inv + 1 end
+  end
+until cur == "0"
+return {all, inv}'

@@ -18,15 +18,10 @@ const maxRedirects = 5
 // Delete unlinks keys on the primaries of their slots, every node at once,
 // with exact counts (see DeleteKeys).
 func (c *Cluster) Delete(ctx context.Context, keys ...string) (int64, error) {
-	var total int64
-	for start := 0; start < len(keys); start += deleteBatch {
-		res, err := c.DeleteKeys(ctx, keys[start:min(start+deleteBatch, len(keys))])
-		total += res.Deleted
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return inBatches(keys, func(batch []string) (int64, error) {
+		res, err := c.DeleteKeys(ctx, batch)
+		return res.Deleted, err
+	})
 }
 
 // sendTo is one node's share of a delete: keys to UNLINK there, asking

@@ -541,16 +541,7 @@ func TestClusterHungSeedCostsAMoment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, never answered
-		}
-	}()
+	serveEach(t, ln, func(c net.Conn) { <-t.Context().Done() }) // held open, never answered
 	u := strings.Replace(env.URL, "@", "@"+ln.Addr().String()+",", 1)
 	b := openURL(t, u, backends.Options{Timeout: 5 * time.Second})
 	start := time.Now()
@@ -560,4 +551,22 @@ func TestClusterHungSeedCostsAMoment(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("the slot map took %v with a hung first seed", took)
 	}
+}
+
+// serveEach accepts connections on ln until the test ends, handling each
+// with fn in its own goroutine and closing it afterwards.
+func serveEach(t *testing.T, ln net.Listener, fn func(net.Conn)) {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fn(c)
+			}()
+		}
+	}()
 }

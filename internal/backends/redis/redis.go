@@ -335,10 +335,15 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Du
 
 // Delete unlinks keys in pipelined batches; Redis < 4 gets DEL instead.
 func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
+	return inBatches(keys, func(batch []string) (int64, error) { return b.deleteBatch(ctx, batch) })
+}
+
+// inBatches deletes keys deleteBatch at a time, stopping at the first error
+// with the count of what was deleted.
+func inBatches(keys []string, del func(batch []string) (int64, error)) (int64, error) {
 	var total int64
 	for start := 0; start < len(keys); start += deleteBatch {
-		end := min(start+deleteBatch, len(keys))
-		n, err := b.deleteBatch(ctx, keys[start:end])
+		n, err := del(keys[start:min(start+deleteBatch, len(keys))])
 		total += n
 		if err != nil {
 			return total, err

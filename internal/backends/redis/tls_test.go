@@ -113,17 +113,7 @@ func TestTLSExpiredCertificateSaysSo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	serveEach(t, ln, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
 	b := open(t, fmt.Sprintf("rediss://%s/0?ca=%s", ln.Addr(), caFile), backends.Options{Timeout: 2 * time.Second})
 	_, err = b.Get(context.Background(), "k")
 	if err == nil || !strings.Contains(err.Error(), "the server's certificate expired on "+tmpl.NotAfter.UTC().Format(time.RFC3339)) {
