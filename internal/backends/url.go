@@ -1,7 +1,9 @@
 package backends
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,9 +32,33 @@ type Options struct {
 	ScanCount int
 	// MaxItems bounds reads of collection values (hash, list, ...).
 	MaxItems int
+	// Dial, when set, opens every connection the backend makes (each
+	// cluster node, sentinel, pool member, HTTP worker): an SSH tunnel
+	// sets it. nil dials directly; use DialFunc rather than reading it.
+	Dial DialFunc
 	// Warn reports a degraded operation that still goes on (e.g. a partial
 	// key listing); nil drops the warnings.
 	Warn func(msg string)
+}
+
+// DialFunc opens one connection ("tcp" or "unix" network).
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Dialer is the function every backend dials with: Options.Dial when set
+// (bounded by timeout), else a plain net.Dialer with that timeout.
+func (o Options) Dialer(timeout time.Duration) DialFunc {
+	if o.Dial == nil {
+		return (&net.Dialer{Timeout: timeout}).DialContext
+	}
+	dial := o.Dial
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		return dial(ctx, network, addr)
+	}
 }
 
 // DefaultOptions are used where a caller leaves a field zero.
