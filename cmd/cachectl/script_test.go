@@ -50,7 +50,16 @@ func TestScripts(t *testing.T) {
 		// Django does; required when the servers are (CI installs it).
 		// [django]: Debian's python3-django (3.2) with pymemcache, to check
 		// profile writes with the real library.
+		// [aiocache]: the real aiocache 0.12.3 beside the repository
+		// (../shared/thirdparty/python), importable with $THIRDPARTY_PYTHONPATH.
 		Condition: func(cond string) (bool, error) {
+			if cond == "aiocache" {
+				_, err := testenv.LookThirdPartyPython()
+				if errors.Is(err, os.ErrNotExist) && !testenv.Required() {
+					return false, nil
+				}
+				return err == nil, err
+			}
 			imports := map[string]string{"pymemcache": "pymemcache", "django": "django, pymemcache"}[cond]
 			if imports == "" {
 				return false, fmt.Errorf("unknown condition %q", cond)
@@ -104,6 +113,9 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("FREE_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 			ln.Close()
+			if pp, err := testenv.LookThirdPartyPython(); err == nil {
+				env.Setenv("THIRDPARTY_PYTHONPATH", pp)
+			}
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("HOME", env.WorkDir)
 			for _, k := range []string{"CACHECTL_URL", "CACHE_URL", "CACHECTL_CONTEXT", "CACHECTL_PASSWORD", "CACHECTL_TOKEN", "CACHECTL_CONFIG", "NO_COLOR", "CLICOLOR_FORCE"} {

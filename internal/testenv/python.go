@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -37,12 +38,26 @@ var thirdParty struct {
 // Without that folder the test skips, or fails when servers are required.
 func ThirdPartyPythonPath(t testing.TB) string {
 	t.Helper()
-	setup := filepath.Join(RepoRoot(), "..", "shared", "thirdparty", "python", "setup.sh")
-	if _, err := os.Stat(setup); err != nil {
+	path, err := LookThirdPartyPython()
+	if errors.Is(err, os.ErrNotExist) {
 		if Required() {
 			t.Fatalf("the real Python cache libraries are required: %v", err)
 		}
-		t.Skipf("no real Python cache libraries (%s)", setup)
+		t.Skipf("no real Python cache libraries (%v)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// LookThirdPartyPython is ThirdPartyPythonPath for callers without a
+// testing.TB (script conditions): an error wrapping os.ErrNotExist means the
+// folder is absent.
+func LookThirdPartyPython() (string, error) {
+	setup := filepath.Join(RepoRoot(), "..", "shared", "thirdparty", "python", "setup.sh")
+	if _, err := os.Stat(setup); err != nil {
+		return "", err
 	}
 	thirdParty.once.Do(func() {
 		var stderr bytes.Buffer
@@ -59,10 +74,7 @@ func ThirdPartyPythonPath(t testing.TB) string {
 		line, _, _ = strings.Cut(line, "${")
 		thirdParty.path = line
 	})
-	if thirdParty.err != nil {
-		t.Fatal(thirdParty.err)
-	}
-	return thirdParty.path
+	return thirdParty.path, thirdParty.err
 }
 
 // StartASGI runs module:app from dir under uvicorn on a free loopback port
