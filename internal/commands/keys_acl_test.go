@@ -75,7 +75,7 @@ func TestKeysLongUnderACL(t *testing.T) {
 	if !strings.Contains(out, "string\t?\t5\tstring\taa:1\n") {
 		t.Errorf("without pttl, aa:1 row:\n%s", out)
 	}
-	oneLine(stderr, "warning: no permission for PTTL on 52 key(s): TTL shown as ?; grant +pttl or @keyspace")
+	oneLine(stderr, "warning: no permission for PTTL on 52 key(s): TTL shown as ?; grant +pttl or @read")
 
 	// Limited to aa:*: the 51 others are listed as unknown.
 	u := aclUserURL(t, c, dbURL, "~aa:*", "+@read")

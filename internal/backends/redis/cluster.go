@@ -172,9 +172,14 @@ func (c *Cluster) snapshot(ctx context.Context) (*clusterTopo, error) {
 
 // wrapAt maps an error of the node at addr, naming that node.
 func (b *Backend) wrapAt(addr string, err error) error {
+	var pe *backends.PermissionError
 	var se *backends.ServerError
 	var ce *backends.ConnError
 	switch e := b.wrap(err); {
+	case errors.As(e, &pe):
+		named := *pe
+		named.Address = addr
+		return &named
 	case errors.As(e, &se):
 		return &backends.ServerError{Address: addr, Msg: se.Msg}
 	case errors.As(e, &ce):
