@@ -90,6 +90,11 @@ type PermissionError struct {
 	// Category is an ACL category that holds Command ("@dangerous"), "" when
 	// not known.
 	Category string
+	// Grants are the rules to add, when more than "+"+Command ("+cluster|slots
+	// +cluster|nodes": a cluster client needs both); Where says where
+	// ("on every node", as each node has its own ACLs).
+	Grants []string
+	Where  string
 	Reply    string // the server's reply, escaped when printed
 }
 
@@ -118,15 +123,26 @@ func (e *PermissionError) Hint() string {
 	user := textesc.Line(e.User)
 	switch {
 	case e.Command != "":
+		rules := "+" + e.Command
+		if len(e.Grants) > 0 {
+			rules = strings.Join(e.Grants, " ")
+		}
 		cat := ""
 		if e.Category != "" {
 			cat = " (category " + e.Category + ")"
 		}
-		return fmt.Sprintf("grant it with ACL SETUSER %s +%s%s", user, textesc.Line(e.Command), cat)
+		return fmt.Sprintf("grant it with ACL SETUSER %s %s%s%s", user, textesc.Line(rules), where(e.Where), cat)
 	case e.Key:
-		return fmt.Sprintf("allow it with ACL SETUSER %s ~PATTERN", user)
+		return fmt.Sprintf("allow it with ACL SETUSER %s ~PATTERN%s", user, where(e.Where))
 	}
 	return ""
+}
+
+func where(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
 }
 
 // CommandName is Command as people write it: "INFO", "CLIENT SETNAME".

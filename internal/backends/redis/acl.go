@@ -47,6 +47,9 @@ var aclCategories = map[string][]string{
 	"cluster|nodes": {"slow"}, "cluster|slots": {"slow"}, "cluster|shards": {"slow"}, "cluster|info": {"slow"},
 }
 
+// clusterGrants are the CLUSTER subcommands any user of a cluster needs.
+var clusterGrants = []string{"+cluster|slots", "+cluster|nodes"}
+
 // categoryOrder is which of a command's categories a refusal names: the one
 // that grants least beside it (@read rather than @keyspace, which holds
 // FLUSHALL; @admin rather than @dangerous, which holds more).
@@ -91,6 +94,13 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 	case m != nil:
 		pe.Command = strings.ToLower(m[1])
 		pe.Category = aclCategory(pe.Command)
+	}
+	if t.Kind == "cluster" {
+		pe.Where = "on every node"
+		if strings.HasPrefix(pe.Command, "cluster|") {
+			// go-redis routes by CLUSTER SLOTS, cachectl lists by CLUSTER NODES.
+			pe.Grants = clusterGrants
+		}
 	}
 	return pe
 }

@@ -150,7 +150,9 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 			break
 		}
 	}
-	if len(addrs) > 1 {
+	var pe *backends.PermissionError
+	if len(addrs) > 1 && !errors.As(firstErr, &pe) {
+		// A refusal is an answer: it is the error, alone.
 		return nil, fmt.Errorf("no node of the cluster answered (%d tried; the first: %w)", len(addrs), firstErr)
 	}
 	return nil, firstErr
