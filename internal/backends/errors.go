@@ -95,7 +95,7 @@ type PermissionError struct {
 	// ("on every node", as each node has its own ACLs).
 	Grants []string
 	Where  string
-	Reply    string // the server's reply, escaped when printed
+	Reply  string // the server's reply, escaped when printed
 }
 
 // maxReplyLen bounds how much of a server's refusal an error quotes.
