@@ -72,7 +72,7 @@ func AsUser(rawURL, user string) (string, error) {
 // SELECT, as dbURL names a database.
 func RedisUserURL(t testing.TB, dbURL string, rules ...string) string {
 	t.Helper()
-	name := ACLUser(t, []*redis.Client{RedisClient(t, dbURL)}, append([]string{"+select"}, rules...)...)
+	name := ACLUser(t, []*redis.Client{RedisClient(t, dbURL)}, append(rules, "+select")...)
 	u, err := AsUser(dbURL, name)
 	if err != nil {
 		t.Fatal(err)
