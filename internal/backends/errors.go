@@ -109,12 +109,14 @@ func (e *PermissionError) Error() string {
 	reply = textesc.Line(reply)
 	user := strconv.Quote(e.User)
 	switch {
+	// The server's own words come last: where the line is cut (the
+	// dashboard's status line) the grant is what must remain.
 	case e.Command != "":
-		return fmt.Sprintf("server %s refused %s for user %s (%s): %s", e.Address, e.CommandName(), user, reply, e.Hint())
+		return fmt.Sprintf("server %s refused %s for user %s: %s; %s", e.Address, e.CommandName(), user, e.Hint(), reply)
 	case e.Key:
-		return fmt.Sprintf("server %s refused user %s a key outside its key patterns (%s): %s", e.Address, user, reply, e.Hint())
+		return fmt.Sprintf("server %s refused user %s a key outside its key patterns: %s; %s", e.Address, user, e.Hint(), reply)
 	}
-	return fmt.Sprintf("server %s refused user %s (%s)", e.Address, user, reply)
+	return fmt.Sprintf("server %s refused user %s: %s", e.Address, user, reply)
 }
 
 // Hint says what would allow what was refused: "grant it with ACL SETUSER
