@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cachectl/cachectl/internal/commands"
@@ -152,6 +154,44 @@ func TestScripts(t *testing.T) {
 					}
 					time.Sleep(20 * time.Millisecond) // polling a server that is starting; nothing to wait on
 				}
+			},
+			// acluser VAR [-cluster] RULES...: create a Redis user with RULES
+			// (after reset) on the test server, or on every node of the test
+			// cluster, deleted when the script ends; $VAR is $REDIS_URL (or
+			// $CLUSTER_URL) logged in as it, $VAR_USER its name.
+			"acluser": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: acluser VAR [-cluster] RULES...")
+				}
+				name, rules := args[0], args[1:]
+				var admins []*goredis.Client
+				base := ts.Getenv("REDIS_URL")
+				if rules[0] == "-cluster" {
+					rules, base = rules[1:], ts.Getenv("CLUSTER_URL")
+					for _, a := range strings.Split(os.Getenv("CACHECTL_TEST_CLUSTER_ADDRS"), ",") {
+						admins = append(admins, goredis.NewClient(&goredis.Options{Addr: a, Username: os.Getenv("CACHECTL_TEST_CLUSTER_USER"),
+							Password: os.Getenv("CACHECTL_TEST_CLUSTER_PASSWORD"), Protocol: 2, DisableIdentity: true}))
+					}
+				} else {
+					opt, err := goredis.ParseURL(base)
+					ts.Check(err)
+					opt.Protocol, opt.DisableIdentity = 2, true
+					admins = append(admins, goredis.NewClient(opt))
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				user, drop, err := testenv.CreateACLUser(ctx, admins, "s", rules...)
+				ts.Check(err)
+				ts.Defer(func() {
+					drop()
+					for _, c := range admins {
+						c.Close()
+					}
+				})
+				u, err := testenv.AsUser(base, user)
+				ts.Check(err)
+				ts.Setenv(name, u)
+				ts.Setenv(name+"_USER", user)
 			},
 			// exits N PROG ARGS...: run PROG and require exit status N.
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -4,6 +4,7 @@ package backends
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -195,6 +196,10 @@ type Stats struct {
 	// Servers holds the figures of each server of a pool, in URL order; nil
 	// for a single server.
 	Servers []ServerStats
+	// Denied are the commands the server's ACL refused this user (Redis
+	// INFO, DBSIZE): the figures they give stay unknown, and the error says
+	// what would grant them.
+	Denied []*PermissionError
 }
 
 // ServerStats are one pool member's or cluster node's figures, or why it
@@ -235,6 +240,11 @@ func (s *Stats) Add(o *Stats) {
 	for k, v := range o.Known {
 		if v {
 			s.Known[k] = true
+		}
+	}
+	for _, d := range o.Denied {
+		if !slices.ContainsFunc(s.Denied, func(e *PermissionError) bool { return e.Command == d.Command }) {
+			s.Denied = append(s.Denied, d)
 		}
 	}
 }

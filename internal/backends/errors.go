@@ -3,6 +3,9 @@ package backends
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -71,3 +74,82 @@ type KeyError struct {
 func (e *KeyError) Error() string {
 	return fmt.Sprintf("key %s: %s", textesc.Key(e.Key), e.Reason)
 }
+
+// PermissionError is a command (or key) the server's access control refused
+// the user: Redis' NOPERM. It says what was refused and the rule that would
+// allow it, in one line; errors.As still finds the ServerError it wraps, so
+// it counts as the server's answer (nothing was done), never as a lost reply.
+type PermissionError struct {
+	Address string // redacted
+	User    string // the ACL user ("default" when the URL names none)
+	// Command is the refused command as ACL rules name it ("info",
+	// "client|setname"); "" when the key (Key) or something else was refused.
+	Command string
+	// Key: the command was allowed but a key is outside the user's key patterns.
+	Key bool
+	// Category is an ACL category that holds Command ("@dangerous"), "" when
+	// not known.
+	Category string
+	// Grants are the rules to add, when more than "+"+Command ("+cluster|slots
+	// +cluster|nodes": a cluster client needs both); Where says where
+	// ("on every node", as each node has its own ACLs).
+	Grants []string
+	Where  string
+	Reply  string // the server's reply, escaped when printed
+}
+
+// maxReplyLen bounds how much of a server's refusal an error quotes.
+const maxReplyLen = 200
+
+func (e *PermissionError) Error() string {
+	reply := e.Reply
+	if utf8.RuneCountInString(reply) > maxReplyLen {
+		reply = string([]rune(reply)[:maxReplyLen]) + "…"
+	}
+	reply = textesc.Line(reply)
+	user := strconv.Quote(e.User)
+	switch {
+	// The server's own words come last: where the line is cut (the
+	// dashboard's status line) the grant is what must remain.
+	case e.Command != "":
+		return fmt.Sprintf("server %s refused %s for user %s: %s; %s", e.Address, e.CommandName(), user, e.Hint(), reply)
+	case e.Key:
+		return fmt.Sprintf("server %s refused user %s a key outside its key patterns: %s; %s", e.Address, user, e.Hint(), reply)
+	}
+	return fmt.Sprintf("server %s refused user %s: %s", e.Address, user, reply)
+}
+
+// Hint says what would allow what was refused: "grant it with ACL SETUSER
+// ro +info (category @dangerous)".
+func (e *PermissionError) Hint() string {
+	user := textesc.Line(e.User)
+	switch {
+	case e.Command != "":
+		rules := "+" + e.Command
+		if len(e.Grants) > 0 {
+			rules = strings.Join(e.Grants, " ")
+		}
+		cat := ""
+		if e.Category != "" {
+			cat = " (category " + e.Category + ")"
+		}
+		return fmt.Sprintf("grant it with ACL SETUSER %s %s%s%s", user, textesc.Line(rules), where(e.Where), cat)
+	case e.Key:
+		return fmt.Sprintf("allow it with ACL SETUSER %s ~PATTERN%s", user, where(e.Where))
+	}
+	return ""
+}
+
+func where(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+// CommandName is Command as people write it: "INFO", "CLIENT SETNAME".
+func (e *PermissionError) CommandName() string {
+	return textesc.Line(strings.ToUpper(strings.ReplaceAll(e.Command, "|", " ")))
+}
+
+func (e *PermissionError) Unwrap() error { return &ServerError{Address: e.Address, Msg: e.Reply} }

@@ -59,6 +59,9 @@ func (opts *invalidateOptions) backupHook(b backends.Backend) (before func(conte
 	w := dumpfile.NewWriter(file)
 	before = func(ctx context.Context, keys []string) error {
 		err := writeEntries(ctx, b, w, keys, opts.RawDump, func(key string, err error) error {
+			if keyRefused(err) {
+				return fmt.Errorf("cannot save %s: %w; nothing of this batch was deleted", textesc.Key(key), err)
+			}
 			return fmt.Errorf("%s is %s; nothing of this batch was deleted", textesc.Key(key), ErrorMessage(err))
 		})
 		if ferr := w.Flush(); err == nil {

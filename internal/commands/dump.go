@@ -92,8 +92,18 @@ func dumpRun(ctx context.Context, opts *dumpOptions) error {
 		out = file
 	}
 	w := dumpfile.NewWriter(out)
+	// Keys outside the user's ACL key patterns are counted, not warned of
+	// one by one, and make the dump fail at its end: it is incomplete.
+	var refused int
+	var firstRefusal error
 	err = b.Scan(ctx, opts.Pattern, func(keys []string) error {
 		return writeEntries(ctx, b, w, keys, opts.RawDump, func(key string, err error) error {
+			if keyRefused(err) {
+				if refused++; firstRefusal == nil {
+					firstRefusal = fmt.Errorf("%s: %w", textesc.Key(key), err)
+				}
+				return nil
+			}
 			fmt.Fprintf(opts.IO.ErrOut, "%s skipped %s: %s\n", opts.IO.ColorScheme().Yellow("warning:"), textesc.Key(key), ErrorMessage(err))
 			return nil
 		})
@@ -108,6 +118,9 @@ func dumpRun(ctx context.Context, opts *dumpOptions) error {
 	}
 	if err != nil {
 		return fmt.Errorf("dump stopped after %d entries: %w", w.Count(), err)
+	}
+	if refused > 0 {
+		return fmt.Errorf("dump wrote %d entries and left out %d key(s) this user may not read (the first: %w)", w.Count(), refused, firstRefusal)
 	}
 	if opts.File != "-" && opts.IO.IsStderrTTY() {
 		fmt.Fprintf(opts.IO.ErrOut, "%s wrote %d entries to %s\n", opts.IO.ColorScheme().Green("✓"), w.Count(), textesc.Key(opts.File))

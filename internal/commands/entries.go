@@ -64,12 +64,19 @@ const collectionPage = 1000
 
 // writeEntries reads keys and writes them as dump lines, collections whole
 // and in parts; keys gone meanwhile are left out. A key that cannot be
-// saved goes to cannot, whose error stops the batch.
+// saved (a type the backend cannot read whole, a key outside the user's ACL
+// key patterns) goes to cannot, whose error stops the batch.
 func writeEntries(ctx context.Context, b backends.Backend, w *dumpfile.Writer, keys []string, raw bool, cannot func(key string, err error) error) error {
 	for _, k := range keys {
 		if raw {
 			kind, ttl, payload, err := b.(backends.RawDumper).DumpRaw(ctx, k)
 			if errors.Is(err, backends.ErrNotFound) {
+				continue
+			}
+			if keyRefused(err) {
+				if err := cannot(k, err); err != nil {
+					return err
+				}
 				continue
 			}
 			if err != nil {
@@ -82,6 +89,12 @@ func writeEntries(ctx context.Context, b backends.Backend, w *dumpfile.Writer, k
 		}
 		e, err := b.Get(ctx, k)
 		if errors.Is(err, backends.ErrNotFound) {
+			continue
+		}
+		if keyRefused(err) {
+			if err := cannot(k, err); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {
@@ -115,6 +128,13 @@ func writeEntries(ctx context.Context, b backends.Backend, w *dumpfile.Writer, k
 		}
 	}
 	return nil
+}
+
+// keyRefused reports a key outside the user's ACL key patterns: listed,
+// but not to be read.
+func keyRefused(err error) bool {
+	var pe *backends.PermissionError
+	return errors.As(err, &pe) && pe.Key
 }
 
 // writeCollection streams one collection into the file, page by page; a

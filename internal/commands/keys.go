@@ -233,17 +233,17 @@ func (d *aclDenials) add(ki backends.KeyInfo) {
 }
 
 // aclCommands lists what keys -l asks per key, in the order the warning
-// names them: the column each fills, and the ACL category that grants it.
+// names them, and the columns each fills. All are in @read, the category
+// to name: @keyspace and the data type categories hold writes too.
 var aclCommands = []struct {
-	name     string
-	fields   []string
-	category string
+	name   string
+	fields []string
 }{
 	// Without TYPE the kind of value is unknown, so are its size and format.
-	{"TYPE", []string{"TYPE", "SIZE", "FORMAT"}, "@keyspace"}, {"PTTL", []string{"TTL"}, "@keyspace"},
-	{"STRLEN", []string{"SIZE"}, "@string"}, {"GETRANGE", []string{"FORMAT"}, "@string"},
-	{"HLEN", []string{"SIZE"}, "@hash"}, {"LLEN", []string{"SIZE"}, "@list"}, {"SCARD", []string{"SIZE"}, "@set"},
-	{"ZCARD", []string{"SIZE"}, "@sortedset"}, {"XLEN", []string{"SIZE"}, "@stream"},
+	{"TYPE", []string{"TYPE", "SIZE", "FORMAT"}}, {"PTTL", []string{"TTL"}},
+	{"STRLEN", []string{"SIZE"}}, {"GETRANGE", []string{"FORMAT"}},
+	{"HLEN", []string{"SIZE"}}, {"LLEN", []string{"SIZE"}}, {"SCARD", []string{"SIZE"}},
+	{"ZCARD", []string{"SIZE"}}, {"XLEN", []string{"SIZE"}},
 }
 
 func (d *aclDenials) warning() string {
@@ -252,7 +252,7 @@ func (d *aclDenials) warning() string {
 		parts = append(parts, fmt.Sprintf("%d key(s) are outside this user's ACL key patterns: TYPE, TTL, SIZE and FORMAT shown as ?", d.outside))
 	}
 	if d.keys > 0 {
-		var names, fields, grants, cats []string
+		var names, fields, grants []string
 		seen := map[string]bool{}
 		once := func(list *[]string, s string) {
 			if !seen[s] {
@@ -267,11 +267,10 @@ func (d *aclDenials) warning() string {
 				for _, f := range c.fields {
 					once(&fields, f)
 				}
-				once(&cats, c.category)
 			}
 		}
-		parts = append(parts, fmt.Sprintf("no permission for %s on %d key(s): %s shown as ?; grant %s or %s",
-			strings.Join(names, ", "), d.keys, strings.Join(fields, ", "), strings.Join(grants, " "), strings.Join(cats, " ")))
+		parts = append(parts, fmt.Sprintf("no permission for %s on %d key(s): %s shown as ?; grant %s or @read",
+			strings.Join(names, ", "), d.keys, strings.Join(fields, ", "), strings.Join(grants, " ")))
 	}
 	return strings.Join(parts, "; ")
 }

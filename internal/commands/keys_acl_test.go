@@ -4,39 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/testenv"
 )
-
-var aclSeq atomic.Int64
-
-// aclUserURL creates a Redis user with the given ACL rules and returns
-// dbURL logged in as it; the user is deleted when the test ends.
-func aclUserURL(t *testing.T, c *goredis.Client, dbURL string, rules ...string) string {
-	t.Helper()
-	name := fmt.Sprintf("cachectl-cmd-%d-%d", os.Getpid(), aclSeq.Add(1))
-	args := []any{"ACL", "SETUSER", name, "reset", "on", ">pw", "+select"}
-	for _, r := range rules {
-		args = append(args, r)
-	}
-	if err := c.Do(context.Background(), args...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER %v: %v", rules, err)
-	}
-	t.Cleanup(func() { c.Do(context.Background(), "ACL", "DELUSER", name) })
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(name, "pw")
-	return u.String()
-}
 
 // TestKeysLongUnderACL: keys -l lists every key SCAN shows whatever the ACL
 // keeps back, marks what it could not read, and says so in one line.
@@ -68,17 +40,17 @@ func TestKeysLongUnderACL(t *testing.T) {
 	}
 
 	// Without PTTL: every key, TTL "?", one warning.
-	out, stderr := keysLong(aclUserURL(t, c, dbURL, "~*", "+scan", "+type", "+strlen", "+getrange"))
+	out, stderr := keysLong(testenv.RedisUserURL(t, dbURL, "~*", "+scan", "+type", "+strlen", "+getrange"))
 	if n := strings.Count(out, "\n"); n != 52 {
 		t.Errorf("without pttl: %d rows, want 52:\n%s", n, out)
 	}
 	if !strings.Contains(out, "string\t?\t5\tstring\taa:1\n") {
 		t.Errorf("without pttl, aa:1 row:\n%s", out)
 	}
-	oneLine(stderr, "warning: no permission for PTTL on 52 key(s): TTL shown as ?; grant +pttl or @keyspace")
+	oneLine(stderr, "warning: no permission for PTTL on 52 key(s): TTL shown as ?; grant +pttl or @read")
 
 	// Limited to aa:*: the 51 others are listed as unknown.
-	u := aclUserURL(t, c, dbURL, "~aa:*", "+@read")
+	u := testenv.RedisUserURL(t, dbURL, "~aa:*", "+@read")
 	out, stderr = keysLong(u)
 	if n := strings.Count(out, "\n"); n != 52 || !strings.Contains(out, "string\t-\t5\tstring\taa:1\n") || strings.Count(out, "?\t?\t?\t?\tbb:") != 51 {
 		t.Errorf("limited to aa:*:\n%s", out)

@@ -119,7 +119,7 @@ keys         30
 memory       5.0 MiB
 hits         unknown
 misses       unknown
-hit ratio    n/a (no lookups yet)
+hit ratio    unknown
 evictions    unknown
 expired      unknown
 ops/s        12

@@ -52,20 +52,23 @@ every backend. --raw adds the server's own figures (always in -o json).`,
 }
 
 type statsJSON struct {
-	Backend     string                       `json:"backend"`
-	Address     string                       `json:"address"`
-	Version     *string                      `json:"version"`
-	Keys        *int64                       `json:"keys"`
-	MemoryBytes *int64                       `json:"memory_bytes"`
-	Hits        *int64                       `json:"hits"`
-	Misses      *int64                       `json:"misses"`
-	HitRatio    *float64                     `json:"hit_ratio"`
-	Evictions   *int64                       `json:"evictions"`
-	Expired     *int64                       `json:"expired"`
-	OpsPerSec   *float64                     `json:"ops_per_sec"`
-	Connections *int64                       `json:"connections"`
-	UptimeS     *int64                       `json:"uptime_s"`
-	Raw         map[string]map[string]string `json:"raw"`
+	Backend     string   `json:"backend"`
+	Address     string   `json:"address"`
+	Version     *string  `json:"version"`
+	Keys        *int64   `json:"keys"`
+	MemoryBytes *int64   `json:"memory_bytes"`
+	Hits        *int64   `json:"hits"`
+	Misses      *int64   `json:"misses"`
+	HitRatio    *float64 `json:"hit_ratio"`
+	Evictions   *int64   `json:"evictions"`
+	Expired     *int64   `json:"expired"`
+	OpsPerSec   *float64 `json:"ops_per_sec"`
+	Connections *int64   `json:"connections"`
+	UptimeS     *int64   `json:"uptime_s"`
+	// Denied names the commands the server's ACL refused (["INFO"]): the
+	// figures they give are null.
+	Denied []string                     `json:"denied,omitempty"`
+	Raw    map[string]map[string]string `json:"raw"`
 	// Topology: a cluster's or Sentinel setup's nodes as they report
 	// themselves; absent elsewhere.
 	Topology *topologyJSON `json:"topology,omitempty"`
@@ -176,6 +179,9 @@ func statsDoc(kind, address string, s *backends.Stats) *statsJSON {
 		return &v
 	}
 	doc := &statsJSON{Backend: kind, Address: address, Raw: s.Raw}
+	for _, d := range s.Denied {
+		doc.Denied = append(doc.Denied, d.CommandName())
+	}
 	if known("version") {
 		doc.Version = &s.Version
 	}
@@ -223,9 +229,12 @@ func printStats(ios *iostreams.IOStreams, info backends.Info, s *backends.Stats,
 	}
 	row("hits", num(doc.Hits))
 	row("misses", num(doc.Misses))
-	if doc.HitRatio != nil {
+	switch {
+	case doc.HitRatio != nil:
 		row("hit ratio", fmt.Sprintf("%.1f%%", *doc.HitRatio*100))
-	} else {
+	case doc.Hits == nil || doc.Misses == nil:
+		row("hit ratio", unknown)
+	default:
 		row("hit ratio", cs.Dim("n/a (no lookups yet)"))
 	}
 	row("evictions", num(doc.Evictions))
@@ -236,6 +245,10 @@ func printStats(ios *iostreams.IOStreams, info backends.Info, s *backends.Stats,
 	row("connections", num(doc.Connections))
 	if doc.UptimeS != nil {
 		row("uptime", human.Duration(s.Uptime))
+	}
+	for _, d := range s.Denied {
+		// The figures above say "unknown"; this says why and what would tell them.
+		row("note", cs.Yellow("no "+d.CommandName()+" permission")+" for user "+strconv.Quote(d.User)+": "+d.Hint())
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -176,7 +176,7 @@ func (r *runner) deleteRide(ctx, live context.Context, keys []string) (deleted, 
 		pending = res.Unanswered
 	}
 	switch {
-	case !partial && (retried || err != nil):
+	case !partial && (retried || err != nil && !refused(err)):
 		// Which keys were answered is not known: every key not confirmed
 		// may have been deleted by a send whose answer was lost.
 		unconfirmed = int64(len(keys)) - deleted

@@ -458,10 +458,17 @@ func (r *runner) del(ctx context.Context, keys []string) (backends.DeleteResult,
 	}
 	n, err := r.b.Delete(ctx, keys...)
 	res := backends.DeleteResult{Deleted: n}
-	if err != nil {
+	if err != nil && !refused(err) {
 		res.Unanswered = keys
 	}
 	return res, err
+}
+
+// refused reports a delete the server's ACL refused: every key got its
+// answer, and those not counted as deleted are still there.
+func refused(err error) bool {
+	var pe *backends.PermissionError
+	return errors.As(err, &pe)
 }
 
 // delAnswered is del, noting whether the deployment answered any of it.

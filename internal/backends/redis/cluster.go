@@ -150,7 +150,9 @@ func (c *Cluster) refresh(ctx context.Context) (*clusterTopo, error) {
 			break
 		}
 	}
-	if len(addrs) > 1 {
+	var pe *backends.PermissionError
+	if len(addrs) > 1 && !errors.As(firstErr, &pe) {
+		// A refusal is an answer: it is the error, alone.
 		return nil, fmt.Errorf("no node of the cluster answered (%d tried; the first: %w)", len(addrs), firstErr)
 	}
 	return nil, firstErr
@@ -172,9 +174,14 @@ func (c *Cluster) snapshot(ctx context.Context) (*clusterTopo, error) {
 
 // wrapAt maps an error of the node at addr, naming that node.
 func (b *Backend) wrapAt(addr string, err error) error {
+	var pe *backends.PermissionError
 	var se *backends.ServerError
 	var ce *backends.ConnError
 	switch e := b.wrap(err); {
+	case errors.As(e, &pe):
+		named := *pe
+		named.Address = addr
+		return &named
 	case errors.As(e, &se):
 		return &backends.ServerError{Address: addr, Msg: se.Msg}
 	case errors.As(e, &ce):

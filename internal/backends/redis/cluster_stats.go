@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -58,7 +59,9 @@ func (c *Cluster) Stats(ctx context.Context) (*backends.Stats, error) {
 			}
 			continue
 		}
-		total.Raw[r.Address] = r.Stats.Raw[r.Address]
+		if raw, ok := r.Stats.Raw[r.Address]; ok {
+			total.Raw[r.Address] = raw
+		}
 		if r.Role == "primary" {
 			total.Add(r.Stats)
 		}
@@ -79,8 +82,10 @@ func (c *Cluster) Stats(ctx context.Context) (*backends.Stats, error) {
 	return total, nil
 }
 
-// nodeStats reads one node's INFO and DBSIZE and fills its replication link.
-func (b *Backend) nodeStats(ctx context.Context, cl *goredis.Client, addr string, row *backends.ServerStats) (*backends.Stats, error) {
+// nodeStats reads one node's INFO and DBSIZE and fills its replication link
+// (row may be nil). A command the user's ACL refuses leaves its figures
+// unknown and is named in Stats.Denied.
+func (b *Backend) nodeStats(ctx context.Context, cl goredis.Cmdable, addr string, row *backends.ServerStats) (*backends.Stats, error) {
 	opCtx, cancel := b.op(ctx)
 	defer cancel()
 	var info *goredis.StringCmd
@@ -90,14 +95,35 @@ func (b *Backend) nodeStats(ctx context.Context, cl *goredis.Client, addr string
 		size = p.DBSize(opCtx)
 		return nil
 	})
-	if err != nil {
+	if err != nil && info.Err() == nil && size.Err() == nil {
+		// Refused before the commands ran (AUTH, SELECT while connecting).
 		return nil, b.wrapAt(addr, err)
+	}
+	var denied []*backends.PermissionError
+	for _, c := range []goredis.Cmder{info, size} {
+		if commandDenied(c.Err()) {
+			pe := b.permissionError(c.Err())
+			pe.Address = addr
+			denied = append(denied, pe)
+		} else if c.Err() != nil || (err != nil && !isReplyError(err)) {
+			return nil, b.wrapAt(addr, cmp.Or(c.Err(), err))
+		}
 	}
 	raw := parseInfo(info.Val())
 	s := statsFromInfo(raw)
-	s.Keys = size.Val()
-	s.Known["keys"] = true
-	s.Raw = map[string]map[string]string{addr: raw}
+	s.Denied = denied
+	if size.Err() == nil {
+		s.Keys = size.Val()
+		s.Known["keys"] = true
+	}
+	s.Raw = map[string]map[string]string{}
+	if info.Err() != nil {
+		return s, nil
+	}
+	s.Raw[addr] = raw
+	if row == nil {
+		return s, nil
+	}
 	if row.Role == "replica" {
 		row.Link = raw["master_link_status"]
 		row.ReplOffset = parseOffset(raw["slave_repl_offset"])

@@ -2,43 +2,12 @@ package redis
 
 import (
 	"context"
-	"fmt"
-	"net/url"
-	"os"
 	"slices"
-	"sync/atomic"
 	"testing"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/testenv"
 )
-
-var aclSeq atomic.Int64
-
-// aclUser creates a Redis user with the given ACL rules on the test server
-// and returns dbURL with its name and password in it; the user is deleted
-// when the test ends.
-func aclUser(t *testing.T, c *goredis.Client, dbURL string, rules ...string) string {
-	t.Helper()
-	name := fmt.Sprintf("cachectl-test-%d-%d", os.Getpid(), aclSeq.Add(1))
-	args := []any{"ACL", "SETUSER", name, "reset", "on", ">pw", "+select"}
-	for _, r := range rules {
-		args = append(args, r)
-	}
-	ctx := context.Background()
-	if err := c.Do(ctx, args...).Err(); err != nil {
-		t.Fatalf("ACL SETUSER %v: %v", rules, err)
-	}
-	t.Cleanup(func() { c.Do(context.Background(), "ACL", "DELUSER", name) })
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(name, "pw")
-	return u.String()
-}
 
 // TestInspectUnderACL: what a user's ACL refuses is unknown and named in
 // Denied; the key is never reported missing for it.
@@ -63,7 +32,7 @@ func TestInspectUnderACL(t *testing.T) {
 	// a key SCAN listed a moment ago is shown as it was, unknown.
 	inspect := func(canTell bool, rules ...string) map[string]backends.KeyInfo {
 		t.Helper()
-		b := open(t, aclUser(t, c, dbURL, rules...), backends.Options{})
+		b := open(t, testenv.RedisUserURL(t, dbURL, rules...), backends.Options{})
 		infos, err := b.Inspect(ctx, keys)
 		if err != nil {
 			t.Fatalf("Inspect as %v: %v", rules, err)

@@ -54,7 +54,7 @@ func nodeOptions(uo *goredis.UniversalOptions, addr string) *goredis.Options {
 		Username:                 uo.Username,
 		Password:                 uo.Password,
 		TLSConfig:                uo.TLSConfig,
-		ClientName:               uo.ClientName,
+		OnConnect:                uo.OnConnect,
 		Protocol:                 uo.Protocol,
 		DialTimeout:              uo.DialTimeout,
 		ReadTimeout:              uo.ReadTimeout,

@@ -72,7 +72,6 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		Username:   t.Username,
 		Password:   t.Password,
 		TLSConfig:  t.TLS,
-		ClientName: t.ClientName,
 		MasterName: t.MasterName,
 		// RESP2 works with every server and proxy back to Redis 2.x.
 		Protocol:              2,
@@ -98,6 +97,9 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	}
 	if t.Network == "unix" {
 		uo.Dialer = unixDialer(t.Addrs[0], opts.Timeout)
+	}
+	if t.ClientName != "" {
+		uo.OnConnect = t.nameConns(opts.Warn)
 	}
 	switch t.Kind {
 	case "cluster":
@@ -379,6 +381,11 @@ func (b *Backend) deleteBatch(ctx context.Context, keys []string) (int64, error)
 		if ic, ok := c.(*goredis.IntCmd); ok && ic.Err() == nil {
 			n += ic.Val()
 		}
+		if c.Err() != nil && !isReplyError(c.Err()) && isReplyError(err) {
+			// A refusal (NOPERM) is an answer, but a command that got
+			// none leaves the batch's fate unknown: that is the error.
+			err = c.Err()
+		}
 	}
 	if err != nil {
 		return n, b.wrap(err)
@@ -613,23 +620,13 @@ func convertTTL(d time.Duration, err error) (backends.TTL, error) {
 	return backends.ExpiresIn(d), nil
 }
 
-// Stats reads INFO and DBSIZE.
+// Stats reads INFO and DBSIZE. A user whose ACL refuses either still gets
+// the other's figures, the refusal in Stats.Denied.
 func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
-	ctx, cancel := b.op(ctx)
-	defer cancel()
-	info, err := b.client.Info(ctx).Result()
+	s, err := b.nodeStats(ctx, b.client, b.serverName(), nil)
 	if err != nil {
-		return nil, b.wrap(err)
+		return nil, err
 	}
-	keys, err := b.client.DBSize(ctx).Result()
-	if err != nil {
-		return nil, b.wrap(err)
-	}
-	raw := parseInfo(info)
-	s := statsFromInfo(raw)
-	s.Keys = keys
-	s.Known["keys"] = true
-	s.Raw = map[string]map[string]string{b.serverName(): raw}
 	b.mu.Lock()
 	b.version = s.Version
 	b.mu.Unlock()
@@ -669,6 +666,9 @@ func (b *Backend) wrap(err error) error {
 		// MASTERDOWN) means the master moved and the command did not run:
 		// a connection to the wrong node, which a failover rides through.
 		return &backends.ConnError{Address: b.target.Display, Err: fmt.Errorf("the master moved (%s)", strings.SplitN(err.Error(), " ", 2)[0])}
+	}
+	if pe := b.permissionError(err); pe != nil {
+		return pe
 	}
 	if isReplyError(err) {
 		msg := err.Error()

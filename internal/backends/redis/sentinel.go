@@ -310,6 +310,9 @@ func (s *Sentinel) isMaster(ctx context.Context, addr string) error {
 	opCtx, cancel := s.op(ctx)
 	defer cancel()
 	role, err := s.nodes.get(addr).Do(opCtx, "ROLE").Slice()
+	if commandDenied(err) {
+		return nil // ROLE is @admin: a least-privilege user trusts the sentinels
+	}
 	if err != nil {
 		return &backends.ConnError{Address: addr, Err: simplifyNetErr(err)}
 	}

@@ -336,6 +336,17 @@ func (m *Model) statsView() string {
 	} else {
 		parts = append(parts, fig("keys", "–"))
 	}
+	for _, d := range s.Denied {
+		if d.Command == "info" {
+			// The server answers; its ACL keeps the figures from this
+			// user, which is no error state.
+			parts = append(parts, st.Warn.Render("no INFO permission"))
+			if s.Version != "" {
+				parts = append(parts, st.Dim.Render(textesc.Key(s.Version)))
+			}
+			return strings.Join(parts, st.Dim.Render(" · "))
+		}
+	}
 	if known("memory") {
 		parts = append(parts, fig("memory", human.Bytes(s.MemoryBytes)))
 	}

@@ -209,3 +209,24 @@ func BenchmarkViewCluster(b *testing.B) {
 		}
 	})
 }
+
+// noInfoBackend answers DBSIZE but its ACL refuses INFO, as a read-only
+// Redis user's does (internal/tui's TestReadOnlyACLUser runs the real one).
+type noInfoBackend struct{ backends.Backend }
+
+func (noInfoBackend) Stats(context.Context) (*backends.Stats, error) {
+	return &backends.Stats{Keys: 1234, Known: map[string]bool{"keys": true},
+		Denied: []*backends.PermissionError{{Address: "redis://ro:***@10.0.0.1:6379", User: "ro", Command: "info", Category: "@dangerous"}}}, nil
+}
+
+// Without INFO the header is connected and says why the figures are
+// missing, at the smallest supported width.
+func TestNoInfoPermissionHeader(t *testing.T) {
+	m, c := connected(t, noInfoBackend{}, Options{Kind: "redis", Address: "redis://ro:***@10.0.0.1:6379"})
+	m.SetSize(80)
+	want := "cachectl redis redis://ro:***@10.0.0.1:6379                          ● connected\n" +
+		"keys 1,234 · no INFO permission"
+	if got := ansi.Strip(m.View()); got != want || c.Conn.State != uictx.Up {
+		t.Errorf("header (%v):\n%s\nwant:\n%s", c.Conn.State, got, want)
+	}
+}
