@@ -59,6 +59,10 @@ type runner struct {
 	paced  time.Time // when the deletions granted so far may have happened at Rate
 
 	beforeMu sync.Mutex // Before (the backup) is called for one batch at a time
+	// beforeErr is the backup's failure, under beforeMu: once the backup
+	// failed no batch waiting its turn is backed up (and then deleted),
+	// even before the run's cancellation reaches it.
+	beforeErr error
 
 	recMu      sync.Mutex   // one Recover at a time
 	recoveries atomic.Int64 // successful Recover calls so far
@@ -421,6 +425,9 @@ func (r *runner) send(ctx, live context.Context, node string, keys []string, aga
 func (r *runner) backup(ctx, live context.Context, keys []string) error {
 	r.beforeMu.Lock()
 	defer r.beforeMu.Unlock()
+	if r.beforeErr != nil {
+		return r.beforeErr
+	}
 	for try := 0; ; try++ {
 		if err := live.Err(); err != nil { // the run may have stopped while this batch waited its turn
 			return err
@@ -432,10 +439,12 @@ func (r *runner) backup(ctx, live context.Context, keys []string) error {
 			return nil
 		}
 		if !r.canRide(live, err) || try == maxRetries {
+			r.beforeErr = err
 			return err
 		}
 		if rerr := r.recover(live, gen); rerr != nil {
-			return r.recoverFailed(ctx, err, rerr)
+			r.beforeErr = r.recoverFailed(ctx, err, rerr)
+			return r.beforeErr
 		}
 	}
 }

@@ -426,9 +426,12 @@ func TestShardedBackupError(t *testing.T) {
 	if err == nil || err.Error() != "disk full" {
 		t.Fatalf("err %v", err)
 	}
-	// Batches that passed their backup before the failure was seen may
-	// still go: at most one per other node.
-	if sum.Deleted != c.removed || sum.Matched != sum.Deleted || sum.Deleted > 60 {
+	// Backups are one at a time and none starts after the failure: only the
+	// four batches backed up before it may be deleted.
+	if n := calls.Load(); n != 5 {
+		t.Fatalf("Before was called %d times; none may follow the failing 5th", n)
+	}
+	if sum.Deleted != c.removed || sum.Matched != sum.Deleted || sum.Deleted > 40 {
 		t.Fatalf("summary %+v; the servers removed %d", sum, c.removed)
 	}
 }
