@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // conn is a channel of the SSH connection with deadlines. x/crypto's
@@ -20,6 +21,7 @@ type conn struct {
 	theirs   net.Conn // the other end, fed from and to the channel
 	ch       net.Conn // the SSH channel
 	probe    func() error
+	dead     func() error // the tunnel's death, once known; nil for none
 
 	closing  atomic.Bool
 	failOnce sync.Once
@@ -32,7 +34,7 @@ func newConn(ch net.Conn, t *Tunnel) net.Conn {
 	ours, theirs := net.Pipe()
 	c := &conn{Conn: ours, theirs: theirs, ch: ch}
 	if t != nil && t.client != nil {
-		c.probe = t.check
+		c.probe, c.dead = t.check, t.Err
 	}
 	go c.copy(theirs, ch)
 	go c.copy(ch, theirs)
@@ -76,6 +78,13 @@ func (c *conn) failed() error {
 	if p := c.failure.Load(); p != nil {
 		return *p
 	}
+	// A connection the caller closed itself when it saw the end fails
+	// like the others once the tunnel's death is known.
+	if c.dead != nil {
+		if err := c.dead(); err != nil && err != ErrClosed {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -88,6 +97,12 @@ func (c *conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	return n, c.mapErr(err)
 }
+
+// The deadline setters fail on a closed pipe too (go-redis sets one
+// before each write), so their errors say why as well.
+func (c *conn) SetDeadline(t time.Time) error      { return c.mapErr(c.Conn.SetDeadline(t)) }
+func (c *conn) SetReadDeadline(t time.Time) error  { return c.mapErr(c.Conn.SetReadDeadline(t)) }
+func (c *conn) SetWriteDeadline(t time.Time) error { return c.mapErr(c.Conn.SetWriteDeadline(t)) }
 
 // Close ends the channel and the pipe.
 func (c *conn) Close() error {
