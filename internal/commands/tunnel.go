@@ -123,7 +123,17 @@ func (f *Factory) endTunnel(err error) error {
 	}
 	f.ssh = nil
 	defer s.close()
-	if err == nil || errors.Is(err, context.Canceled) || backends.TunnelError(err) != nil && !errors.As(err, new(*backends.ConnError)) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	s.mu.Lock()
+	openErr := s.err
+	s.mu.Unlock()
+	if openErr != nil {
+		// Nothing was reached: what the command was doing adds nothing.
+		return openErr
+	}
+	if backends.TunnelError(err) != nil && !errors.As(err, new(*backends.ConnError)) {
 		return err
 	}
 	if terr := s.failure(err); terr != nil && !strings.Contains(err.Error(), terr.Error()) {

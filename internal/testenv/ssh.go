@@ -73,6 +73,18 @@ func StartSSH(t testing.TB) *SSHEnv {
 	return e
 }
 
+// MaybeStartSSH is StartSSH for a test whose other parts run without it:
+// nil (no skip) when the setup cannot run here and servers are not required.
+func MaybeStartSSH(t testing.TB) *SSHEnv {
+	t.Helper()
+	if os.Getenv("CACHECTL_TEST_SSH_STATE") == "" && !Required() {
+		if _, err := exec.LookPath("sshd"); err != nil || os.Geteuid() != 0 {
+			return nil
+		}
+	}
+	return StartSSH(t)
+}
+
 // Var is a variable of the servers inside the namespace, named as start
 // names it without CACHECTL_TEST_ ("REDIS_URL", "CLUSTER_URL", ...).
 func (e *SSHEnv) Var(t testing.TB, name string) string {
