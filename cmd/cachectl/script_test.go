@@ -129,7 +129,7 @@ func TestScripts(t *testing.T) {
 					"SSH_DEST": sshEnv.Dest(), "SSH_USER": sshEnv.User, "SSH_HOST": sshEnv.Host, "SSH_PORT": port,
 					"SSH_KEY": sshEnv.Key, "SSH_KNOWN_HOSTS": sshEnv.KnownHosts, "SSH_NETNS": sshEnv.NetNS,
 					"SSH_NOFWD_DEST": sshEnv.User + "@" + sshEnv.NoForwardAddr,
-					"SSH_REDIS_URL": sshEnv.Var(t, "REDIS_URL"),
+					"SSH_REDIS_URL":  sshEnv.Var(t, "REDIS_URL"),
 				} {
 					env.Setenv(k, v)
 				}
