@@ -71,30 +71,20 @@ func newCmdConfigView(f *Factory) *cobra.Command {
 }
 
 type contextJSON struct {
-	Name        string   `json:"name"`
-	Current     bool     `json:"current"`
-	URL         string   `json:"url"`
-	PasswordEnv string   `json:"password_env,omitempty"`
-	TokenEnv    string   `json:"token_env,omitempty"`
-	ReadOnly    bool     `json:"read_only"`
-	Profile     string   `json:"profile,omitempty"`
-	Namespace   string   `json:"namespace,omitempty"`
-	KeyPrefix   string   `json:"key_prefix,omitempty"`
-	KeyVersion  string   `json:"key_version,omitempty"`
-	Label       string   `json:"label,omitempty"`
-	Color       string   `json:"color,omitempty"`
-	Production  bool     `json:"production"`
-	SSH         *sshJSON `json:"ssh,omitempty"`
-}
-
-// sshJSON is a context's ssh block as config view/get-contexts -o json show it.
-type sshJSON struct {
-	Host          string   `json:"host"`
-	User          string   `json:"user,omitempty"`
-	Port          int      `json:"port,omitempty"`
-	IdentityFiles []string `json:"identity_files,omitempty"`
-	KnownHosts    []string `json:"known_hosts,omitempty"`
-	ProxyJump     string   `json:"proxy_jump,omitempty"`
+	Name        string      `json:"name"`
+	Current     bool        `json:"current"`
+	URL         string      `json:"url"`
+	PasswordEnv string      `json:"password_env,omitempty"`
+	TokenEnv    string      `json:"token_env,omitempty"`
+	ReadOnly    bool        `json:"read_only"`
+	Profile     string      `json:"profile,omitempty"`
+	Namespace   string      `json:"namespace,omitempty"`
+	KeyPrefix   string      `json:"key_prefix,omitempty"`
+	KeyVersion  string      `json:"key_version,omitempty"`
+	Label       string      `json:"label,omitempty"`
+	Color       string      `json:"color,omitempty"`
+	Production  bool        `json:"production"`
+	SSH         *config.SSH `json:"ssh,omitempty"`
 }
 
 func contextsJSON(file *config.File) []contextJSON {
@@ -105,17 +95,10 @@ func contextsJSON(file *config.File) []contextJSON {
 			Name: name, Current: name == file.CurrentContext, URL: config.RedactURL(c.URL),
 			PasswordEnv: config.RedactEnvName(c.PasswordEnv), TokenEnv: config.RedactEnvName(c.TokenEnv), ReadOnly: c.ReadOnly,
 			Profile: c.Profile, Namespace: c.Namespace, KeyPrefix: c.KeyPrefix, KeyVersion: c.KeyVersion, Label: c.Label, Color: c.Color,
-			Production: c.Production, SSH: contextSSHJSON(c.SSH),
+			Production: c.Production, SSH: c.SSH,
 		})
 	}
 	return out
-}
-
-func contextSSHJSON(s *config.SSH) *sshJSON {
-	if s == nil {
-		return nil
-	}
-	return &sshJSON{Host: s.Host, User: s.User, Port: s.Port, IdentityFiles: s.IdentityFiles, KnownHosts: s.KnownHosts, ProxyJump: s.ProxyJump}
 }
 
 func newCmdGetContexts(f *Factory) *cobra.Command {
