@@ -24,6 +24,9 @@
 #                              memcached client hashing and flags as apps use them
 #   python3-starlette, -uvicorn, -httpx
 #                              the ASGI adapter's tests and its real-app tests
+#   openssh-client, iproute2   the SSH tunnel tests make keys (ssh-keygen), load an
+#                              agent (ssh-agent, ssh-add) and a network namespace (ip);
+#                              sshd itself comes with scripts/test-servers.sh ssh
 set -euo pipefail
 
 check_only=0
@@ -37,6 +40,8 @@ command -v git >/dev/null || need+=(git)
 command -v tmux >/dev/null || need+=(tmux)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 [[ -e /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
+command -v ssh-agent >/dev/null || need+=(openssh-client)
+command -v ip >/dev/null || need+=(iproute2)
 
 # Each Python module and the Debian package that provides it.
 declare -A pymods=(

@@ -4,6 +4,8 @@
 #   eval "$(scripts/test-servers.sh start)"   # prints export lines on stdout
 #   scripts/test-servers.sh cluster           # a private Redis Cluster only
 #   scripts/test-servers.sh sentinel          # a private Sentinel setup only
+#   scripts/test-servers.sh ssh               # sshd + the servers, reachable only through SSH
+#   scripts/test-servers.sh sshd DIR          # one more sshd in DIR's namespace
 #   scripts/test-servers.sh kill DIR ADDR     # crash one Redis server of DIR (failover tests)
 #   scripts/test-servers.sh restart DIR ADDR  # and start it again on the same port
 #   scripts/test-servers.sh stop [DIR]        # DIR defaults to $CACHECTL_TEST_STATE
@@ -44,13 +46,30 @@
 #   CACHECTL_TEST_CLUSTER_AUTH=0     no ACL: the default user, no password (benchmarks);
 #                                    USER and PASSWORD are then empty
 #
+# ssh (root only: it makes a network namespace) is not part of start: the
+# tests that need it start it themselves, once per test package (testenv.SSH).
+# It makes a namespace joined to the host by a veth pair on a 10.237.X.Y/30,
+# runs `start` INSIDE it (so every server binds the namespace's own
+# 127.0.0.1, which the host cannot reach) and three sshd there, each with a
+# generated host key, accepting the generated user key for the current user:
+#   CACHECTL_TEST_SSH_ADDR           NS_IP:PORT, the bastion (forwarding allowed)
+#   CACHECTL_TEST_SSH_INNER_ADDR     127.0.0.1:PORT inside the namespace: only a
+#                                    jump through the bastion reaches it
+#   CACHECTL_TEST_SSH_NOFORWARD_ADDR NS_IP:PORT, an sshd with AllowTcpForwarding no
+#   CACHECTL_TEST_SSH_USER, _KEY (unencrypted ed25519), _KNOWN_HOSTS (all three
+#   sshd), _NETNS, _HOST (NS_IP), _STATE, and start's variables renamed
+#   CACHECTL_TEST_SSH_REDIS_URL, CACHECTL_TEST_SSH_CLUSTER_URL, ... (their
+#   servers in the namespace). `stop DIR` stops all of it and removes the namespace.
+# sshd DIR starts one more such sshd and prints CACHECTL_TEST_SSHD_ADDR, _PID
+# and _KNOWN_HOST (its known_hosts line).
+#
 # kill and restart crash one Redis server of DIR (by its pid file) and start
 # it again on the same port with the same command line; only for private setups.
 #
 # stop kills only the processes named by the pid files in DIR (never by name:
 # other redis/memcached instances on the machine are left alone) and removes DIR.
 #
-# Servers only ever bind 127.0.0.1.
+# Servers only ever bind 127.0.0.1 (the ssh setup's sshd bind its namespace's addresses).
 set -euo pipefail
 
 readonly MARKER=.cachectl-test-servers
@@ -76,6 +95,8 @@ usage() {
 usage: scripts/test-servers.sh start             start the servers, print export lines
        scripts/test-servers.sh cluster           start a private Redis Cluster, print export lines
        scripts/test-servers.sh sentinel          start a private Sentinel setup, print export lines
+       scripts/test-servers.sh ssh               sshd and the servers of start in a network namespace (root)
+       scripts/test-servers.sh sshd DIR          one more sshd in the namespace of DIR's ssh setup
        scripts/test-servers.sh kill DIR ADDR     SIGKILL DIR's Redis server on ADDR (127.0.0.1:PORT)
        scripts/test-servers.sh restart DIR ADDR  start it again, same port and configuration
        scripts/test-servers.sh stop [DIR]        stop the servers of DIR ($CACHECTL_TEST_STATE), remove DIR
@@ -101,6 +122,9 @@ ensure_installed() {
 		memcached) pkgs+=(memcached) ;;
 		openssl) pkgs+=(openssl) ;;
 		nutcracker) pkgs+=(nutcracker) ;;
+		sshd) pkgs+=(openssh-server) ;;
+		ssh-keygen) pkgs+=(openssh-client) ;;
+		ip) pkgs+=(iproute2) ;;
 		esac
 	done
 	# de-duplicate
@@ -771,6 +795,139 @@ sentinel_env() {
 	export_line CACHECTL_TEST_SENTINEL_DATA_PASSWORD "$APP_PASS"
 }
 
+# ---------------------------------------------------------------- ssh
+
+# The SSH setup (`ssh`): a network namespace of its own, joined to the host by
+# a veth pair on a 10.237.X.Y/30, with sshd listening inside it and the servers
+# of `start` running inside it on the namespace's own 127.0.0.1, which the
+# host cannot reach: a test that gets through did go through the tunnel.
+NS='' NS_IP='' HOST_IP=''
+
+# ns CMD...: run CMD inside the namespace.
+ns() { ip netns exec "$NS" "$@"; }
+
+# ns_free_port: a port free on the namespace's side (its own port space).
+ns_free_port() {
+	ns python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("0.0.0.0", 0))
+print(s.getsockname()[1])'
+}
+
+# make_netns: the namespace and the veth pair, named after the state dir so
+# that parallel setups never collide; stop_dir removes them.
+make_netns() {
+	local suffix=${STATE##*.} x y i
+	NS=ccssh-$suffix
+	printf '%s\n' "$NS" >"$STATE/netns"
+	printf '%s\n' "cch$suffix" >"$STATE/veth"
+	ip netns add "$NS"
+	ip link add "cch$suffix" type veth peer name "ccn$suffix"
+	ip link set "ccn$suffix" netns "$NS"
+	for ((i = 0; i < 50; i++)); do
+		x=$((RANDOM % 256)) y=$((RANDOM % 64 * 4))
+		ip -4 -o addr show | grep -q " 10\.237\.$x\.$((y + 1))/" || break
+	done
+	HOST_IP=10.237.$x.$((y + 1)) NS_IP=10.237.$x.$((y + 2))
+	ip addr add "$HOST_IP/30" dev "cch$suffix"
+	ip link set "cch$suffix" up
+	ns ip addr add "$NS_IP/30" dev "ccn$suffix"
+	ns ip link set "ccn$suffix" up
+	ns ip link set lo up
+	log "network namespace $NS: host side $HOST_IP, namespace side $NS_IP"
+}
+
+# sshd_banner IP PORT: true when an SSH server greets on IP:PORT inside the namespace.
+sshd_banner() {
+	ns timeout 2 bash -c 'exec 8<>"/dev/tcp/$0/$1" || exit 1; IFS= read -r -t 2 l <&8; [[ $l == SSH-2.0-* ]]' "$1" "$2" 2>/dev/null
+}
+
+# start_sshd NAME IP FORWARDING: an sshd in the namespace on IP and a free
+# port, with a host key of its own, root's login by the test key only, and
+# forwarding allowed (yes) or refused (no). Sets SSHD_PORT and SSHD_PID and
+# appends its known_hosts line to $STATE/ssh/known_hosts.
+SSHD_PORT='' SSHD_PID=''
+start_sshd() {
+	local name=$1 ip=$2 fwd=$3 d=$STATE/ssh port pid deadline
+	ssh-keygen -q -t ed25519 -N '' -C "cachectl-test-$name" -f "$d/$name-host_ed25519"
+	port=$(ns_free_port)
+	cat >"$d/$name.conf" <<CONF
+Port $port
+ListenAddress $ip
+HostKey $d/$name-host_ed25519
+PidFile none
+AuthorizedKeysFile $d/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+AllowTcpForwarding $fwd
+AllowStreamLocalForwarding $fwd
+AllowAgentForwarding no
+X11Forwarding no
+PermitTTY no
+MaxStartups 200
+LogLevel VERBOSE
+CONF
+	: >"$STATE/sshd-$name.log"
+	ip netns exec "$NS" /usr/sbin/sshd -D -e -f "$d/$name.conf" </dev/null >>"$STATE/sshd-$name.log" 2>&1 3>&- &
+	pid=$!
+	printf '%s\n' "$pid" >"$STATE/sshd-$name.pid"
+	deadline=$((SECONDS + WAIT_SECONDS))
+	until sshd_banner "$ip" "$port"; do
+		if ! alive "$pid" || ((SECONDS > deadline)); then
+			tail -n 20 "$STATE/sshd-$name.log" >&2 || true
+			die "sshd $name did not answer on $ip:$port (namespace $NS)"
+		fi
+		sleep 0.05
+	done
+	printf '[%s]:%s %s\n' "$ip" "$port" "$(cut -d' ' -f1,2 "$d/$name-host_ed25519.pub")" >>"$d/known_hosts"
+	printf '%s\n' "$port" >"$STATE/sshd-$name.port"
+	log "sshd $name pid $pid on $ip:$port (namespace $NS, forwarding $fwd)"
+	SSHD_PORT=$port SSHD_PID=$pid
+}
+
+# descendants PID: every process below PID, children first (by parent id,
+# from /proc): an sshd serves each connection in processes of its own.
+descendants() {
+	local f stat ppid kids=() k
+	for f in /proc/[0-9]*/stat; do
+		stat=$(<"$f") 2>/dev/null || continue
+		stat=${stat##*) }
+		read -r _ ppid _ <<<"$stat"
+		[[ $ppid == "$1" ]] && kids+=("${f//[^0-9]/}")
+	done
+	for k in "${kids[@]}"; do
+		descendants "$k"
+		printf '%s\n' "$k"
+	done
+}
+
+# stop_ssh DIR: the SSH setup's part of stop: the servers inside, every sshd
+# with the processes serving its connections, then the namespace.
+stop_ssh() {
+	local dir=$1 f pid rc=0
+	if [[ -f $dir/servers.dir && -d $(<"$dir/servers.dir") ]]; then
+		stop_dir "$(<"$dir/servers.dir")" || rc=1
+	fi
+	for f in "$dir"/sshd*.pid; do
+		[[ -e $f ]] || continue
+		pid=$(<"$f")
+		pid_is sshd "$pid" || continue
+		# The sessions first: they outlive their listener otherwise.
+		kill -KILL $(descendants "$pid") 2>/dev/null || true
+	done
+	if [[ -f $dir/netns ]]; then
+		ip netns del "$(<"$dir/netns")" 2>/dev/null || true
+	fi
+	if [[ -f $dir/veth ]]; then
+		ip link del "$(<"$dir/veth")" 2>/dev/null || true
+	fi
+	return "$rc"
+}
+
 # ---------------------------------------------------------------- commands
 
 # new_state: make a fresh state dir (STATE) that a failed start cleans up.
@@ -958,6 +1115,66 @@ cmd_sentinel() {
 	finish_start
 }
 
+# cmd_ssh: the SSH setup (see the ssh section): a namespace, sshd inside it,
+# and the servers of `start` inside it.
+cmd_ssh() {
+	[[ $(id -u) -eq 0 ]] || die "ssh: network namespaces need root"
+	ensure_installed redis-server redis-cli memcached openssl nutcracker sshd ssh-keygen ip
+	mkdir -p /run/sshd && chmod 755 /run/sshd
+	new_state
+	make_netns
+	local d=$STATE/ssh inner user
+	mkdir -p "$d" && chmod 700 "$d"
+	user=$(id -un)
+	ssh-keygen -q -t ed25519 -N '' -C cachectl-test-user -f "$d/id_ed25519"
+	cp "$d/id_ed25519.pub" "$d/authorized_keys"
+	: >"$d/known_hosts"
+
+	# The servers inside; their exports become CACHECTL_TEST_SSH_*.
+	ns env CACHECTL_TEST_STATE="$STATE/servers" "$0" start >"$STATE/servers.env" 3>&-
+	inner=$(sed -n 's/^export CACHECTL_TEST_STATE=//p' "$STATE/servers.env")
+	[[ -n $inner ]] || die "ssh: the servers in namespace $NS printed no state dir"
+	printf '%s\n' "$inner" >"$STATE/servers.dir"
+
+	start_sshd bastion "$NS_IP" yes
+	local bastion=$SSHD_PORT
+	# Reachable only from inside the namespace: the target of ProxyJump tests.
+	start_sshd inner 127.0.0.1 yes
+	local innerp=$SSHD_PORT
+	start_sshd noforward "$NS_IP" no
+	local nofwd=$SSHD_PORT
+	{
+		sed -e 's/^export CACHECTL_TEST_STATE=/export CACHECTL_TEST_SSH_SERVERS_STATE=/' \
+			-e '/SSH_SERVERS_STATE=/!s/^export CACHECTL_TEST_/export CACHECTL_TEST_SSH_/' "$STATE/servers.env"
+		export_line CACHECTL_TEST_SSH_NETNS "$NS"
+		export_line CACHECTL_TEST_SSH_HOST "$NS_IP"
+		export_line CACHECTL_TEST_SSH_ADDR "$NS_IP:$bastion"
+		export_line CACHECTL_TEST_SSH_INNER_ADDR "127.0.0.1:$innerp"
+		export_line CACHECTL_TEST_SSH_NOFORWARD_ADDR "$NS_IP:$nofwd"
+		export_line CACHECTL_TEST_SSH_USER "$user"
+		export_line CACHECTL_TEST_SSH_KEY "$d/id_ed25519"
+		export_line CACHECTL_TEST_SSH_KNOWN_HOSTS "$d/known_hosts"
+		printf 'export CACHECTL_TEST_SSH_STATE=%q\n' "$STATE"
+	} >"$STATE/env"
+	finish_start
+}
+
+# cmd_sshd DIR: one more sshd (forwarding on) in the namespace of DIR's SSH
+# setup, for a test that kills or freezes it. Prints its address, pid and
+# known_hosts line; stop DIR stops it too.
+cmd_sshd() {
+	state_dir "$1"
+	[[ -f $1/netns ]] || die "$1 is not the state dir of an SSH setup"
+	STATE=$1 NS=$(<"$1/netns")
+	NS_IP=$(sed -n 's/^export CACHECTL_TEST_SSH_HOST=//p' "$1/env")
+	local name
+	name=extra-$(date +%s%N)
+	start_sshd "$name" "$NS_IP" yes
+	export_line CACHECTL_TEST_SSHD_ADDR "$NS_IP:$SSHD_PORT" >&3
+	export_line CACHECTL_TEST_SSHD_PID "$SSHD_PID" >&3
+	export_line CACHECTL_TEST_SSHD_KNOWN_HOST "$(tail -n 1 "$STATE/ssh/known_hosts")" >&3
+}
+
 # stop_pids NAME PIDFILE [NAME PIDFILE...]: terminate the process of each
 # PIDFILE that still runs its NAME, all at once (servers shut down in
 # parallel), then wait for them; SIGKILL those that ignore SIGTERM.
@@ -1007,7 +1224,11 @@ stop_pids() {
 }
 
 stop_dir() {
-	local dir=$1 f args=()
+	local dir=$1 f args=() rc=0
+	stop_ssh "$dir" || rc=1
+	for f in "$dir"/sshd*.pid; do
+		[[ -e $f ]] && args+=(sshd "$f")
+	done
 	for f in "$dir"/redis*.pid; do
 		[[ -e $f ]] && args+=(redis-server "$f")
 	done
@@ -1016,6 +1237,7 @@ stop_dir() {
 		[[ -e $f ]] && args+=(memcached "$f")
 	done
 	stop_pids "${args[@]}" || return 1
+	((rc == 0)) || return 1
 	rm -rf -- "$dir"
 }
 
@@ -1051,6 +1273,14 @@ cluster)
 sentinel)
 	args 1 1 $#
 	cmd_sentinel
+	;;
+ssh)
+	args 1 1 $#
+	cmd_ssh
+	;;
+sshd)
+	args 2 2 $#
+	cmd_sshd "$2"
 	;;
 kill)
 	args 3 3 $#

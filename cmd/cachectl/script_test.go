@@ -45,6 +45,8 @@ func TestScripts(t *testing.T) {
 		}
 		t.Skip("no Redis server: set CACHECTL_TEST_REDIS_URL (scripts/test-servers.sh prints it)")
 	}
+	// The SSH setup (root only): sshd and servers in a network namespace.
+	sshEnv := testenv.MaybeStartSSH(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -61,6 +63,9 @@ func TestScripts(t *testing.T) {
 					return false, nil
 				}
 				return err == nil, err
+			}
+			if cond == "ssh" {
+				return sshEnv != nil, nil
 			}
 			imports := map[string]string{"pymemcache": "pymemcache", "django": "django, pymemcache"}[cond]
 			if imports == "" {
@@ -117,6 +122,17 @@ func TestScripts(t *testing.T) {
 			ln.Close()
 			if pp, err := testenv.LookThirdPartyPython(); err == nil {
 				env.Setenv("THIRDPARTY_PYTHONPATH", pp)
+			}
+			if sshEnv != nil {
+				_, port, _ := net.SplitHostPort(sshEnv.Addr)
+				for k, v := range map[string]string{
+					"SSH_DEST": sshEnv.Dest(), "SSH_USER": sshEnv.User, "SSH_HOST": sshEnv.Host, "SSH_PORT": port,
+					"SSH_KEY": sshEnv.Key, "SSH_KNOWN_HOSTS": sshEnv.KnownHosts, "SSH_NETNS": sshEnv.NetNS,
+					"SSH_NOFWD_DEST": sshEnv.User + "@" + sshEnv.NoForwardAddr,
+					"SSH_REDIS_URL":  sshEnv.Var(t, "REDIS_URL"),
+				} {
+					env.Setenv(k, v)
+				}
 			}
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("HOME", env.WorkDir)
@@ -192,6 +208,23 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Setenv(name, u)
 				ts.Setenv(name+"_USER", user)
+			},
+			// eventually PROG ARGS...: run PROG until it succeeds, for up to
+			// 10 s (a server starting where only a tunnel reaches it).
+			"eventually": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 1 {
+					ts.Fatalf("usage: eventually PROG [ARGS...]")
+				}
+				for deadline := time.Now().Add(10 * time.Second); ; {
+					err := ts.Exec(args[0], args[1:]...)
+					if err == nil {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s kept failing for 10s: %v", args[0], err)
+					}
+					time.Sleep(100 * time.Millisecond) // polling a server that is starting; nothing to wait on
+				}
 			},
 			// exits N PROG ARGS...: run PROG and require exit status N.
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -45,6 +45,22 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string { return e.What + " is not supported yet" }
 
+// TunnelError finds, in err's chain, a failure of the tunnel that
+// Options.Dial goes through (internal/sshtunnel marks its errors with a
+// TunnelFailure method): the SSH connection died, refused a forward,
+// refused a host key. Such an error names itself completely, so backends
+// return it as it is instead of as the cache server's.
+func TunnelError(err error) error {
+	var te interface {
+		error
+		TunnelFailure()
+	}
+	if errors.As(err, &te) {
+		return te
+	}
+	return nil
+}
+
 // ConnError says a server could not be reached or stopped answering.
 type ConnError struct {
 	Address string // redacted

@@ -8,11 +8,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/profiles"
+	"github.com/cachectl/cachectl/internal/sshtunnel"
 )
 
 // NewCmdConfig builds `cachectl config` and its kubectl-style subcommands.
@@ -69,19 +71,20 @@ func newCmdConfigView(f *Factory) *cobra.Command {
 }
 
 type contextJSON struct {
-	Name        string `json:"name"`
-	Current     bool   `json:"current"`
-	URL         string `json:"url"`
-	PasswordEnv string `json:"password_env,omitempty"`
-	TokenEnv    string `json:"token_env,omitempty"`
-	ReadOnly    bool   `json:"read_only"`
-	Profile     string `json:"profile,omitempty"`
-	Namespace   string `json:"namespace,omitempty"`
-	KeyPrefix   string `json:"key_prefix,omitempty"`
-	KeyVersion  string `json:"key_version,omitempty"`
-	Label       string `json:"label,omitempty"`
-	Color       string `json:"color,omitempty"`
-	Production  bool   `json:"production"`
+	Name        string      `json:"name"`
+	Current     bool        `json:"current"`
+	URL         string      `json:"url"`
+	PasswordEnv string      `json:"password_env,omitempty"`
+	TokenEnv    string      `json:"token_env,omitempty"`
+	ReadOnly    bool        `json:"read_only"`
+	Profile     string      `json:"profile,omitempty"`
+	Namespace   string      `json:"namespace,omitempty"`
+	KeyPrefix   string      `json:"key_prefix,omitempty"`
+	KeyVersion  string      `json:"key_version,omitempty"`
+	Label       string      `json:"label,omitempty"`
+	Color       string      `json:"color,omitempty"`
+	Production  bool        `json:"production"`
+	SSH         *config.SSH `json:"ssh,omitempty"`
 }
 
 func contextsJSON(file *config.File) []contextJSON {
@@ -92,7 +95,7 @@ func contextsJSON(file *config.File) []contextJSON {
 			Name: name, Current: name == file.CurrentContext, URL: config.RedactURL(c.URL),
 			PasswordEnv: config.RedactEnvName(c.PasswordEnv), TokenEnv: config.RedactEnvName(c.TokenEnv), ReadOnly: c.ReadOnly,
 			Profile: c.Profile, Namespace: c.Namespace, KeyPrefix: c.KeyPrefix, KeyVersion: c.KeyVersion, Label: c.Label, Color: c.Color,
-			Production: c.Production,
+			Production: c.Production, SSH: c.SSH,
 		})
 	}
 	return out
@@ -174,6 +177,7 @@ func newCmdUseContext(f *Factory) *cobra.Command {
 func newCmdSetContext(f *Factory) *cobra.Command {
 	var c config.Context
 	var current bool
+	var sshFlags config.SSH
 	cmd := &cobra.Command{
 		Use:   "set-context NAME",
 		Short: "Create a context or change some of its settings",
@@ -225,6 +229,9 @@ process list.`,
 			if fl.Changed("production") {
 				merged.Production = c.Production
 			}
+			if err := setSSH(fl, &merged, sshFlags); err != nil {
+				return err
+			}
 			if merged.URL == "" {
 				return usagef("context %q needs --url", name)
 			}
@@ -266,7 +273,82 @@ process list.`,
 	fl.StringVar(&c.Color, "color", "", "colour of the label (red, yellow, green, blue, ...)")
 	fl.BoolVar(&c.Production, "production", false, "ask for typed confirmation before destructive operations")
 	fl.BoolVar(&current, "current", false, "also make it the current context")
+	fl.StringVar(&sshFlags.Host, "ssh", "", "tunnel through this SSH server: [user@]host[:port] or a ~/.ssh/config Host (\"\" or none removes the ssh block)")
+	fl.StringVar(&sshFlags.User, "ssh-user", "", "SSH user (beats user@ and ~/.ssh/config)")
+	fl.IntVar(&sshFlags.Port, "ssh-port", 0, "SSH port (beats :port and ~/.ssh/config)")
+	fl.StringSliceVar(&sshFlags.IdentityFiles, "ssh-identity-file", nil, "private key to log in with (repeatable; replaces ~/.ssh/config's IdentityFile; \"\" clears)")
+	fl.StringSliceVar(&sshFlags.KnownHosts, "ssh-known-hosts", nil, "known_hosts file to verify host keys with (repeatable; default ~/.ssh/known_hosts; \"\" clears)")
+	fl.StringVar(&sshFlags.ProxyJump, "ssh-proxy-jump", "", "jump hosts, a comma list of [user@]host[:port], as ssh -J")
 	return cmd
+}
+
+// setSSH applies set-context's --ssh* flags to c's ssh block; --ssh "" (or
+// none) removes the block. Destinations are checked before anything is saved.
+func setSSH(fl *pflag.FlagSet, c *config.Context, v config.SSH) error {
+	changed := false
+	for _, name := range []string{"ssh", "ssh-user", "ssh-port", "ssh-identity-file", "ssh-known-hosts", "ssh-proxy-jump"} {
+		changed = changed || fl.Changed(name)
+	}
+	if !changed {
+		return nil
+	}
+	if fl.Changed("ssh") && (strings.TrimSpace(v.Host) == "" || strings.EqualFold(strings.TrimSpace(v.Host), "none")) {
+		if fl.Changed("ssh-user") || fl.Changed("ssh-port") || fl.Changed("ssh-identity-file") || fl.Changed("ssh-known-hosts") || fl.Changed("ssh-proxy-jump") {
+			return usagef("--ssh %q removes the ssh block; the other --ssh-* flags need a host", v.Host)
+		}
+		c.SSH = nil
+		return nil
+	}
+	s := config.SSH{}
+	if c.SSH != nil {
+		s = *c.SSH
+	}
+	if fl.Changed("ssh") {
+		s.Host = strings.TrimSpace(v.Host)
+	}
+	if fl.Changed("ssh-user") {
+		s.User = v.User
+	}
+	if fl.Changed("ssh-port") {
+		if v.Port < 0 || v.Port > 65535 {
+			return usagef("--ssh-port must be from 1 to 65535 (0 for the default)")
+		}
+		s.Port = v.Port
+	}
+	if fl.Changed("ssh-identity-file") {
+		s.IdentityFiles = nonEmpty(v.IdentityFiles)
+	}
+	if fl.Changed("ssh-known-hosts") {
+		s.KnownHosts = nonEmpty(v.KnownHosts)
+	}
+	if fl.Changed("ssh-proxy-jump") {
+		s.ProxyJump = strings.TrimSpace(v.ProxyJump)
+	}
+	if s.Host == "" {
+		return usagef("the context's ssh block needs a host: add --ssh [user@]host[:port]")
+	}
+	if _, err := sshtunnel.ParseDest(s.Host); err != nil {
+		return usagef("--ssh: %v", err)
+	}
+	if s.ProxyJump != "" && !strings.EqualFold(s.ProxyJump, "none") {
+		for _, j := range strings.Split(s.ProxyJump, ",") {
+			if _, err := sshtunnel.ParseDest(strings.TrimSpace(j)); err != nil {
+				return usagef("--ssh-proxy-jump: %v", err)
+			}
+		}
+	}
+	c.SSH = &s
+	return nil
+}
+
+func nonEmpty(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func newCmdDeleteContext(f *Factory) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
 	"github.com/cachectl/cachectl/internal/redact"
+	"github.com/cachectl/cachectl/internal/sshtunnel"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -62,13 +63,16 @@ func ExitCode(err error) int {
 		badKey      *backends.KeyError
 		badToken    *config.TokenError
 		badSetting  *config.SettingError
+		hostKey     *sshtunnel.HostKeyError
 	)
 	switch {
 	case isBrokenPipe(err):
 		return ExitBrokenPipe
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &refused):
+	case errors.As(err, &refused), errors.As(err, &hostKey):
+		// An SSH host key known_hosts does not vouch for: cachectl
+		// refuses for safety, as for a read-only context.
 		return ExitRefused
 	case errors.As(err, &usage), errors.As(err, &urlErr), errors.As(err, &unsupported),
 		errors.Is(err, config.ErrNoURL), errors.As(err, &noContext), errors.As(err, &badName),

@@ -40,6 +40,10 @@ type GlobalOptions struct {
 	ReadFromReplicas bool
 	ScanCount        int
 	Token            string
+	// SSH is --ssh ([user@]host[:port]); SSHInsecure skips host key checks.
+	SSH         string
+	SSHSet      bool
+	SSHInsecure bool
 }
 
 // Factory carries what commands need from the outside world. Everything is
@@ -60,6 +64,8 @@ type Factory struct {
 	app     appurl.App
 	profile *profiles.Profile
 	warned  map[string]bool
+	// ssh is the tunnel every dial goes through, when one is set.
+	ssh *sshTunnel
 }
 
 // NewFactory wires the production dependencies.
@@ -111,6 +117,8 @@ func (f *Factory) Resolve() (*config.Resolved, error) {
 		FlagURLSet:   f.Global.URLSet,
 		FlagContext:  f.Global.Context,
 		FlagReadOnly: f.Global.ReadOnly,
+		FlagSSH:      f.Global.SSH,
+		FlagSSHSet:   f.Global.SSHSet,
 		Getenv:       f.Getenv,
 		File:         file,
 	})
@@ -153,7 +161,12 @@ func (f *Factory) OpenBackend(ctx context.Context, warn func(string)) (backends.
 	if err != nil {
 		return nil, err
 	}
+	dial, err := f.dialer(r, warn)
+	if err != nil {
+		return nil, err
+	}
 	return f.Drivers.Open(ctx, r.URL, backends.Options{
+		Dial:     dial,
 		Timeout:  f.timeout(),
 		Password: r.Password,
 		// The sentinels' own password; the data nodes take Password.

@@ -45,7 +45,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := f.endTunnel(root.ExecuteContext(ctx))
 	var stopped *stoppedError
 	if errors.As(err, &stopped) {
 		return ExitOK // serve, demo: stopped by a signal, as they should be
@@ -83,6 +83,7 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			g.URLSet = cmd.Flags().Changed("url")
+			g.SSHSet = cmd.Flags().Changed("ssh")
 			g.TimeoutSet = cmd.Flags().Changed("timeout")
 			switch g.Output {
 			case "text", "json", "jsonl":
@@ -132,6 +133,8 @@ Data goes to stdout, messages to stderr; exit codes: 0 ok, 1 error, 2 usage,
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "say which cache and settings are used")
 	pf.BoolVarP(&g.EscapedKeys, "escaped-keys", "E", false, `key arguments use the escaped form that output prints ("a\x00b", \n, \t, \\, \xNN, \uNNNN)`)
 	pf.IntVar(&g.ScanCount, "scan-count", g.ScanCount, "COUNT hint of each SCAN page")
+	pf.StringVar(&g.SSH, "ssh", "", "reach the cache through an SSH server, [user@]host[:port] or a ~/.ssh/config Host (env CACHECTL_SSH; none for no tunnel; beats a context's ssh block)")
+	pf.BoolVar(&g.SSHInsecure, "ssh-insecure-ignore-host-key", false, "do not verify the SSH server's host key against known_hosts (warns; anyone on the way could pose as the server)")
 	pf.StringVar(&g.Token, "token", "", "bearer token of an HTTP cache (env CACHECTL_TOKEN; a context's token_env); for serve and demo, the token clients must send")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json", "jsonl"))
 	_ = root.RegisterFlagCompletionFunc("profile", fixedCompletion(profiles.Names...))

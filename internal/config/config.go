@@ -59,6 +59,23 @@ type Context struct {
 	Color string `yaml:"color,omitempty"`
 	// Production asks for extra confirmations before destructive operations.
 	Production bool `yaml:"production,omitempty"`
+	// SSH, when set, tunnels every connection to the cache through an SSH server.
+	SSH *SSH `yaml:"ssh,omitempty"`
+}
+
+// SSH is a context's tunnel: what is left empty comes from ~/.ssh/config,
+// then ssh's defaults. Skipping host key verification is never a setting:
+// only the --ssh-insecure-ignore-host-key flag does it, each time. The JSON
+// names are those of config view and get-contexts -o json.
+type SSH struct {
+	// Host is [user@]host[:port], a host name or a ~/.ssh/config alias.
+	Host          string   `yaml:"host,omitempty" json:"host"`
+	User          string   `yaml:"user,omitempty" json:"user,omitempty"`
+	Port          int      `yaml:"port,omitempty" json:"port,omitempty"`
+	IdentityFiles []string `yaml:"identity_files,omitempty" json:"identity_files,omitempty"`
+	KnownHosts    []string `yaml:"known_hosts,omitempty" json:"known_hosts,omitempty"`
+	// ProxyJump is a comma list of [user@]host[:port] jump hosts.
+	ProxyJump string `yaml:"proxy_jump,omitempty" json:"proxy_jump,omitempty"`
 }
 
 // NoContextError is returned for a context name that the file does not hold.

@@ -714,3 +714,34 @@ func TestRedacted(t *testing.T) {
 		t.Errorf("nil.Redacted() = %v", got)
 	}
 }
+
+func TestSSHBlockRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	in := "contexts:\n  prod:\n    url: redis://10.0.0.5:6379/0\n    ssh:\n      host: bastion\n      user: deploy\n      port: 2222\n      identity_files:\n        - ~/.ssh/prod\n      known_hosts:\n        - ~/.ssh/known_hosts_prod\n      proxy_jump: gw1,gw2\n"
+	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.Contexts["prod"].SSH
+	want := &SSH{Host: "bastion", User: "deploy", Port: 2222, IdentityFiles: []string{"~/.ssh/prod"}, KnownHosts: []string{"~/.ssh/known_hosts_prod"}, ProxyJump: "gw1,gw2"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ssh = %+v, want %+v", got, want)
+	}
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(path)
+	if !strings.Contains(string(again), "ssh:\n      host: bastion\n") || !strings.Contains(string(again), "proxy_jump: gw1,gw2") {
+		t.Fatalf("saved:\n%s", again)
+	}
+	// A setting that skips host key checks is no setting at all.
+	if err := os.WriteFile(path, []byte("contexts:\n  p:\n    url: redis://h\n    ssh:\n      host: b\n      insecure_ignore_host_key: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `unknown key "insecure_ignore_host_key"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -14,6 +14,8 @@ const (
 	EnvContext  = "CACHECTL_CONTEXT"
 	EnvPassword = "CACHECTL_PASSWORD"
 	EnvToken    = "CACHECTL_TOKEN"
+	// EnvSSH is [user@]host[:port] of an SSH server to tunnel through.
+	EnvSSH = "CACHECTL_SSH"
 	// EnvSentinelPassword holds the Redis Sentinels' password when neither
 	// the URL (?sentinel_password_env=) nor the context names a variable.
 	EnvSentinelPassword = "CACHECTL_SENTINEL_PASSWORD"
@@ -29,6 +31,9 @@ type ResolveInput struct {
 	FlagContext string // -c/--context ("" = not given)
 	// FlagReadOnly is --read-only.
 	FlagReadOnly bool
+	// FlagSSH is --ssh ([user@]host[:port], or "none" for no tunnel).
+	FlagSSH    string
+	FlagSSHSet bool
 	// Getenv has the signature of os.LookupEnv. Variables set to "" count as
 	// unset; so do URL and context variables holding only whitespace.
 	Getenv func(string) (string, bool)
@@ -48,6 +53,10 @@ type Resolved struct {
 	// context's sentinel_password_env, else env CACHECTL_SENTINEL_PASSWORD.
 	SentinelPassword string
 	ReadOnly         bool // --read-only, or the context's read_only
+	// SSH is the tunnel to go through (nil: none), from SSHSource:
+	// "flag --ssh", "env CACHECTL_SSH" or `context "prod"`.
+	SSH       *SSH
+	SSHSource string
 }
 
 // Resolve picks the cache URL in this order: --url > --context >
@@ -63,7 +72,32 @@ func Resolve(in ResolveInput) (*Resolved, error) {
 	if r.SentinelPassword, err = sentinelPassword(in.Getenv, r); err != nil {
 		return nil, err
 	}
+	r.SSH, r.SSHSource = resolveSSH(in, r.Context, r.ContextName)
 	return r, nil
+}
+
+// resolveSSH picks the tunnel: --ssh, else CACHECTL_SSH, else the context's
+// ssh block. The flag or variable replaces the whole block (its identity
+// files, known_hosts and jumps were meant for its own host); "none" turns
+// the tunnel off.
+func resolveSSH(in ResolveInput, c *Context, ctxName string) (*SSH, string) {
+	pick := func(host, source string) (*SSH, string) {
+		if strings.EqualFold(host, "none") {
+			return nil, ""
+		}
+		return &SSH{Host: host}, source
+	}
+	if in.FlagSSHSet {
+		return pick(strings.TrimSpace(in.FlagSSH), "flag --ssh")
+	}
+	if v := strings.TrimSpace(lookup(in.Getenv, EnvSSH)); v != "" {
+		return pick(v, "env "+EnvSSH)
+	}
+	if c != nil && c.SSH != nil && strings.TrimSpace(c.SSH.Host) != "" {
+		copied := *c.SSH
+		return &copied, fmt.Sprintf("context %q", ctxName)
+	}
+	return nil, ""
 }
 
 // sentinelPassword reads the variable the URL's sentinel_password_env

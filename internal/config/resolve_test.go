@@ -425,3 +425,41 @@ func TestSentinelPasswordSources(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveSSH: --ssh beats CACHECTL_SSH, which beats the context's ssh
+// block, each replacing it whole; "none" turns the tunnel off.
+func TestResolveSSH(t *testing.T) {
+	block := &SSH{Host: "bastion", User: "deploy", Port: 2222, IdentityFiles: []string{"~/.ssh/prod"}, KnownHosts: []string{"/kh"}, ProxyJump: "gw"}
+	file := &File{Contexts: map[string]*Context{"prod": {URL: "redis://10.0.0.5:6379", SSH: block}, "plain": {URL: "redis://h"}}}
+	for _, tc := range []struct {
+		name    string
+		in      ResolveInput
+		env     map[string]string
+		want    *SSH
+		wantSrc string
+	}{
+		{name: "context block", in: ResolveInput{FlagContext: "prod"}, want: block, wantSrc: `context "prod"`},
+		{name: "env beats context", in: ResolveInput{FlagContext: "prod"}, env: map[string]string{EnvSSH: "me@other:22"}, want: &SSH{Host: "me@other:22"}, wantSrc: "env CACHECTL_SSH"},
+		{name: "flag beats env", in: ResolveInput{FlagContext: "prod", FlagSSH: "a@b", FlagSSHSet: true}, env: map[string]string{EnvSSH: "me@other"}, want: &SSH{Host: "a@b"}, wantSrc: "flag --ssh"},
+		{name: "flag none", in: ResolveInput{FlagContext: "prod", FlagSSH: "none", FlagSSHSet: true}},
+		{name: "env none", in: ResolveInput{FlagContext: "prod"}, env: map[string]string{EnvSSH: "NONE"}},
+		{name: "no tunnel", in: ResolveInput{FlagContext: "plain"}},
+		{name: "env with a URL flag", in: ResolveInput{FlagURL: "redis://x", FlagURLSet: true}, env: map[string]string{EnvSSH: " b "}, want: &SSH{Host: "b"}, wantSrc: "env CACHECTL_SSH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.File = file
+			in.Getenv = func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			r, err := Resolve(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(r.SSH) != fmt.Sprint(tc.want) || r.SSHSource != tc.wantSrc {
+				t.Fatalf("SSH = %+v from %q, want %+v from %q", r.SSH, r.SSHSource, tc.want, tc.wantSrc)
+			}
+			if r.SSH != nil && r.SSH == block {
+				t.Fatal("the context's block itself was returned: a caller's change would reach the file")
+			}
+		})
+	}
+}

@@ -57,8 +57,21 @@ type Conn struct {
 
 // Dial connects to addr (host:port) within timeout and ctx.
 func Dial(ctx context.Context, addr string, timeout time.Duration) (*Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	return DialWith(ctx, nil, addr, timeout)
+}
+
+// DialFunc opens a network connection (net.Dialer.DialContext's shape).
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// DialWith connects to addr with dial (a tunnel's, say; nil dials directly)
+// within timeout and ctx. The connection must support deadlines.
+func DialWith(ctx context.Context, dial DialFunc, addr string, timeout time.Duration) (*Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout}).DialContext
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nc, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

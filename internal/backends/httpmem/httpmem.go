@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -102,9 +101,15 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	}
 	opts = opts.WithDefaults()
 	base := u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/")
+	proxy := http.ProxyFromEnvironment
+	if opts.Dial != nil {
+		// Through a tunnel the far end is reached from the SSH server: a
+		// local HTTP_PROXY would be the wrong way round.
+		proxy = nil
+	}
 	transport := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: opts.Timeout}).DialContext,
+		Proxy:               proxy,
+		DialContext:         opts.Dialer(opts.Timeout),
 		TLSClientConfig:     tlsConf,
 		MaxIdleConnsPerHost: inspectWorkers,
 		IdleConnTimeout:     30 * time.Second,
@@ -194,6 +199,9 @@ func (b *Backend) wrap(ctx context.Context, err error) error {
 	// ("interrupt signal received"), which is not context.Canceled itself.
 	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
 		return context.Canceled
+	}
+	if te := backends.TunnelError(err); te != nil {
+		return te
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &backends.ConnError{Address: b.display, Err: fmt.Errorf("no answer within %v (raise --timeout?)", b.opts.Timeout)}

@@ -52,7 +52,7 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	}
 	b := &Backend{t: t, opts: opts, pick: pick}
 	for _, a := range t.Addrs {
-		b.servers = append(b.servers, &server{addr: a, timeout: opts.Timeout})
+		b.servers = append(b.servers, &server{addr: a, timeout: opts.Timeout, dial: opts.Dialer(opts.Timeout)})
 	}
 	return b, nil
 }
@@ -366,6 +366,9 @@ func (b *Backend) Stats(ctx context.Context) (*backends.Stats, error) {
 func connErr(addr string, timeout time.Duration, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
+	}
+	if te := backends.TunnelError(err); te != nil {
+		return te
 	}
 	var ke *mcproto.KeyError
 	if errors.As(err, &ke) {

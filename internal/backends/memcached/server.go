@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ const (
 type server struct {
 	addr    string
 	timeout time.Duration
+	dial    backends.DialFunc // Options.Dialer: through the tunnel when one is set
 
 	mu      sync.Mutex
 	mode    mode
@@ -60,13 +62,16 @@ func (s *server) with(ctx context.Context, meta func(c *mcproto.Conn) error, cla
 	}
 	if s.mode == modeClassic {
 		if s.classic == nil {
-			s.classic = memcache.New(s.addr)
+			// The address goes to the dial function unresolved: through a
+			// tunnel, the far end resolves it.
+			s.classic = memcache.NewFromSelector(oneServer{addr: s.addr})
 			s.classic.Timeout = s.timeout
+			s.classic.DialContext = s.dial
 		}
 		return connErr(s.addr, s.timeout, classic(s.classic))
 	}
 	if s.conn == nil {
-		c, err := mcproto.Dial(ctx, s.addr, s.timeout)
+		c, err := mcproto.DialWith(ctx, mcproto.DialFunc(s.dial), s.addr, s.timeout)
 		if err != nil {
 			return connErr(s.addr, s.timeout, err)
 		}
@@ -82,7 +87,7 @@ func (s *server) with(ctx context.Context, meta func(c *mcproto.Conn) error, cla
 
 // probe learns whether the server speaks the meta protocol.
 func (s *server) probe(ctx context.Context) error {
-	c, err := mcproto.Dial(ctx, s.addr, s.timeout)
+	c, err := mcproto.DialWith(ctx, mcproto.DialFunc(s.dial), s.addr, s.timeout)
 	if err != nil {
 		return err
 	}
@@ -197,7 +202,7 @@ func (s *server) touch(ctx context.Context, key string, ttl time.Duration) (bool
 // admin runs fn on a fresh connection of its own: listings stream for a long
 // time, and a caller may use the server's main connection meanwhile.
 func (s *server) admin(ctx context.Context, fn func(c *mcproto.Conn) error) error {
-	c, err := mcproto.Dial(ctx, s.addr, s.timeout)
+	c, err := mcproto.DialWith(ctx, mcproto.DialFunc(s.dial), s.addr, s.timeout)
 	if err != nil {
 		return connErr(s.addr, s.timeout, err)
 	}
@@ -231,7 +236,7 @@ func (s *server) hungUpOn(ctx context.Context, err error, gotData bool) bool {
 	if gotData || ctx.Err() != nil || !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return false
 	}
-	c, derr := mcproto.Dial(ctx, s.addr, s.timeout)
+	c, derr := mcproto.DialWith(ctx, mcproto.DialFunc(s.dial), s.addr, s.timeout)
 	if derr != nil {
 		return false
 	}
@@ -296,3 +301,12 @@ func (b *Backend) scanServer(ctx context.Context, s *server, pattern string, fn 
 	}
 	return nil
 }
+
+// oneServer is a gomemcache server list of one address, kept as written
+// (memcache.New resolves host names locally, which a tunnel must not).
+type oneServer struct{ addr string }
+
+func (o oneServer) PickServer(string) (net.Addr, error) { return o, nil }
+func (o oneServer) Each(f func(net.Addr) error) error   { return f(o) }
+func (o oneServer) Network() string                     { return "tcp" }
+func (o oneServer) String() string                      { return o.addr }

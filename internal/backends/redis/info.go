@@ -1,11 +1,8 @@
 package redis
 
 import (
-	"context"
-	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
 )
@@ -67,11 +64,4 @@ func parseXRange(reply any) []backends.Item {
 		items = append(items, it)
 	}
 	return items
-}
-
-func unixDialer(path string, timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		d := net.Dialer{Timeout: timeout}
-		return d.DialContext(ctx, "unix", path)
-	}
 }

@@ -55,6 +55,7 @@ func nodeOptions(uo *goredis.UniversalOptions, addr string) *goredis.Options {
 		Password:                 uo.Password,
 		TLSConfig:                uo.TLSConfig,
 		OnConnect:                uo.OnConnect,
+		Dialer:                   uo.Dialer,
 		Protocol:                 uo.Protocol,
 		DialTimeout:              uo.DialTimeout,
 		ReadTimeout:              uo.ReadTimeout,

@@ -95,12 +95,16 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 			Mode: maintnotifications.ModeDisabled,
 		},
 	}
+	unixPath := ""
 	if t.Network == "unix" {
-		uo.Dialer = unixDialer(t.Addrs[0], opts.Timeout)
+		unixPath = t.Addrs[0]
 	}
 	if t.ClientName != "" {
 		uo.OnConnect = t.nameConns(opts.Warn)
 	}
+	// Every connection of the deployment (each node, sentinel, master
+	// learned from them) dials through opts.Dialer: an SSH tunnel when set.
+	uo.Dialer = dialer(opts.Dialer(opts.Timeout), t.TLS, unixPath, opts.Timeout)
 	switch t.Kind {
 	case "cluster":
 		uo.IsClusterMode = true
@@ -116,8 +120,10 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		uo.SentinelPassword = opts.SentinelPassword
 		b := &Backend{target: t, opts: opts, failover: true}
 		s := newSentinel(b, uo)
-		uo.Dialer = s.dialer(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig}))
-		b.client = goredis.NewUniversalClient(uo)
+		// The failover client's own copy: only its dials name the master.
+		fo := *uo
+		fo.Dialer = s.dialer(uo.Dialer)
+		b.client = goredis.NewUniversalClient(&fo)
 		b.client.AddHook(cancelHook{})
 		return s, nil
 	}
@@ -648,6 +654,9 @@ func (b *Backend) wrap(err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if te := backends.TunnelError(err); te != nil {
+		return te
 	}
 	var ne net.Error
 	var op *net.OpError

@@ -105,6 +105,9 @@ func (s *Sentinel) askSentinels(ctx context.Context, fn func(ctx context.Context
 var errNoMaster = errors.New("no such master")
 
 func (s *Sentinel) sentinelErr(addr string, err error) error {
+	if te := backends.TunnelError(err); te != nil {
+		return te
+	}
 	if errors.Is(err, errNoMaster) {
 		return &backends.ServerError{Address: "sentinel " + addr, Msg: fmt.Sprintf("monitors no master named %q (SENTINEL MASTERS lists the names)", s.target.MasterName)}
 	}
