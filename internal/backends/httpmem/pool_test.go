@@ -249,7 +249,7 @@ func TestPoolInvalidate(t *testing.T) {
 		t.Fatalf("dry run: %+v, %v", dry, err)
 	}
 	for _, opts := range []invalidate.Options{
-		{Patterns: []string{"user:*"}},          // on the servers' side
+		{Patterns: []string{"user:*"}},            // on the servers' side
 		{Patterns: []string{"user:*"}, Rate: 1e6}, // listed and deleted key by key
 	} {
 		sum, err := invalidate.Run(ctx, b, opts)
@@ -485,4 +485,3 @@ func TestSocketDirectory(t *testing.T) {
 		t.Fatalf("one socket: %q, %v", keys, err)
 	}
 }
-
