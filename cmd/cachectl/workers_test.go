@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,41 +43,11 @@ func TestUvicornWorkers(t *testing.T) {
 	dir := filepath.Join(tmp, "sockets") // created by the adapter, 0700
 	const token = "workers-token"
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	root := testenv.RepoRoot()
-	uv := exec.Command(testenv.SystemPython, "-m", "uvicorn", "workers_app:app", "--workers", "3",
-		"--app-dir", filepath.Join(root, "cmd", "cachectl", "testdata", "workers"),
-		"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-level", "warning")
-	uv.Env = append(os.Environ(), "CACHECTL_TOKEN="+token, "CACHECTL_WORKER_SOCKET_DIR="+dir,
-		"PYTHONPATH="+filepath.Join(root, "contrib", "python", "cachectl_asgi")+":"+pythonPath)
-	uv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the workers are killed with it if need be
-	var logs bytes.Buffer
-	uv.Stdout, uv.Stderr = &logs, &logs
-	if err := uv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = uv.Wait(); close(exited) }()
-	stop := func() {
-		_ = uv.Process.Signal(syscall.SIGTERM) // uvicorn stops its workers, their lifespans end
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-uv.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		_ = syscall.Kill(-uv.Process.Pid, syscall.SIGKILL) // a worker left behind
-		if t.Failed() {
-			t.Logf("uvicorn output:\n%s", logs.String())
-		}
+	base, stop := testenv.StartUvicorn(t, testenv.Uvicorn{
+		Dir: filepath.Join(root, "cmd", "cachectl", "testdata", "workers"), App: "workers_app:app", ReadyPath: "/", Workers: 3,
+		Env: []string{"CACHECTL_TOKEN=" + token, "CACHECTL_WORKER_SOCKET_DIR=" + dir,
+			"PYTHONPATH=" + filepath.Join(root, "contrib", "python", "cachectl_asgi") + ":" + pythonPath},
 	})
 
 	sockets := func() []string {
@@ -90,13 +58,8 @@ func TestUvicornWorkers(t *testing.T) {
 		return names
 	}
 	for deadline := time.Now().Add(60 * time.Second); len(sockets()) < 3; {
-		select {
-		case <-exited:
-			t.Fatalf("uvicorn exited:\n%s", logs.String())
-		default:
-		}
 		if time.Now().After(deadline) {
-			t.Fatalf("3 worker sockets did not appear: %q\n%s", sockets(), logs.String())
+			t.Fatalf("3 worker sockets did not appear: %q", sockets())
 		}
 		time.Sleep(50 * time.Millisecond) // polling a directory the workers fill: nothing to wait on
 	}
@@ -128,7 +91,7 @@ func TestUvicornWorkers(t *testing.T) {
 	}
 
 	// The TCP port reaches one worker, whichever takes the connection.
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	resp, err := http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
