@@ -213,7 +213,7 @@ func (p *Pool) Get(ctx context.Context, key string) (*backends.Entry, error) {
 	first := slices.IndexFunc(entries, func(e *backends.Entry) bool { return e != nil })
 	if first < 0 {
 		if len(failed) > 0 {
-			return nil, fmt.Errorf("key %s is on none of the workers that answered: %w", textesc.Key(key), p.partial("looked up", ms, failed))
+			return nil, nowhere(key, p.partial("looked up", ms, failed))
 		}
 		return nil, backends.NotFound(key)
 	}
@@ -272,6 +272,12 @@ func (p *Pool) compare(key string, ms []backends.Member, entries []*backends.Ent
 	p.warn(msg)
 }
 
+// nowhere is a key none of the workers that answered holds, while some did
+// not answer: not a miss (exit 3), since it may be on those.
+func nowhere(key string, partial error) error {
+	return fmt.Errorf("key %s is on none of the workers that answered: %w", textesc.Key(key), partial)
+}
+
 func (p *Pool) partial(what string, ms []backends.Member, failed []backends.MemberError) error {
 	if len(failed) == 0 {
 		return nil
@@ -297,7 +303,7 @@ func (p *Pool) TTL(ctx context.Context, key string) (backends.TTL, error) {
 		return ttls[i], nil
 	}
 	if len(failed) > 0 {
-		return backends.TTL{}, fmt.Errorf("key %s is on none of the workers that answered: %w", textesc.Key(key), p.partial("looked up", ms, failed))
+		return backends.TTL{}, nowhere(key, p.partial("looked up", ms, failed))
 	}
 	return backends.TTL{}, backends.NotFound(key)
 }
@@ -406,7 +412,7 @@ func (p *Pool) ExpireEach(ctx context.Context, key string, ttl time.Duration) (b
 		return f, backends.NotFound(key)
 	}
 	if f.Done == 0 {
-		return f, fmt.Errorf("key %s is on none of the workers that answered: %w", textesc.Key(key), f.Err("looked up"))
+		return f, nowhere(key, f.Err("looked up"))
 	}
 	return f, nil
 }
