@@ -47,33 +47,37 @@ func (opts *invalidateOptions) checkBackup() error {
 	return err
 }
 
-// backupHook opens the backup file and returns invalidate's Before hook:
-// each batch is read, written and fsynced before it is deleted, so the file
+// backupHook opens the backup file and returns what makes invalidate's
+// Before hook for a backend: each batch is read, written and fsynced before it is deleted, so the file
 // holds every deleted key; a key it cannot save stops the run before its
 // batch is deleted. close syncs and closes the file.
-func (opts *invalidateOptions) backupHook(b backends.Backend) (before func(context.Context, []string) error, closeFile func() error, err error) {
+func (opts *invalidateOptions) backupHook() (before func(backends.Backend) func(context.Context, []string) error, closeFile func() error, err error) {
 	file, err := createDumpFile(opts.IO, opts.Backup, opts.BackupAppend, opts.BackupForce)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--backup: %w", err)
 	}
 	w := dumpfile.NewWriter(file)
-	before = func(ctx context.Context, keys []string) error {
-		err := writeEntries(ctx, b, w, keys, opts.RawDump, func(key string, err error) error {
-			if keyRefused(err) {
-				return fmt.Errorf("cannot save %s: %w; nothing of this batch was deleted", textesc.Key(key), err)
+	// The entries are read from the server that deletes them: a worker of
+	// a replica set backs up its own copy.
+	before = func(b backends.Backend) func(context.Context, []string) error {
+		return func(ctx context.Context, keys []string) error {
+			err := writeEntries(ctx, b, w, keys, opts.RawDump, func(key string, err error) error {
+				if keyRefused(err) {
+					return fmt.Errorf("cannot save %s: %w; nothing of this batch was deleted", textesc.Key(key), err)
+				}
+				return fmt.Errorf("%s is %s; nothing of this batch was deleted", textesc.Key(key), ErrorMessage(err))
+			})
+			if ferr := w.Flush(); err == nil {
+				err = ferr
 			}
-			return fmt.Errorf("%s is %s; nothing of this batch was deleted", textesc.Key(key), ErrorMessage(err))
-		})
-		if ferr := w.Flush(); err == nil {
-			err = ferr
+			if err == nil {
+				err = file.Sync()
+			}
+			if err != nil {
+				return fmt.Errorf("backup to %s: %w", textesc.Key(opts.Backup), err)
+			}
+			return nil
 		}
-		if err == nil {
-			err = file.Sync()
-		}
-		if err != nil {
-			return fmt.Errorf("backup to %s: %w", textesc.Key(opts.Backup), err)
-		}
-		return nil
 	}
 	return before, file.Close, nil
 }

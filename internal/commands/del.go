@@ -61,6 +61,9 @@ func delRun(ctx context.Context, opts *delOptions) error {
 		return err
 	}
 	defer b.Close()
+	if rw, ok := b.(backends.ReplicaWriter); ok {
+		return delWorkers(ctx, opts, rw)
+	}
 	n, err := b.Delete(ctx, opts.Keys...)
 	if err != nil {
 		if n > 0 {
@@ -75,4 +78,33 @@ func delRun(ctx context.Context, opts *delOptions) error {
 	}
 	_, err = fmt.Fprintln(opts.IO.Out, n)
 	return err
+}
+
+// delWorkers deletes the keys on every worker of a replica set: the count
+// is of keys some worker held (each once), as on a single server; copies
+// and the workers reached go beside it.
+func delWorkers(ctx context.Context, opts *delOptions, rw backends.ReplicaWriter) error {
+	n, copies, f, err := rw.DeleteEach(ctx, opts.Keys...)
+	if err != nil {
+		return err
+	}
+	partial := f.Err("deleted")
+	if partial != nil && f.Done+f.Missing == 0 {
+		return partial
+	}
+	if opts.Output.JSON() {
+		if err := writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), struct {
+			Deleted int64        `json:"deleted"`
+			Copies  int64        `json:"copies"`
+			Workers *workersJSON `json:"workers"`
+		}{n, copies, fanoutDoc(f)}); err != nil {
+			return err
+		}
+		return partial
+	}
+	if _, err := fmt.Fprintln(opts.IO.Out, n); err != nil {
+		return err
+	}
+	fanoutNote(opts.IO, fmt.Sprintf("deleted %d copies", copies), f)
+	return partial
 }

@@ -139,11 +139,14 @@ type invalidateJSON struct {
 	ServerSide  bool    `json:"server_side,omitempty"`
 	// Sharded backends and ride-throughs only, so that the document of a
 	// single server stays as it was.
-	Nodes     []invalidateNodeJSON `json:"nodes,omitempty"`
-	Recovered int                  `json:"recovered,omitempty"`
-	Rounds    int                  `json:"rounds,omitempty"`
-	Verified  int64                `json:"verified,omitempty"`
-	Restored  int64                `json:"restored,omitempty"`
+	Nodes []invalidateNodeJSON `json:"nodes,omitempty"`
+	// Workers: nodes are the workers of an app (a replica set), each of
+	// which was run on its own.
+	Workers   bool  `json:"workers,omitempty"`
+	Recovered int   `json:"recovered,omitempty"`
+	Rounds    int   `json:"rounds,omitempty"`
+	Verified  int64 `json:"verified,omitempty"`
+	Restored  int64 `json:"restored,omitempty"`
 	// MaybeCountedTwice: up to this many keys may be in matched and
 	// deleted twice (more deletes than the run remembers, then a failover).
 	MaybeCountedTwice int64 `json:"maybe_counted_twice,omitempty"`
@@ -158,6 +161,8 @@ type invalidateNodeJSON struct {
 	Matched     int64  `json:"matched"`
 	Deleted     int64  `json:"deleted"`
 	Unconfirmed int64  `json:"unconfirmed"`
+	// Error: why a worker of a replica set did not finish (the others went on).
+	Error string `json:"error,omitempty"`
 }
 
 // addTargets turns --prefix, --function, --route and --page into patterns
@@ -270,12 +275,12 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 		Max:      opts.Max,
 	}
 	if opts.Backup != "" && !opts.DryRun {
-		before, closeBackup, err := opts.backupHook(b)
+		before, closeBackup, err := opts.backupHook()
 		if err != nil {
 			return err
 		}
 		defer closeBackup()
-		run.Before = before
+		run.Before, run.BeforeOn = before(b), before
 	}
 	progress := newProgressLine(opts.IO, opts.DryRun)
 	run.Progress = progress.update
@@ -334,8 +339,13 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 			ElapsedMS: sum.Elapsed.Milliseconds(), Interrupted: interrupted, ServerSide: sum.ServerSide,
 			Recovered: sum.Recovered, Rounds: sum.Rounds, Verified: sum.Verified, Restored: sum.Restored, MaybeCountedTwice: sum.MaybeCountedTwice,
 			MaybeBack: sum.MaybeBack}
+		doc.Workers = sum.Workers
 		for _, n := range sum.Nodes {
-			doc.Nodes = append(doc.Nodes, invalidateNodeJSON{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted, Unconfirmed: n.Unconfirmed})
+			nj := invalidateNodeJSON{Node: n.Node, Matched: n.Matched, Deleted: n.Deleted, Unconfirmed: n.Unconfirmed}
+			if n.Err != nil {
+				nj.Error = ErrorMessage(n.Err)
+			}
+			doc.Nodes = append(doc.Nodes, nj)
 		}
 		for _, p := range opts.Patterns {
 			doc.Patterns = append(doc.Patterns, jsonKey(p))
@@ -369,6 +379,9 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 		default:
 			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), human.Duration(sum.Elapsed.Round(time.Millisecond)))
 		}
+		if sum.Workers {
+			workerLines(w, sum)
+		}
 		if runErr == nil {
 			rideThroughNotes(opts.IO, sum)
 		}
@@ -377,9 +390,14 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 				opts.IO.ColorScheme().Dim("note:"), sum.MaybeBack)
 		}
 	}
+	var partial *backends.PartialError
 	switch {
 	case runErr == nil:
 		return nil
+	case errors.As(runErr, &partial) && !interrupted:
+		// The other workers went on: the figures above are exact, the error
+		// names the workers that did not.
+		return runErr
 	case sum.DryRun && interrupted:
 		fmt.Fprintf(opts.IO.ErrOut, "interrupted: counted %d matching key(s) before stopping; nothing was deleted (dry run)\n", sum.Matched)
 		return &silentError{err: runErr}
@@ -397,6 +415,24 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 		return fmt.Errorf("stopped after deleting %d key(s); up to %d more may or may not have been deleted (unconfirmed): %w", sum.Deleted, sum.Unconfirmed, runErr)
 	}
 	return fmt.Errorf("stopped after deleting %d key(s): %w", sum.Deleted, runErr)
+}
+
+// workerLines are the figures of each worker of a replica set, in member
+// order, below the total: a worker that failed says why.
+func workerLines(w io.Writer, sum invalidate.Summary) {
+	for _, n := range sum.Nodes {
+		name := textesc.Line(n.Node)
+		switch {
+		case n.Err != nil && sum.DryRun:
+			fmt.Fprintf(w, "  worker %s: at least %d match, then failed: %s\n", name, n.Matched, ErrorMessage(n.Err))
+		case n.Err != nil:
+			fmt.Fprintf(w, "  worker %s: deleted %d, then failed: %s\n", name, n.Deleted, ErrorMessage(n.Err))
+		case sum.DryRun:
+			fmt.Fprintf(w, "  worker %s: %d match\n", name, n.Matched)
+		default:
+			fmt.Fprintf(w, "  worker %s: deleted %d\n", name, n.Deleted)
+		}
+	}
 }
 
 // rideThroughNotes says, after a run that succeeded, what a failover (or a

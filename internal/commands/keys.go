@@ -134,20 +134,26 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 	}
 	var denials aclDenials
 	count := 0
-	// page handles one batch of listed keys; listed holds what the listing
-	// itself said of them (memcached), or nil.
-	page := func(keys []string, listed []backends.KeyInfo) error {
+	// page handles one batch of listed keys of lb (b, or one worker of a
+	// replica set, whose name goes in server); listed holds what the
+	// listing itself said of them (memcached), or nil.
+	page := func(lb backends.Backend, server string, keys []string, listed []backends.KeyInfo) error {
 		if opts.Limit > 0 && count+len(keys) > opts.Limit {
 			keys = keys[:opts.Limit-count]
 		}
 		if opts.Long {
-			infos, err := b.Inspect(ctx, keys)
+			infos, err := lb.Inspect(ctx, keys)
 			if err != nil {
 				return err
 			}
 			if listed != nil {
 				for i := range infos {
 					infos[i].LastAccess, infos[i].SlabClass, infos[i].Server = listed[i].LastAccess, listed[i].SlabClass, listed[i].Server
+				}
+			}
+			if server != "" {
+				for i := range infos {
+					infos[i].Server = server
 				}
 			}
 			p.fit(infos)
@@ -179,17 +185,25 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 		}
 		return nil
 	}
-	if is, ok := b.(backends.InfoScanner); ok && opts.Long {
-		keys := make([]string, 0, 1000)
-		err = is.ScanInfo(ctx, opts.Pattern, func(infos []backends.KeyInfo) error {
-			keys = keys[:0]
-			for _, ki := range infos {
-				keys = append(keys, ki.Key)
-			}
-			return page(keys, infos)
-		})
+	list := func(lb backends.Backend, server string) error {
+		if is, ok := lb.(backends.InfoScanner); ok && opts.Long {
+			keys := make([]string, 0, 1000)
+			return is.ScanInfo(ctx, opts.Pattern, func(infos []backends.KeyInfo) error {
+				keys = keys[:0]
+				for _, ki := range infos {
+					keys = append(keys, ki.Key)
+				}
+				return page(lb, server, keys, infos)
+			})
+		}
+		return lb.Scan(ctx, opts.Pattern, func(keys []string) error { return page(lb, server, keys, nil) })
+	}
+	if rs, ok := b.(backends.ReplicaSet); ok && opts.Long {
+		// -l shows every worker's copy, each with its own TTL and size; the
+		// plain listing below is the union, each key once.
+		err = listMembers(ctx, rs, list)
 	} else {
-		err = b.Scan(ctx, opts.Pattern, func(keys []string) error { return page(keys, nil) })
+		err = list(b, "")
 	}
 	if errors.Is(err, errLimitReached) {
 		err = nil
@@ -206,6 +220,39 @@ func keysRun(ctx context.Context, opts *keysOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "warning: "+msg)
 	}
 	return err
+}
+
+// listMembers runs list on each worker of a replica set in turn. A worker
+// that fails is reported at the end, after the others are listed; an error
+// of the output (a closed pipe, --limit) stops at once.
+func listMembers(ctx context.Context, rs backends.ReplicaSet, list func(b backends.Backend, server string) error) error {
+	ms, err := rs.Members(ctx)
+	if err != nil {
+		return err
+	}
+	var failed []backends.MemberError
+	for _, m := range ms {
+		var pe *backends.PartialError
+		switch err := list(m.Backend, m.Name); {
+		case err == nil:
+		case errors.Is(err, errLimitReached), errors.Is(err, context.Canceled), errors.As(err, &pe), !isServerSide(err):
+			return err
+		default:
+			failed = append(failed, backends.MemberError{Name: m.Name, Err: err})
+		}
+	}
+	if len(failed) > 0 {
+		return &backends.PartialError{What: "listed", Done: len(ms) - len(failed), All: len(ms), Failed: failed}
+	}
+	return nil
+}
+
+// isServerSide: err came from a server (unreachable, an error answer), not
+// from writing the output.
+func isServerSide(err error) bool {
+	var ce *backends.ConnError
+	var se *backends.ServerError
+	return errors.As(err, &ce) || errors.As(err, &se)
 }
 
 // aclDenials counts what the server's ACL kept from keys -l, for its warning.
@@ -301,10 +348,12 @@ func unknownFields(ki backends.KeyInfo) []string {
 
 // nodeLabel is what the node holding a key is called where a backend has
 // several: "node" for a cluster's or Sentinel setup's, "server" for a pool's
-// member (as their stats tables name them). With several false it also
-// names a lone server's address.
+// member, "worker" for an app's worker (as their stats tables name them).
+// With several false it also names a lone server's address.
 func nodeLabel(info backends.Info, several bool) string {
 	switch {
+	case slices.Contains(info.Capabilities, "workers"):
+		return "worker"
 	case slices.Contains(info.Capabilities, "cluster"), slices.Contains(info.Capabilities, "sentinel"):
 		return "node"
 	case slices.Contains(info.Capabilities, "pool"), !several:

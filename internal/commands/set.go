@@ -123,7 +123,13 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	}
 	defer b.Close()
 	fl, hasFlags := b.(backends.FlagSetter)
-	if fs, ok := b.(backends.FormatSetter); ok {
+	var workers *backends.Fanout
+	if rw, ok := b.(backends.ReplicaWriter); ok {
+		var f backends.Fanout
+		if f, err = rw.SetEach(ctx, opts.Key, value, ttl, storedFormat(enc.Serializer, value)); err == nil {
+			workers = &f
+		}
+	} else if fs, ok := b.(backends.FormatSetter); ok {
 		err = fs.SetFormat(ctx, opts.Key, value, ttl, storedFormat(enc.Serializer, value))
 	} else if hasFlags && enc.HasFlags {
 		err = fl.SetFlags(ctx, opts.Key, value, enc.Flags, ttl)
@@ -137,13 +143,32 @@ func setRun(ctx context.Context, opts *setOptions) error {
 	if ttl > 0 {
 		t = backends.ExpiresIn(ttl)
 	}
+	var partial error
+	doc := struct {
+		Key    any      `json:"key"`
+		Stored bool     `json:"stored"`
+		Size   int      `json:"size"`
+		TTL    *float64 `json:"ttl"`
+		// Workers: a replica set's workers, each of which was written.
+		Workers *workersJSON `json:"workers,omitempty"`
+	}{jsonKey(opts.Key), true, len(value), ttlJSON(t), nil}
+	if workers != nil {
+		partial = workers.Err("stored")
+		doc.Workers = fanoutDoc(*workers)
+		doc.Stored = workers.Done > 0
+		if workers.Done == 0 {
+			return fmt.Errorf("set %s: %w", textesc.Key(opts.Key), partial)
+		}
+	}
 	if opts.Output.JSON() {
-		return writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), struct {
-			Key    any      `json:"key"`
-			Stored bool     `json:"stored"`
-			Size   int      `json:"size"`
-			TTL    *float64 `json:"ttl"`
-		}{jsonKey(opts.Key), true, len(value), ttlJSON(t)})
+		if err := writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), doc); err != nil {
+			return err
+		}
+		return partial
+	}
+	if workers != nil {
+		fanoutNote(opts.IO, "stored "+textesc.Key(opts.Key), *workers)
+		return partial
 	}
 	if opts.IO.IsStderrTTY() {
 		cs := opts.IO.ColorScheme()

@@ -97,6 +97,9 @@ type topologyJSON struct {
 	PrimariesUp int    `json:"primaries_up"`
 	Replicas    int    `json:"replicas"`
 	ReplicasUp  int    `json:"replicas_up"`
+	// Workers: an app's workers (kind "workers"), and those whose figures came.
+	Workers   *int `json:"workers,omitempty"`
+	WorkersUp *int `json:"workers_up,omitempty"`
 	// SlotsCovered: a cluster's slots served by a live primary.
 	SlotsCovered *int `json:"slots_covered,omitempty"`
 	Failover     bool `json:"failover"`
@@ -124,6 +127,15 @@ func statsRun(ctx context.Context, opts *statsOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "%s topology: %s\n", opts.IO.ColorScheme().Yellow("warning:"), ErrorMessage(err))
 		} else {
 			doc.Topology = topologyDoc(t)
+			if t.Kind == "workers" {
+				all, up := len(t.Nodes), 0
+				for _, srv := range doc.Servers {
+					if srv.Error == "" {
+						up++
+					}
+				}
+				doc.Topology.Workers, doc.Topology.WorkersUp = &all, &up
+			}
 		}
 	}
 	// err is reused for the output
@@ -259,7 +271,7 @@ func printStats(ios *iostreams.IOStreams, info backends.Info, s *backends.Stats,
 			return err
 		}
 	case len(doc.Servers) > 0:
-		if err := printServerStats(ios, doc.Servers); err != nil {
+		if err := printServerStats(ios, strings.ToUpper(nodeLabel(info, false)), doc.Servers); err != nil {
 			return err
 		}
 	}
@@ -317,9 +329,10 @@ func (t *table) print(w io.Writer, cs *iostreams.ColorScheme) error {
 }
 
 // printServerStats shows a pool's members side by side, one row each.
-func printServerStats(ios *iostreams.IOStreams, servers []serverStatsJSON) error {
+// label heads the first column: SERVER, or WORKER for an app's workers.
+func printServerStats(ios *iostreams.IOStreams, label string, servers []serverStatsJSON) error {
 	cs := ios.ColorScheme()
-	tw := newTable("SERVER\tVERSION\tKEYS\tMEMORY\tHIT RATIO\tEVICTIONS\tCONNS\tUPTIME")
+	tw := newTable(label + "\tVERSION\tKEYS\tMEMORY\tHIT RATIO\tEVICTIONS\tCONNS\tUPTIME")
 	opt := func(p *int64) string {
 		if p == nil {
 			return "-"
@@ -364,6 +377,9 @@ func topologyLine(cs *iostreams.ColorScheme, t *topologyJSON) string {
 			s = cs.Red(s)
 		}
 		return fmt.Sprintf("%d %s (%s)", n, name, s)
+	}
+	if t.Workers != nil {
+		return count(*t.Workers, *t.WorkersUp, "worker", "workers")
 	}
 	parts := []string{count(t.Primaries, t.PrimariesUp, "primary", "primaries"), count(t.Replicas, t.ReplicasUp, "replica", "replicas")}
 	if t.Master != "" {

@@ -131,12 +131,30 @@ func expireRun(ctx context.Context, opts *expireOptions) error {
 		return err
 	}
 	defer b.Close()
-	if err := b.Expire(ctx, opts.Key, opts.Duration); err != nil {
-		return err
-	}
 	t := backends.NoExpiry
 	if opts.Duration > 0 {
 		t = backends.ExpiresIn(opts.Duration)
+	}
+	if rw, ok := b.(backends.ReplicaWriter); ok {
+		f, err := rw.ExpireEach(ctx, opts.Key, opts.Duration)
+		if err != nil {
+			return err
+		}
+		if opts.Output.JSON() {
+			if err := writeJSON(opts.IO.Out, opts.IO.IsStdoutTTY(), struct {
+				Key     any          `json:"key"`
+				TTL     *float64     `json:"ttl"`
+				Workers *workersJSON `json:"workers"`
+			}{jsonKey(opts.Key), ttlJSON(t), fanoutDoc(f)}); err != nil {
+				return err
+			}
+		} else {
+			fanoutNote(opts.IO, fmt.Sprintf("%s now has %s", textesc.Key(opts.Key), t.Human()), f)
+		}
+		return f.Err("changed")
+	}
+	if err := b.Expire(ctx, opts.Key, opts.Duration); err != nil {
+		return err
 	}
 	if opts.Output.JSON() {
 		return writeKeyTTL(opts.IO, opts.Key, t)

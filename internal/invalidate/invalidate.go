@@ -44,6 +44,10 @@ type Options struct {
 	// rides through failovers: the run waits for the deployment and calls
 	// it again with the same batch.
 	Before func(ctx context.Context, keys []string) error
+	// BeforeOn, when set, gives the Before of one worker of a replica set,
+	// so a backup saves the copy of the worker that deletes it; Before
+	// serves the others.
+	BeforeOn func(b backends.Backend) func(ctx context.Context, keys []string) error
 	// Progress, when set, is called after each batch (in a dry run, each
 	// page); never by two goroutines at once.
 	Progress func(Progress)
@@ -85,10 +89,13 @@ type NodeProgress struct {
 	Matched, Deleted int64
 }
 
-// NodeSummary is what a run did on one primary of a sharded backend.
+// NodeSummary is what a run did on one primary of a sharded backend, or on
+// one worker of a replica set.
 type NodeSummary struct {
 	Node                          string
 	Matched, Deleted, Unconfirmed int64
+	// Err is why a worker's run failed (replica sets: the others go on).
+	Err error
 }
 
 // Summary is what a run did. When Run returns an error, Deleted is still
@@ -147,8 +154,12 @@ type Summary struct {
 	// stable) may be present again.
 	MaybeBack int64
 	// Nodes are the figures per primary of a sharded backend, sorted by
-	// node; nil for other backends.
+	// node, or per worker of a replica set, in member order; nil for other
+	// backends.
 	Nodes []NodeSummary
+	// Workers: the backend is a replica set (backends.ReplicaSet) and Nodes
+	// are its workers, each run on its own.
+	Workers bool
 }
 
 // UnstableListing is implemented by backends whose key listing can skip
@@ -218,6 +229,11 @@ func Run(ctx context.Context, b backends.Backend, opts Options) (sum Summary, er
 	start := now()
 	sum = Summary{Patterns: opts.Patterns, DryRun: opts.DryRun}
 	defer func() { sum.Elapsed = now().Sub(start) }() // named results: set on every return
+
+	if rs, ok := b.(backends.ReplicaSet); ok {
+		err = runMembers(ctx, rs, opts, &sum, func() time.Duration { return now().Sub(start) })
+		return sum, err
+	}
 
 	// An HTTP cache deletes on its side in one request, unless the caller
 	// needs to see each batch (backup), pace it or cap it.

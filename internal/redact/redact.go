@@ -29,7 +29,7 @@ func URL(raw string) string {
 	// An HTTP cache has no user names: its user part is a token or a
 	// misplaced password, whole ("http://S3cret:x@h"). Redis (ACL users) and
 	// memcached (SASL) keep the user name.
-	userNames := scheme != "http" && scheme != "https"
+	userNames := scheme != "http" && scheme != "https" && scheme != "http+unix"
 	if at := strings.LastIndex(raw, "@"); at >= start {
 		if colon := strings.IndexByte(raw[start:at], ':'); colon >= 0 && userNames {
 			out = raw[:start+colon] + ":***" + raw[at:]

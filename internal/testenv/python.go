@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -82,15 +83,39 @@ func LookThirdPartyPython() (string, error) {
 // server's base URL (http://127.0.0.1:PORT). The server stops with the test.
 func StartASGI(t testing.TB, dir, app, readyPath string, env ...string) string {
 	t.Helper()
+	base, _ := StartUvicorn(t, Uvicorn{Dir: dir, App: app, ReadyPath: readyPath, Env: env})
+	return base
+}
+
+// Uvicorn says how StartUvicorn runs an ASGI app.
+type Uvicorn struct {
+	Dir, App, ReadyPath string
+	Env                 []string // added to the test's environment
+	// Workers > 1 runs that many worker processes (uvicorn --workers).
+	Workers int
+}
+
+// StartUvicorn runs u.App under uvicorn on a free loopback port, waits until
+// u.ReadyPath answers, and returns the base URL and a stop that ends it the
+// way a deployment would (SIGTERM: the workers' lifespans end), killing
+// whatever is left of its process group after 20 s. It stops with the test
+// too; stop may be called again.
+func StartUvicorn(t testing.TB, u Uvicorn) (base string, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(SystemPython, "-m", "uvicorn", app, "--app-dir", dir,
-		"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-level", "warning")
-	cmd.Env = append(os.Environ(), env...)
+	args := []string{"-m", "uvicorn", u.App, "--app-dir", u.Dir,
+		"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-level", "warning"}
+	if u.Workers > 1 {
+		args = append(args, "--workers", fmt.Sprint(u.Workers))
+	}
+	cmd := exec.Command(SystemPython, args...)
+	cmd.Env = append(os.Environ(), u.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers go with it
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -98,28 +123,36 @@ func StartASGI(t testing.TB, dir, app, readyPath string, env ...string) string {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a worker left behind
 		<-exited
+	}
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("uvicorn output:\n%s", logs.String())
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := client.Get(base + readyPath)
+		resp, err := client.Get(base + u.ReadyPath)
 		if err == nil {
 			resp.Body.Close()
-			return base
+			return base, stop
 		}
 		select {
 		case <-exited:
-			t.Fatalf("uvicorn %s exited:\n%s", app, logs.String())
+			t.Fatalf("uvicorn %s exited:\n%s", u.App, logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("uvicorn %s did not start: %v\n%s", app, err, logs.String())
+			t.Fatalf("uvicorn %s did not start: %v\n%s", u.App, err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond) // polling a starting server: nothing to wait on
 	}

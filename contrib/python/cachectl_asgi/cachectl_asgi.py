@@ -35,9 +35,11 @@ import ipaddress
 import itertools
 import json
 import logging
+import os
 import pickle
 import re
 import secrets
+import stat
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
@@ -52,7 +54,9 @@ __all__ = [
     "LitestarMemoryStoreAdapter",
     "MappingAdapter",
     "ProtocolError",
+    "WorkerSocket",
     "glob_match",
+    "worker_socket",
 ]
 
 __version__ = "0.1.0"
@@ -1779,3 +1783,326 @@ class CachectlApp:
                 break
         cursor = self._issue_cursor(snap, last) if snap.extend_to(i + 1) > i else ""
         return {"matched": matched, "deleted": deleted, "cursor": cursor}
+
+
+# --------------------------------------------------------------------------
+# One socket per worker process
+# --------------------------------------------------------------------------
+
+#: The directory ``worker_socket`` serves in when it is given none.
+WORKER_SOCKET_DIR_ENV = "CACHECTL_WORKER_SOCKET_DIR"
+
+# Bounds of the worker socket's HTTP/1.1 server: a request head, its header
+# lines, and how long a kept-alive connection may sit idle.
+_MAX_HEAD = 64 * 1024
+_MAX_HEADERS = 100
+_IDLE_S = 60.0
+_READ_S = 30.0
+_BODY_CHUNK = 64 * 1024
+_MAX_SUN_PATH = 107  # sockaddr_un.sun_path holds 108 bytes with the NUL
+
+_REASONS = {
+    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
+    415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented",
+}
+
+
+def _socket_name() -> str:
+    """``<hostname>-<pid>.sock``, the hostname reduced to safe characters."""
+    import socket as _socket
+
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", _socket.gethostname()) or "host"
+    return "%s-%d.sock" % (host[:64], os.getpid())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class WorkerSocket:
+    """Serves an ASGI app (a ``CachectlApp``) on a unix socket of this worker
+    process, ``DIRECTORY/<hostname>-<pid>.sock``, while it is entered.
+
+    An in-process cache exists once per worker: under ``uvicorn --workers 3``
+    a request to the app's port reaches one worker, whichever the kernel picks.
+    Each worker entering ``worker_socket`` in its lifespan is reachable on its
+    own, and ``cachectl -u http+unix://DIRECTORY`` fans every command out to
+    all of them (``?path=`` is not needed: the app is served at ``/``).
+
+    The directory is created 0700 when missing; the socket is made ``mode``
+    (0600; 0660 to let the group in) and removed on exit. Sockets left in the
+    directory by dead processes of this host (same hostname, pid gone) are
+    removed at start; cachectl reports any other socket that refuses as a dead
+    worker. Nothing but sockets is ever removed.
+
+    The server is a small HTTP/1.1 one on asyncio streams, for this app:
+    ``Content-Length`` bodies only (chunked ones get 501), bounded heads,
+    keep-alive with an idle timeout, one request at a time per connection.
+    """
+
+    def __init__(self, app: Any, directory: str, *, mode: int = 0o600, name: Optional[str] = None):
+        if mode & 0o007:
+            raise ValueError("the worker socket must not be open to every user (mode %o)" % mode)
+        self.app = app
+        self.directory = os.path.abspath(directory)
+        self.mode = mode
+        self.path = os.path.join(self.directory, name or _socket_name())
+        if len(os.fsencode(self.path)) > _MAX_SUN_PATH:
+            raise ValueError("the socket path %r is longer than a unix socket allows (%d bytes): use a shorter directory" % (self.path, _MAX_SUN_PATH))
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._ident: Optional[Tuple[int, int]] = None
+        self._conns: "set[asyncio.Task]" = set()
+
+    async def __aenter__(self) -> "WorkerSocket":
+        self._prepare_directory()
+        self._clean_stale()
+        self._server = await asyncio.start_unix_server(self._serve, path=self.path)
+        # The directory is 0700 (or the app's own), so nobody else can reach
+        # the socket before its mode is set.
+        os.chmod(self.path, self.mode)
+        st = os.lstat(self.path)
+        self._ident = (st.st_dev, st.st_ino)
+        log.info("cachectl_asgi: serving the cache on %s", self.path)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            for task in list(self._conns):
+                task.cancel()
+            await asyncio.gather(*self._conns, return_exceptions=True)
+            await server.wait_closed()
+        self._remove_own()
+
+    def _prepare_directory(self) -> None:
+        try:
+            os.mkdir(self.directory, 0o700)
+            os.chmod(self.directory, 0o700)  # whatever the umask
+        except FileExistsError:
+            st = os.stat(self.directory)
+            if not stat.S_ISDIR(st.st_mode):
+                raise NotADirectoryError("%s is not a directory" % self.directory)
+            if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
+                log.warning("cachectl_asgi: %s is writable by every user; give the workers a directory of their own", self.directory)
+
+    def _clean_stale(self) -> None:
+        """Removes this host's sockets whose process is gone; refuses to take
+        the place of a live one or of anything that is not a socket."""
+        own_host = _socket_name().rsplit("-", 1)[0]
+        for entry in os.listdir(self.directory):
+            m = re.fullmatch(r"(.+)-(\d+)\.sock", entry)
+            path = os.path.join(self.directory, entry)
+            if m is None or m.group(1) != own_host or not _is_socket(path):
+                continue
+            if path == self.path or not _pid_alive(int(m.group(2))):
+                os.unlink(path)
+        if os.path.lexists(self.path):
+            raise FileExistsError("%s exists and is not a stale socket; not replacing it" % self.path)
+
+    def _remove_own(self) -> None:
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if (st.st_dev, st.st_ino) == self._ident:  # still ours, not a newcomer's
+            os.unlink(self.path)
+
+    # -- HTTP/1.1 ------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._conns.add(task)
+        try:
+            while True:
+                try:
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _IDLE_S)
+                except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+                    return
+                except asyncio.LimitOverrunError:
+                    await self._plain(writer, 431, "request head too large")
+                    return
+                try:
+                    scope, length = self._scope(head)
+                except _BadRequest as e:
+                    await self._plain(writer, e.status, e.message)
+                    return
+                keep = await self._one(scope, length, reader, writer)
+                if not keep:
+                    return
+        finally:
+            writer.close()
+            if task is not None:
+                self._conns.discard(task)
+
+    def _scope(self, head: bytes) -> Tuple[dict, int]:
+        if len(head) > _MAX_HEAD:
+            raise _BadRequest(431, "request head too large")
+        lines = head[:-4].split(b"\r\n")
+        parts = lines[0].split(b" ")
+        if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0") or not parts[0].isalpha():
+            raise _BadRequest(400, "malformed request line")
+        method, target, version = parts
+        if len(lines) - 1 > _MAX_HEADERS:
+            raise _BadRequest(431, "too many header lines")
+        headers: List[Tuple[bytes, bytes]] = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(b":")
+            if not sep or not name or name != name.strip() or any(c <= 0x20 or c == 0x7F for c in name):
+                raise _BadRequest(400, "malformed header line")
+            headers.append((name.lower(), value.strip()))
+        names = [n for n, _ in headers]
+        if b"transfer-encoding" in names:
+            raise _BadRequest(501, "chunked request bodies are not supported; send Content-Length")
+        if names.count(b"content-length") > 1:
+            raise _BadRequest(400, "Content-Length given twice")
+        length = 0
+        for n, v in headers:
+            if n == b"content-length":
+                if not v.isdigit():
+                    raise _BadRequest(400, "bad Content-Length")
+                length = int(v)
+        if not target.startswith(b"/"):
+            raise _BadRequest(400, "the request target must be a path")
+        raw_path, _, query = target.partition(b"?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": version[5:].decode(),
+            "method": method.decode("ascii"),
+            "scheme": "http",
+            "path": unquote_to_bytes(raw_path).decode("utf-8", "replace"),
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": None,
+            "server": None,
+        }
+        return scope, length
+
+    async def _one(self, scope: dict, length: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Runs one request through the app; says whether to keep the connection."""
+        left = length
+        sent = False  # the body (perhaps empty) has been handed over
+        closed = asyncio.Event()
+
+        async def receive() -> dict:
+            nonlocal left, sent
+            if left > 0:
+                try:
+                    chunk = await asyncio.wait_for(reader.readexactly(min(left, _BODY_CHUNK)), _READ_S)
+                except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+                    closed.set()
+                    return {"type": "http.disconnect"}
+                left -= len(chunk)
+                sent = left == 0
+                return {"type": "http.request", "body": chunk, "more_body": left > 0}
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await closed.wait()  # ASGI: a receive after the body waits for the disconnect
+            return {"type": "http.disconnect"}
+
+        start: Dict[str, Any] = {}
+        body: List[bytes] = []
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            log.exception("cachectl_asgi: the worker socket's app failed")
+            if not start:
+                await self._plain(writer, 500, "internal error")
+            return False
+        if left > 0:  # the app did not read the whole body: it cannot be skipped safely
+            keep = False
+        else:
+            keep = not any(n == b"connection" and v.lower() == b"close" for n, v in scope["headers"]) and scope["http_version"] == "1.1"
+        status = int(start.get("status", 500))
+        headers = [(bytes(n).lower(), bytes(v)) for n, v in start.get("headers", [])]
+        data = b"".join(body)
+        if status not in (204, 304) and not any(n == b"content-length" for n, _ in headers):
+            headers.append((b"content-length", str(len(data)).encode()))
+        if not keep:
+            headers.append((b"connection", b"close"))
+        out = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Status").encode())]
+        out.extend(n + b": " + v + b"\r\n" for n, v in headers)
+        out.append(b"\r\n")
+        if scope["method"] != "HEAD":
+            out.append(data)
+        try:
+            writer.write(b"".join(out))
+            await writer.drain()
+        except ConnectionError:
+            return False
+        return keep
+
+    @staticmethod
+    async def _plain(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+        body = json.dumps({"error": message}).encode()
+        try:
+            writer.write(
+                b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+                % (status, _REASONS.get(status, "Status").encode(), len(body), body)
+            )
+            await writer.drain()
+        except ConnectionError:
+            pass
+
+
+class _NoSocket:
+    """What ``worker_socket`` gives when no directory is set: nothing served."""
+
+    path = None
+
+    async def __aenter__(self) -> "_NoSocket":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def worker_socket(app: Any, directory: Optional[str] = None, *, mode: int = 0o600) -> Any:
+    """An async context manager serving ``app`` on this worker's own socket
+    in ``directory`` (see ``WorkerSocket``), for the app's lifespan:
+
+        async with worker_socket(cache_app):   # CACHECTL_WORKER_SOCKET_DIR
+            yield
+
+    Without ``directory`` it takes ``$CACHECTL_WORKER_SOCKET_DIR``; when that
+    is unset or empty it serves nothing, so the same code runs everywhere.
+    """
+    if directory is None:
+        directory = os.environ.get(WORKER_SOCKET_DIR_ENV, "")
+    if not directory:
+        return _NoSocket()
+    return WorkerSocket(app, directory, mode=mode)

@@ -6,6 +6,14 @@ Run it (the token is required; the app refuses to start without it):
         --app-dir contrib/python/cachectl_asgi --port 8000
     curl -H 'Authorization: Bearer secret' http://127.0.0.1:8000/_cache/v1/capabilities
 
+With several workers each has its own cache; give each its own socket and
+cachectl reaches all of them:
+
+    CACHECTL_TOKEN=secret CACHECTL_WORKER_SOCKET_DIR=/tmp/example-workers \
+        /usr/bin/python3 -m uvicorn example_app:app --app-dir contrib/python/cachectl_asgi \
+        --port 8000 --workers 3
+    cachectl -u http+unix:///tmp/example-workers --token secret keys -l
+
 The cache is ``SimpleMemoryCacheStandIn`` from standins.py, which behaves like
 aiocache 0.12's ``SimpleMemoryCache`` (with aiocache installed, ``from aiocache
 import SimpleMemoryCache`` is the swap). No namespace, default NullSerializer
@@ -48,7 +56,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from cachectl_asgi import AiocacheMemoryAdapter, CachectlApp
+from cachectl_asgi import AiocacheMemoryAdapter, CachectlApp, worker_socket
 from standins import HitMissRatioPlugin, SimpleMemoryCacheStandIn
 
 # (key, value, ttl seconds or None), in the order they are stored.
@@ -75,17 +83,21 @@ def create_app(token: str) -> Starlette:
             return JSONResponse({"error": "no such user in the cache"}, status_code=404)
         return JSONResponse(value)
 
+    cache_app = CachectlApp(AiocacheMemoryAdapter(cache), token=token)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for key, value, ttl in ENTRIES:
             await cache.set(key, value, ttl=ttl)
-        yield
+        # Each worker on its own socket when CACHECTL_WORKER_SOCKET_DIR is set.
+        async with worker_socket(cache_app):
+            yield
 
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/users/{id}", user),
-            Mount("/_cache", app=CachectlApp(AiocacheMemoryAdapter(cache), token=token)),
+            Mount("/_cache", app=cache_app),
         ],
         lifespan=lifespan,
     )

@@ -36,7 +36,7 @@ func TestEachSchemeHasOneDriver(t *testing.T) {
 
 func TestUnknownSchemeListsTheTable(t *testing.T) {
 	_, err := All().Open(context.Background(), "mongodb://u:pw@h", backends.Options{})
-	want := `invalid cache URL mongodb://u:***@h: unknown scheme "mongodb" (want redis://, rediss://, unix://, redis+sentinel://, redis+cluster://, memcached://, http://, https://)`
+	want := `invalid cache URL mongodb://u:***@h: unknown scheme "mongodb" (want redis://, rediss://, unix://, redis+sentinel://, redis+cluster://, memcached://, http://, https://, http+unix://)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}

@@ -7,14 +7,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/jsonbytes"
-	"github.com/cachectl/cachectl/internal/redact"
 )
 
 // maxValue bounds what Get reads, whatever size the server announces.
@@ -60,47 +58,43 @@ type Store = backends.StoreInfo
 const kind = "http"
 
 // Driver declares the HTTP cache backend for the table in internal/backends/drivers.
-var Driver = backends.Driver{Kind: kind, Schemes: []string{"http", "https"}, Open: Open}
+// http+unix:// reaches workers on unix sockets (pool.go).
+var Driver = backends.Driver{Kind: kind, Schemes: []string{"http", "https", "http+unix"}, Open: Open}
 
-// Open returns a Backend for an http:// or https:// URL; no I/O happens yet.
-// https URLs take ?ca=FILE and ?insecure=true like rediss:// ones.
+// Open returns a Backend for an http://, https:// or http+unix:// URL, or a
+// Pool when the URL names several workers (pool.go); no network I/O
+// happens yet. https URLs take ?ca=FILE and ?insecure=true like rediss:// ones.
 func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backend, error) {
-	bad := func(reason string) error { return &backends.URLError{URL: redact.ParsedURL(u), Reason: reason} }
-	if u.Host == "" {
-		return nil, bad("no host, e.g. http://127.0.0.1:8750")
-	}
-	if u.User != nil {
-		return nil, bad("HTTP caches take a bearer token (--token, CACHECTL_TOKEN or a context's token_env), not a user or password in the URL")
-	}
-	if u.Fragment != "" {
-		return nil, bad("a fragment (#…) means nothing to a cache URL")
-	}
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	for name, vals := range u.Query() {
-		v := vals[len(vals)-1]
-		switch {
-		case name == "insecure" && u.Scheme == "https":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return nil, bad("insecure= takes true or false")
-			}
-			tlsConf.InsecureSkipVerify = b
-		case name == "ca" && u.Scheme == "https":
-			pem, err := os.ReadFile(v)
-			if err != nil {
-				return nil, bad("cannot read the CA file: " + err.Error())
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, bad("no certificate found in the CA file " + v)
-			}
-			tlsConf.RootCAs = pool
-		default:
-			return nil, bad("unknown parameter " + strconv.Quote(name) + " (https URLs take ca= and insecure=)")
-		}
+	t, err := parseTarget(u)
+	if err != nil {
+		return nil, err
 	}
 	opts = opts.WithDefaults()
-	base := u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/")
+	if t.single() {
+		m := t.members[0]
+		display := m.base
+		if m.to != nil {
+			display = t.display // a socket: the http+unix URL says which
+		}
+		return newBackend(m.base, display, m.to, t.tls, opts), nil
+	}
+	if t.dir != "" && opts.Dial != nil {
+		// The directory is read here, the sockets would be dialled at the
+		// other end: they are not the same machine's.
+		return nil, &backends.UnsupportedError{What: "a socket directory (http+unix:// of a directory) through a tunnel"}
+	}
+	return newPool(t, opts), nil
+}
+
+// dialTarget is where a member's connections go whatever its URL's host
+// says: one resolved address of a DNS name, or a unix socket.
+type dialTarget struct{ network, addr string }
+
+// newBackend is the client of one server at base. With to set every
+// connection dials it (and no proxy is used, which would pick its own
+// address); display is how messages name the server.
+func newBackend(base, display string, to *dialTarget, tlsConf *tls.Config, opts backends.Options) *Backend {
+	dial := opts.Dialer(opts.Timeout)
 	proxy := http.ProxyFromEnvironment
 	if opts.Dial != nil {
 		// Through a tunnel the far end is reached from the SSH server: a
@@ -109,18 +103,24 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 	}
 	transport := &http.Transport{
 		Proxy:               proxy,
-		DialContext:         opts.Dialer(opts.Timeout),
+		DialContext:         dial,
 		TLSClientConfig:     tlsConf,
 		MaxIdleConnsPerHost: inspectWorkers,
 		IdleConnTimeout:     30 * time.Second,
 	}
+	if to != nil {
+		transport.Proxy = nil
+		transport.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dial(ctx, to.network, to.addr)
+		}
+	}
 	return &Backend{
 		base:    base,
-		display: base,
+		display: display,
 		token:   opts.Token,
 		opts:    opts,
 		client:  &http.Client{Transport: transport, CheckRedirect: noRedirects},
-	}, nil
+	}
 }
 
 // noRedirects: a redirect would resend the bearer token elsewhere.
@@ -380,8 +380,20 @@ func seconds(d time.Duration) string {
 
 // Delete removes keys, a few requests at a time, and counts those that existed.
 func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
+	gone, err := b.deleteKeys(ctx, keys)
 	var n int64
-	var mu sync.Mutex
+	for _, g := range gone {
+		if g {
+			n++
+		}
+	}
+	return n, err
+}
+
+// deleteKeys deletes keys and says of each whether the server had it; a
+// failure leaves the keys not yet answered false.
+func (b *Backend) deleteKeys(ctx context.Context, keys []string) ([]bool, error) {
+	gone := make([]bool, len(keys))
 	err := parallel(ctx, len(keys), func(i int) error {
 		resp, err := b.do(ctx, http.MethodDelete, b.endpoint("entry", "key", keys[i]), nil, nil)
 		if err != nil {
@@ -397,12 +409,10 @@ func (b *Backend) Delete(ctx context.Context, keys ...string) (int64, error) {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&r); err != nil {
 			return b.answerErr(ctx, "bad delete answer", err)
 		}
-		mu.Lock()
-		n += r.Deleted
-		mu.Unlock()
+		gone[i] = r.Deleted > 0 // each index is written by one worker only
 		return nil
 	})
-	return n, err
+	return gone, err
 }
 
 // parallel runs fn(0..n-1) on a few workers and returns the first error.

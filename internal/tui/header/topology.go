@@ -61,7 +61,11 @@ func (m *Model) drawTopology(stale bool) string {
 	var parts []string
 	prim, primUp := m.count("primary")
 	repl, replUp := m.count("replica")
-	if t.Kind == "sentinel" {
+	if t.Kind == "workers" {
+		// An app's workers, each with its own copy: how many answer.
+		all, up := m.count("worker")
+		parts = append(parts, paint(st.Key, "workers")+" "+count(up, all, "up"))
+	} else if t.Kind == "sentinel" {
 		master, up := "–", false
 		for _, n := range t.Nodes {
 			if n.Role == "primary" {
