@@ -80,10 +80,18 @@ func (b *Backend) permissionError(err error) *backends.PermissionError {
 }
 
 func (t *target) permissionError(err error) *backends.PermissionError {
-	if err == nil || !isReplyError(err) || !strings.HasPrefix(err.Error(), "NOPERM") {
+	if err == nil || !isReplyError(err) {
 		return nil
 	}
 	reply := err.Error()
+	if i := strings.Index(reply, "NOPERM"); i > 0 && strings.HasPrefix(reply, "EXECABORT") {
+		// EXEC itself refused: "EXECABORT Transaction discarded because
+		// of: NOPERM ...".
+		reply = reply[i:]
+	}
+	if !strings.HasPrefix(reply, "NOPERM") {
+		return nil
+	}
 	if pw := t.Password; len(pw) >= 3 {
 		reply = strings.ReplaceAll(reply, pw, "***")
 	}

@@ -262,3 +262,41 @@ func TestClusterUnderACL(t *testing.T) {
 		t.Fatalf("after refused writes %d keys are left, %v", left, err)
 	}
 }
+
+// TestRefusalInsideTransaction: a command the ACL refuses inside MULTI/EXEC
+// (expire K 0, a restore's final rename) or EXEC itself is reported as that
+// refusal, naming its grant, not as EXECABORT's "previous errors".
+func TestRefusalInsideTransaction(t *testing.T) {
+	dbURL := testenv.RedisURL(t)
+	c := testenv.RedisClient(t, dbURL)
+	ctx := context.Background()
+	if err := c.Set(ctx, "tx:1", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ missing, refused string }{{"-persist", "persist"}, {"-exists", "exists"}, {"-exec", "exec"}} {
+		b := open(t, testenv.RedisUserURL(t, dbURL, "~*", "+@read", "+multi", "+exec", "+persist", tc.missing), backends.Options{})
+		pe := permission(t, "expire 0 "+tc.missing, b.Expire(ctx, "tx:1", 0))
+		if pe.Command != tc.refused || !strings.Contains(pe.Error(), "+"+tc.refused+" (category @") {
+			t.Errorf("expire 0 %s: %v", tc.missing, pe)
+		}
+	}
+	if ttl, _ := c.TTL(ctx, "tx:1").Result(); ttl < 59*time.Minute {
+		t.Fatalf("a refused persist changed the TTL to %v", ttl)
+	}
+
+	b := open(t, testenv.RedisUserURL(t, dbURL, "~*", "+@read", "+@hash", "+pexpire", "+persist", "+multi", "+exec", "+unlink"), backends.Options{})
+	r, err := b.RestoreCollection(ctx, "tx:h", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Append(ctx, []backends.Item{{Field: []byte("f"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Commit(ctx, 0, backends.StreamMeta{}, false)
+	if pe := permission(t, "restore without RENAMENX", err); pe.Command != "renamenx" {
+		t.Errorf("restore without RENAMENX: %v", pe)
+	}
+	if n, _ := c.Exists(ctx, "tx:h").Result(); n != 0 {
+		t.Fatal("a refused rename restored the key")
+	}
+}
