@@ -103,6 +103,10 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 		pe.Command = strings.ToLower(m[1])
 		pe.Category = aclCategory(pe.Command)
 	}
+	if t.Kind == "sentinel" {
+		// ACLs are not replicated, and a failover promotes a replica.
+		pe.Where = "on the master and every replica"
+	}
 	if t.Kind == "cluster" {
 		pe.Where = "on every node"
 		if strings.HasPrefix(pe.Command, "cluster|") {

@@ -300,3 +300,30 @@ func TestRefusalInsideTransaction(t *testing.T) {
 		t.Fatal("a refused rename restored the key")
 	}
 }
+
+// TestSentinelUnderACL: behind Sentinel the master and its replicas each
+// have their own ACLs (ACL SETUSER is not replicated, and a failover
+// promotes a replica), so a refusal says where to grant; a read-only user
+// with no ROLE still reads.
+func TestSentinelUnderACL(t *testing.T) {
+	env := testenv.Sentinel(t)
+	var admins []*goredis.Client
+	for _, a := range env.DataAddrs {
+		c := goredis.NewClient(&goredis.Options{Addr: a, Username: env.User, Password: env.Password})
+		t.Cleanup(func() { _ = c.Close() })
+		admins = append(admins, c)
+	}
+	u, err := testenv.AsUser(env.URL, testenv.ACLUser(t, admins, "~*", "+@read", "+@connection"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := openURL(t, u, backends.Options{SentinelPassword: env.SentinelPassword})
+	ctx := context.Background()
+	if _, err := ro.Get(ctx, "acl-sentinel-nope"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("read-only get: %v", err)
+	}
+	pe := permission(t, "read-only set", ro.Set(ctx, "acl-sentinel", []byte("w"), time.Minute))
+	if pe.Command != "set" || !strings.Contains(pe.Error(), "+set on the master and every replica (category @write)") {
+		t.Errorf("read-only set behind Sentinel: %v", pe)
+	}
+}
