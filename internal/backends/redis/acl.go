@@ -92,9 +92,7 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 	if !strings.HasPrefix(reply, "NOPERM") {
 		return nil
 	}
-	if pw := t.Password; len(pw) >= 3 {
-		reply = strings.ReplaceAll(reply, pw, "***")
-	}
+	reply = t.mask(reply)
 	pe := &backends.PermissionError{Address: t.Display, User: t.user(), Reply: reply}
 	switch m := refusedCommand.FindStringSubmatch(reply); {
 	case keyDenied(err):
@@ -115,6 +113,18 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 		}
 	}
 	return pe
+}
+
+// mask hides whatever a server's reply quotes of the passwords, before
+// the text is escaped (after, a password of odd bytes no longer matches).
+// Shorter ones would mangle every reply holding their letters.
+func (t *target) mask(reply string, more ...string) string {
+	for _, pw := range append([]string{t.Password}, more...) {
+		if len(pw) >= 3 {
+			reply = strings.ReplaceAll(reply, pw, "***")
+		}
+	}
+	return reply
 }
 
 // user is the ACL user the backend logs in as.

@@ -1,9 +1,13 @@
 package redis
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -325,5 +329,72 @@ func TestSentinelUnderACL(t *testing.T) {
 	pe := permission(t, "read-only set", ro.Set(ctx, "acl-sentinel", []byte("w"), time.Minute))
 	if pe.Command != "set" || !strings.Contains(pe.Error(), "+set on the master and every replica (category @write)") {
 		t.Errorf("read-only set behind Sentinel: %v", pe)
+	}
+}
+
+// echoServer is a hostile server that accepts any AUTH and answers every
+// other command with reply (RESP2 arrays of bulk strings in, errors out).
+func echoServer(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					var n int
+					if _, err := fmt.Fscanf(r, "*%d\r\n", &n); err != nil {
+						return
+					}
+					var cmd string
+					for i := range n {
+						var size int
+						if _, err := fmt.Fscanf(r, "$%d\r\n", &size); err != nil {
+							return
+						}
+						arg := make([]byte, size+2)
+						if _, err := io.ReadFull(r, arg); err != nil {
+							return
+						}
+						if i == 0 {
+							cmd = strings.ToUpper(string(arg[:size]))
+						}
+					}
+					out := "-" + reply + "\r\n"
+					if cmd == "AUTH" {
+						out = "+OK\r\n"
+					}
+					if _, err := io.WriteString(c, out); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestServerEchoingThePassword: whatever a server's error reply quotes of
+// the password is masked in the error itself, so every consumer (the
+// dashboard too, which prints errors without the commands' scrubbing) is
+// safe, even for a password of bytes the text escapes.
+func TestServerEchoingThePassword(t *testing.T) {
+	pw := "p\x01\u00e9ss\"w"
+	for _, reply := range []string{"ERR bad password " + pw + " here", "NOPERM user x " + pw + " has no permissions to run the 'get' command"} {
+		addr := echoServer(t, reply)
+		u := url.URL{Scheme: "redis", Host: addr, User: url.UserPassword("u", pw)}
+		_, err := open(t, u.String(), backends.Options{Timeout: 2 * time.Second}).Get(context.Background(), "k")
+		if err == nil || strings.Contains(err.Error(), "ss\"w") || strings.Contains(err.Error(), `ss\"w`) || !strings.Contains(err.Error(), "***") {
+			t.Errorf("reply %q: %v", reply, err)
+		}
 	}
 }

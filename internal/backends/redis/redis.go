@@ -680,7 +680,7 @@ func (b *Backend) wrap(err error) error {
 		return pe
 	}
 	if isReplyError(err) {
-		msg := err.Error()
+		msg := b.target.mask(err.Error(), b.opts.SentinelPassword)
 		if strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
 			msg = "authentication failed (" + msg + "); check the user and password (password_env or CACHECTL_PASSWORD)"
 		}
