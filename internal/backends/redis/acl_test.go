@@ -340,46 +340,36 @@ func echoServer(t *testing.T, reply string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
+	serveEach(t, l, func(c net.Conn) {
+		r := bufio.NewReader(c)
 		for {
-			c, err := l.Accept()
-			if err != nil {
+			var n int
+			if _, err := fmt.Fscanf(r, "*%d\r\n", &n); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					var n int
-					if _, err := fmt.Fscanf(r, "*%d\r\n", &n); err != nil {
-						return
-					}
-					var cmd string
-					for i := range n {
-						var size int
-						if _, err := fmt.Fscanf(r, "$%d\r\n", &size); err != nil {
-							return
-						}
-						arg := make([]byte, size+2)
-						if _, err := io.ReadFull(r, arg); err != nil {
-							return
-						}
-						if i == 0 {
-							cmd = strings.ToUpper(string(arg[:size]))
-						}
-					}
-					out := "-" + reply + "\r\n"
-					if cmd == "AUTH" {
-						out = "+OK\r\n"
-					}
-					if _, err := io.WriteString(c, out); err != nil {
-						return
-					}
+			var cmd string
+			for i := range n {
+				var size int
+				if _, err := fmt.Fscanf(r, "$%d\r\n", &size); err != nil {
+					return
 				}
-			}()
+				arg := make([]byte, size+2)
+				if _, err := io.ReadFull(r, arg); err != nil {
+					return
+				}
+				if i == 0 {
+					cmd = strings.ToUpper(string(arg[:size]))
+				}
+			}
+			out := "-" + reply + "\r\n"
+			if cmd == "AUTH" {
+				out = "+OK\r\n"
+			}
+			if _, err := io.WriteString(c, out); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return l.Addr().String()
 }
 
