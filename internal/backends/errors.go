@@ -135,6 +135,21 @@ func (e *PermissionError) Error() string {
 	return fmt.Sprintf("server %s refused user %s: %s", e.Address, user, reply)
 }
 
+// Brief is the refusal for a narrow line that already names the server
+// (the dashboard's): what is missing, then the rule that grants it, then its
+// category, so a cut keeps the rule: "no INFO permission: ACL SETUSER ro
+// +info (category @dangerous)".
+func (e *PermissionError) Brief() string {
+	hint := strings.TrimPrefix(strings.TrimPrefix(e.Hint(), "grant it with "), "allow it with ")
+	switch {
+	case e.Command != "":
+		return "no " + e.CommandName() + " permission: " + hint
+	case e.Key:
+		return "key outside the user's ACL key patterns: " + hint
+	}
+	return e.Error()
+}
+
 // Hint says what would allow what was refused: "grant it with ACL SETUSER
 // ro +info (category @dangerous)".
 func (e *PermissionError) Hint() string {

@@ -80,13 +80,19 @@ func (b *Backend) permissionError(err error) *backends.PermissionError {
 }
 
 func (t *target) permissionError(err error) *backends.PermissionError {
-	if err == nil || !isReplyError(err) || !strings.HasPrefix(err.Error(), "NOPERM") {
+	if err == nil || !isReplyError(err) {
 		return nil
 	}
 	reply := err.Error()
-	if pw := t.Password; len(pw) >= 3 {
-		reply = strings.ReplaceAll(reply, pw, "***")
+	if i := strings.Index(reply, "NOPERM"); i > 0 && strings.HasPrefix(reply, "EXECABORT") {
+		// EXEC itself refused: "EXECABORT Transaction discarded because
+		// of: NOPERM ...".
+		reply = reply[i:]
 	}
+	if !strings.HasPrefix(reply, "NOPERM") {
+		return nil
+	}
+	reply = t.mask(reply)
 	pe := &backends.PermissionError{Address: t.Display, User: t.user(), Reply: reply}
 	switch m := refusedCommand.FindStringSubmatch(reply); {
 	case keyDenied(err):
@@ -94,6 +100,10 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 	case m != nil:
 		pe.Command = strings.ToLower(m[1])
 		pe.Category = aclCategory(pe.Command)
+	}
+	if t.Kind == "sentinel" {
+		// ACLs are not replicated, and a failover promotes a replica.
+		pe.Where = "on the master and every replica"
 	}
 	if t.Kind == "cluster" {
 		pe.Where = "on every node"
@@ -103,6 +113,18 @@ func (t *target) permissionError(err error) *backends.PermissionError {
 		}
 	}
 	return pe
+}
+
+// mask hides whatever a server's reply quotes of the passwords, before
+// the text is escaped (after, a password of odd bytes no longer matches).
+// Shorter ones would mangle every reply holding their letters.
+func (t *target) mask(reply string, more ...string) string {
+	for _, pw := range append([]string{t.Password}, more...) {
+		if len(pw) >= 3 {
+			reply = strings.ReplaceAll(reply, pw, "***")
+		}
+	}
+	return reply
 }
 
 // user is the ACL user the backend logs in as.

@@ -1,9 +1,13 @@
 package redis
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -260,5 +264,127 @@ func TestClusterUnderACL(t *testing.T) {
 	left := 0
 	if err := admin.Scan(ctx, prefix+"*", func(ks []string) error { left += len(ks); return nil }); err != nil || left != 20 {
 		t.Fatalf("after refused writes %d keys are left, %v", left, err)
+	}
+}
+
+// TestRefusalInsideTransaction: a command the ACL refuses inside MULTI/EXEC
+// (expire K 0, a restore's final rename) or EXEC itself is reported as that
+// refusal, naming its grant, not as EXECABORT's "previous errors".
+func TestRefusalInsideTransaction(t *testing.T) {
+	dbURL := testenv.RedisURL(t)
+	c := testenv.RedisClient(t, dbURL)
+	ctx := context.Background()
+	if err := c.Set(ctx, "tx:1", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ missing, refused string }{{"-persist", "persist"}, {"-exists", "exists"}, {"-exec", "exec"}} {
+		b := open(t, testenv.RedisUserURL(t, dbURL, "~*", "+@read", "+multi", "+exec", "+persist", tc.missing), backends.Options{})
+		pe := permission(t, "expire 0 "+tc.missing, b.Expire(ctx, "tx:1", 0))
+		if pe.Command != tc.refused || !strings.Contains(pe.Error(), "+"+tc.refused+" (category @") {
+			t.Errorf("expire 0 %s: %v", tc.missing, pe)
+		}
+	}
+	if ttl, _ := c.TTL(ctx, "tx:1").Result(); ttl < 59*time.Minute {
+		t.Fatalf("a refused persist changed the TTL to %v", ttl)
+	}
+
+	b := open(t, testenv.RedisUserURL(t, dbURL, "~*", "+@read", "+@hash", "+pexpire", "+persist", "+multi", "+exec", "+unlink"), backends.Options{})
+	r, err := b.RestoreCollection(ctx, "tx:h", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Append(ctx, []backends.Item{{Field: []byte("f"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Commit(ctx, 0, backends.StreamMeta{}, false)
+	if pe := permission(t, "restore without RENAMENX", err); pe.Command != "renamenx" {
+		t.Errorf("restore without RENAMENX: %v", pe)
+	}
+	if n, _ := c.Exists(ctx, "tx:h").Result(); n != 0 {
+		t.Fatal("a refused rename restored the key")
+	}
+}
+
+// TestSentinelUnderACL: behind Sentinel the master and its replicas each
+// have their own ACLs (ACL SETUSER is not replicated, and a failover
+// promotes a replica), so a refusal says where to grant; a read-only user
+// with no ROLE still reads.
+func TestSentinelUnderACL(t *testing.T) {
+	env := testenv.Sentinel(t)
+	var admins []*goredis.Client
+	for _, a := range env.DataAddrs {
+		c := goredis.NewClient(&goredis.Options{Addr: a, Username: env.User, Password: env.Password})
+		t.Cleanup(func() { _ = c.Close() })
+		admins = append(admins, c)
+	}
+	u, err := testenv.AsUser(env.URL, testenv.ACLUser(t, admins, "~*", "+@read", "+@connection"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := openURL(t, u, backends.Options{SentinelPassword: env.SentinelPassword})
+	ctx := context.Background()
+	if _, err := ro.Get(ctx, "acl-sentinel-nope"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("read-only get: %v", err)
+	}
+	pe := permission(t, "read-only set", ro.Set(ctx, "acl-sentinel", []byte("w"), time.Minute))
+	if pe.Command != "set" || !strings.Contains(pe.Error(), "+set on the master and every replica (category @write)") {
+		t.Errorf("read-only set behind Sentinel: %v", pe)
+	}
+}
+
+// echoServer is a hostile server that accepts any AUTH and answers every
+// other command with reply (RESP2 arrays of bulk strings in, errors out).
+func echoServer(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveEach(t, l, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			var n int
+			if _, err := fmt.Fscanf(r, "*%d\r\n", &n); err != nil {
+				return
+			}
+			var cmd string
+			for i := range n {
+				var size int
+				if _, err := fmt.Fscanf(r, "$%d\r\n", &size); err != nil {
+					return
+				}
+				arg := make([]byte, size+2)
+				if _, err := io.ReadFull(r, arg); err != nil {
+					return
+				}
+				if i == 0 {
+					cmd = strings.ToUpper(string(arg[:size]))
+				}
+			}
+			out := "-" + reply + "\r\n"
+			if cmd == "AUTH" {
+				out = "+OK\r\n"
+			}
+			if _, err := io.WriteString(c, out); err != nil {
+				return
+			}
+		}
+	})
+	return l.Addr().String()
+}
+
+// TestServerEchoingThePassword: whatever a server's error reply quotes of
+// the password is masked in the error itself, so every consumer (the
+// dashboard too, which prints errors without the commands' scrubbing) is
+// safe, even for a password of bytes the text escapes.
+func TestServerEchoingThePassword(t *testing.T) {
+	pw := "p\x01\u00e9ss\"w"
+	for _, reply := range []string{"ERR bad password " + pw + " here", "NOPERM user x " + pw + " has no permissions to run the 'get' command"} {
+		addr := echoServer(t, reply)
+		u := url.URL{Scheme: "redis", Host: addr, User: url.UserPassword("u", pw)}
+		_, err := open(t, u.String(), backends.Options{Timeout: 2 * time.Second}).Get(context.Background(), "k")
+		if err == nil || strings.Contains(err.Error(), "ss\"w") || strings.Contains(err.Error(), `ss\"w`) || !strings.Contains(err.Error(), "***") {
+			t.Errorf("reply %q: %v", reply, err)
+		}
 	}
 }

@@ -430,7 +430,7 @@ func (r *restorer) Commit(ctx context.Context, ttl time.Duration, stream backend
 	var renamed *goredis.BoolCmd
 	var renameErr *goredis.StatusCmd
 	err := r.b.call(ctx, func(ctx context.Context) error {
-		_, err := r.b.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		cmds, err := r.b.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 			if ttl > 0 {
 				p.PExpire(ctx, r.tmp, ttl)
 			} else {
@@ -443,7 +443,7 @@ func (r *restorer) Commit(ctx context.Context, ttl time.Duration, stream backend
 			}
 			return nil
 		})
-		return err
+		return txErr(cmds, err)
 	})
 	if err != nil {
 		_ = r.Abort(ctx)

@@ -597,13 +597,13 @@ func (b *Backend) Expire(ctx context.Context, key string, ttl time.Duration) err
 	}
 	// PERSIST answers 0 both for a missing key and for one without a TTL.
 	var exists *goredis.IntCmd
-	_, err := b.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	cmds, err := b.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Persist(ctx, key)
 		exists = p.Exists(ctx, key)
 		return nil
 	})
 	if err != nil {
-		return b.wrap(err)
+		return b.wrap(txErr(cmds, err))
 	}
 	if exists.Val() == 0 {
 		return backends.NotFound(key)
@@ -680,7 +680,7 @@ func (b *Backend) wrap(err error) error {
 		return pe
 	}
 	if isReplyError(err) {
-		msg := err.Error()
+		msg := b.target.mask(err.Error(), b.opts.SentinelPassword)
 		if strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
 			msg = "authentication failed (" + msg + "); check the user and password (password_env or CACHECTL_PASSWORD)"
 		}
@@ -690,6 +690,21 @@ func (b *Backend) wrap(err error) error {
 		return &backends.ConnError{Address: b.target.Display, Err: errors.New(p)}
 	}
 	return &backends.ConnError{Address: b.target.Display, Err: simplifyNetErr(err)}
+}
+
+// txErr is a MULTI/EXEC's error: when the server aborted it for a queued
+// command's error (an ACL refusal), that error, which names the command
+// and its grant, rather than EXECABORT's "previous errors".
+func txErr(cmds []goredis.Cmder, err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "EXECABORT") {
+		return err
+	}
+	for _, c := range cmds {
+		if e := c.Err(); isReplyError(e) && !strings.HasPrefix(e.Error(), "EXECABORT") {
+			return e
+		}
+	}
+	return err
 }
 
 // isReplyError reports an error reply from the server (go-redis marks those

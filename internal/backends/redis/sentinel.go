@@ -112,7 +112,7 @@ func (s *Sentinel) sentinelErr(addr string, err error) error {
 		return &backends.ServerError{Address: "sentinel " + addr, Msg: fmt.Sprintf("monitors no master named %q (SENTINEL MASTERS lists the names)", s.target.MasterName)}
 	}
 	if isReplyError(err) {
-		msg := err.Error()
+		msg := s.target.mask(err.Error(), s.opts.SentinelPassword)
 		if strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
 			msg = "sentinel authentication failed (" + msg + "); set the sentinels' password with ?sentinel_password_env=NAME or the context's sentinel_password_env"
 		}

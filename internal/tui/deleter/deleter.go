@@ -120,7 +120,7 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 	if errors.As(msg.err, &ce) {
 		// The UNLINK may have reached the server and only its answer got
 		// lost: say so, and look again until the server tells.
-		m.c.SetStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+uictx.OneLine(msg.err.Error())+"; press r to refresh", true)
+		m.c.SetStatus("delete of "+textesc.Key(msg.key)+" unconfirmed: "+uictx.ErrLine(msg.err)+"; press r to refresh", true)
 		if m.unconfirmed == nil {
 			m.unconfirmed = map[string]bool{}
 		}
@@ -128,7 +128,7 @@ func (m *Model) onDeleted(msg deletedMsg) tea.Cmd {
 		return m.recheck()
 	}
 	if msg.err != nil { // the server answered: nothing was deleted
-		m.c.SetStatus("delete failed: "+uictx.OneLine(msg.err.Error()), true)
+		m.c.SetStatus("delete failed: "+uictx.ErrLine(msg.err), true)
 		return nil
 	}
 	delete(m.unconfirmed, msg.key)
@@ -202,7 +202,7 @@ func (m *Model) onCounted(msg countedMsg) tea.Cmd {
 		return nil
 	}
 	if msg.err != nil {
-		m.c.SetStatus("counting failed: "+uictx.OneLine(msg.err.Error()), true)
+		m.c.SetStatus("counting failed: "+uictx.ErrLine(msg.err), true)
 		return nil
 	}
 	if msg.sum.Matched == 0 {
@@ -262,7 +262,7 @@ func (m *Model) onInvalidated(msg invDoneMsg) tea.Cmd {
 	case msg.err != nil && errors.Is(msg.err, context.Canceled):
 		m.c.SetStatus("stopped: "+text, true)
 	case msg.err != nil:
-		m.c.SetStatus(text+"; then failed: "+uictx.OneLine(msg.err.Error()), true)
+		m.c.SetStatus(text+"; then failed: "+uictx.ErrLine(msg.err), true)
 	default:
 		m.c.SetStatus(text, false)
 	}

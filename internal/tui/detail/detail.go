@@ -247,7 +247,7 @@ func (m *Model) render() tea.Cmd {
 // retrying reports whether the last read failed for want of the server,
 // and is to be tried again.
 func (m *Model) retrying() bool {
-	return m.err != nil && !errors.Is(m.err, backends.ErrNotFound)
+	return m.err != nil && !errors.Is(m.err, backends.ErrNotFound) && !uictx.Refused(m.err)
 }
 
 // RetryAt is when a failed read is tried again; zero when none failed.
@@ -341,7 +341,7 @@ func (m *Model) askTTL() tea.Cmd {
 
 func (m *Model) onExpired(msg expiredMsg) tea.Cmd {
 	if msg.err != nil {
-		m.c.SetStatus("TTL not changed: "+uictx.OneLine(msg.err.Error()), true)
+		m.c.SetStatus("TTL not changed: "+uictx.ErrLine(msg.err), true)
 		return nil
 	}
 	if msg.ttl == 0 {

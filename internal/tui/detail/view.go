@@ -56,7 +56,7 @@ func (m *Model) header(width int) []string {
 	switch {
 	case m.err != nil:
 		// The retry goes first: a long error is cut at the pane's edge.
-		out = append(out, cut(st.ErrText.Render("error"+m.retryText()+": "+uictx.OneLine(m.err.Error()))))
+		out = append(out, cut(st.ErrText.Render("error"+m.retryText()+": "+uictx.ErrLine(m.err))))
 	case m.rendered.Note != "":
 		out = append(out, cut(st.Warn.Render("⚠ "+uictx.OneLine(m.rendered.Note))))
 	case m.tag() != "":

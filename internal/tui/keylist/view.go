@@ -49,6 +49,8 @@ func (m *Model) emptyText() string {
 		return "scanning…"
 	case m.c.Backend == nil:
 		return "not connected"
+	case uictx.Refused(m.scanErr):
+		return "listing refused"
 	case m.scanErr != nil:
 		return "listing failed; retrying"
 	case m.filtered():

@@ -193,11 +193,11 @@ func (m *Model) statusLine() string {
 	case m.text != "" && !(m.connText && m.c.Conn.State != uictx.Up):
 		return ansi.Truncate(st.OK.Render(m.text), w, "…")
 	case m.c.Conn.State == uictx.Down && m.c.Conn.Err != nil:
-		return ansi.Truncate(st.ErrText.Render(uictx.OneLine(m.c.Conn.Err.Error())), w, "…")
+		return ansi.Truncate(st.ErrText.Render(uictx.ErrLine(m.c.Conn.Err)), w, "…")
 	case m.listing != nil:
-		return ansi.Truncate(st.ErrText.Render("listing: "+uictx.OneLine(m.listing.Error())), w, "…")
+		return ansi.Truncate(st.ErrText.Render("listing: "+uictx.ErrLine(m.listing)), w, "…")
 	case m.c.Conn.State == uictx.Degraded && m.c.Conn.Err != nil:
-		return ansi.Truncate(st.Warn.Render(uictx.OneLine(m.c.Conn.Err.Error())), w, "…")
+		return ansi.Truncate(st.Warn.Render(uictx.ErrLine(m.c.Conn.Err)), w, "…")
 	}
 	return ""
 }

@@ -7,6 +7,7 @@ package uictx
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -87,10 +88,17 @@ func (c *Context) Up() {
 // failure is taken as one of the nodes known to be down: the header's
 // probe, already due, says whether the whole deployment went.
 func (c *Context) Down(err error) {
-	if c.Conn.State == Degraded {
+	if c.Conn.State == Degraded || Refused(err) {
 		return
 	}
 	c.Unreachable(err)
+}
+
+// Refused reports an operation the server's ACL refused the user: an
+// answer, so no outage, and trying again cannot help until the rules change.
+func Refused(err error) bool {
+	var pe *backends.PermissionError
+	return errors.As(err, &pe)
 }
 
 // Unreachable records that the backend as a whole did not answer, whatever

@@ -1,11 +1,13 @@
 package uictx
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
 
@@ -69,6 +71,18 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// ErrLine is err for the status bar: OneLine, with an ACL refusal in its
+// brief form, as the header already names the server and the full line
+// would be cut before its grant.
+func ErrLine(err error) string {
+	msg := err.Error()
+	var pe *backends.PermissionError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Brief(), 1)
+	}
+	return OneLine(msg)
 }
 
 // OneLine makes a server's error text safe and single-line for the status bar.
