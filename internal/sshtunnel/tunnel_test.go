@@ -2,7 +2,10 @@ package sshtunnel_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net"
 	"os"
@@ -232,6 +235,23 @@ func TestTunnel(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("message lacks %q: %v", want, err)
 			}
+		}
+	})
+
+	t.Run("a known key of a type the server no longer offers", func(t *testing.T) {
+		t.Parallel()
+		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		other, _ := ssh.NewPublicKey(&priv.PublicKey)
+		s := base()
+		s.KnownHosts = []string{writeFile(t, filepath.Join(t.TempDir(), "known_hosts"), "# one\n"+knownhosts.Line([]string{e.Addr}, other)+"\n")}
+		_, err := open(t, s, env(home(t)), sshtunnel.Options{})
+		var he *sshtunnel.HostKeyError
+		if !errors.As(err, &he) || !he.Changed {
+			t.Fatalf("err = %v, want a changed host key", err)
+		}
+		want := "refusing the SSH server [" + e.Host + "]:" + e.Addr[strings.LastIndexByte(e.Addr, ':')+1:] + ": it offers no ecdsa-sha2-nistp256 host key, the type " + s.KnownHosts[0] + ":2 holds for it: its keys have CHANGED (someone may be intercepting the connection); if the change is expected, remove the old key with `ssh-keygen -R '["
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("message %q, want %q…", err, want)
 		}
 	})
 
