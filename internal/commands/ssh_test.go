@@ -359,6 +359,45 @@ func TestSSH(t *testing.T) {
 	})
 }
 
+// A long-running command (the dashboard, watch) outlives the death of its
+// tunnel: the next dial opens a new one once the SSH server answers again.
+func TestSSHTunnelReopensAfterDeath(t *testing.T) {
+	e := testenv.StartSSH(t)
+	sshd := e.PrivateSSHD(t)
+	plan, err := sshtunnel.Resolve(sshtunnel.Settings{Host: e.User + "@" + sshd.Addr, IdentityFiles: []string{e.Key}, KnownHosts: []string{sshd.KnownHosts}},
+		sshtunnel.Env{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sshTunnel{plan: plan, ctx: context.Background()}
+	defer s.close()
+	addr := strings.TrimPrefix(e.Var(t, "REDIS_URL"), "redis://")
+	c := goredis.NewClient(&goredis.Options{Addr: addr, Dialer: s.dial, MaxRetries: -1,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	first := s.t
+	sshd.DropConnections(t)
+	select {
+	case <-first.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("the tunnel did not notice its connection dropped")
+	}
+	// The pooled connection went with the tunnel; the one after it is new.
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("a ping on the dead tunnel's connection succeeded")
+	}
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("after the SSH server came back: %v", err)
+	}
+	if s.t == first {
+		t.Fatal("the dead tunnel is still used")
+	}
+}
+
 func testenvKeygen(path string) ([]byte, error) {
 	return exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput()
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/config"
@@ -23,8 +24,18 @@ type sshTunnel struct {
 
 	mu  sync.Mutex
 	t   *sshtunnel.Tunnel
-	err error // a failed open: later dials fail alike, nothing more is tried
+	err error // a failed first open: later dials fail alike, nothing more is tried
+	// Once the tunnel has died the next dial opens a new one, so the
+	// dashboard and watch outlive a bastion's restart as they outlive a
+	// cache server's; a failed reopen is not tried again before retryAt,
+	// and dials until then fail with reopenErr.
+	retryAt   time.Time
+	reopenErr error
 }
+
+// reopenPause spaces out attempts to reopen a dead tunnel: the clients'
+// retries would otherwise open one SSH connection each.
+const reopenPause = time.Second
 
 func (s *sshTunnel) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	t, err := s.open()
@@ -37,18 +48,35 @@ func (s *sshTunnel) dial(ctx context.Context, network, addr string) (net.Conn, e
 func (s *sshTunnel) open() (*sshtunnel.Tunnel, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.t != nil || s.err != nil {
-		return s.t, s.err
+	if s.err != nil {
+		return nil, s.err
+	}
+	var died error
+	if s.t != nil {
+		// ErrClosed: the command is over, its dials fail with it.
+		if died = s.t.Err(); died == nil || died == sshtunnel.ErrClosed {
+			return s.t, nil
+		}
+		if time.Now().Before(s.retryAt) {
+			return nil, s.reopenErr
+		}
 	}
 	t, err := sshtunnel.Open(s.ctx, s.plan, s.opts)
-	if err != nil {
-		if !errors.Is(err, context.Canceled) {
-			s.err = err
-		}
-		return nil, err
+	switch {
+	case err == nil:
+		s.t, s.reopenErr = t, nil // the dead one closed itself
+		return t, nil
+	case errors.Is(err, context.Canceled):
+	case died == nil:
+		s.err = err
+	default:
+		// The death is what the command ran into; the reopen says whether
+		// the server is back.
+		s.retryAt = time.Now().Add(reopenPause)
+		s.reopenErr = &sshtunnel.Error{Msg: died.Error() + "; reconnecting", Err: err}
+		return nil, s.reopenErr
 	}
-	s.t = t
-	return t, nil
+	return nil, err
 }
 
 // failure is the tunnel's own error behind a command's failure, if there is

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -14,9 +15,12 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
-// keys gathers what a hop can log in with: the agent's keys, then the
-// identity files', as ssh offers them. It never asks for a passphrase: an
-// encrypted key is used through the agent or not at all.
+// keys gathers what a hop can log in with: the agent's keys and the
+// identity files'. Keys the settings or ~/.ssh/config name go first (from
+// the agent when it holds them), then the agent's others: sshd refuses a
+// login after MaxAuthTries (6) refused keys, and an agent may hold more.
+// It never asks for a passphrase: an encrypted key is used through the
+// agent or not at all.
 type keys struct {
 	signers []ssh.Signer
 	offered []string // what was offered, for the message when all are refused
@@ -33,6 +37,7 @@ func (k *keys) close() {
 func loadKeys(hop Hop, agentSocket string) *keys {
 	k := &keys{}
 	var agentKeys []*agent.Key
+	var agentSigners []ssh.Signer
 	if agentSocket != "" {
 		if c, err := net.Dial("unix", agentSocket); err != nil {
 			k.notes = append(k.notes, fmt.Sprintf("ssh-agent at SSH_AUTH_SOCK does not answer (%v)", unwrapNet(err)))
@@ -44,20 +49,29 @@ func loadKeys(hop Hop, agentSocket string) *keys {
 				k.notes = append(k.notes, fmt.Sprintf("ssh-agent failed to list its keys (%v)", err))
 			}
 			agentKeys, _ = ag.List()
-			k.signers = append(k.signers, signers...)
+			agentSigners = signers
 			if len(signers) > 0 {
 				k.offered = append(k.offered, fmt.Sprintf("%d key(s) from ssh-agent", len(signers)))
 			}
 		}
 	}
+	// named: the agent's signers of the identity files (indexes into
+	// agentSigners), offered first.
+	var named []int
 	inAgent := func(pub ssh.PublicKey) bool {
 		for _, a := range agentKeys {
 			if bytes.Equal(a.Marshal(), pub.Marshal()) {
+				for i, sg := range agentSigners {
+					if bytes.Equal(sg.PublicKey().Marshal(), pub.Marshal()) && !slices.Contains(named, i) {
+						named = append(named, i)
+					}
+				}
 				return true
 			}
 		}
 		return false
 	}
+	var files []ssh.Signer
 	for _, path := range hop.IdentityFiles {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -88,8 +102,22 @@ func loadKeys(hop Hop, agentSocket string) *keys {
 			if inAgent(signer.PublicKey()) {
 				continue
 			}
-			k.signers = append(k.signers, signer)
+			files = append(files, signer)
 			k.offered = append(k.offered, path)
+		}
+	}
+	if !hop.ExplicitIdentity {
+		// The default files: after the agent's keys, as ssh offers them.
+		k.signers = append(append(k.signers, agentSigners...), files...)
+		return k
+	}
+	for _, i := range named {
+		k.signers = append(k.signers, agentSigners[i])
+	}
+	k.signers = append(k.signers, files...)
+	for i, sg := range agentSigners {
+		if !slices.Contains(named, i) {
+			k.signers = append(k.signers, sg)
 		}
 	}
 	return k

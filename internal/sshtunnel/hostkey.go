@@ -28,12 +28,22 @@ type HostKeyError struct {
 	Changed bool
 	KnownAt []string
 	Revoked bool
+	// Unoffered: the key types known_hosts holds for the host (at KnownAt),
+	// none of which the server offers any more.
+	Unoffered []string
 	// File is the known_hosts file to edit (the first one consulted).
 	File string
 }
 
 func (e *HostKeyError) Error() string {
 	switch {
+	case len(e.Unoffered) > 0:
+		what := "the type"
+		if len(e.Unoffered) > 1 {
+			what = "the types"
+		}
+		return fmt.Sprintf("refusing the SSH server %s: it offers no %s host key, %s %s holds for it: its keys have CHANGED (someone may be intercepting the connection); if the change is expected, remove the old key with `ssh-keygen -R '%s' -f %s` and trust the new one",
+			e.Host, strings.Join(e.Unoffered, " or "), what, strings.Join(e.KnownAt, ", "), e.Host, e.File)
 	case e.Revoked:
 		return fmt.Sprintf("refusing the SSH server %s: its %s host key %s is marked @revoked in %s", e.Host, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "))
 	case e.Changed:
@@ -55,6 +65,16 @@ type hostKeys struct {
 	warn     func(string)
 	// refused keeps the callback's error: the handshake error says less.
 	refused error
+	// known: the key types known_hosts holds for the hop, and where;
+	// file: the known_hosts file to edit.
+	knownTypes, knownAt []string
+	file                string
+}
+
+// unoffered refuses a server that offers none of the known key types.
+func (k *hostKeys) unoffered() *HostKeyError {
+	return &HostKeyError{Host: knownhosts.Normalize(k.hop.Addr()), hostName: k.hop.Host, port: k.hop.Port,
+		Changed: true, Unoffered: k.knownTypes, KnownAt: k.knownAt, File: k.file}
 }
 
 // config returns the callback and the host key algorithms to ask for: those
@@ -85,6 +105,7 @@ func (k *hostKeys) config() (ssh.HostKeyCallback, []string, error) {
 	if len(files) > 0 {
 		first = files[0]
 	}
+	k.file = first
 	var db ssh.HostKeyCallback
 	if len(files) > 0 {
 		var err error
@@ -115,7 +136,9 @@ func (k *hostKeys) config() (ssh.HostKeyCallback, []string, error) {
 		}
 		return k.refused
 	}
-	return cb, knownAlgorithms(db, k.hop.Addr()), nil
+	var algos []string
+	algos, k.knownTypes, k.knownAt = knownAlgorithms(db, k.hop.Addr())
+	return cb, algos, nil
 }
 
 func (k *hostKeys) refusal(file string, key ssh.PublicKey, want []knownhosts.KnownKey) *HostKeyError {
@@ -132,31 +155,36 @@ func (k *hostKeys) refusal(file string, key ssh.PublicKey, want []knownhosts.Kno
 
 // knownAlgorithms asks the database what it holds for addr: a key no file
 // can hold (a fresh one) is refused with the list of the keys it wants.
-func knownAlgorithms(db ssh.HostKeyCallback, addr string) []string {
+// It returns the algorithms to ask for, and the key types and the
+// file:line they are known at.
+func knownAlgorithms(db ssh.HostKeyCallback, addr string) (algos, types, at []string) {
 	if db == nil {
-		return nil
+		return nil, nil, nil
 	}
 	pub, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		return nil
+		return nil, nil, nil
 	}
 	probe, err := ssh.NewPublicKey(pub)
 	if err != nil {
-		return nil
+		return nil, nil, nil
 	}
 	var ke *knownhosts.KeyError
 	if err := db(addr, &net.TCPAddr{IP: net.IPv4zero}, probe); !errors.As(err, &ke) {
-		return nil
+		return nil, nil, nil
 	}
-	var algos []string
 	for _, w := range ke.Want {
 		for _, a := range algorithmsOf(w.Key.Type()) {
 			if !slices.Contains(algos, a) {
 				algos = append(algos, a)
 			}
 		}
+		if !slices.Contains(types, w.Key.Type()) {
+			types = append(types, w.Key.Type())
+		}
+		at = append(at, w.Filename+":"+strconv.Itoa(w.Line))
 	}
-	return algos
+	return algos, types, at
 }
 
 // algorithmsOf lists the signature algorithms a host key of type t signs

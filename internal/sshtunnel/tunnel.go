@@ -148,26 +148,12 @@ func (t *Tunnel) connect(ctx context.Context, via *ssh.Client, hop Hop, isJump b
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, ks.authError(hop)
 		case strings.Contains(err.Error(), "no common algorithm for host key"):
-			return nil, &HostKeyError{Host: hostOf(hop), hostName: hop.Host, port: hop.Port, Changed: true, KeyType: "none of " + strings.Join(algos, ", "), Fingerprint: "(no key of a known type offered)", KnownAt: hop.KnownHosts, File: first(hop.KnownHosts)}
+			return nil, hk.unoffered()
 		}
 		return nil, &Error{Msg: "SSH handshake with " + what + " failed", Err: trimSSH(err)}
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return ssh.NewClient(sc, chans, reqs), nil
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return "~/.ssh/known_hosts"
-	}
-	return s[0]
-}
-
-func hostOf(h Hop) string {
-	if h.Port == 22 {
-		return h.Host
-	}
-	return "[" + h.Host + "]:" + fmt.Sprint(h.Port)
 }
 
 // trimSSH drops x/crypto's "ssh: handshake failed: " prefixes.

@@ -2,12 +2,16 @@ package sshtunnel_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +100,36 @@ func newKeyPair(t *testing.T, dir string, passphrase string) string {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
 	return path
+}
+
+// startAgent runs an ssh-agent holding keys and returns its socket.
+func startAgent(t *testing.T, dir string, keys ...string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	for _, key := range keys {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			add := exec.Command("ssh-add", "-q", key)
+			add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+			out, err := add.CombinedOutput()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ssh-add: %v\n%s", err, out)
+			}
+			time.Sleep(50 * time.Millisecond) // the agent is starting; its socket appears when it listens
+		}
+	}
+	return sock
 }
 
 func TestTunnel(t *testing.T) {
@@ -204,6 +238,23 @@ func TestTunnel(t *testing.T) {
 		}
 	})
 
+	t.Run("a known key of a type the server no longer offers", func(t *testing.T) {
+		t.Parallel()
+		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		other, _ := ssh.NewPublicKey(&priv.PublicKey)
+		s := base()
+		s.KnownHosts = []string{writeFile(t, filepath.Join(t.TempDir(), "known_hosts"), "# one\n"+knownhosts.Line([]string{e.Addr}, other)+"\n")}
+		_, err := open(t, s, env(home(t)), sshtunnel.Options{})
+		var he *sshtunnel.HostKeyError
+		if !errors.As(err, &he) || !he.Changed {
+			t.Fatalf("err = %v, want a changed host key", err)
+		}
+		want := "refusing the SSH server [" + e.Host + "]:" + e.Addr[strings.LastIndexByte(e.Addr, ':')+1:] + ": it offers no ecdsa-sha2-nistp256 host key, the type " + s.KnownHosts[0] + ":2 holds for it: its keys have CHANGED (someone may be intercepting the connection); if the change is expected, remove the old key with `ssh-keygen -R '["
+		if !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("message %q, want %q…", err, want)
+		}
+	})
+
 	t.Run("hashed known_hosts entry", func(t *testing.T) {
 		t.Parallel()
 		line := knownhosts.HashHostname(knownhosts.Normalize(e.Addr)) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey(t, e, "bastion"))))
@@ -253,25 +304,7 @@ func TestTunnel(t *testing.T) {
 	t.Run("ssh-agent", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		sock := filepath.Join(dir, "agent.sock")
-		agent := exec.Command("ssh-agent", "-D", "-a", sock)
-		if err := agent.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			add := exec.Command("ssh-add", e.Key)
-			add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-			out, err := add.CombinedOutput()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("ssh-add: %v\n%s", err, out)
-			}
-			time.Sleep(50 * time.Millisecond) // the agent is starting; its socket appears when it listens
-		}
+		sock := startAgent(t, dir, e.Key)
 		vars := home(t)
 		vars["SSH_AUTH_SOCK"] = sock
 		s := base()
@@ -279,6 +312,25 @@ func TestTunnel(t *testing.T) {
 		tun := mustOpen(t, s, env(vars), sshtunnel.Options{})
 		if err := redisVia(t, tun, redisURL, 5*time.Second).Ping(context.Background()).Err(); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("named key offered before the agent's others", func(t *testing.T) {
+		t.Parallel()
+		// sshd gives up after MaxAuthTries (6) refused keys: an agent with
+		// more keys than that must not hide the one the settings name.
+		dir := t.TempDir()
+		var others []string
+		for range 7 {
+			others = append(others, newKeyPair(t, t.TempDir(), ""))
+		}
+		for name, keys := range map[string][]string{"the file": others, "its copy in the agent": append(others, e.Key)} {
+			vars := home(t)
+			vars["SSH_AUTH_SOCK"] = startAgent(t, filepath.Join(dir, strconv.Itoa(len(keys))), keys...)
+			s := base()
+			if _, err := open(t, s, env(vars), sshtunnel.Options{}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
 		}
 	})
 

@@ -156,6 +156,22 @@ func (s *SSHD) Kill(t testing.TB) {
 	}
 }
 
+// DropConnections kills (SIGKILL) the processes serving the sshd's
+// connections but not the listener: the clients see their connections
+// end, and a new connection is served as before (a bastion that restarted).
+func (s *SSHD) DropConnections(t testing.TB) {
+	t.Helper()
+	n := 0
+	for _, p := range descendants(s.pid) {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); err == nil && strings.HasPrefix(string(comm), "sshd") && syscall.Kill(p, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("sshd %s: no connection to drop", s.Addr)
+	}
+}
+
 // Freeze stops (SIGSTOP) the sshd and its connections' processes: the
 // kernel still acknowledges what the client sends, but nothing answers,
 // as with a bastion that hangs or a route that black-holes.

@@ -83,6 +83,11 @@ func Open(_ context.Context, u *url.URL, opts backends.Options) (backends.Backen
 		// other end: they are not the same machine's.
 		return nil, &backends.UnsupportedError{What: "a socket directory (http+unix:// of a directory) through a tunnel"}
 	}
+	if t.dnsHost != "" && opts.Dial != nil {
+		// The name would be resolved here, by this machine's DNS, while the
+		// workers are the far end's (a headless service inside the cluster).
+		return nil, &backends.UnsupportedError{What: "?workers=dns through a tunnel (list the workers' addresses instead)"}
+	}
 	return newPool(t, opts), nil
 }
 

@@ -138,6 +138,30 @@ func TestPoolURLForms(t *testing.T) {
 	}
 }
 
+// TestPoolThroughTunnel: through a tunnel the workers are the far end's; a
+// DNS name or a socket directory would be resolved or read on this machine.
+func TestPoolThroughTunnel(t *testing.T) {
+	dial := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no dial here") }
+	for raw, want := range map[string]string{
+		"http://app-headless:8000/_cache?workers=dns": "?workers=dns",
+		"http+unix://" + t.TempDir():                  "a socket directory",
+		"http://a:8000,b:8000/_cache":                 "",
+	} {
+		u, err := backends.ParseURL(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Open(context.Background(), u, backends.Options{Dial: dial})
+		var ue *backends.UnsupportedError
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", raw, err)
+		case want != "" && (!errors.As(err, &ue) || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want unsupported %q", raw, err, want)
+		}
+	}
+}
+
 // TestPoolOfWorkers: three real servers as one app's workers. Each keeps its
 // own copy: writes reach all, listings are the union, reads name the worker.
 func TestPoolOfWorkers(t *testing.T) {
