@@ -36,23 +36,23 @@ type HostKeyError struct {
 }
 
 func (e *HostKeyError) Error() string {
+	scan := "ssh-keyscan"
+	if e.port != 22 {
+		scan += " -p " + strconv.Itoa(e.port)
+	}
 	switch {
 	case len(e.Unoffered) > 0:
 		what := "the type"
 		if len(e.Unoffered) > 1 {
 			what = "the types"
 		}
-		return fmt.Sprintf("refusing the SSH server %s: it offers no %s host key, %s %s holds for it: its keys have CHANGED (someone may be intercepting the connection); if the change is expected, remove the old key with `ssh-keygen -R '%s' -f %s` and trust the new one",
-			e.Host, strings.Join(e.Unoffered, " or "), what, strings.Join(e.KnownAt, ", "), e.Host, e.File)
+		return fmt.Sprintf("refusing the SSH server %s: it offers no %s host key, %s %s holds for it: its keys have CHANGED (someone may be intercepting the connection); if the change is expected, remove the old key with `ssh-keygen -R '%s' -f %s`, then trust the new one with `%s %s >> %s`",
+			e.Host, strings.Join(e.Unoffered, " or "), what, strings.Join(e.KnownAt, ", "), e.Host, e.File, scan, e.hostName, e.File)
 	case e.Revoked:
 		return fmt.Sprintf("refusing the SSH server %s: its %s host key %s is marked @revoked in %s", e.Host, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "))
 	case e.Changed:
-		return fmt.Sprintf("refusing the SSH server %s: its host key has CHANGED (someone may be intercepting the connection): it now shows %s %s, and %s holds another; if the change is expected, remove the old key with `ssh-keygen -R '%s' -f %s` and trust the new one",
-			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "), e.Host, e.File)
-	}
-	scan := "ssh-keyscan"
-	if e.port != 22 {
-		scan += " -p " + strconv.Itoa(e.port)
+		return fmt.Sprintf("refusing the SSH server %s: its host key has CHANGED (someone may be intercepting the connection): it now shows %s %s, and %s holds another; if the change is expected, remove the old key with `ssh-keygen -R '%s' -f %s`, then trust the new one with `%s %s >> %s`",
+			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "), e.Host, e.File, scan, e.hostName, e.File)
 	}
 	return fmt.Sprintf("refusing the SSH server %s: its host key is not in %s: it shows %s %s; if that is the server's key (compare with `ssh-keygen -lf` on the server), trust it with `%s %s >> %s`",
 		e.Host, e.File, e.KeyType, e.Fingerprint, scan, e.hostName, e.File)

@@ -231,7 +231,8 @@ func TestTunnel(t *testing.T) {
 		if !errors.As(err, &he) || !he.Changed {
 			t.Fatalf("err = %v, want a changed host key", err)
 		}
-		for _, want := range []string{"CHANGED", "intercepting", ssh.FingerprintSHA256(hostKey(t, e, "bastion")), "ssh-keygen -R '[" + e.Host + "]:", s.KnownHosts[0] + ":1"} {
+		for _, want := range []string{"CHANGED", "intercepting", ssh.FingerprintSHA256(hostKey(t, e, "bastion")), "ssh-keygen -R '[" + e.Host + "]:", s.KnownHosts[0] + ":1",
+			"then trust the new one with `ssh-keyscan -p " + e.Addr[strings.LastIndexByte(e.Addr, ':')+1:] + " " + e.Host + " >> " + s.KnownHosts[0] + "`"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("message lacks %q: %v", want, err)
 			}
