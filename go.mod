@@ -23,6 +23,7 @@ require (
 	github.com/charmbracelet/x/exp/teatest/v2 v2.0.0-20260823001701-96af6d2cb5f6
 	github.com/kevinburke/ssh_config v1.6.0 // why: --ssh honours ~/.ssh/config (Host patterns, HostName, User, Port, IdentityFile, ProxyJump) as ssh does
 	golang.org/x/crypto v0.59.0 // why: SSH tunnels (ssh, ssh/agent, ssh/knownhosts): the Go team's client; no stdlib SSH
+	golang.org/x/sys v0.50.0 // why: O_PATH, to dial the very worker socket that was checked (syscall has no O_PATH)
 )
 
 require (
@@ -48,6 +49,5 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/tools v0.26.0 // indirect
 )

@@ -64,7 +64,7 @@ func (p *Pool) Members(ctx context.Context) ([]backends.Member, error) {
 	if p.members != nil {
 		return p.members, nil
 	}
-	urls, err := p.resolve(ctx)
+	urls, owners, err := p.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (p *Pool) Members(ctx context.Context) ([]backends.Member, error) {
 		opts := p.opts
 		display := m.base
 		if p.t.dir != "" {
-			opts.Dial = checkedUnixDial(p.opts.Dialer(p.opts.Timeout))
+			opts.Dial = checkedUnixDial(p.opts.Dialer(p.opts.Timeout), owners)
 		}
 		if m.to != nil {
 			display = m.name
@@ -87,14 +87,17 @@ func (p *Pool) Members(ctx context.Context) ([]backends.Member, error) {
 	return p.members, nil
 }
 
-func (p *Pool) resolve(ctx context.Context) ([]memberURL, error) {
+// resolve names the workers; owners is who may own a socket directory's
+// sockets (nil for the other forms).
+func (p *Pool) resolve(ctx context.Context) (urls []memberURL, owners *socketOwners, err error) {
 	switch {
 	case p.t.dir != "":
 		return socketMembers(p.t.dir, p.t.path, p.warn)
 	case p.t.dnsHost != "":
-		return p.lookup(ctx)
+		urls, err = p.lookup(ctx)
+		return urls, nil, err
 	}
-	return p.t.members, nil
+	return p.t.members, nil, nil
 }
 
 // lookup resolves the DNS name (a headless service) to its addresses, each
