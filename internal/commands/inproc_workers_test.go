@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,33 @@ func TestInprocWorkersInvalidate(t *testing.T) {
 	k := run(pipe, "keys")
 	if k.code != 1 || k.out() != "keep\n" || !strings.Contains(k.err(), "listed on 3 of 4 workers; "+strings.TrimPrefix(dead, "http://")+": cannot reach") {
 		t.Fatalf("keys with a dead worker: exit %d %q %q", k.code, k.out(), k.err())
+	}
+}
+
+// TestInprocWorkersRestore: an invalidate --backup of every worker, then a
+// worker that filled its cache again: restore writes the key back to the
+// workers that lost it, leaves the copy of the one that holds it, and counts
+// the key once.
+func TestInprocWorkersRestore(t *testing.T) {
+	cs, url := workerPool(t)
+	for _, c := range cs {
+		c.seed(t, "page:/", "old")
+	}
+	run := func(args ...string) *memRun {
+		return cs[0].runIn(t, pipe, nil, "", append([]string{"-u", url}, args...)...)
+	}
+	file := filepath.Join(t.TempDir(), "b.jsonl")
+	if r := run("invalidate", "page:*", "--yes", "--backup", file); r.code != 0 {
+		t.Fatalf("invalidate: exit %d\n%s", r.code, r.err())
+	}
+	cs[1].seed(t, "page:/", "fresh")
+	r := run("restore", file, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.out(), `"restored":1,"kept":2`) {
+		t.Fatalf("restore: exit %d\n%s\n%s", r.code, r.out(), r.err())
+	}
+	for i, want := range []string{"old", "fresh", "old"} {
+		if e, ok := cs[i].entry(t, "page:/"); !ok || string(e.Value) != want {
+			t.Fatalf("worker %d holds %q (%v), want %q", i, e.Value, ok, want)
+		}
 	}
 }

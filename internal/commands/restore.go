@@ -168,7 +168,7 @@ func (rs *restorer) start(ctx context.Context, e *dumpfile.Entry) (bool, error) 
 		}
 		rs.n.FarFuture++
 	}
-	if !rs.replace {
+	if _, workers := rs.b.(backends.ReplicaSet); !rs.replace && !workers {
 		_, err := rs.b.TTL(ctx, e.Key)
 		if err == nil {
 			rs.n.Kept++
@@ -208,22 +208,60 @@ func (rs *restorer) entry(ctx context.Context, e *dumpfile.Entry) error {
 	if ok, err := rs.start(ctx, e); !ok || err != nil {
 		return err
 	}
-	var err error
-	fs, hasFlags := rs.b.(backends.FlagSetter)
-	switch {
-	case e.Flags != nil && hasFlags:
-		err = fs.SetFlags(ctx, e.Key, e.Value, *e.Flags, ttlOf(e))
-	default:
-		if fset, ok := rs.b.(backends.FormatSetter); ok {
-			err = fset.SetFormat(ctx, e.Key, e.Value, ttlOf(e), storedFormat("raw", e.Value))
-		} else {
-			err = rs.b.Set(ctx, e.Key, e.Value, ttlOf(e))
-		}
+	if set, ok := rs.b.(backends.ReplicaSet); ok && !rs.replace {
+		return rs.onWorkers(ctx, set, e)
 	}
-	if err != nil {
+	if err := setEntry(ctx, rs.b, e); err != nil {
 		return fmt.Errorf("%s: %w", textesc.Key(e.Key), err)
 	}
 	rs.n.Restored++
+	return nil
+}
+
+// setEntry writes a string entry to b, with its flags or format.
+func setEntry(ctx context.Context, b backends.Backend, e *dumpfile.Entry) error {
+	if fs, ok := b.(backends.FlagSetter); ok && e.Flags != nil {
+		return fs.SetFlags(ctx, e.Key, e.Value, *e.Flags, ttlOf(e))
+	}
+	if fset, ok := b.(backends.FormatSetter); ok {
+		return fset.SetFormat(ctx, e.Key, e.Value, ttlOf(e), storedFormat("raw", e.Value))
+	}
+	return b.Set(ctx, e.Key, e.Value, ttlOf(e))
+}
+
+// onWorkers writes a string entry, without --replace, to each worker of a
+// replica set that does not hold its key: a worker that holds it keeps its
+// copy, the others get the line's (a key one worker kept is not "kept" on
+// the workers that lost it). Restored when some worker got it, kept when
+// every worker held it; a worker that fails makes it a PartialError.
+func (rs *restorer) onWorkers(ctx context.Context, set backends.ReplicaSet, e *dumpfile.Entry) error {
+	ms, err := set.Members(ctx)
+	if err != nil {
+		return err
+	}
+	stored := 0
+	var failed []backends.MemberError
+	for _, m := range ms {
+		_, err := m.Backend.TTL(ctx, e.Key)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, backends.ErrNotFound) {
+			if err = setEntry(ctx, m.Backend, e); err == nil {
+				stored++
+				continue
+			}
+		}
+		failed = append(failed, backends.MemberError{Name: m.Name, Err: err})
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%s: %w", textesc.Key(e.Key), &backends.PartialError{What: "restored", Done: len(ms) - len(failed), All: len(ms), Failed: failed})
+	}
+	if stored > 0 {
+		rs.n.Restored++
+	} else {
+		rs.n.Kept++
+	}
 	return nil
 }
 

@@ -64,6 +64,11 @@ type Options struct {
 	// Sleep waits d, or until ctx is done (tests: a fake clock with Now);
 	// nil waits on a timer. --rate waits through it.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// pacing, when set, is a Rate schedule shared with other runs: the
+	// workers of a replica set, run one after another, keep one total rate
+	// (each run's first batch would otherwise go at once).
+	pacing *schedule
 }
 
 // DefaultRecoverWait is how long a run waits for a failover to finish (a

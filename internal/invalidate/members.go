@@ -24,8 +24,10 @@ func runMembers(ctx context.Context, rs backends.ReplicaSet, opts Options, sum *
 	}
 	sum.Workers = true
 	var failed []backends.MemberError
+	pacing := &schedule{}
 	for _, m := range ms {
 		mo := opts
+		mo.pacing = pacing
 		if opts.Max > 0 {
 			if mo.Max = opts.Max - sum.Deleted - sum.Unconfirmed; mo.Max <= 0 {
 				break

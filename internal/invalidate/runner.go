@@ -55,8 +55,7 @@ type runner struct {
 	// go on, but delete again only keys the run had deleted (see afterMax).
 	capped atomic.Bool
 
-	paceMu sync.Mutex
-	paced  time.Time // when the deletions granted so far may have happened at Rate
+	pacing *schedule // the slots of Rate, shared by the workers of a replica set
 
 	beforeMu sync.Mutex // Before (the backup) is called for one batch at a time
 	// beforeErr is the backup's failure, under beforeMu: once the backup
@@ -72,7 +71,10 @@ func newRunner(b backends.Backend, opts Options, sum *Summary, now func() time.T
 	if opts.RecoverWait <= 0 {
 		opts.RecoverWait = DefaultRecoverWait
 	}
-	r := &runner{b: b, opts: opts, sum: sum, now: now, start: start, sleep: opts.Sleep}
+	r := &runner{b: b, opts: opts, sum: sum, now: now, start: start, sleep: opts.Sleep, pacing: opts.pacing}
+	if r.pacing == nil {
+		r.pacing = &schedule{}
+	}
 	if r.sleep == nil {
 		r.sleep = sleep
 	}
@@ -497,18 +499,24 @@ func (r *runner) pace(ctx context.Context, n int) error {
 		return nil
 	}
 	per := time.Duration(n) * time.Second / time.Duration(r.opts.Rate)
-	r.paceMu.Lock()
+	r.pacing.mu.Lock()
 	now := r.now()
-	at := r.paced
+	at := r.pacing.next
 	if at.Before(now) {
 		at = now
 	}
-	r.paced = at.Add(per)
-	r.paceMu.Unlock()
+	r.pacing.next = at.Add(per)
+	r.pacing.mu.Unlock()
 	if wait := at.Sub(now); wait > 0 {
 		return r.sleep(ctx, wait)
 	}
 	return nil
+}
+
+// schedule is when the deletions granted so far may have happened at Rate.
+type schedule struct {
+	mu   sync.Mutex
+	next time.Time
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

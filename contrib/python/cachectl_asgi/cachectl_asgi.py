@@ -39,6 +39,7 @@ import os
 import pickle
 import re
 import secrets
+import socket
 import stat
 import time
 from collections import OrderedDict
@@ -1811,9 +1812,7 @@ _REASONS = {
 
 def _socket_name() -> str:
     """``<hostname>-<pid>.sock``, the hostname reduced to safe characters."""
-    import socket as _socket
-
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", _socket.gethostname()) or "host"
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()) or "host"
     return "%s-%d.sock" % (host[:64], os.getpid())
 
 
@@ -1825,6 +1824,21 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, someone else's
         return True
     return True
+
+
+def _refuses(path: str) -> bool:
+    """Whether nobody listens on the socket at path (a dead worker's)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(1.0)
+    try:
+        s.connect(path)
+    except ConnectionRefusedError:
+        return True
+    except OSError:  # busy, gone, not ours to reach: not known to be dead
+        return False
+    finally:
+        s.close()
+    return False
 
 
 def _is_socket(path: str) -> bool:
@@ -1852,10 +1866,11 @@ class WorkerSocket:
     all of them (``?path=`` is not needed: the app is served at ``/``).
 
     The directory is created 0700 when missing; the socket is made ``mode``
-    (0600; 0660 to let the group in) and removed on exit. Sockets left in the
-    directory by dead processes of this host (same hostname, pid gone) are
-    removed at start; cachectl reports any other socket that refuses as a dead
-    worker. Nothing but sockets is ever removed.
+    (0600; 0660 to let the group in) before it appears under its name, and
+    removed on exit. Sockets left in the directory by dead processes of this
+    host (same hostname; pid gone, or nobody listening: a restarted container
+    reuses pids) are removed at start; cachectl reports any other socket that
+    refuses as a dead worker. Nothing but sockets is ever removed.
 
     The server is a small HTTP/1.1 one on asyncio streams, for this app:
     ``Content-Length`` bodies only (chunked ones get 501), bounded heads,
@@ -1878,12 +1893,13 @@ class WorkerSocket:
     async def __aenter__(self) -> "WorkerSocket":
         self._prepare_directory()
         self._clean_stale()
-        self._server = await asyncio.start_unix_server(self._serve, path=self.path)
-        # The directory is 0700 (or the app's own), so nobody else can reach
-        # the socket before its mode is set.
-        os.chmod(self.path, self.mode)
-        st = os.lstat(self.path)
-        self._ident = (st.st_dev, st.st_ino)
+        sock = self._listen()
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+        except BaseException:
+            sock.close()
+            self._remove_own()
+            raise
         log.info("cachectl_asgi: serving the cache on %s", self.path)
         return self
 
@@ -1908,17 +1924,49 @@ class WorkerSocket:
             if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
                 log.warning("cachectl_asgi: %s is writable by every user; give the workers a directory of their own", self.directory)
 
+    def _listen(self) -> socket.socket:
+        """A listening socket at self.path, never seen there before it listens
+        with its mode: bound under a temporary name (not ``*.sock``), then
+        renamed into place, so a ``*.sock`` that refuses is a dead worker's."""
+        tmp = os.path.join(self.directory, ".%s.%s.tmp" % (os.path.basename(self.path), secrets.token_hex(4)))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                # Linux gives the bound file this mode (less the umask): no
+                # moment with a looser one, whatever the directory.
+                os.fchmod(sock.fileno(), self.mode)
+            except OSError:
+                pass
+            sock.bind(tmp)
+            try:
+                os.chmod(tmp, self.mode)
+                sock.listen(100)
+                st = os.lstat(tmp)
+                os.rename(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except BaseException:
+            sock.close()
+            raise
+        self._ident = (st.st_dev, st.st_ino)
+        return sock
+
     def _clean_stale(self) -> None:
-        """Removes this host's sockets whose process is gone; refuses to take
-        the place of a live one or of anything that is not a socket."""
+        """Removes this host's sockets whose process is gone, or that refuse
+        connections (their pid taken by another process since); refuses to
+        take the place of a live one or of anything that is not a socket."""
         own_host = _socket_name().rsplit("-", 1)[0]
         for entry in os.listdir(self.directory):
             m = re.fullmatch(r"(.+)-(\d+)\.sock", entry)
             path = os.path.join(self.directory, entry)
             if m is None or m.group(1) != own_host or not _is_socket(path):
                 continue
-            if path == self.path or not _pid_alive(int(m.group(2))):
-                os.unlink(path)
+            if path == self.path or not _pid_alive(int(m.group(2))) or _refuses(path):
+                try:
+                    os.unlink(path)
+                except (FileNotFoundError, PermissionError) as e:  # gone, or another user's
+                    log.warning("cachectl_asgi: could not remove the stale socket %s: %s", path, e)
         if os.path.lexists(self.path):
             raise FileExistsError("%s exists and is not a stale socket; not replacing it" % self.path)
 

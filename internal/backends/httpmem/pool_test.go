@@ -509,3 +509,31 @@ func TestSocketDirectory(t *testing.T) {
 		t.Fatalf("one socket: %q, %v", keys, err)
 	}
 }
+
+// TestPoolInvalidateRate: --rate is a total over the workers, which are run
+// one after another: a worker's first batch waits its turn as any other.
+func TestPoolInvalidateRate(t *testing.T) {
+	ws := tcpWorkers(t, 3)
+	b := openPool(t, fmt.Sprintf("http://%s,%s,%s/_cache", ws[0].addr, ws[1].addr, ws[2].addr), "", nil)
+	for _, w := range ws {
+		w.store.Set("user:1", []byte("x"), 0, "")
+		w.store.Set("user:2", []byte("x"), 0, "")
+	}
+	// A fake clock: sleeping moves it on, so the waits add up exactly.
+	var mu sync.Mutex
+	now := time.Unix(1e9, 0)
+	var slept time.Duration
+	opts := invalidate.Options{Patterns: []string{"user:*"}, Rate: 2, Batch: 2,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+		Sleep: func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			now, slept = now.Add(d), slept+d
+			return nil
+		}}
+	sum, err := invalidate.Run(context.Background(), b, opts)
+	// 6 deletions at 2 a second: the batches at 0s, 1s and 2s.
+	if err != nil || sum.Deleted != 6 || slept != 2*time.Second {
+		t.Fatalf("deleted %d, waited %v (want 2s), %v", sum.Deleted, slept, err)
+	}
+}

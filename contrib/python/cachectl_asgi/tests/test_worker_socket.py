@@ -116,7 +116,14 @@ class WorkerSocketTest(unittest.IsolatedAsyncioTestCase):
 
         dead = dead_pid()
         leave_socket("%s-%d.sock" % (host, dead))  # ours, dead: removed
-        leave_socket("%s-%d.sock" % (host, os.getppid()))  # ours, alive: kept
+        # Ours, its pid taken by another process since, nobody listening:
+        # removed (cachectl would report it as a dead worker for ever).
+        leave_socket("%s-1.sock" % host)
+        # Ours, alive and listening: kept.
+        live = socket.socket(socket.AF_UNIX)
+        self.addCleanup(live.close)
+        live.bind(os.path.join(self.dir, "%s-%d.sock" % (host, os.getppid())))
+        live.listen(1)
         leave_socket("otherhost-%d.sock" % dead)  # another host's: not ours to judge
         plain = "%s-%d.sock" % (host, dead_pid())
         with open(os.path.join(self.dir, plain), "w") as f:
@@ -124,10 +131,11 @@ class WorkerSocketTest(unittest.IsolatedAsyncioTestCase):
         async with worker_socket(self.app, self.dir):
             left = sorted(os.listdir(self.dir))
         self.assertNotIn("%s-%d.sock" % (host, dead), left)
+        self.assertNotIn("%s-1.sock" % host, left)
         self.assertIn("%s-%d.sock" % (host, os.getppid()), left)
         self.assertIn("otherhost-%d.sock" % dead, left)
         self.assertIn(plain, left)
-        self.assertEqual(len(left), 4)  # with this worker's own
+        self.assertEqual(len(left), 4, left)  # with this worker's own, and no temporary name
 
         # A file of another kind under this worker's own name is not replaced.
         mine = os.path.join(self.dir, cachectl_asgi._socket_name())
