@@ -133,6 +133,7 @@ func (b *Backend) profile(ctx context.Context, o backends.ProfileOptions, worker
 	if o.Note == nil {
 		o.Note = func(string) {}
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	run := &profileRun{b: b, o: o}
@@ -197,6 +198,10 @@ func (b *Backend) profile(ctx context.Context, o backends.ProfileOptions, worker
 	}
 	errMu.Lock()
 	defer errMu.Unlock()
+	if firstErr == nil {
+		// Cancelled after the last page was profiled: still not all of it.
+		return parent.Err()
+	}
 	return firstErr
 }
 

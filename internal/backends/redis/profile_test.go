@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -173,5 +174,84 @@ func TestProfileKeysOnTheCluster(t *testing.T) {
 		if len(perNode) != 3 {
 			t.Errorf("read from replicas %v: keys on %d nodes: %v", rfr, len(perNode), perNode)
 		}
+	}
+}
+
+// TestProfileKeysBehindSentinel: the master's keys, named by the master;
+// with ReadFromReplicas the replica's copy, named by the replica.
+func TestProfileKeysBehindSentinel(t *testing.T) {
+	env := testenv.Sentinel(t)
+	b := openURL(t, env.URL, backends.Options{SentinelPassword: env.SentinelPassword})
+	ctx := context.Background()
+	p := uniquePrefix(t)
+	for i := range 20 {
+		if err := b.Set(ctx, fmt.Sprintf("%s%d", p, i), []byte("v"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range 20 {
+			b.Delete(context.Background(), fmt.Sprintf("%s%d", p, i))
+		}
+	})
+	got, _ := collect(t, b, p+"*", backends.ProfileOptions{})
+	if len(got) != 20 {
+		t.Fatalf("%d keys", len(got))
+	}
+	for k, kp := range got {
+		if kp.Server != env.DataAddrs[0] || kp.Bytes <= 0 {
+			t.Fatalf("%s: %+v (master %s)", k, kp, env.DataAddrs[0])
+		}
+	}
+	rb := openURL(t, env.URL, backends.Options{SentinelPassword: env.SentinelPassword, ReadFromReplicas: true})
+	// The replica catches up asynchronously: wait for its copy.
+	replica := testenv.RedisClient(t, "redis://"+env.User+":"+env.Password+"@"+env.DataAddrs[1])
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		n, err := replica.Exists(ctx, fmt.Sprintf("%s%d", p, 19)).Result()
+		if err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica never got the keys")
+		}
+		time.Sleep(20 * time.Millisecond) // polling replication; nothing to wait on
+	}
+	got, _ = collect(t, rb, p+"*", backends.ProfileOptions{})
+	for k, kp := range got {
+		if kp.Server != env.DataAddrs[1] {
+			t.Fatalf("%s: %+v, want the replica %s", k, kp, env.DataAddrs[1])
+		}
+	}
+	if len(got) != 20 {
+		t.Fatalf("replica: %d keys", len(got))
+	}
+}
+
+// TestProfileKeysStopsWhenCancelled: a cancellation (Ctrl-C) stops the
+// listing and the pipelines in flight, and is what ProfileKeys returns.
+func TestProfileKeysStopsWhenCancelled(t *testing.T) {
+	dbURL := testenv.RedisURL(t)
+	c := testenv.RedisClient(t, dbURL)
+	ctx := context.Background()
+	if _, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i := range 20000 {
+			p.Set(ctx, fmt.Sprintf("k%d", i), "v", 0)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := openURL(t, dbURL, backends.Options{ScanCount: 100})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := 0
+	err := backends.ProfileKeys(cctx, b, "*", backends.ProfileOptions{}, func(ps []backends.KeyProfile) error {
+		if pages++; pages == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || pages != 2 {
+		t.Fatalf("err %v after %d pages", err, pages)
 	}
 }
