@@ -120,6 +120,13 @@ func profileMembers(ctx context.Context, rs ReplicaSet, pattern string, o Profil
 	return nil
 }
 
+// Heads read through Inspect: values up to maxHeadValue bytes (as the
+// listing sizes them), headBatch keys at a time.
+const (
+	maxHeadValue = 64 << 10
+	headBatch    = 100
+)
+
 // profileListing profiles one server (or pool) through its listing and
 // Inspect; server, when set, names every key's holder.
 func profileListing(ctx context.Context, b Backend, server, pattern string, o ProfileOptions, fn func([]KeyProfile) error) error {
@@ -131,24 +138,26 @@ func profileListing(ctx context.Context, b Backend, server, pattern string, o Pr
 		var keys []string
 		base := seen.Add(int64(len(ps))) - int64(len(ps))
 		for i := range ps {
-			if ps[i].Hint == "" && ps[i].Type == "string" && o.WantsHead(base+int64(i)) {
+			// A server that sends only whole values (memcached) is asked
+			// for none too big, a few at a time, so memory stays bounded.
+			if ps[i].Hint == "" && ps[i].Type == "string" && ps[i].Bytes <= maxHeadValue && o.WantsHead(base+int64(i)) {
 				idx = append(idx, i)
 				keys = append(keys, ps[i].Key)
 			}
 		}
-		if len(keys) == 0 {
-			return nil
-		}
-		infos, err := b.Inspect(ctx, keys)
-		if err != nil {
-			return err
-		}
-		for j, ki := range infos {
-			p := &ps[idx[j]]
-			if ki.Missing {
-				continue
+		for start := 0; start < len(keys); start += headBatch {
+			end := min(start+headBatch, len(keys))
+			infos, err := b.Inspect(ctx, keys[start:end])
+			if err != nil {
+				return err
 			}
-			p.Head, p.HeadComplete, p.Hint = clip(ki.Prefix, o.HeadBytes), !ki.Partial && len(ki.Prefix) <= o.HeadBytes, ki.Hint
+			for j, ki := range infos {
+				p := &ps[idx[start+j]]
+				if ki.Missing {
+					continue
+				}
+				p.Head, p.HeadComplete, p.Hint = clip(ki.Prefix, o.HeadBytes), !ki.Partial && len(ki.Prefix) <= o.HeadBytes, ki.Hint
+			}
 		}
 		return nil
 	}
