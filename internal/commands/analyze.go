@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -266,10 +267,37 @@ func (an *analysis) item(p backends.KeyProfile) analyze.Item {
 			head = p.Head
 		}
 		if t, ok := an.prof.Recognize(p.Key, head); ok {
+			if t.What == "response" && (t.Framework == "litestar" || t.Framework == "starlite") {
+				t.Name = routeShape(t.Name)
+			}
 			it.Target = analyze.TargetKey{Framework: t.Framework, What: t.What, Name: t.Name}
 		}
 	}
 	return it
+}
+
+// routeShape names a cached response by its route and the names of its
+// query parameters, not their values, so that the pages of one route add
+// up: "GET /itemspage=11&size=20" is "GET /itemspage=*&size=*". (The keys
+// glue path and query together, so where the path ends is not known.)
+func routeShape(name string) string {
+	i := strings.LastIndex(name, "/")
+	if i < 0 || !strings.Contains(name[i:], "=") {
+		return name
+	}
+	var b strings.Builder
+	b.WriteString(name[:i])
+	for j, part := range strings.Split(name[i:], "&") {
+		if j > 0 {
+			b.WriteByte('&')
+		}
+		k, _, ok := strings.Cut(part, "=")
+		b.WriteString(k)
+		if ok {
+			b.WriteString("=*")
+		}
+	}
+	return b.String()
 }
 
 // addTypes asks the types of the biggest keys, which the listing left out

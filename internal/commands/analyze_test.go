@@ -476,3 +476,17 @@ func TestAnalyzeOutputOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteShape(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET /itemspage=11&size=20": "GET /itemspage=*&size=*",
+		"GET /items":                "GET /items",
+		"GET /a/b/cq=1":             "GET /a/b/cq=*",
+		"(2.0) /search=x%2Fy":       "(2.0) /search=*",
+		"GET /x&y":                  "GET /x&y",
+	} {
+		if got := routeShape(in); got != want {
+			t.Errorf("routeShape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
