@@ -18,6 +18,11 @@ const (
 	DefaultTop       = 10
 	DefaultCapacity  = 10000
 	DefaultDelimiter = ":"
+	// maxNodes bounds the per-node totals kept; past it, further nodes are
+	// summed under OtherNodes (a pool or cluster names its own, but a
+	// hostile one could name many).
+	maxNodes   = 1024
+	OtherNodes = "(other nodes)"
 	// maxPrefix bounds the bytes of a prefix kept in the table: a key made
 	// of a megabyte before its first delimiter must not cost a megabyte
 	// per row.
@@ -53,14 +58,38 @@ type Item struct {
 	Key   string
 	Type  string // "string", "hash", … ("" when unknown)
 	Bytes int64  // the server's accounting, else the value's size; <0 unknown
+	// LengthSized: Bytes is the value's length, not the server's accounting.
+	LengthSized bool
 	// TTL: HasTTL with Remaining; TTLUnknown when the server cannot say.
 	HasTTL     bool
 	Remaining  time.Duration
 	TTLUnknown bool
 	Format     string // from the value's first bytes; "" when not read
-	// Target names the framework target the key belongs to ("" for none):
+	// Target is the framework target the key belongs to (zero for none):
 	// an aiocache function, a Litestar route, a Django page.
-	Target string
+	Target TargetKey
+	// Node names the server holding the key where there are several ("" for
+	// a lone server); each gets totals of its own.
+	Node string
+}
+
+// TargetKey names a framework target as the profile recognised it.
+type TargetKey struct {
+	Framework, What, Name string
+}
+
+func (t TargetKey) zero() bool { return t == TargetKey{} }
+
+// The target table keys its rows by the three names joined with a byte no
+// framework name holds.
+func (t TargetKey) row() string { return t.Framework + "\x00" + t.What + "\x00" + t.Name }
+
+func targetOf(row string) TargetKey {
+	f := strings.SplitN(row, "\x00", 3)
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	return TargetKey{Framework: f[0], What: f[1], Name: f[2]}
 }
 
 // TTLBuckets is the TTL distribution.
@@ -99,12 +128,20 @@ type Totals struct {
 	Formats map[string]int64 `json:"formats"`
 	// UnknownBytes counts keys whose size the server did not report.
 	UnknownBytes int64 `json:"unknown_bytes,omitempty"`
+	// LengthSized counts keys whose bytes are their value's length rather
+	// than the server's accounting (no MEMORY permission, HTTP caches).
+	LengthSized int64 `json:"length_sized,omitempty"`
+	// FormatKeys counts the keys whose format was told: Formats sums to it.
+	FormatKeys int64 `json:"format_keys"`
 }
 
 func (t *Totals) add(it Item) {
 	t.Keys++
 	if it.Bytes >= 0 {
 		t.Bytes += it.Bytes
+		if it.LengthSized {
+			t.LengthSized++
+		}
 	} else {
 		t.UnknownBytes++
 	}
@@ -117,6 +154,7 @@ func (t *Totals) add(it Item) {
 			t.Formats = map[string]int64{}
 		}
 		t.Formats[it.Format]++
+		t.FormatKeys++
 	}
 }
 
@@ -132,6 +170,8 @@ type Prefix struct {
 
 // Target is one row of the framework-target table.
 type Target struct {
+	Framework   string `json:"framework"`
+	What        string `json:"what"`
 	Name        string `json:"name"`
 	Keys        int64  `json:"keys"`
 	Bytes       int64  `json:"bytes"`
@@ -156,6 +196,13 @@ type Analyzer struct {
 	prefixes *Heavy
 	targets  *Heavy
 	biggest  bigHeap
+	nodes    map[string]*Totals
+}
+
+// Node is the totals of one server.
+type Node struct {
+	Address string `json:"address"`
+	Totals
 }
 
 // New returns an empty Analyzer.
@@ -177,18 +224,37 @@ func (a *Analyzer) Add(it Item) {
 		}
 		end += i + len(a.opts.Delimiter)
 		rest = rest[i+len(a.opts.Delimiter):]
-		p := it.Key[:end]
-		if len(p) > maxPrefix {
-			p = p[:maxPrefix]
-		}
-		a.prefixes.Add(strings.Clone(p), depth, b, noTTL)
+		a.prefixes.Add(clip(it.Key[:end]), depth, b, noTTL)
 	}
-	if it.Target != "" {
-		a.targets.Add(it.Target, 0, b, noTTL)
+	if !it.Target.zero() {
+		t := it.Target
+		t.Framework, t.What, t.Name = clip(t.Framework), clip(t.What), clip(t.Name)
+		a.targets.Add(t.row(), 0, b, noTTL)
+	}
+	if it.Node != "" {
+		a.node(clip(it.Node)).add(it)
 	}
 	if it.Bytes >= 0 {
 		a.biggest.offer(it, a.opts.Top)
 	}
+}
+
+func (a *Analyzer) node(name string) *Totals {
+	if a.nodes == nil {
+		a.nodes = map[string]*Totals{}
+	}
+	t, ok := a.nodes[name]
+	if !ok {
+		if len(a.nodes) >= maxNodes {
+			name = OtherNodes
+			if t, ok = a.nodes[name]; ok {
+				return t
+			}
+		}
+		t = &Totals{}
+		a.nodes[strings.Clone(name)] = t
+	}
+	return t
 }
 
 // Totals returns the figures so far.
@@ -203,6 +269,8 @@ type Result struct {
 	// PrefixesApproximate: the table overflowed, so some rows (marked)
 	// over-count and small prefixes may be missing.
 	PrefixesApproximate bool `json:"prefixes_approximate"`
+	// Nodes are the totals of each server, by address, when keys named one.
+	Nodes []Node `json:"nodes,omitempty"`
 }
 
 // Result returns a snapshot; the Analyzer can go on.
@@ -226,14 +294,24 @@ func (a *Analyzer) Result() Result {
 		return strings.Compare(x.Prefix, y.Prefix)
 	})
 	for _, row := range a.targets.Rows() {
-		r.Targets = append(r.Targets, Target{Name: row.Name, Keys: row.Keys, Bytes: row.Bytes, NoTTL: row.NoTTL, Approximate: row.Error > 0})
+		t := targetOf(row.Name)
+		r.Targets = append(r.Targets, Target{Framework: t.Framework, What: t.What, Name: t.Name, Keys: row.Keys, Bytes: row.Bytes, NoTTL: row.NoTTL, Approximate: row.Error > 0})
 	}
 	slices.SortFunc(r.Targets, func(x, y Target) int {
 		if c := cmpDesc(x.Bytes, y.Bytes); c != 0 {
 			return c
 		}
-		return strings.Compare(x.Name, y.Name)
+		if c := cmpDesc(x.Keys, y.Keys); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Framework+"\x00"+x.What+"\x00"+x.Name, y.Framework+"\x00"+y.What+"\x00"+y.Name)
 	})
+	for name, t := range a.nodes {
+		n := Node{Address: name, Totals: *t}
+		n.Formats = cloneMap(t.Formats)
+		r.Nodes = append(r.Nodes, n)
+	}
+	slices.SortFunc(r.Nodes, func(x, y Node) int { return strings.Compare(x.Address, y.Address) })
 	r.Biggest = a.biggest.sorted()
 	if r.Prefixes == nil {
 		r.Prefixes = []Prefix{}
@@ -242,6 +320,14 @@ func (a *Analyzer) Result() Result {
 		r.Biggest = []Big{}
 	}
 	return r
+}
+
+// clip bounds a name kept in a table to maxPrefix bytes.
+func clip(s string) string {
+	if len(s) > maxPrefix {
+		return s[:maxPrefix]
+	}
+	return s
 }
 
 func cmpDesc(a, b int64) int {
@@ -255,6 +341,9 @@ func cmpDesc(a, b int64) int {
 }
 
 func cloneMap(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
 		out[k] = v

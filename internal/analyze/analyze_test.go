@@ -115,11 +115,54 @@ func TestAnalyzerPrefixesAreBounded(t *testing.T) {
 
 func TestAnalyzerTargets(t *testing.T) {
 	a := New(Options{})
-	a.Add(Item{Key: "app.svcget_user(1,)[]", Bytes: 10, Target: "app.svc.get_user"})
-	a.Add(Item{Key: "app.svcget_user(2,)[]", Bytes: 30, Target: "app.svc.get_user", HasTTL: true, Remaining: time.Minute})
-	a.Add(Item{Key: "app.svclist()[]", Bytes: 5, Target: "app.svc.list"})
+	a.Add(Item{Key: "app.svcget_user(1,)[]", Bytes: 10, Target: TargetKey{"aiocache", "cached result", "app.svc.get_user"}})
+	a.Add(Item{Key: "app.svcget_user(2,)[]", Bytes: 30, Target: TargetKey{"aiocache", "cached result", "app.svc.get_user"}, HasTTL: true, Remaining: time.Minute})
+	a.Add(Item{Key: "app.svclist()[]", Bytes: 5, Target: TargetKey{"aiocache", "cached result", "app.svc.list"}})
 	r := a.Result()
-	if len(r.Targets) != 2 || r.Targets[0].Name != "app.svc.get_user" || r.Targets[0].Keys != 2 || r.Targets[0].Bytes != 40 || r.Targets[0].NoTTL != 1 {
+	if len(r.Targets) != 2 || r.Targets[0].Name != "app.svc.get_user" || r.Targets[0].Framework != "aiocache" || r.Targets[0].What != "cached result" || r.Targets[0].Keys != 2 || r.Targets[0].Bytes != 40 || r.Targets[0].NoTTL != 1 {
 		t.Fatalf("targets %+v", r.Targets)
+	}
+}
+
+func TestAnalyzerNodesSumToTheTotal(t *testing.T) {
+	a := New(Options{})
+	nodes := []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"}
+	for i := range 300 {
+		a.Add(Item{Key: "k:" + strings.Repeat("x", i), Bytes: int64(i), Node: nodes[i%3], Format: "json", LengthSized: i%2 == 0, HasTTL: i%5 == 0, Remaining: time.Hour})
+	}
+	r := a.Result()
+	if len(r.Nodes) != 3 {
+		t.Fatalf("%d nodes", len(r.Nodes))
+	}
+	var keys, bytes, noTTL, fk, ls int64
+	for _, n := range r.Nodes {
+		keys, bytes, noTTL, fk, ls = keys+n.Keys, bytes+n.Bytes, noTTL+n.NoTTL, fk+n.FormatKeys, ls+n.LengthSized
+	}
+	if keys != r.Keys || bytes != r.Bytes || noTTL != r.NoTTL || fk != r.FormatKeys || ls != r.LengthSized {
+		t.Fatalf("nodes sum to %d keys %d bytes %d no_ttl %d format %d length-sized; totals %+v", keys, bytes, noTTL, fk, ls, r.Totals)
+	}
+	if r.FormatKeys != 300 || r.LengthSized != 150 {
+		t.Fatalf("totals %+v", r.Totals)
+	}
+}
+
+func TestAnalyzerNodesAreBounded(t *testing.T) {
+	a := New(Options{})
+	for i := range maxNodes + 50 {
+		a.Add(Item{Key: "k", Bytes: 1, Node: strings.Repeat("n", 1+i%300) + string(rune('a'+i%26)) + strings.Repeat("z", i/300)})
+	}
+	r := a.Result()
+	if len(r.Nodes) > maxNodes+1 {
+		t.Fatalf("%d nodes kept", len(r.Nodes))
+	}
+	var keys int64
+	for _, n := range r.Nodes {
+		keys += n.Keys
+		if len(n.Address) > maxPrefix {
+			t.Fatalf("a %d-byte node name kept", len(n.Address))
+		}
+	}
+	if keys != r.Keys {
+		t.Fatalf("nodes hold %d of %d keys", keys, r.Keys)
 	}
 }

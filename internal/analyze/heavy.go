@@ -1,6 +1,9 @@
 package analyze
 
-import "container/heap"
+import (
+	"container/heap"
+	"strings"
+)
 
 // Heavy is a fixed-capacity heavy-hitter table (the Space-Saving algorithm):
 // it counts every name exactly while fewer than its capacity are distinct;
@@ -48,6 +51,8 @@ func (h *Heavy) Add(name string, depth int, bytes int64, noTTL bool) {
 		heap.Fix(&h.byKeys, r.index)
 		return
 	}
+	// The table keeps its own copy: name may point into a page of keys.
+	name = strings.Clone(name)
 	if len(h.rows) < h.capacity {
 		r := &Row{Name: name, Depth: depth, Keys: 1, Bytes: bytes, NoTTL: nt}
 		h.rows[name] = r

@@ -126,6 +126,9 @@ type KeyInfo struct {
 	HasFlags bool   // as Entry.HasFlags
 	Hint     string // as Entry.Hint
 	Server   string // the node holding the key, where a backend has several
+	// ItemSize: Size is the server's accounting of the whole item (key,
+	// value, overhead: memcached's metadump), not the value's length.
+	ItemSize bool
 	// LastAccess and SlabClass come from memcached's listing; zero when unknown.
 	LastAccess time.Time
 	SlabClass  int

@@ -292,7 +292,7 @@ func (b *Backend) Scan(ctx context.Context, pattern string, fn func(keys []strin
 func (b *Backend) ScanInfo(ctx context.Context, pattern string, fn func(infos []backends.KeyInfo) error) error {
 	now := time.Now()
 	return scanBatched(ctx, b, pattern, func(s *server, e mcproto.DumpEntry) backends.KeyInfo {
-		ki := backends.KeyInfo{Key: e.Key, Type: "string", Size: e.Size, SlabClass: e.Class, Server: s.addr, TTL: backends.NoExpiry}
+		ki := backends.KeyInfo{Key: e.Key, Type: "string", Size: e.Size, ItemSize: true, SlabClass: e.Class, Server: s.addr, TTL: backends.NoExpiry}
 		if e.Exp > 0 {
 			ki.TTL = backends.ExpiresIn(max(time.Unix(e.Exp, 0).Sub(now), 0))
 		}
