@@ -1,0 +1,229 @@
+package memcached
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/mcproto"
+	"github.com/cachectl/cachectl/internal/testenv"
+)
+
+// watching runs Watch in a goroutine feeding a channel, as the dashboard
+// will, and returns once every server's stream is open.
+type watching struct {
+	events chan backends.Event
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func startWatch(t *testing.T, b *Backend, opts backends.WatchOptions) *watching {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watching{events: make(chan backends.Event, 1000), done: make(chan error, 1), cancel: cancel}
+	ready := make(chan struct{})
+	opts.Ready = func() { close(ready) }
+	go func() {
+		w.done <- b.Watch(ctx, opts, func(e backends.Event) error {
+			select {
+			case w.events <- e:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	t.Cleanup(func() { w.stop() })
+	select {
+	case <-ready:
+	case err := <-w.done:
+		t.Fatalf("the watch did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the watch did not start within 20s")
+	}
+	return w
+}
+
+func (w *watching) stop() error {
+	w.cancel()
+	err := <-w.done
+	w.done <- err
+	return err
+}
+
+func (w *watching) await(t *testing.T, kind, key string) backends.Event {
+	t.Helper()
+	var seen []backends.Event
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-w.events:
+			if e.Kind == kind && (key == "" || e.Key == key) {
+				return e
+			}
+			seen = append(seen, e)
+		case err := <-w.done:
+			w.done <- err
+			t.Fatalf("the watch ended (%v) before a %s event of %q; saw %v", err, kind, key, seen)
+		case <-deadline:
+			t.Fatalf("no %s event of %q within 10s; saw %v", kind, key, seen)
+		}
+	}
+}
+
+func store(t *testing.T, addr, key string, ttl time.Duration) {
+	t.Helper()
+	c, err := mcproto.Dial(context.Background(), addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Set(context.Background(), key, []byte("v"), 0, ttl); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWatchPool: events of both members of the pool, named by their
+// server; binary keys arrive as their bytes; only matching keys pass;
+// with fetches, reads, and expiries as a read finds them.
+func TestWatchPool(t *testing.T) {
+	a, b2 := testenv.MemcachedAddr(t), testenv.Memcached2Addr(t)
+	var mu sync.Mutex
+	var warnings []string
+	b := open(t, "memcached://"+a+","+b2, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
+	p := prefix(t)
+	w := startWatch(t, b, backends.WatchOptions{Patterns: []string{p + "*"}, Fetches: true})
+	store(t, a, "other:"+p, 0)
+	store(t, a, p+"on-a", 0)
+	if e := w.await(t, backends.EventSet, p+"on-a"); e.Node != a || e.Detail != "set" || time.Since(e.Time) > time.Minute {
+		t.Fatalf("set on a: %+v", e)
+	}
+	hostile := p + "\x1b[31m\x00\xff"
+	store(t, b2, hostile, 0)
+	if e := w.await(t, backends.EventSet, hostile); e.Node != b2 {
+		t.Fatalf("set on b: %+v", e)
+	}
+	if _, err := b.Get(context.Background(), p+"on-a"); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, backends.EventGet, p+"on-a")
+	store(t, a, p+"short", time.Second)
+	w.await(t, backends.EventSet, p+"short")
+	deadline := time.Now().Add(10 * time.Second)
+	for raw(t, a, p+"short").Found && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // nothing to wait on: the TTL runs out by the clock
+	}
+	w.await(t, backends.EventExpired, p+"short")
+	if err := w.stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled watch returned %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range warnings {
+		if !strings.Contains(m, "does not report deletions") {
+			t.Fatalf("warning %q", m)
+		}
+	}
+}
+
+// privateMemcached starts a memcached of the test's own with args; restart
+// kills it and starts it again on the same port.
+func privateMemcached(t *testing.T, args ...string) (addr string, restart func()) {
+	t.Helper()
+	if _, err := exec.LookPath("memcached"); err != nil {
+		if testenv.Required() {
+			t.Fatal("memcached is not installed")
+		}
+		t.Skip("no memcached")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr = "127.0.0.1:" + strconv.Itoa(port)
+	var cmd *exec.Cmd
+	start := func() {
+		all := append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0"}, args...)
+		if os.Getuid() == 0 {
+			all = append(all, "-u", "root")
+		}
+		cmd = exec.Command("memcached", all...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			c, err := mcproto.Dial(context.Background(), addr, time.Second)
+			if err == nil {
+				_, err = c.Version(context.Background())
+				c.Close()
+			}
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("memcached on %s did not start: %v", addr, err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling a server that is starting
+		}
+	}
+	stop := func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	start()
+	t.Cleanup(stop)
+	return addr, func() { stop(); start() }
+}
+
+// TestWatchEvictionsAndRestart: a full small server evicts, and each
+// eviction is an event; a restart of the server is a gap, after which
+// events flow again.
+func TestWatchEvictionsAndRestart(t *testing.T) {
+	addr, restart := privateMemcached(t, "-m", "2", "-I", "512k", "-o", "no_lru_maintainer")
+	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
+	w := startWatch(t, b, backends.WatchOptions{})
+	c, err := mcproto.Dial(context.Background(), addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 50000)
+	for i := range 120 {
+		if err := c.Set(context.Background(), "big:"+strconv.Itoa(i), big, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	if e := w.await(t, backends.EventEvicted, "big:0"); e.Node != addr {
+		t.Fatalf("eviction %+v", e)
+	}
+	lost := time.Now()
+	restart()
+	gap := w.await(t, backends.EventGap, "")
+	if gap.Node != addr || gap.Since.Before(lost.Add(-time.Second)) || !gap.Time.After(gap.Since) || !strings.Contains(gap.Detail, "reconnected") {
+		t.Fatalf("gap %+v (restarted at %v)", gap, lost)
+	}
+	store(t, addr, "after", 0)
+	w.await(t, backends.EventSet, "after")
+	t.Logf("gap %v: %s", gap.Time.Sub(gap.Since).Round(time.Millisecond), gap.Detail)
+}
+
+// TestWatchProxyRefused: twemproxy knows no watch; one clear line.
+func TestWatchProxyRefused(t *testing.T) {
+	b := open(t, "memcached://"+testenv.TwemproxyAddr(t), backends.Options{Timeout: 2 * time.Second})
+	err := b.Watch(context.Background(), backends.WatchOptions{}, func(backends.Event) error { return nil })
+	var ue *backends.UnsupportedError
+	if !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("watch through twemproxy: %v", err)
+	}
+	t.Log(err)
+}
