@@ -22,7 +22,6 @@ var _ backends.Watcher = (*Backend)(nil)
 func (b *Backend) Watch(ctx context.Context, opts backends.WatchOptions, fn func(backends.Event) error) error {
 	sink := backends.NewEventSink(opts.Patterns, fn)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	starts := make(chan error, len(b.servers))
 	done := make(chan error, len(b.servers))
 	var wg sync.WaitGroup
@@ -34,7 +33,8 @@ func (b *Backend) Watch(ctx context.Context, opts backends.WatchOptions, fn func
 			}
 		})
 	}
-	defer wg.Wait()
+	// The other servers' streams end with ctx: cancel before waiting.
+	defer func() { cancel(); wg.Wait() }()
 	for range b.servers {
 		if err := <-starts; err != nil {
 			return err

@@ -125,6 +125,22 @@ func TestWatchPool(t *testing.T) {
 	if err := w.stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled watch returned %v", err)
 	}
+
+	// fn's error ends the watch of every server at once (--count).
+	errEnough := errors.New("enough")
+	ended := make(chan error, 1)
+	go func() {
+		ended <- b.Watch(context.Background(), backends.WatchOptions{Patterns: []string{p + "*"}, Ready: func() { store(t, b2, p+"last", 0) }},
+			func(backends.Event) error { return errEnough })
+	}()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, errEnough) {
+			t.Fatalf("Watch returned %v, want fn's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not end on fn's error")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, m := range warnings {
