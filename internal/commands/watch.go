@@ -49,7 +49,7 @@ master behind Sentinel, followed through failovers. They are off by default:
 --enable-notifications adds the classes a watch needs to notify-keyspace-events
 and puts the old value back when the watch ends (refused in read-only mode).
 Memcached (1.5.19+) streams its own log: "watch mutations evictions" (and
-deletions from 1.6.21), from every server of a pool.
+deletions where the server has them), from every server of a pool.
 
 The watch runs until Ctrl-C (exit 0), --count events or --duration. -o jsonl
 prints one JSON object per event: {"time","event","key","node"}, plus
