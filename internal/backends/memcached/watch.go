@@ -106,8 +106,10 @@ func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink
 			why = watchLostReason(err)
 			b.warn(fmt.Sprintf("lost the log stream of %s at %s (%s); reconnecting", s.addr, since.Format("15:04:05.000"), why))
 		}
-		if err := sleepCtx(ctx, backoff); err != nil {
-			return err
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
@@ -178,15 +180,4 @@ func logEvent(e mcproto.LogEntry, fetches bool) (backends.Event, bool) {
 		return ev, false
 	}
 	return ev, true
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -17,66 +17,11 @@ import (
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
-// watching runs Watch in a goroutine feeding a channel, as the dashboard
-// will, and returns once every server's stream is open.
-type watching struct {
-	events chan backends.Event
-	done   chan error
-	cancel context.CancelFunc
-}
-
-func startWatch(t *testing.T, b *Backend, opts backends.WatchOptions) *watching {
+// await is Await with the 10 s these servers answer in.
+func await(t *testing.T, w *testenv.Watching, kind, key string) backends.Event {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watching{events: make(chan backends.Event, 1000), done: make(chan error, 1), cancel: cancel}
-	ready := make(chan struct{})
-	opts.Ready = func() { close(ready) }
-	go func() {
-		w.done <- b.Watch(ctx, opts, func(e backends.Event) error {
-			select {
-			case w.events <- e:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	t.Cleanup(func() { w.stop() })
-	select {
-	case <-ready:
-	case err := <-w.done:
-		t.Fatalf("the watch did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the watch did not start within 20s")
-	}
-	return w
-}
-
-func (w *watching) stop() error {
-	w.cancel()
-	err := <-w.done
-	w.done <- err
-	return err
-}
-
-func (w *watching) await(t *testing.T, kind, key string) backends.Event {
-	t.Helper()
-	var seen []backends.Event
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-w.events:
-			if e.Kind == kind && (key == "" || e.Key == key) {
-				return e
-			}
-			seen = append(seen, e)
-		case err := <-w.done:
-			w.done <- err
-			t.Fatalf("the watch ended (%v) before a %s event of %q; saw %v", err, kind, key, seen)
-		case <-deadline:
-			t.Fatalf("no %s event of %q within 10s; saw %v", kind, key, seen)
-		}
-	}
+	e, _ := w.Await(t, kind, key, 10*time.Second)
+	return e
 }
 
 func store(t *testing.T, addr, key string, ttl time.Duration) {
@@ -100,29 +45,29 @@ func TestWatchPool(t *testing.T) {
 	var warnings []string
 	b := open(t, "memcached://"+a+","+b2, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
 	p := prefix(t)
-	w := startWatch(t, b, backends.WatchOptions{Patterns: []string{p + "*"}, Fetches: true})
+	w := testenv.StartWatch(t, b, backends.WatchOptions{Patterns: []string{p + "*"}, Fetches: true})
 	store(t, a, "other:"+p, 0)
 	store(t, a, p+"on-a", 0)
-	if e := w.await(t, backends.EventSet, p+"on-a"); e.Node != a || e.Detail != "set" || time.Since(e.Time) > time.Minute {
+	if e := await(t, w, backends.EventSet, p+"on-a"); e.Node != a || e.Detail != "set" || time.Since(e.Time) > time.Minute {
 		t.Fatalf("set on a: %+v", e)
 	}
 	hostile := p + "\x1b[31m\x00\xff"
 	store(t, b2, hostile, 0)
-	if e := w.await(t, backends.EventSet, hostile); e.Node != b2 {
+	if e := await(t, w, backends.EventSet, hostile); e.Node != b2 {
 		t.Fatalf("set on b: %+v", e)
 	}
 	if _, err := b.Get(context.Background(), p+"on-a"); err != nil {
 		t.Fatal(err)
 	}
-	w.await(t, backends.EventGet, p+"on-a")
+	await(t, w, backends.EventGet, p+"on-a")
 	store(t, a, p+"short", time.Second)
-	w.await(t, backends.EventSet, p+"short")
+	await(t, w, backends.EventSet, p+"short")
 	deadline := time.Now().Add(10 * time.Second)
 	for raw(t, a, p+"short").Found && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond) // nothing to wait on: the TTL runs out by the clock
 	}
-	w.await(t, backends.EventExpired, p+"short")
-	if err := w.stop(); !errors.Is(err, context.Canceled) {
+	await(t, w, backends.EventExpired, p+"short")
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled watch returned %v", err)
 	}
 
@@ -207,7 +152,7 @@ func privateMemcached(t *testing.T, args ...string) (addr string, restart func()
 func TestWatchEvictionsAndRestart(t *testing.T) {
 	addr, restart := privateMemcached(t, "-m", "2", "-I", "512k", "-o", "no_lru_maintainer")
 	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
-	w := startWatch(t, b, backends.WatchOptions{})
+	w := testenv.StartWatch(t, b, backends.WatchOptions{})
 	c, err := mcproto.Dial(context.Background(), addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -219,17 +164,17 @@ func TestWatchEvictionsAndRestart(t *testing.T) {
 		}
 	}
 	c.Close()
-	if e := w.await(t, backends.EventEvicted, "big:0"); e.Node != addr {
+	if e := await(t, w, backends.EventEvicted, "big:0"); e.Node != addr {
 		t.Fatalf("eviction %+v", e)
 	}
 	lost := time.Now()
 	restart()
-	gap := w.await(t, backends.EventGap, "")
+	gap := await(t, w, backends.EventGap, "")
 	if gap.Node != addr || gap.Since.Before(lost.Add(-time.Second)) || !gap.Time.After(gap.Since) || !strings.Contains(gap.Detail, "reconnected") {
 		t.Fatalf("gap %+v (restarted at %v)", gap, lost)
 	}
 	store(t, addr, "after", 0)
-	w.await(t, backends.EventSet, "after")
+	await(t, w, backends.EventSet, "after")
 	t.Logf("gap %v: %s", gap.Time.Sub(gap.Since).Round(time.Millisecond), gap.Detail)
 }
 

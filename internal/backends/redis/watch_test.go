@@ -14,75 +14,6 @@ import (
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
-// watching runs w.Watch in a goroutine, as the dashboard will, feeding a
-// channel; it returns once every subscription is confirmed. stop cancels
-// the watch and returns its error.
-type watching struct {
-	events chan backends.Event
-	done   chan error
-	cancel context.CancelFunc
-}
-
-func startWatch(t *testing.T, w backends.Watcher, opts backends.WatchOptions) *watching {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ww := &watching{events: make(chan backends.Event, 1000), done: make(chan error, 1), cancel: cancel}
-	ready := make(chan struct{})
-	opts.Ready = func() { close(ready) }
-	go func() {
-		ww.done <- w.Watch(ctx, opts, func(e backends.Event) error {
-			select {
-			case ww.events <- e:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	t.Cleanup(func() { ww.stop() })
-	select {
-	case <-ready:
-	case err := <-ww.done:
-		t.Fatalf("the watch did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the watch did not start within 30s")
-	}
-	return ww
-}
-
-func (w *watching) stop() error {
-	w.cancel()
-	select {
-	case err := <-w.done:
-		w.done <- err // stop may be called again (Cleanup)
-		return err
-	case <-time.After(30 * time.Second):
-		return errors.New("the watch did not end within 30s of its cancellation")
-	}
-}
-
-// await reads events until one has kind and key (and, when node is set,
-// that node), failing after timeout; it returns the event and those before.
-func (w *watching) await(t *testing.T, kind, key string, timeout time.Duration) (backends.Event, []backends.Event) {
-	t.Helper()
-	var before []backends.Event
-	deadline := time.After(timeout)
-	for {
-		select {
-		case e := <-w.events:
-			if e.Kind == kind && (key == "" || e.Key == key) {
-				return e, before
-			}
-			before = append(before, e)
-		case err := <-w.done:
-			w.done <- err
-			t.Fatalf("the watch ended (%v) before a %s event of %q; saw %v", err, kind, key, before)
-		case <-deadline:
-			t.Fatalf("no %s event of %q within %v; saw %v", kind, key, timeout, before)
-		}
-	}
-}
-
 func notifyValue(t *testing.T, cl *goredis.Client) string {
 	t.Helper()
 	v, err := cl.ConfigGet(context.Background(), "notify-keyspace-events").Result()
@@ -133,7 +64,7 @@ func TestWatchStandalone(t *testing.T) {
 		t.Fatalf("Watch with notifications %q: %v", before, err)
 	}
 
-	w := startWatch(t, b, backends.WatchOptions{Patterns: []string{"w:*", "other"}, EnableNotifications: true})
+	w := testenv.StartWatch(t, b, backends.WatchOptions{Patterns: []string{"w:*", "other"}, EnableNotifications: true})
 	if v := notifyValue(t, admin); missingClasses(v) != "" || !strings.Contains(v, "K") {
 		t.Fatalf("during the watch notify-keyspace-events = %q", v)
 	}
@@ -147,29 +78,29 @@ func TestWatchStandalone(t *testing.T) {
 	data.LPush(ctx, "w:list", "x")
 	data.Del(ctx, "w:a")
 	data.Set(ctx, "w:\x00\x1b[31m", "hostile", 0)
-	e, seen := w.await(t, backends.EventSet, "w:a", 10*time.Second)
+	e, seen := w.Await(t, backends.EventSet, "w:a", 10*time.Second)
 	if e.Node != env.Addr || e.Detail != "set" || len(seen) != 0 || e.Time.IsZero() {
 		t.Fatalf("first event %+v after %v", e, seen)
 	}
-	w.await(t, backends.EventSet, "w:t", 5*time.Second)
-	w.await(t, backends.EventExpire, "w:t", 5*time.Second)
-	if e, _ := w.await(t, backends.EventSet, "w:list", 5*time.Second); e.Detail != "lpush" {
+	w.Await(t, backends.EventSet, "w:t", 5*time.Second)
+	w.Await(t, backends.EventExpire, "w:t", 5*time.Second)
+	if e, _ := w.Await(t, backends.EventSet, "w:list", 5*time.Second); e.Detail != "lpush" {
 		t.Fatalf("lpush: %+v", e)
 	}
-	w.await(t, backends.EventDel, "w:a", 5*time.Second)
-	w.await(t, backends.EventSet, "w:\x00\x1b[31m", 5*time.Second)
+	w.Await(t, backends.EventDel, "w:a", 5*time.Second)
+	w.Await(t, backends.EventSet, "w:\x00\x1b[31m", 5*time.Second)
 	// The key expires when the server finds it so: a read makes it look.
 	deadline := time.Now().Add(10 * time.Second)
 	for data.Exists(ctx, "w:t").Val() == 1 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond) // nothing to wait on: the TTL runs out by the clock
 	}
-	e, seen = w.await(t, backends.EventExpired, "w:t", 10*time.Second)
+	e, seen = w.Await(t, backends.EventExpired, "w:t", 10*time.Second)
 	for _, s := range append(seen, e) {
 		if strings.HasPrefix(s.Key, "skip") {
 			t.Fatalf("a key outside the patterns: %+v", s)
 		}
 	}
-	if err := w.stop(); !errors.Is(err, context.Canceled) {
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled watch returned %v", err)
 	}
 	if v := notifyValue(t, admin); v != before {
@@ -186,20 +117,20 @@ func TestWatchRestartReportsGap(t *testing.T) {
 	admin := env.Client(t, env.Addr)
 	ctx := context.Background()
 	b := open(t, env.URL, backends.Options{Timeout: 2 * time.Second})
-	w := startWatch(t, b, backends.WatchOptions{EnableNotifications: true})
+	w := testenv.StartWatch(t, b, backends.WatchOptions{EnableNotifications: true})
 	admin.Set(ctx, "before", "1", 0)
-	w.await(t, backends.EventSet, "before", 10*time.Second)
+	w.Await(t, backends.EventSet, "before", 10*time.Second)
 
 	killed := time.Now()
 	env.Kill(t, env.Addr)
 	env.Restart(t, env.Addr)
-	gap, _ := w.await(t, backends.EventGap, "", 30*time.Second)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
 	if gap.Node != env.Addr || gap.Since.IsZero() || gap.Since.Before(killed.Add(-time.Second)) || !gap.Time.After(gap.Since) || !strings.Contains(gap.Detail, "resubscribed") {
 		t.Fatalf("gap %+v (killed at %v)", gap, killed)
 	}
 	admin.Set(ctx, "after", "1", 0)
-	w.await(t, backends.EventSet, "after", 10*time.Second)
-	if err := w.stop(); !errors.Is(err, context.Canceled) {
+	w.Await(t, backends.EventSet, "after", 10*time.Second)
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	if v := notifyValue(t, admin); v != "" {
@@ -222,13 +153,13 @@ func TestWatchACL(t *testing.T) {
 	u := testenv.RedisUserURL(t, env.URL, "+@all", "-config", "~*", "&*")
 	var warnings []string
 	b := open(t, u, backends.Options{Warn: func(m string) { warnings = append(warnings, m) }})
-	w := startWatch(t, b, backends.WatchOptions{})
+	w := testenv.StartWatch(t, b, backends.WatchOptions{})
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "could not check notify-keyspace-events") || !strings.Contains(warnings[0], "CONFIG GET") {
 		t.Fatalf("warnings: %q", warnings)
 	}
 	admin.Set(ctx, "k", "v", 0)
-	w.await(t, backends.EventSet, "k", 10*time.Second)
-	w.stop()
+	w.Await(t, backends.EventSet, "k", 10*time.Second)
+	w.Stop()
 
 	err := b.Watch(ctx, backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
 	var pe *backends.PermissionError
@@ -251,7 +182,7 @@ func TestWatchCluster(t *testing.T) {
 	env := testenv.PrivateCluster(t)
 	b := openURL(t, env.URL, backends.Options{Timeout: 2 * time.Second})
 	ctx := context.Background()
-	w := startWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true, Patterns: []string{"c:*"}})
+	w := testenv.StartWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true, Patterns: []string{"c:*"}})
 	nodes := env.Nodes(t)
 	cc := env.ClusterClient(t)
 	// A key on each primary.
@@ -266,7 +197,7 @@ func TestWatchCluster(t *testing.T) {
 		if err := cc.Set(ctx, k, "1", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if e, _ := w.await(t, backends.EventSet, k, 10*time.Second); e.Node != node {
+		if e, _ := w.Await(t, backends.EventSet, k, 10*time.Second); e.Node != node {
 			t.Fatalf("%s from %s, want %s", k, e.Node, node)
 		}
 	}
@@ -282,7 +213,7 @@ func TestWatchCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.WaitOK(t, 30*time.Second)
-	gap, _ := w.await(t, backends.EventGap, "", 30*time.Second)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
 	if gap.Node != replica.Addr || gap.Since.IsZero() || !strings.Contains(gap.Detail, "became a cluster primary") {
 		t.Fatalf("gap %+v (promoted %s)", gap, replica.Addr)
 	}
@@ -295,10 +226,10 @@ func TestWatchCluster(t *testing.T) {
 	if err := cc.Set(ctx, k, "1", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := w.await(t, backends.EventSet, k, 10*time.Second); e.Node != replica.Addr {
+	if e, _ := w.Await(t, backends.EventSet, k, 10*time.Second); e.Node != replica.Addr {
 		t.Fatalf("after the failover %s came from %s", k, e.Node)
 	}
-	if err := w.stop(); !errors.Is(err, context.Canceled) {
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	for _, a := range env.Addrs {
@@ -315,24 +246,24 @@ func TestWatchSentinelFailover(t *testing.T) {
 	b := openURL(t, env.URL, backends.Options{SentinelPassword: env.SentinelPassword, Timeout: 2 * time.Second})
 	ctx := context.Background()
 	old := env.Master(t)
-	w := startWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true})
+	w := testenv.StartWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true})
 	env.Client(t, old).Set(ctx, "s1", "1", 0)
-	if e, _ := w.await(t, backends.EventSet, "s1", 10*time.Second); e.Node != old {
+	if e, _ := w.Await(t, backends.EventSet, "s1", 10*time.Second); e.Node != old {
 		t.Fatalf("s1 from %s, want the master %s", e.Node, old)
 	}
 	if err := env.SentinelClient(t, env.SentinelAddrs[0]).Failover(ctx, env.MasterName).Err(); err != nil {
 		t.Fatal(err)
 	}
 	newMaster := env.WaitPromoted(t, old, 30*time.Second)
-	gap, _ := w.await(t, backends.EventGap, "", 30*time.Second)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
 	if gap.Node != newMaster || !strings.Contains(gap.Detail, "became the master") {
 		t.Fatalf("gap %+v (new master %s)", gap, newMaster)
 	}
 	env.Client(t, newMaster).Set(ctx, "s2", "1", 0)
-	if e, _ := w.await(t, backends.EventSet, "s2", 10*time.Second); e.Node != newMaster {
+	if e, _ := w.Await(t, backends.EventSet, "s2", 10*time.Second); e.Node != newMaster {
 		t.Fatalf("s2 from %s, want %s", e.Node, newMaster)
 	}
-	if err := w.stop(); !errors.Is(err, context.Canceled) {
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	for _, a := range env.DataAddrs {
