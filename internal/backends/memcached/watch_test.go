@@ -15,10 +15,11 @@ import (
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/mcproto"
 	"github.com/cachectl/cachectl/internal/testenv"
+	"github.com/cachectl/cachectl/internal/watchtest"
 )
 
 // await is Await with the 10 s these servers answer in.
-func await(t *testing.T, w *testenv.Watching, kind, key string) backends.Event {
+func await(t *testing.T, w *watchtest.Watching, kind, key string) backends.Event {
 	t.Helper()
 	e, _ := w.Await(t, kind, key, 10*time.Second)
 	return e
@@ -45,7 +46,7 @@ func TestWatchPool(t *testing.T) {
 	var warnings []string
 	b := open(t, "memcached://"+a+","+b2, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
 	p := prefix(t)
-	w := testenv.StartWatch(t, b, backends.WatchOptions{Patterns: []string{p + "*"}, Fetches: true})
+	w := watchtest.Start(t, b, backends.WatchOptions{Patterns: []string{p + "*"}, Fetches: true})
 	store(t, a, "other:"+p, 0)
 	store(t, a, p+"on-a", 0)
 	if e := await(t, w, backends.EventSet, p+"on-a"); e.Node != a || e.Detail != "set" || time.Since(e.Time) > time.Minute {
@@ -152,7 +153,7 @@ func privateMemcached(t *testing.T, args ...string) (addr string, restart func()
 func TestWatchEvictionsAndRestart(t *testing.T) {
 	addr, restart := privateMemcached(t, "-m", "2", "-I", "512k", "-o", "no_lru_maintainer")
 	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
-	w := testenv.StartWatch(t, b, backends.WatchOptions{})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
 	c, err := mcproto.Dial(context.Background(), addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

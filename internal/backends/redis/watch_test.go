@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/testenv"
+	"github.com/cachectl/cachectl/internal/watchtest"
 )
 
 func notifyValue(t *testing.T, cl *goredis.Client) string {
@@ -64,7 +65,7 @@ func TestWatchStandalone(t *testing.T) {
 		t.Fatalf("Watch with notifications %q: %v", before, err)
 	}
 
-	w := testenv.StartWatch(t, b, backends.WatchOptions{Patterns: []string{"w:*", "other"}, EnableNotifications: true})
+	w := watchtest.Start(t, b, backends.WatchOptions{Patterns: []string{"w:*", "other"}, EnableNotifications: true})
 	if v := notifyValue(t, admin); missingClasses(v) != "" || !strings.Contains(v, "K") {
 		t.Fatalf("during the watch notify-keyspace-events = %q", v)
 	}
@@ -117,7 +118,7 @@ func TestWatchRestartReportsGap(t *testing.T) {
 	admin := env.Client(t, env.Addr)
 	ctx := context.Background()
 	b := open(t, env.URL, backends.Options{Timeout: 2 * time.Second})
-	w := testenv.StartWatch(t, b, backends.WatchOptions{EnableNotifications: true})
+	w := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
 	admin.Set(ctx, "before", "1", 0)
 	w.Await(t, backends.EventSet, "before", 10*time.Second)
 
@@ -153,7 +154,7 @@ func TestWatchACL(t *testing.T) {
 	u := testenv.RedisUserURL(t, env.URL, "+@all", "-config", "~*", "&*")
 	var warnings []string
 	b := open(t, u, backends.Options{Warn: func(m string) { warnings = append(warnings, m) }})
-	w := testenv.StartWatch(t, b, backends.WatchOptions{})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "could not check notify-keyspace-events") || !strings.Contains(warnings[0], "CONFIG GET") {
 		t.Fatalf("warnings: %q", warnings)
 	}
@@ -182,7 +183,7 @@ func TestWatchCluster(t *testing.T) {
 	env := testenv.PrivateCluster(t)
 	b := openURL(t, env.URL, backends.Options{Timeout: 2 * time.Second})
 	ctx := context.Background()
-	w := testenv.StartWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true, Patterns: []string{"c:*"}})
+	w := watchtest.Start(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true, Patterns: []string{"c:*"}})
 	nodes := env.Nodes(t)
 	cc := env.ClusterClient(t)
 	// A key on each primary.
@@ -246,7 +247,7 @@ func TestWatchSentinelFailover(t *testing.T) {
 	b := openURL(t, env.URL, backends.Options{SentinelPassword: env.SentinelPassword, Timeout: 2 * time.Second})
 	ctx := context.Background()
 	old := env.Master(t)
-	w := testenv.StartWatch(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true})
+	w := watchtest.Start(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true})
 	env.Client(t, old).Set(ctx, "s1", "1", 0)
 	if e, _ := w.Await(t, backends.EventSet, "s1", 10*time.Second); e.Node != old {
 		t.Fatalf("s1 from %s, want the master %s", e.Node, old)

@@ -1,4 +1,7 @@
-package testenv
+// Package watchtest runs a backends.Watcher in tests as the dashboard runs
+// it: in a goroutine feeding a channel. It is not in testenv because glob's
+// tests import testenv and backends imports glob.
+package watchtest
 
 import (
 	"context"
@@ -17,9 +20,9 @@ type Watching struct {
 	cancel context.CancelFunc
 }
 
-// StartWatch starts w.Watch and returns once every subscription is
+// Start starts w.Watch and returns once every subscription is
 // confirmed (opts.Ready); the watch is stopped when the test ends.
-func StartWatch(t testing.TB, w backends.Watcher, opts backends.WatchOptions) *Watching {
+func Start(t testing.TB, w backends.Watcher, opts backends.WatchOptions) *Watching {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ww := &Watching{events: make(chan backends.Event, 1000), done: make(chan error, 1), cancel: cancel}
