@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -224,6 +225,26 @@ func TestScripts(t *testing.T) {
 						ts.Fatalf("%s kept failing for 10s: %v", args[0], err)
 					}
 					time.Sleep(100 * time.Millisecond) // polling a server that is starting; nothing to wait on
+				}
+			},
+			// waitfile FILE REGEXP: wait (up to 20 s) until FILE, written by a
+			// command in the background, matches REGEXP (e.g. watch's
+			// "watching" line once it is subscribed).
+			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: waitfile FILE REGEXP")
+				}
+				re, err := regexp.Compile(args[1])
+				ts.Check(err)
+				for deadline := time.Now().Add(20 * time.Second); ; {
+					b, _ := os.ReadFile(ts.MkAbs(args[0]))
+					if re.Match(b) {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s did not match %q within 20s: %q", args[0], args[1], b)
+					}
+					time.Sleep(20 * time.Millisecond) // polling a file another process writes
 				}
 			},
 			// exits N PROG ARGS...: run PROG and require exit status N.

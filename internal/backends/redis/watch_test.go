@@ -1,0 +1,275 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/testenv"
+	"github.com/cachectl/cachectl/internal/watchtest"
+)
+
+func notifyValue(t *testing.T, cl *goredis.Client) string {
+	t.Helper()
+	v, err := cl.ConfigGet(context.Background(), "notify-keyspace-events").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v["notify-keyspace-events"]
+}
+
+func TestEventKinds(t *testing.T) {
+	for name, want := range map[string]string{
+		"set": "set", "setrange": "set", "incrby": "set", "append": "set", "lpush": "set", "hset": "set",
+		"hdel": "set", "xadd": "set", "rename_to": "set", "restore": "set", "copy_to": "set", "some_future_event": "set",
+		"del": "del", "rename_from": "del", "move_from": "del",
+		"expired": "expired", "evicted": "evicted", "expire": "expire", "persist": "expire",
+		"new": "", "keymiss": "",
+	} {
+		if got := eventKind(name); got != want {
+			t.Errorf("eventKind(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for value, want := range map[string]string{
+		"": "Eg$lshzxet", "AKE": "", "KEA": "", "xE": "g$lshzet", "Ex": "g$lshzet", "K": "Eg$lshzxet", "g$lshzxetE": "",
+	} {
+		if got := missingClasses(value); got != want {
+			t.Errorf("missingClasses(%q) = %q, want %q", value, got, want)
+		}
+	}
+}
+
+// TestWatchStandalone: with notifications off the watch refuses and says
+// so; --enable-notifications adds only the missing classes, events of
+// writes, deletes and expiries arrive for matching keys only, and the old
+// value is back when the watch is cancelled.
+func TestWatchStandalone(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "Kx").Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := notifyValue(t, admin)
+	b := open(t, env.URL+"/3", backends.Options{})
+
+	err := b.Watch(ctx, backends.WatchOptions{}, func(backends.Event) error { return nil })
+	var off *backends.NotificationsOffError
+	if !errors.As(err, &off) || off.Value != before || off.Missing != "Eg$lshzet" || off.Node != env.Addr {
+		t.Fatalf("Watch with notifications %q: %v", before, err)
+	}
+
+	w := watchtest.Start(t, b, backends.WatchOptions{Patterns: []string{"w:*", "other"}, EnableNotifications: true})
+	if v := notifyValue(t, admin); missingClasses(v) != "" || !strings.Contains(v, "K") {
+		t.Fatalf("during the watch notify-keyspace-events = %q", v)
+	}
+	data := env.Client(t, env.Addr)
+	if err := data.Do(ctx, "SELECT", "3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	data.Set(ctx, "skip:me", "1", 0)
+	data.Set(ctx, "w:a", "1", 0)
+	data.Set(ctx, "w:t", "1", 150*time.Millisecond)
+	data.LPush(ctx, "w:list", "x")
+	data.Del(ctx, "w:a")
+	data.Set(ctx, "w:\x00\x1b[31m", "hostile", 0)
+	e, seen := w.Await(t, backends.EventSet, "w:a", 10*time.Second)
+	if e.Node != env.Addr || e.Detail != "set" || len(seen) != 0 || e.Time.IsZero() {
+		t.Fatalf("first event %+v after %v", e, seen)
+	}
+	w.Await(t, backends.EventSet, "w:t", 5*time.Second)
+	w.Await(t, backends.EventExpire, "w:t", 5*time.Second)
+	if e, _ := w.Await(t, backends.EventSet, "w:list", 5*time.Second); e.Detail != "lpush" {
+		t.Fatalf("lpush: %+v", e)
+	}
+	w.Await(t, backends.EventDel, "w:a", 5*time.Second)
+	w.Await(t, backends.EventSet, "w:\x00\x1b[31m", 5*time.Second)
+	// The key expires when the server finds it so: a read makes it look.
+	deadline := time.Now().Add(10 * time.Second)
+	for data.Exists(ctx, "w:t").Val() == 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // nothing to wait on: the TTL runs out by the clock
+	}
+	e, seen = w.Await(t, backends.EventExpired, "w:t", 10*time.Second)
+	for _, s := range append(seen, e) {
+		if strings.HasPrefix(s.Key, "skip") {
+			t.Fatalf("a key outside the patterns: %+v", s)
+		}
+	}
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled watch returned %v", err)
+	}
+	if v := notifyValue(t, admin); v != before {
+		t.Fatalf("after the watch notify-keyspace-events = %q, want %q back", v, before)
+	}
+}
+
+// TestWatchRestartReportsGap: the server restarts mid-watch (its
+// notifications, set at run time, are lost with it); the watch sets them
+// again, reports the gap from the loss to the resubscription, and events
+// flow again. The value is restored at the end.
+func TestWatchRestartReportsGap(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	b := open(t, env.URL, backends.Options{Timeout: 2 * time.Second})
+	w := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	admin.Set(ctx, "before", "1", 0)
+	w.Await(t, backends.EventSet, "before", 10*time.Second)
+
+	killed := time.Now()
+	env.Kill(t, env.Addr)
+	env.Restart(t, env.Addr)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
+	if gap.Node != env.Addr || gap.Since.IsZero() || gap.Since.Before(killed.Add(-time.Second)) || !gap.Time.After(gap.Since) || !strings.Contains(gap.Detail, "resubscribed") {
+		t.Fatalf("gap %+v (killed at %v)", gap, killed)
+	}
+	admin.Set(ctx, "after", "1", 0)
+	w.Await(t, backends.EventSet, "after", 10*time.Second)
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if v := notifyValue(t, admin); v != "" {
+		t.Fatalf("after the watch notify-keyspace-events = %q, want it off again", v)
+	}
+	t.Logf("gap %v: %s", gap.Time.Sub(gap.Since).Round(time.Millisecond), gap.Detail)
+}
+
+// TestWatchReadOnlyUser: a user without CONFIG is told that notifications
+// could not be checked and watches anyway; enabling them is refused with
+// the grant that would allow it; a user without channel rights is told
+// which pattern to grant.
+func TestWatchACL(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "AE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := testenv.RedisUserURL(t, env.URL, "+@all", "-config", "~*", "&*")
+	var warnings []string
+	b := open(t, u, backends.Options{Warn: func(m string) { warnings = append(warnings, m) }})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "could not check notify-keyspace-events") || !strings.Contains(warnings[0], "CONFIG GET") {
+		t.Fatalf("warnings: %q", warnings)
+	}
+	admin.Set(ctx, "k", "v", 0)
+	w.Await(t, backends.EventSet, "k", 10*time.Second)
+	w.Stop()
+
+	err := b.Watch(ctx, backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
+	var pe *backends.PermissionError
+	if !errors.As(err, &pe) || pe.Command != "config|get" {
+		t.Fatalf("enable without CONFIG: %v", err)
+	}
+
+	noChannels := open(t, testenv.RedisUserURL(t, env.URL, "+@all", "~*", "resetchannels"), backends.Options{})
+	err = noChannels.Watch(ctx, backends.WatchOptions{}, func(backends.Event) error { return nil })
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "&__keyevent@0__:*") {
+		t.Fatalf("no channels: %v", err)
+	}
+}
+
+// TestWatchCluster: events of keys in the slots of every primary, each
+// named by its node; a failover makes the promoted replica followed, with a
+// gap, and its events arrive. The private cluster gets its old
+// notify-keyspace-events back on every node.
+func TestWatchCluster(t *testing.T) {
+	env := testenv.PrivateCluster(t)
+	b := openURL(t, env.URL, backends.Options{Timeout: 2 * time.Second})
+	ctx := context.Background()
+	w := watchtest.Start(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true, Patterns: []string{"c:*"}})
+	nodes := env.Nodes(t)
+	cc := env.ClusterClient(t)
+	// A key on each primary.
+	byNode := map[string]string{}
+	for i := 0; len(byNode) < len(env.Primaries(t)); i++ {
+		k := fmt.Sprintf("c:%d", i)
+		if o := ownerOf(nodes, k); byNode[o] == "" {
+			byNode[o] = k
+		}
+	}
+	for node, k := range byNode {
+		if err := cc.Set(ctx, k, "1", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := w.Await(t, backends.EventSet, k, 10*time.Second); e.Node != node {
+			t.Fatalf("%s from %s, want %s", k, e.Node, node)
+		}
+	}
+
+	var replica testenv.ClusterNode
+	for _, n := range nodes {
+		if !n.Primary {
+			replica = n
+			break
+		}
+	}
+	if err := env.Client(t, replica.Addr).ClusterFailover(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	env.WaitOK(t, 30*time.Second)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
+	if gap.Node != replica.Addr || gap.Since.IsZero() || !strings.Contains(gap.Detail, "became a cluster primary") {
+		t.Fatalf("gap %+v (promoted %s)", gap, replica.Addr)
+	}
+	var k string
+	for i := 0; k == ""; i++ {
+		if c := fmt.Sprintf("c:after:%d", i); ownerOf(env.Nodes(t), c) == replica.Addr {
+			k = c
+		}
+	}
+	if err := cc.Set(ctx, k, "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := w.Await(t, backends.EventSet, k, 10*time.Second); e.Node != replica.Addr {
+		t.Fatalf("after the failover %s came from %s", k, e.Node)
+	}
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	for _, a := range env.Addrs {
+		if v := notifyValue(t, env.Client(t, a)); v != "" {
+			t.Errorf("%s kept notify-keyspace-events %q", a, v)
+		}
+	}
+}
+
+// TestWatchSentinelFailover: the watch follows the master the sentinels
+// name through a failover, with a gap.
+func TestWatchSentinelFailover(t *testing.T) {
+	env := testenv.PrivateSentinel(t)
+	b := openURL(t, env.URL, backends.Options{SentinelPassword: env.SentinelPassword, Timeout: 2 * time.Second})
+	ctx := context.Background()
+	old := env.Master(t)
+	w := watchtest.Start(t, b.(backends.Watcher), backends.WatchOptions{EnableNotifications: true})
+	env.Client(t, old).Set(ctx, "s1", "1", 0)
+	if e, _ := w.Await(t, backends.EventSet, "s1", 10*time.Second); e.Node != old {
+		t.Fatalf("s1 from %s, want the master %s", e.Node, old)
+	}
+	if err := env.SentinelClient(t, env.SentinelAddrs[0]).Failover(ctx, env.MasterName).Err(); err != nil {
+		t.Fatal(err)
+	}
+	newMaster := env.WaitPromoted(t, old, 30*time.Second)
+	gap, _ := w.Await(t, backends.EventGap, "", 30*time.Second)
+	if gap.Node != newMaster || !strings.Contains(gap.Detail, "became the master") {
+		t.Fatalf("gap %+v (new master %s)", gap, newMaster)
+	}
+	env.Client(t, newMaster).Set(ctx, "s2", "1", 0)
+	if e, _ := w.Await(t, backends.EventSet, "s2", 10*time.Second); e.Node != newMaster {
+		t.Fatalf("s2 from %s, want %s", e.Node, newMaster)
+	}
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	for _, a := range env.DataAddrs {
+		if v := notifyValue(t, env.Client(t, a)); v != "" {
+			t.Errorf("%s kept notify-keyspace-events %q", a, v)
+		}
+	}
+}
