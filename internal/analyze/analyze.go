@@ -35,6 +35,9 @@ type Options struct {
 	Depth     int    // prefix levels to aggregate
 	Top       int    // biggest keys to keep
 	Capacity  int    // rows of each heavy-hitter table
+	// Targets: keys are tagged with framework targets (a profile is in
+	// use), so those left untagged are counted as Untargeted.
+	Targets bool
 }
 
 func (o Options) withDefaults() Options {
@@ -179,6 +182,12 @@ type Target struct {
 	Approximate bool   `json:"approximate"`
 }
 
+// Untargeted counts the keys outside every framework target.
+type Untargeted struct {
+	Keys  int64 `json:"keys"`
+	Bytes int64 `json:"bytes"`
+}
+
 // Big is one of the biggest keys.
 type Big struct {
 	Key   string `json:"key"`
@@ -191,12 +200,13 @@ type Big struct {
 // Analyzer accumulates Items. It is not safe for concurrent use: feed it
 // from one goroutine (a node's Analyzer each, merged with Totals).
 type Analyzer struct {
-	opts     Options
-	totals   Totals
-	prefixes *Heavy
-	targets  *Heavy
-	biggest  bigHeap
-	nodes    map[string]*Totals
+	opts       Options
+	totals     Totals
+	untargeted Untargeted
+	prefixes   *Heavy
+	targets    *Heavy
+	biggest    bigHeap
+	nodes      map[string]*Totals
 }
 
 // Node is the totals of one server.
@@ -225,6 +235,12 @@ func (a *Analyzer) Add(it Item) {
 		end += i + len(a.opts.Delimiter)
 		rest = rest[i+len(a.opts.Delimiter):]
 		a.prefixes.Add(clip(it.Key[:end]), depth, b, noTTL)
+	}
+	if it.Target.zero() && a.opts.Targets {
+		a.untargeted.Keys++
+		if it.Bytes >= 0 {
+			a.untargeted.Bytes += it.Bytes
+		}
 	}
 	if !it.Target.zero() {
 		t := it.Target
@@ -265,7 +281,11 @@ type Result struct {
 	Totals
 	Prefixes []Prefix `json:"prefixes"`
 	Targets  []Target `json:"targets,omitempty"`
-	Biggest  []Big    `json:"biggest"`
+	// Untargeted are the keys no rule of the profile explains (only under
+	// Options.Targets): a wrong namespace shows here rather than as an
+	// empty table.
+	Untargeted *Untargeted `json:"untargeted,omitempty"`
+	Biggest    []Big       `json:"biggest"`
 	// PrefixesApproximate: the table overflowed, so some rows (marked)
 	// over-count and small prefixes may be missing.
 	PrefixesApproximate bool `json:"prefixes_approximate"`
@@ -276,6 +296,10 @@ type Result struct {
 // Result returns a snapshot; the Analyzer can go on.
 func (a *Analyzer) Result() Result {
 	r := Result{Totals: a.totals, PrefixesApproximate: a.prefixes.Approximate()}
+	if a.opts.Targets {
+		u := a.untargeted
+		r.Untargeted = &u
+	}
 	if r.Formats == nil {
 		r.Formats = map[string]int64{}
 	} else {

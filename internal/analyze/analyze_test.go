@@ -166,3 +166,18 @@ func TestAnalyzerNodesAreBounded(t *testing.T) {
 		t.Fatalf("nodes hold %d of %d keys", keys, r.Keys)
 	}
 }
+
+func TestAnalyzerUntargeted(t *testing.T) {
+	a := New(Options{Targets: true})
+	a.Add(Item{Key: "app.svcget_user(1,)[]", Bytes: 10, Target: TargetKey{"aiocache", "cached result", "app.svc.get_user"}})
+	a.Add(Item{Key: "user:1", Bytes: 7})
+	a.Add(Item{Key: "user:2", Bytes: -1})
+	if u := a.Result().Untargeted; u == nil || *u != (Untargeted{Keys: 2, Bytes: 7}) {
+		t.Fatalf("untargeted %+v, want 2 keys, 7 bytes", u)
+	}
+	b := New(Options{})
+	b.Add(Item{Key: "user:1", Bytes: 7})
+	if u := b.Result().Untargeted; u != nil {
+		t.Fatalf("untargeted %+v without targets, want none", u)
+	}
+}

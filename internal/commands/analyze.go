@@ -167,7 +167,6 @@ func analyzeRun(ctx context.Context, opts *analyzeOptions) error {
 		return err
 	}
 	an := &analysis{
-		a:        analyze.New(analyze.Options{Delimiter: opts.Delimiter, Depth: opts.Depth, Top: opts.Top, Capacity: opts.Capacity}),
 		started:  time.Now(),
 		formats:  opts.Formats,
 		patterns: opts.Patterns,
@@ -175,6 +174,7 @@ func analyzeRun(ctx context.Context, opts *analyzeOptions) error {
 	if prof != nil && prof.Name() != "none" {
 		an.prof = prof
 	}
+	an.a = analyze.New(analyze.Options{Delimiter: opts.Delimiter, Depth: opts.Depth, Top: opts.Top, Capacity: opts.Capacity, Targets: an.prof != nil})
 	if an.formats == "" {
 		an.formats = "sample"
 		if b.Describe().Kind == "memcached" {
@@ -270,10 +270,23 @@ func (an *analysis) item(p backends.KeyProfile) analyze.Item {
 			if t.What == "response" && (t.Framework == "litestar" || t.Framework == "starlite") {
 				t.Name = routeShape(t.Name)
 			}
+			if t.Framework == "aiocache" && t.What == "lock" {
+				t.Name = lockOwner(an.prof, t.Name)
+			}
 			it.Target = analyze.TargetKey{Framework: t.Framework, What: t.What, Name: t.Name}
 		}
 	}
 	return it
+}
+
+// lockOwner groups aiocache locks (one per locked key) by what they lock:
+// the function whose cached result it is, else all in one row. Named by the
+// locked key, a deploy's thousand locks would be a thousand rows.
+func lockOwner(prof *profiles.Profile, locked string) string {
+	if t, ok := prof.Recognize(prof.Key(locked), nil); ok && t.What == "cached result" {
+		return t.Name
+	}
+	return ""
 }
 
 // routeShape names a cached response by its route and the names of its

@@ -33,6 +33,8 @@ type analyzeJSON struct {
 	// Prefixes: every row of the table, biggest first.
 	Prefixes []analyzePrefixJSON `json:"prefixes"`
 	Targets  []analyzeTargetJSON `json:"targets,omitempty"`
+	// Untargeted: under a profile, the keys no rule of it explains.
+	Untargeted *analyze.Untargeted `json:"untargeted,omitempty"`
 	Biggest  []analyzeBigJSON    `json:"biggest"`
 	Nodes    []analyzeNodeJSON   `json:"nodes,omitempty"`
 
@@ -119,6 +121,7 @@ func analysisJSON(info backends.Info, an *analysis, opts *analyzeOptions, res an
 	}
 	if an.prof != nil {
 		doc.Targets = []analyzeTargetJSON{}
+		doc.Untargeted = res.Untargeted
 		for _, t := range res.Targets {
 			doc.Targets = append(doc.Targets, analyzeTargetJSON{Framework: t.Framework, What: t.What, Name: jsonKey(t.Name), Keys: t.Keys, Bytes: t.Bytes, NoTTL: t.NoTTL, Approximate: t.Approximate})
 		}
@@ -292,6 +295,13 @@ func printAnalysis(w io.Writer, ios *iostreams.IOStreams, info backends.Info, an
 				t.row(textesc.Line(tg.Framework), textesc.Line(tg.What), fitWidth(textesc.Key(name), maxKeyWidth/2), approx(tg.Keys, tg.Approximate), human.Bytes(tg.Bytes), fmt.Sprint(tg.NoTTL), share(tg.Bytes, res.Bytes))
 			}
 			t.print(w, cs)
+		}
+		if u := res.Untargeted; u != nil && u.Keys > 0 {
+			line := fmt.Sprintf("%d key(s) (%s) belong to no %s target", u.Keys, human.Bytes(u.Bytes), an.prof.Name())
+			if len(targets) == 0 && an.prof.Name() != "auto" {
+				line += "; is the namespace (-n) or key prefix right?"
+			}
+			fmt.Fprintln(w, "  "+cs.Dim(line))
 		}
 	}
 
