@@ -24,6 +24,7 @@ import (
 	"github.com/cachectl/cachectl/internal/tui/detail"
 	"github.com/cachectl/cachectl/internal/tui/header"
 	"github.com/cachectl/cachectl/internal/tui/keylist"
+	"github.com/cachectl/cachectl/internal/tui/live"
 	"github.com/cachectl/cachectl/internal/tui/status"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
@@ -57,6 +58,11 @@ type Options struct {
 	// Scope maps a filter typed in the dashboard to the stored-key glob
 	// (a profile's namespace); nil uses it as typed.
 	Scope func(userGlob string) string
+	// LiveOff starts with live mode off (L turns it on).
+	LiveOff bool
+	// EnableNotifications lets live mode turn Redis keyspace notifications
+	// on (the user asked with a flag); ignored when ReadOnly.
+	EnableNotifications bool
 }
 
 type focusPane int
@@ -93,6 +99,7 @@ type Model struct {
 	list    *keylist.Model
 	detail  *detail.Model
 	deleter *deleter.Model
+	live    *live.Model
 	status  *status.Model
 	all     []component // in the order messages reach them
 
@@ -128,8 +135,9 @@ func New(ctx context.Context, opts Options) *Model {
 		Display: opts.Display, Scope: opts.Scope})
 	m.detail = detail.New(c, detail.Options{MaxFetch: opts.MaxFetch, Tag: opts.Tag, Cursor: m.list.Current})
 	m.deleter = deleter.New(c)
+	m.live = live.New(c, live.Options{Off: opts.LiveOff, EnableNotifications: opts.EnableNotifications && !opts.ReadOnly, Pattern: opts.Pattern})
 	m.status = status.New(c)
-	m.all = []component{m.header, m.list, m.detail, m.deleter, m.status}
+	m.all = []component{m.header, m.list, m.detail, m.deleter, m.live, m.status}
 	m.setFocus(focusList)
 	m.layout()
 	return m
