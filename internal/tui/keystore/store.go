@@ -145,6 +145,11 @@ func (s *Store) Compact() bool {
 	if s.sweeping || dead < s.compactMin || dead < s.Len() {
 		return false
 	}
+	s.compact()
+	return true
+}
+
+func (s *Store) compact() {
 	live := make([]string, 0, s.Len())
 	for id := int32(0); id < s.keys.n; id++ {
 		if !s.order.dead(id) {
@@ -156,11 +161,7 @@ func (s *Store) Compact() bool {
 		expanded = s.t.expandedPrefixes()
 	}
 	expandNew, treeView := s.expandNew, s.treeView
-	s.Reset()
-	s.expandNew = expandNew
-	if s.t != nil {
-		s.t.expandNew = expandNew
-	}
+	s.Reset() // and expandNew off: the branches take their saved state
 	s.treeView = treeView
 	s.Add(live) // copies the keys into new pages: the old ones are freed
 	if s.t != nil {
@@ -169,8 +170,9 @@ func (s *Store) Compact() bool {
 				s.t.setExpanded(append([]int32(nil), path[:len(path)-1]...), path[len(path)-1], true)
 			}
 		}
+		s.t.expandNew = expandNew
 	}
-	return true
+	s.expandNew = expandNew
 }
 
 // Removed is how many removed keys the store still holds the bytes of.
@@ -243,7 +245,7 @@ func (s *Store) Locate(key string, branch bool) (row int, ok bool) {
 		leaf = id
 	}
 	path := s.t.walk(key)
-	if path == nil || branch && len(path) < 2 {
+	if path == nil || branch && (len(path) < 2 || s.t.full(^path[len(path)-1]) != key) {
 		return -1, false
 	}
 	path = append([]int32(nil), path...)
