@@ -54,8 +54,18 @@ Keys: ↑/↓ move, / filter by glob (on the server), esc clears it, f finds a
 loaded key (n/N next/previous), v switches tree/flat, tab or enter moves to the
 value, m cycles decoded/json/hex, a loads a big value in full, d deletes the
 key (y to confirm), D deletes every key of the filter (type the count to
-confirm), t edits the TTL, r refreshes, y copies the key (OSC 52), ? shows all
-keys, q quits. Read-only contexts refuse d, D and t.
+confirm), t edits the TTL, r refreshes, y copies the key (OSC 52), L turns
+live mode off and on, A shows the analysis of the filter, ? shows all keys,
+q quits. Read-only contexts refuse d, D and t.
+
+Live mode (on by default where the server reports key events: Redis keyspace
+notifications, Memcached's watch): keys appear and vanish as other clients
+write, delete or let them expire, and the open entry refreshes; the header
+shows the event rate. Redis ships with notifications off: the header says so,
+and --enable-notifications turns them on for the session (CONFIG SET
+notify-keyspace-events, the old value restored on exit; refused when
+read-only). The analysis view (A) draws the tables of cachectl analyze for
+the filter, computed in the background; the keys stay usable meanwhile.
 
 It needs a terminal; scripts use keys, get and invalidate.`,
 		Example: `  cachectl ui
@@ -131,6 +141,7 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		MaxFetch: opts.MaxFetch,
 		Now:      opts.Now,
 		LiveOff:  !opts.Live,
+		Profile:  prof,
 
 		EnableNotifications: opts.EnableNotifications,
 	}

@@ -137,6 +137,10 @@ func (m *Model) toggle() tea.Cmd {
 		}
 		return nil
 	}
+	if m.c.Live.State == uictx.LiveRefused {
+		m.c.SetStatus("live mode refused: "+uictx.ErrLine(m.c.Live.Err), true)
+		return nil
+	}
 	m.on = !m.on
 	if !m.on {
 		m.stop()
@@ -205,8 +209,9 @@ func (m *Model) onEnded(msg endedMsg) tea.Cmd {
 		m.c.SetStatus(fmt.Sprintf("live off: keyspace notifications are off on %s; run with --enable-notifications, or CONFIG SET notify-keyspace-events KEA", uictx.OneLine(off.Node)), false)
 		return nil
 	case uictx.Refused(err):
+		// The strip says so; L says why. The status line stays for what
+		// the user can act on (a listing refused too, say).
 		m.c.Live = uictx.Live{State: uictx.LiveRefused, Err: err}
-		m.c.SetStatus("live off: "+uictx.ErrLine(err), true)
 		return nil
 	}
 	if err == nil {
