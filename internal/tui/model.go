@@ -99,14 +99,14 @@ type Model struct {
 	c    *uictx.Context
 	opts Options
 
-	header  *header.Model
-	list    *keylist.Model
-	detail  *detail.Model
-	deleter *deleter.Model
+	header   *header.Model
+	list     *keylist.Model
+	detail   *detail.Model
+	deleter  *deleter.Model
 	live     *live.Model
 	analysis *analysis.Model
 	status   *status.Model
-	all     []component // in the order messages reach them
+	all      []component // in the order messages reach them
 
 	focus focusPane
 }
