@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/backends"
@@ -209,4 +210,61 @@ func TestLiveToggle(t *testing.T) {
 	}
 	d.press("L")
 	d.until("caught up", func() bool { return d.liveOn() && d.held("while:off") })
+}
+
+func liveBatch(kind string, keys ...string) uictx.LiveBatch {
+	b := uictx.LiveBatch{Pattern: "*"}
+	for _, k := range keys {
+		b.Events = append(b.Events, backends.Event{Kind: kind, Key: k})
+	}
+	return b
+}
+
+// TestLiveBatchesKeepTheSelection feeds batches into the model in tree
+// view: rows appear above and below the cursor and go, a branch appears
+// and vanishes with its keys, and the cursor stays on its key (or its
+// branch) and on its line of the pane throughout.
+func TestLiveBatchesKeepTheSelection(t *testing.T) {
+	d := newDriver(t, Options{Open: goldenCache(t), Kind: "http", Tree: true, StatsEvery: time.Hour})
+	d.until("listing", d.scanDone)
+	d.apply(tea.WindowSizeMsg{Width: 100, Height: 12}) // a pane of 5 rows: the list scrolls
+	d.press("G", "right", "down", "down")              // orders: open, on orders:100002
+	if r, _ := d.m.list.Current(); r.Key != "orders:100002" {
+		t.Fatalf("cursor on %q", r.Key)
+	}
+	line := d.m.list.Cursor() - d.m.list.Offset()
+	check := func(what string) {
+		t.Helper()
+		if r, _ := d.m.list.Current(); r.Key != "orders:100002" || d.m.detail.Key() != "orders:100002" {
+			t.Fatalf("%s: cursor on %q, detail on %q", what, r.Key, d.m.detail.Key())
+		}
+		// Where there are rows enough above it, it keeps its line.
+		if l := d.m.list.Cursor() - d.m.list.Offset(); l != min(line, d.m.list.Cursor()) {
+			t.Fatalf("%s: the cursor moved from line %d to %d of the pane", what, line, l)
+		}
+	}
+	d.apply(liveBatch(backends.EventSet, "aaa:1", "aaa:2", "orders:100000", "zz1", "zz2", "zz3", "zz4"))
+	check("rows added above and below")
+	if _, ok := d.m.list.Store().Locate("aaa:", true); !ok {
+		t.Fatal("branch aaa: not shown")
+	}
+	d.apply(liveBatch(backends.EventDel, "aaa:1", "orders:100000", "orders:100001"))
+	check("rows removed above")
+	d.apply(liveBatch(backends.EventExpired, "aaa:2", "feed:1"))
+	check("branches emptied above")
+	if _, ok := d.m.list.Store().Locate("aaa:", true); ok {
+		t.Fatal("branch aaa: left without keys")
+	}
+	// A batch for another filter (one already replaced) changes nothing.
+	d.apply(uictx.LiveBatch{Pattern: "other:*", Events: []backends.Event{{Kind: backends.EventSet, Key: "other:1"}}})
+	if _, ok := d.m.list.Store().Locate("other:1", false); ok {
+		t.Fatal("a stale batch was applied")
+	}
+	// On a branch: it stays selected as keys come and go beneath others.
+	d.press("g")
+	r, _ := d.m.list.Current()
+	d.apply(liveBatch(backends.EventSet, "0:first"))
+	if now, _ := d.m.list.Current(); now.Key != r.Key || !now.Branch {
+		t.Fatalf("branch selection moved from %q to %q", r.Key, now.Key)
+	}
 }

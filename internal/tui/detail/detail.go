@@ -231,7 +231,7 @@ func (m *Model) onLive(b uictx.LiveBatch) tea.Cmd {
 			return m.fetch()
 		case backends.EventDel, backends.EventExpired, backends.EventEvicted:
 			word := map[string]string{backends.EventDel: "deleted", backends.EventExpired: "expired", backends.EventEvicted: "evicted"}[e.Kind]
-			m.gone = word + " at " + at.Local().Format("15:04:05")
+			m.gone = word + " at " + at.In(m.c.Now().Location()).Format("15:04:05")
 		}
 		return nil
 	}

@@ -143,7 +143,7 @@ func (m *Model) ttlLine() string {
 		return line
 	}
 	if !m.changed.IsZero() {
-		line += st.Dim.Render(" · written " + m.changed.Local().Format("15:04:05"))
+		line += st.Dim.Render(" · written " + m.changed.In(m.c.Now().Location()).Format("15:04:05"))
 	}
 	if node := m.node(); node != "" {
 		line += st.Dim.Render(" · ") + "on " + textesc.Key(node)

@@ -344,6 +344,10 @@ func (m *Model) endSweep(complete bool) {
 // deleting reports a bulk delete under way: the list waits for its end.
 func (m *Model) deleting() bool { return m.del }
 
+// Cursor and Offset are the cursor's row and the first row in view.
+func (m *Model) Cursor() int { return m.cursor }
+func (m *Model) Offset() int { return m.offset }
+
 // Gone is the selected key live mode saw go ("" for none).
 func (m *Model) Gone() string { return m.gone }
 
