@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/backends/memcached"
 	"github.com/cachectl/cachectl/internal/backends/redis"
 	"github.com/cachectl/cachectl/internal/testenv"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
@@ -266,5 +268,37 @@ func TestLiveBatchesKeepTheSelection(t *testing.T) {
 	d.apply(liveBatch(backends.EventSet, "0:first"))
 	if now, _ := d.m.list.Current(); now.Key != r.Key || !now.Branch {
 		t.Fatalf("branch selection moved from %q to %q", r.Key, now.Key)
+	}
+}
+
+// TestLiveMemcached: on Memcached (its watch mutations stream) a key set
+// by another client appears in the filter's listing without a refresh.
+func TestLiveMemcached(t *testing.T) {
+	u, err := url.Parse("memcached://" + testenv.MemcachedAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := backends.Options{Timeout: 2 * time.Second}
+	open := func(ctx context.Context) (backends.Backend, error) { return memcached.Open(ctx, u, opts) }
+	other, err := open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	prefix := fmt.Sprintf("live%d:", time.Now().UnixNano())
+	ctx := context.Background()
+	if err := other.Set(ctx, prefix+"old", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, Options{Open: open, Kind: "memcached", Pattern: prefix + "*", StatsEvery: time.Hour})
+	d.until("listing and live", func() bool { return d.scanDone() && d.liveOn() && d.held(prefix+"old") })
+	if err := other.Set(ctx, prefix+"new", []byte("2"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	d.until("the new key listed", func() bool { return d.held(prefix + "new") })
+	// Deletes are logged only by servers newer than 1.6.18 (the watch asks
+	// for "deletions" where the server knows them), so they are not checked.
+	if d.refreshed() {
+		t.Fatal("the listing was refreshed")
 	}
 }
