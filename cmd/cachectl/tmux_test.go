@@ -65,16 +65,22 @@ func (s *tmuxSession) waitFor(what string, want ...string) string {
 	}
 }
 
-// TestDashboardInTmux runs the real binary in a real terminal against real
-// Redis: it filters, opens a pickled entry, deletes one key and quits, and the
-// terminal comes back as it was.
-func TestDashboardInTmux(t *testing.T) {
+// needTmux skips the test without tmux, unless servers are required.
+func needTmux(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if testenv.Required() {
 			t.Fatal("tmux is required for the dashboard smoke test (CI installs it)")
 		}
 		t.Skip("no tmux")
 	}
+}
+
+// TestDashboardInTmux runs the real binary in a real terminal against real
+// Redis: it filters, opens a pickled entry, deletes one key and quits, and the
+// terminal comes back as it was.
+func TestDashboardInTmux(t *testing.T) {
+	needTmux(t)
 	url := testenv.RedisURL(t)
 	rdb := testenv.RedisClient(t, url)
 	ctx := context.Background()
@@ -156,12 +162,7 @@ func TestDashboardInTmux(t *testing.T) {
 // expires vanishes, without r; A draws the analysis; on q the server's
 // notify-keyspace-events is put back.
 func TestDashboardLiveInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if testenv.Required() {
-			t.Fatal("tmux is required for the dashboard smoke test (CI installs it)")
-		}
-		t.Skip("no tmux")
-	}
+	needTmux(t)
 	env := testenv.PrivateRedis(t)
 	rdb := env.Client(t, env.Addr)
 	ctx := context.Background()
