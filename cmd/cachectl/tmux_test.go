@@ -65,16 +65,22 @@ func (s *tmuxSession) waitFor(what string, want ...string) string {
 	}
 }
 
-// TestDashboardInTmux runs the real binary in a real terminal against real
-// Redis: it filters, opens a pickled entry, deletes one key and quits, and the
-// terminal comes back as it was.
-func TestDashboardInTmux(t *testing.T) {
+// needTmux skips the test without tmux, unless servers are required.
+func needTmux(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if testenv.Required() {
 			t.Fatal("tmux is required for the dashboard smoke test (CI installs it)")
 		}
 		t.Skip("no tmux")
 	}
+}
+
+// TestDashboardInTmux runs the real binary in a real terminal against real
+// Redis: it filters, opens a pickled entry, deletes one key and quits, and the
+// terminal comes back as it was.
+func TestDashboardInTmux(t *testing.T) {
+	needTmux(t)
 	url := testenv.RedisURL(t)
 	rdb := testenv.RedisClient(t, url)
 	ctx := context.Background()
@@ -148,5 +154,49 @@ func TestDashboardInTmux(t *testing.T) {
 	}
 	if strings.Contains(scr, "╭") {
 		t.Errorf("the dashboard was left on the screen:\n%s", scr)
+	}
+}
+
+// TestDashboardLiveInTmux: the real binary with --enable-notifications on a
+// Redis of its own: a key another client writes appears and one that
+// expires vanishes, without r; A draws the analysis; on q the server's
+// notify-keyspace-events is put back.
+func TestDashboardLiveInTmux(t *testing.T) {
+	needTmux(t)
+	env := testenv.PrivateRedis(t)
+	rdb := env.Client(t, env.Addr)
+	ctx := context.Background()
+	for i := range 20 {
+		rdb.Set(ctx, fmt.Sprintf("user:%d", i), `{"id":1}`, 0)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "cachectl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := &tmuxSession{t: t, socket: filepath.Join(dir, "tmux.sock"), name: "live"}
+	shell := fmt.Sprintf("%s -u %s ui --enable-notifications; echo after-ui; sleep 60", bin, env.URL)
+	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", s.name, "-x", "120", "-y", "35", "env", "TERM=xterm-256color", "sh", "-c", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
+
+	s.waitFor("live and listed", "live · ", "Keys 20")
+	rdb.Set(ctx, "order:42", `{"total":9.5}`, 0)
+	rdb.Set(ctx, "flash:msg", "soon gone", 2*time.Second)
+	s.waitFor("the new keys, without r", "order:42", "flash:msg", "Keys 22")
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Contains(s.screen(), "flash:msg") {
+		if time.Now().After(deadline) {
+			t.Fatalf("flash:msg did not vanish:\n%s", s.screen())
+		}
+		time.Sleep(50 * time.Millisecond) // the TTL runs out by the clock
+	}
+	s.waitFor("the count", "Keys 21")
+
+	s.send("A")
+	s.waitFor("the analysis", "Analysis", "analyzed 21 key(s)", "Prefixes", "user:", "█")
+	s.send("q")
+	s.waitFor("the shell again", "after-ui")
+	if v := rdb.ConfigGet(ctx, "notify-keyspace-events").Val()["notify-keyspace-events"]; v != "" {
+		t.Fatalf("notify-keyspace-events left at %q", v)
 	}
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -21,7 +22,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/memserver"
-	"github.com/cachectl/cachectl/internal/profiles"
 	"github.com/cachectl/cachectl/internal/testenv"
 )
 
@@ -187,7 +187,7 @@ func TestAnalyzeRedisFigures(t *testing.T) {
 	for k, b := range wantBytes {
 		all = append(all, kb{k, b})
 	}
-	slices.SortFunc(all, func(x, y kb) int { return cmpInt(y.b, x.b)*2 + strings.Compare(x.k, y.k) })
+	slices.SortFunc(all, func(x, y kb) int { return cmp.Compare(y.b, x.b)*2 + strings.Compare(x.k, y.k) })
 	q := slices.IndexFunc(doc.Biggest, func(b analyzeBigJSON) bool { return b.Key == "queue:jobs" })
 	if len(doc.Biggest) != 3 || q < 0 || *doc.Biggest[q].Type != "list" || doc.Biggest[q].TTL != nil {
 		t.Fatalf("biggest %+v", doc.Biggest)
@@ -474,50 +474,6 @@ func TestAnalyzeOutputOnATerminal(t *testing.T) {
 			if !strings.Contains(m.out(), w) {
 				t.Errorf("%v: no %q in\n%s", s, w, m.out())
 			}
-		}
-	}
-}
-
-func TestRouteShape(t *testing.T) {
-	for in, want := range map[string]string{
-		"GET /itemspage=11&size=20": "GET /itemspage=*&size=*",
-		"GET /items":                "GET /items",
-		"GET /a/b/cq=1":             "GET /a/b/cq=*",
-		"(2.0) /search=x%2Fy":       "(2.0) /search=*",
-		"GET /x&y":                  "GET /x&y",
-	} {
-		if got := routeShape(in); got != want {
-			t.Errorf("routeShape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestLockOwner(t *testing.T) {
-	redis, err := profiles.Lookup("aiocache", profiles.Options{Namespace: "app", Backend: "redis"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auto, err := profiles.Lookup("auto", profiles.Options{Backend: "redis"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		prof      *profiles.Profile
-		key, want string
-	}{
-		// the lock of a cached result counts with its function
-		{redis, "app:svc.mget_user(1,)[]-lock", "svc.mget_user"},
-		// any other lock joins the one row of locks
-		{redis, "app:report:1-lock", ""},
-		{auto, "app:svc.mget_user(1,)[]-lock", "svc.mget_user"},
-		{auto, "app:report:7-lock", ""},
-	} {
-		tag, ok := c.prof.Recognize(c.key, nil)
-		if !ok || tag.What != "lock" {
-			t.Fatalf("%s: %q is not a lock: %+v", c.prof.Name(), c.key, tag)
-		}
-		if got := lockOwner(c.prof, tag.Name); got != c.want {
-			t.Errorf("%s: lockOwner(%q) = %q, want %q", c.prof.Name(), tag.Name, got, c.want)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -226,7 +225,7 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 	if err := opts.checkBackup(); err != nil {
 		return err
 	}
-	what := "invalidate " + quotedPatterns(opts.Patterns)
+	what := "invalidate " + textesc.Keys(opts.Patterns)
 	if !opts.DryRun {
 		if err := opts.CheckWritable(what); err != nil {
 			return err
@@ -251,7 +250,7 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 			return fmt.Errorf("count the matching keys: %w", err)
 		}
 		if pre.Matched == 0 {
-			fmt.Fprintf(opts.IO.ErrOut, "no keys match %s; nothing to delete\n", quotedPatterns(opts.Patterns))
+			fmt.Fprintf(opts.IO.ErrOut, "no keys match %s; nothing to delete\n", textesc.Keys(opts.Patterns))
 			// Nothing to confirm: the outcome is --yes's (0 deleted), not
 			// a dry run, which is only what --dry-run asks for.
 			pre.DryRun = false
@@ -289,14 +288,6 @@ func invalidateRun(ctx context.Context, opts *invalidateOptions) error {
 	return writeInvalidate(opts, sum, runErr)
 }
 
-func quotedPatterns(ps []string) string {
-	q := make([]string, len(ps))
-	for i, p := range ps {
-		q[i] = textesc.Key(p)
-	}
-	return strings.Join(q, " ")
-}
-
 // confirmInvalidate asks on the terminal: y/N, or the count typed out when
 // there are many keys or the context is marked production.
 func confirmInvalidate(opts *invalidateOptions, pre invalidate.Summary) (bool, error) {
@@ -304,7 +295,7 @@ func confirmInvalidate(opts *invalidateOptions, pre invalidate.Summary) (bool, e
 	cs := opts.IO.ColorScheme()
 	r, _ := opts.Resolve()
 	production := r != nil && r.Context != nil && r.Context.Production
-	fmt.Fprintf(errOut, "%s %d key(s) match %s, e.g.:\n", cs.Yellow("!"), pre.Matched, quotedPatterns(opts.Patterns))
+	fmt.Fprintf(errOut, "%s %d key(s) match %s, e.g.:\n", cs.Yellow("!"), pre.Matched, textesc.Keys(opts.Patterns))
 	for _, k := range pre.Sample {
 		fmt.Fprintf(errOut, "    %s\n", textesc.Key(k))
 	}
@@ -370,14 +361,14 @@ func writeInvalidate(opts *invalidateOptions, sum invalidate.Summary, runErr err
 		switch {
 		case sum.DryRun && runErr != nil:
 			// A count cut short is a lower bound, not the answer.
-			fmt.Fprintf(w, "at least %d key(s) match %s (dry run stopped early: nothing deleted)\n", sum.Matched, quotedPatterns(opts.Patterns))
+			fmt.Fprintf(w, "at least %d key(s) match %s (dry run stopped early: nothing deleted)\n", sum.Matched, textesc.Keys(opts.Patterns))
 		case sum.DryRun:
-			fmt.Fprintf(w, "%d key(s) match %s (dry run: nothing deleted)\n", sum.Matched, quotedPatterns(opts.Patterns))
+			fmt.Fprintf(w, "%d key(s) match %s (dry run: nothing deleted)\n", sum.Matched, textesc.Keys(opts.Patterns))
 			for _, k := range sum.Sample {
 				fmt.Fprintf(w, "  %s\n", textesc.Key(k))
 			}
 		default:
-			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, quotedPatterns(opts.Patterns), human.Duration(sum.Elapsed.Round(time.Millisecond)))
+			fmt.Fprintf(w, "deleted %d key(s) matching %s in %s\n", sum.Deleted, textesc.Keys(opts.Patterns), human.Duration(sum.Elapsed.Round(time.Millisecond)))
 		}
 		if sum.Workers {
 			workerLines(w, sum)
@@ -538,19 +529,10 @@ func (p *progressLine) nodeLines(nodes []invalidate.NodeProgress) []string {
 		}
 		fig := figures(n.Matched, n.Deleted)
 		// The figures always show; a long name gives way.
-		name := fitWidth(textesc.Line(n.Node), max(p.width-len(fig)-6, 8))
+		name := human.Cut(textesc.Line(n.Node), max(p.width-len(fig)-6, 8))
 		lines = append(lines, fmt.Sprintf("  %s: %s", name, fig))
 	}
 	return lines
-}
-
-// fitWidth cuts s to at most w runes, marking the cut.
-func fitWidth(s string, w int) string {
-	if utf8.RuneCountInString(s) <= w {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:w-1]) + "…"
 }
 
 // draw replaces the lines on screen with lines: back up to the first,
@@ -566,7 +548,7 @@ func (p *progressLine) draw(lines []string) {
 		}
 		b.WriteString("\r\x1b[K")
 		// A line that wraps would throw the backing up off by one.
-		b.WriteString(fitWidth(l, max(p.width-1, 8)))
+		b.WriteString(human.Cut(l, max(p.width-1, 8)))
 	}
 	if len(lines) < p.drawn {
 		b.WriteString("\x1b[J")

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/analyze/report"
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/iostreams"
@@ -346,21 +346,8 @@ func unknownFields(ki backends.KeyInfo) []string {
 	return u
 }
 
-// nodeLabel is what the node holding a key is called where a backend has
-// several: "node" for a cluster's or Sentinel setup's, "server" for a pool's
-// member, "worker" for an app's worker (as their stats tables name them).
-// With several false it also names a lone server's address.
-func nodeLabel(info backends.Info, several bool) string {
-	switch {
-	case slices.Contains(info.Capabilities, "workers"):
-		return "worker"
-	case slices.Contains(info.Capabilities, "cluster"), slices.Contains(info.Capabilities, "sentinel"):
-		return "node"
-	case slices.Contains(info.Capabilities, "pool"), !several:
-		return "server"
-	}
-	return ""
-}
+// nodeLabel is what the node holding a key is called (report.NodeLabel).
+func nodeLabel(info backends.Info, several bool) string { return report.NodeLabel(info, several) }
 
 // keyPrinter writes rows in the output format chosen; a JSON document is
 // streamed as an array so it never has to be held in memory.

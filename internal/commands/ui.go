@@ -25,16 +25,23 @@ type uiOptions struct {
 	Open    func(ctx context.Context, warn func(string)) (backends.Backend, error)
 	Now     func() time.Time
 	Timeout time.Duration
+	// CheckWritable refuses a write in read-only mode (exit 4).
+	CheckWritable func(what string) error
 
 	Pattern  string
 	Tree     bool
 	Delim    string
 	MaxFetch int64
+	// Live: follow key events where the backend reports them (L toggles).
+	Live bool
+	// EnableNotifications: live mode may turn Redis keyspace notifications
+	// on for the dashboard (refused in read-only mode).
+	EnableNotifications bool
 }
 
 // NewCmdUI builds `cachectl ui`.
 func NewCmdUI(f *Factory, runF func(context.Context, *uiOptions) error) *cobra.Command {
-	opts := &uiOptions{IO: f.IO, Resolve: f.Resolve, Mapper: f.keyMapper(), Kind: f.Drivers.Kind, Open: f.OpenBackend, Now: f.Now}
+	opts := &uiOptions{IO: f.IO, Resolve: f.Resolve, Mapper: f.keyMapper(), Kind: f.Drivers.Kind, Open: f.OpenBackend, Now: f.Now, CheckWritable: f.CheckWritable}
 	cmd := &cobra.Command{
 		Use:   "ui [PATTERN]",
 		Short: "Browse and edit the cache in a full-screen dashboard",
@@ -47,8 +54,18 @@ Keys: ↑/↓ move, / filter by glob (on the server), esc clears it, f finds a
 loaded key (n/N next/previous), v switches tree/flat, tab or enter moves to the
 value, m cycles decoded/json/hex, a loads a big value in full, d deletes the
 key (y to confirm), D deletes every key of the filter (type the count to
-confirm), t edits the TTL, r refreshes, y copies the key (OSC 52), ? shows all
-keys, q quits. Read-only contexts refuse d, D and t.
+confirm), t edits the TTL, r refreshes, y copies the key (OSC 52), L turns
+live mode off and on, A shows the analysis of the filter, ? shows all keys,
+q quits. Read-only contexts refuse d, D and t.
+
+Live mode (on by default where the server reports key events: Redis keyspace
+notifications, Memcached's watch): keys appear and vanish as other clients
+write, delete or let them expire, and the open entry refreshes; the header
+shows the event rate. Redis ships with notifications off: the header says so,
+and --enable-notifications turns them on for the session (CONFIG SET
+notify-keyspace-events, the old value restored on exit; refused when
+read-only). The analysis view (A) draws the tables of cachectl analyze for
+the filter, computed in the background; the keys stay usable meanwhile.
 
 It needs a terminal; scripts use keys, get and invalidate.`,
 		Example: `  cachectl ui
@@ -70,12 +87,19 @@ It needs a terminal; scripts use keys, get and invalidate.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Tree, "tree", false, "start in tree view")
+	cmd.Flags().BoolVar(&opts.Live, "live", true, "follow key events where the backend reports them (L toggles; --live=false starts with it off)")
+	cmd.Flags().BoolVar(&opts.EnableNotifications, "enable-notifications", false, "Redis: turn keyspace notifications on for live mode (CONFIG SET notify-keyspace-events), restoring the old value on exit")
 	cmd.Flags().StringVar(&opts.Delim, "delimiter", ":", "separator of the tree view's levels")
 	cmd.Flags().Var(newByteSize(&opts.MaxFetch, 8<<20), "max-fetch", "largest value fetched when selected; bigger ones wait for a (load all)")
 	return cmd
 }
 
 func uiRun(ctx context.Context, opts *uiOptions) error {
+	if opts.EnableNotifications {
+		if err := opts.CheckWritable("enable keyspace notifications (CONFIG SET notify-keyspace-events)"); err != nil {
+			return err
+		}
+	}
 	r, err := opts.Resolve()
 	if err != nil {
 		return err
@@ -116,6 +140,10 @@ func uiRun(ctx context.Context, opts *uiOptions) error {
 		Timeout:  opts.Timeout,
 		MaxFetch: opts.MaxFetch,
 		Now:      opts.Now,
+		LiveOff:  !opts.Live,
+		Profile:  prof,
+
+		EnableNotifications: opts.EnableNotifications,
 	}
 	if c := r.Context; c != nil {
 		to.Label, to.LabelColor, to.Production = c.Label, c.Color, c.Production

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TTL renders a key's lifetime for people: "59s", "4m59s", "no expiry",
@@ -49,6 +50,15 @@ func Duration(d time.Duration) string {
 		fmt.Fprintf(&b, "%d%s", u.n, u.name)
 	}
 	return b.String()
+}
+
+// Cut cuts s to at most w runes, marking the cut with an ellipsis.
+func Cut(s string, w int) string {
+	if utf8.RuneCountInString(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:w-1]) + "…"
 }
 
 // Bytes renders a byte count with binary units.

@@ -183,6 +183,15 @@ func ParseKey(s string) (string, error) {
 	return b.String(), nil
 }
 
+// Keys escapes each key (or pattern) as Key does and joins them with spaces.
+func Keys(ks []string) string {
+	q := make([]string, len(ks))
+	for i, k := range ks {
+		q[i] = Key(k)
+	}
+	return strings.Join(q, " ")
+}
+
 // Line returns s as one line safe for a terminal: like Text, but newlines,
 // carriage returns and tabs become single spaces, so text a server sent (an
 // error reply, a version string) can neither drive the terminal nor forge a

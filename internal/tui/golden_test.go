@@ -159,3 +159,55 @@ func TestGoldenCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenLive draws live mode: the strip, a key written elsewhere
+// listed in its place in the tree, and the open entry after it expired,
+// still on its row, marked, saying when. The events come from the test,
+// the cache is the golden HTTP cache.
+func TestGoldenLive(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 30}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			at := time.Date(2026, 11, 23, 12, 0, 5, 0, time.UTC)
+			events := make(chan backends.Event)
+			watch := func(ctx context.Context, opts backends.WatchOptions, fn func(backends.Event) error) error {
+				opts.Ready()
+				for {
+					select {
+					case e := <-events:
+						if err := fn(e); err != nil {
+							return err
+						}
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+			}
+			m := New(ctx, Options{Open: withEvents(goldenCache(t), watch), Kind: "http", Address: "http://127.0.0.1:8750",
+				Tree: true, StatsEvery: time.Hour, Now: func() time.Time { return at }})
+			defer m.Close()
+			p := &probe{Model: m}
+			tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(size.w, size.h),
+				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+			p.wait(t, "keys, stats and live", func(m *Model) bool {
+				return m.scanDone() && m.header.Stats() != nil && m.c.Live.State == uictx.LiveOn
+			})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnd})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyRight})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+			p.wait(t, "order shown", func(m *Model) bool {
+				return m.detail.Key() == "orders:100001" && m.detail.Entry() != nil && !m.detail.Loading() && m.detail.Rendered().Seq == m.detail.Seq()
+			})
+			events <- backends.Event{Time: at, Kind: backends.EventSet, Key: "orders:100000"}
+			events <- backends.Event{Time: at, Kind: backends.EventExpired, Key: "orders:100001"}
+			p.wait(t, "the new order listed and the open one gone", func(m *Model) bool {
+				_, listed := m.list.Store().Locate("orders:100000", false)
+				return listed && m.detail.Gone() != ""
+			})
+			tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*probe)
+			teatest.RequireEqualOutput(t, []byte(ansi.Strip(fm.View().Content)))
+		})
+	}
+}

@@ -20,10 +20,13 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/profiles"
+	"github.com/cachectl/cachectl/internal/tui/analysis"
 	"github.com/cachectl/cachectl/internal/tui/deleter"
 	"github.com/cachectl/cachectl/internal/tui/detail"
 	"github.com/cachectl/cachectl/internal/tui/header"
 	"github.com/cachectl/cachectl/internal/tui/keylist"
+	"github.com/cachectl/cachectl/internal/tui/live"
 	"github.com/cachectl/cachectl/internal/tui/status"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
@@ -57,6 +60,13 @@ type Options struct {
 	// Scope maps a filter typed in the dashboard to the stored-key glob
 	// (a profile's namespace); nil uses it as typed.
 	Scope func(userGlob string) string
+	// Profile adds its framework targets to the analysis view; nil for none.
+	Profile *profiles.Profile
+	// LiveOff starts with live mode off (L turns it on).
+	LiveOff bool
+	// EnableNotifications lets live mode turn Redis keyspace notifications
+	// on (the user asked with a flag); ignored when ReadOnly.
+	EnableNotifications bool
 }
 
 type focusPane int
@@ -89,12 +99,14 @@ type Model struct {
 	c    *uictx.Context
 	opts Options
 
-	header  *header.Model
-	list    *keylist.Model
-	detail  *detail.Model
-	deleter *deleter.Model
-	status  *status.Model
-	all     []component // in the order messages reach them
+	header   *header.Model
+	list     *keylist.Model
+	detail   *detail.Model
+	deleter  *deleter.Model
+	live     *live.Model
+	analysis *analysis.Model
+	status   *status.Model
+	all      []component // in the order messages reach them
 
 	focus focusPane
 }
@@ -128,8 +140,10 @@ func New(ctx context.Context, opts Options) *Model {
 		Display: opts.Display, Scope: opts.Scope})
 	m.detail = detail.New(c, detail.Options{MaxFetch: opts.MaxFetch, Tag: opts.Tag, Cursor: m.list.Current})
 	m.deleter = deleter.New(c)
+	m.live = live.New(c, live.Options{Off: opts.LiveOff, EnableNotifications: opts.EnableNotifications && !opts.ReadOnly, Pattern: opts.Pattern})
+	m.analysis = analysis.New(c, analysis.Options{Pattern: opts.Pattern, Delim: opts.Delim, Profile: opts.Profile})
 	m.status = status.New(c)
-	m.all = []component{m.header, m.list, m.detail, m.deleter, m.status}
+	m.all = []component{m.header, m.list, m.detail, m.deleter, m.live, m.analysis, m.status}
 	m.setFocus(focusList)
 	m.layout()
 	return m
@@ -207,7 +221,9 @@ func (m *Model) deliver() tea.Cmd {
 // on its own bindings whichever pane has the focus, and a pane moves only
 // while it has it.
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
-	return tea.Batch(m.key(msg), m.deliver())
+	cmd := m.key(msg)
+	m.setFocus(m.focus) // the analysis view may have opened or closed
+	return tea.Batch(cmd, m.deliver())
 }
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -252,7 +268,8 @@ func (m *Model) holdQuit(ctrlC bool) bool {
 func (m *Model) setFocus(f focusPane) {
 	m.focus = f
 	m.list.SetFocused(f == focusList)
-	m.detail.SetFocused(f == focusDetail)
+	m.detail.SetFocused(f == focusDetail && !m.analysis.Active())
+	m.analysis.SetFocused(f == focusDetail && m.analysis.Active())
 }
 
 func tick(d time.Duration) tea.Cmd {

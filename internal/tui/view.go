@@ -18,12 +18,19 @@ func (m *Model) View() tea.View {
 }
 
 func (m *Model) screen() string {
-	if m.focus == focusDetail {
+	right := m.detail.Lines
+	switch {
+	case m.focus == focusDetail && m.analysis.Active():
+		m.status.SetShortHelp(m.analysis.ShortHelp())
+	case m.focus == focusDetail:
 		m.status.SetShortHelp(m.detail.ShortHelp())
-	} else {
+	default:
 		m.status.SetShortHelp(m.list.ShortHelp())
 	}
-	l, r := m.list.Lines(), m.detail.Lines()
+	if m.analysis.Active() {
+		right = m.analysis.Lines // in the entry's place, beside the keys
+	}
+	l, r := m.list.Lines(), right()
 	var b strings.Builder
 	b.Grow(m.c.Width * (m.c.Height + 4) * 2)
 	b.WriteString(m.header.View())
@@ -49,6 +56,7 @@ func (m *Model) layout() tea.Cmd {
 	body := m.bodyHeight()
 	left, right := m.paneWidths()
 	m.list.SetSize(left, body)
+	m.analysis.SetSize(right, body)
 	return m.detail.SetSize(right, body)
 }
 

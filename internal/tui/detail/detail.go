@@ -84,6 +84,12 @@ type Model struct {
 	// is the wait after the next failure.
 	retryAt time.Time
 	backoff time.Duration
+
+	// gone says how live mode saw the entry go ("expired at 15:04:05");
+	// changed is when it last saw it written.
+	gone    string
+	changed time.Time
+	refetch bool
 }
 
 // New builds the pane with nothing selected.
@@ -162,6 +168,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return m.fetch()
 		}
 		return nil
+	case uictx.LiveBatch:
+		return m.onLive(msg)
 	case uictx.Reconnected:
 		// What failed is tried again; what is shown may have changed, or
 		// moved to another node, meanwhile.
@@ -181,6 +189,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) selected(s uictx.Selected) tea.Cmd {
 	m.seq++
 	m.info, m.entry, m.err, m.backoff = nil, nil, nil, 0
+	m.gone, m.changed, m.refetch = "", time.Time{}, false
 	m.rendered = Rendered{}
 	m.all = false
 	m.vp.SetContent("")
@@ -197,6 +206,40 @@ func (m *Model) selected(s uictx.Selected) tea.Cmd {
 	m.loading = true
 	return debounceFetch(m.seq, 60*time.Millisecond)
 }
+
+// onLive refreshes the entry when live mode saw it written or its TTL
+// changed, and says when it went; the last value read stays in view.
+func (m *Model) onLive(b uictx.LiveBatch) tea.Cmd {
+	if m.key == "" || m.branch {
+		return nil
+	}
+	for _, e := range b.Events {
+		if e.Key != m.key {
+			continue
+		}
+		at := e.Time
+		if at.IsZero() {
+			at = m.c.Now()
+		}
+		switch e.Kind {
+		case backends.EventSet, backends.EventExpire:
+			m.gone, m.changed = "", at
+			if m.loading {
+				m.refetch = true // the read on its way may predate the write
+				return nil
+			}
+			return m.fetch()
+		case backends.EventDel, backends.EventExpired, backends.EventEvicted:
+			word := map[string]string{backends.EventDel: "deleted", backends.EventExpired: "expired", backends.EventEvicted: "evicted"}[e.Kind]
+			m.gone = word + " at " + at.In(m.c.Now().Location()).Format("15:04:05")
+		}
+		return nil
+	}
+	return nil
+}
+
+// Gone says how live mode saw the entry go, "" while it is there.
+func (m *Model) Gone() string { return m.gone }
 
 // onLeaf reports whether the list's cursor rests on a key.
 func (m *Model) onLeaf() bool {
@@ -215,6 +258,10 @@ func (m *Model) fetch() tea.Cmd {
 func (m *Model) onEntry(msg entryMsg) tea.Cmd {
 	if msg.seq != m.seq || msg.key != m.key {
 		return nil
+	}
+	if m.refetch {
+		m.refetch = false
+		return m.fetch()
 	}
 	m.err = msg.err
 	if msg.err != nil {

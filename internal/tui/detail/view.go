@@ -81,6 +81,9 @@ func (m *Model) tag() string {
 
 func (m *Model) metaLine() string {
 	st := m.c.Styles
+	if m.gone != "" {
+		return st.Warn.Render("gone: " + m.gone + " (live)")
+	}
 	if m.info == nil {
 		if m.loading {
 			return st.Dim.Render("loading…")
@@ -136,8 +139,11 @@ func (m *Model) retryText() string {
 func (m *Model) ttlLine() string {
 	st := m.c.Styles
 	line := m.ttlText()
-	if m.info == nil || m.info.Missing {
+	if m.info == nil || m.info.Missing || m.gone != "" {
 		return line
+	}
+	if !m.changed.IsZero() {
+		line += st.Dim.Render(" · written " + m.changed.In(m.c.Now().Location()).Format("15:04:05"))
 	}
 	if node := m.node(); node != "" {
 		line += st.Dim.Render(" · ") + "on " + textesc.Key(node)
@@ -152,7 +158,7 @@ func (m *Model) ttlText() string {
 	st := m.c.Styles
 	info := m.info
 	switch {
-	case info == nil || info.Missing:
+	case info == nil || info.Missing || m.gone != "":
 		return "–"
 	case info.TTL.Unknown:
 		return st.Dim.Render("unknown (classic protocol)")

@@ -282,6 +282,9 @@ func (m *Model) View() string {
 	}
 	left := strings.Join(parts, " ")
 	right := m.connView()
+	if l := m.liveView(); l != "" {
+		right = l + st.Dim.Render(" · ") + right
+	}
 	// A long address (a cluster's seeds) gives way to the connection state.
 	wl, wr := lipgloss.Width(left), lipgloss.Width(right)
 	if room := m.width - wr - 1; wl > room {
@@ -320,6 +323,35 @@ func (m *Model) connView() string {
 		return st.Warn.Render("◐ " + what + wait())
 	}
 	return st.Warn.Render("◌ connecting…")
+}
+
+// liveView is the live mode's strip: its state and the event rate.
+func (m *Model) liveView() string {
+	st := m.c.Styles
+	l := m.c.Live
+	switch l.State {
+	case uictx.LiveStarting:
+		return st.Dim.Render("live…")
+	case uictx.LiveOn:
+		return st.OK.Render("live") + st.Dim.Render(" · ") + st.FieldValue.Render(rate(l.Rate)+" ev/s")
+	case uictx.LiveOff:
+		return st.Dim.Render("live off (L)")
+	case uictx.LiveNotifyOff:
+		return st.Warn.Render("notifications off")
+	case uictx.LiveRefused:
+		return st.Warn.Render("live refused")
+	case uictx.LiveRetrying:
+		return st.Warn.Render("live lost · retrying")
+	}
+	return ""
+}
+
+// rate is an event rate, whole above ten.
+func rate(r float64) string {
+	if r < 10 && r != float64(int(r)) {
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	}
+	return uictx.GroupDigits(int64(r + 0.5))
 }
 
 func (m *Model) statsView() string {

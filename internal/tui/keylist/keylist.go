@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/textesc"
 	"github.com/cachectl/cachectl/internal/tui/keystore"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
@@ -49,6 +51,7 @@ type Model struct {
 	findText   string
 
 	scan     *scanner
+	del      bool // a bulk delete is under way (Deleting until Deleted)
 	scanGen  int
 	scanning bool
 	scanErr  error
@@ -56,7 +59,21 @@ type Model struct {
 	// selKey and selBranch are the row last announced as Selected.
 	selKey    string
 	selBranch bool
+
+	// gone is the selected key after live mode saw it go: it stays on its
+	// row, marked, until the cursor leaves it, so the entry being read
+	// does not vanish under the reader.
+	gone string
+	// sweep: the listing running is a rescan that keeps the rows (after a
+	// live gap); rescanDue: another is wanted once rescanAt comes.
+	sweep     bool
+	rescanDue bool
+	rescanAt  time.Time
 }
+
+// rescanEvery spaces the rescans that gaps ask for: a flood that keeps
+// overflowing live mode must not turn into a listing without end.
+const rescanEvery = 5 * time.Second
 
 // New builds an empty list; it scans once the backend is connected.
 func New(c *uictx.Context, opts Options) *Model {
@@ -133,11 +150,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.selectionChanged()
 		return nil
 	case uictx.Deleting:
+		m.del = true
 		m.scanGen++ // the list is about to change under the scan
 		m.scan.stop()
 		m.scanning = false
 		return nil
 	case uictx.Deleted:
+		m.del = false
 		cmd := m.restartScan(false)
 		m.selectionChanged()
 		return cmd
@@ -153,6 +172,18 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		cmd := m.restartScan(false)
 		m.selectionChanged()
 		return cmd
+	case uictx.LiveBatch:
+		m.onLive(msg)
+		return nil
+	case uictx.LiveGap:
+		m.c.SetStatus("live: "+msg.Why+"; listing again", false)
+		m.rescanDue = true
+		return m.rescan()
+	case uictx.Tick:
+		if m.rescanDue {
+			return m.rescan()
+		}
+		return nil
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -160,7 +191,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 // selectionChanged tells the other components which row the cursor is on.
+// A key live mode saw go is dropped once the cursor has left it.
 func (m *Model) selectionChanged() {
+	if m.gone != "" {
+		if r, ok := m.Current(); !ok || r.Branch || r.Key != m.gone {
+			gone := m.gone
+			m.gone = ""
+			m.keepRow(r, ok, func() { m.store.Remove(gone) })
+		}
+	}
 	r, ok := m.Current()
 	m.selKey, m.selBranch = r.Key, r.Branch
 	m.c.Publish(uictx.Selected{Key: r.Key, Branch: r.Branch, None: !ok})
@@ -178,6 +217,11 @@ func (m *Model) restartScan(keep bool) tea.Cmd {
 		m.cursor, m.offset = 0, 0
 	}
 	m.scanning, m.scanErr = true, nil
+	m.sweep = false
+	m.store.CancelSweep()
+	if !keep {
+		m.gone = ""
+	}
 	m.c.Publish(uictx.Listing{})
 	m.c.Publish(uictx.Filter{Pattern: m.pattern, Filtered: m.filtered()})
 	m.scan = startScan(m.c.Ctx, m.c.Backend, m.pattern, m.scanGen)
@@ -200,6 +244,10 @@ func (m *Model) onScan(msg scanMsg) tea.Cmd {
 			m.c.Publish(uictx.Listing{Err: msg.err})
 			m.c.Down(msg.err)
 		}
+		if m.sweep {
+			m.sweep = false
+			m.endSweep(msg.err == nil)
+		}
 	}
 	m.clampCursor()
 	if !hadRows && m.store.Rows() > 0 {
@@ -207,6 +255,101 @@ func (m *Model) onScan(msg scanMsg) tea.Cmd {
 	}
 	return cmd
 }
+
+// onLive applies what live mode saw: keys written appear (at the end of
+// the flat list, in their place in the tree), keys gone vanish, and the
+// cursor stays on its row's key however the rows above it changed.
+func (m *Model) onLive(b uictx.LiveBatch) {
+	if b.Pattern != m.pattern || m.deleting() {
+		return
+	}
+	var add, remove []string
+	for _, e := range b.Events {
+		switch e.Kind {
+		case backends.EventSet, backends.EventExpire:
+			add = append(add, e.Key)
+			if e.Key == m.gone {
+				m.gone = "" // written again: it stays
+			}
+		case backends.EventDel, backends.EventExpired, backends.EventEvicted:
+			if e.Key == m.selKey && !m.selBranch {
+				m.gone = e.Key
+				continue
+			}
+			remove = append(remove, e.Key)
+		}
+	}
+	if len(add) == 0 && len(remove) == 0 {
+		return
+	}
+	hadRows := m.store.Rows() > 0
+	r, ok := m.Current()
+	m.keepRow(r, ok, func() {
+		m.store.Remove(remove...)
+		m.store.Add(add)
+		m.store.Compact()
+	})
+	if !hadRows && m.store.Rows() > 0 || hadRows && m.store.Rows() == 0 {
+		m.selectionChanged()
+		return
+	}
+	if r, ok := m.Current(); ok && (r.Key != m.selKey || r.Branch != m.selBranch) {
+		m.selectionChanged() // its branch went with its last key
+	}
+}
+
+// keepRow runs change and puts the cursor back on row r (ok: there was
+// one), keeping it where it was on the screen.
+func (m *Model) keepRow(r keystore.Row, ok bool, change func()) {
+	change()
+	if !ok {
+		m.clampCursor()
+		return
+	}
+	if row, found := m.store.Locate(r.Key, r.Branch); found {
+		m.offset += row - m.cursor
+		m.cursor = row
+	}
+	m.clampCursor()
+}
+
+// rescan lists the filter again keeping the rows, then drops what it did
+// not list: after a gap, nothing missed stays stale. At most one every
+// rescanEvery; one already running is let finish, then another follows.
+func (m *Model) rescan() tea.Cmd {
+	if m.c.Backend == nil || m.deleting() || m.scanning || m.c.Now().Before(m.rescanAt) {
+		return nil
+	}
+	m.rescanDue = false
+	m.rescanAt = m.c.Now().Add(rescanEvery)
+	cmd := m.restartScan(true)
+	m.sweep = true
+	m.store.BeginSweep()
+	return cmd
+}
+
+// endSweep drops the keys a complete rescan did not list.
+func (m *Model) endSweep(complete bool) {
+	if !complete {
+		m.store.CancelSweep()
+		return
+	}
+	r, ok := m.Current()
+	m.keepRow(r, ok, func() { m.store.EndSweep() })
+	if r2, ok2 := m.Current(); ok2 != ok || r2.Key != r.Key || r2.Branch != r.Branch {
+		m.selectionChanged()
+	}
+}
+
+// deleting reports a bulk delete under way: the list waits for its end.
+func (m *Model) deleting() bool { return m.del }
+
+// Cursor and Offset are the cursor's row and the first row in view.
+func (m *Model) Cursor() int { return m.cursor }
+func (m *Model) Offset() int { return m.offset }
+
+// Gone is the selected key live mode saw go ("" for none).
+func (m *Model) Gone() string { return m.gone }
 
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.c.Keys

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cachectl/cachectl/internal/textesc"
+	"github.com/cachectl/cachectl/internal/tui/keystore"
 	"github.com/cachectl/cachectl/internal/tui/uictx"
 )
 
@@ -85,11 +86,11 @@ func (m *Model) rowText(i, width int) (string, bool) {
 		if m.opts.Display != nil {
 			k = m.opts.Display(k)
 		}
-		return uictx.Fit(textesc.Key(k), width), false
+		return uictx.Fit(textesc.Key(k)+m.goneMark(r), width), false
 	}
 	indent := strings.Repeat("  ", r.Depth)
 	if !r.Branch {
-		return uictx.Fit(indent+"  "+textesc.Key(r.Label), width), false
+		return uictx.Fit(indent+"  "+textesc.Key(r.Label)+m.goneMark(r), width), false
 	}
 	arrow := "▸ "
 	if r.Expanded {
@@ -102,4 +103,12 @@ func (m *Model) rowText(i, width int) (string, bool) {
 		return uictx.Fit(label, width), true
 	}
 	return uictx.Fit(label, lw) + count, true
+}
+
+// goneMark marks the selected key live mode saw go.
+func (m *Model) goneMark(r keystore.Row) string {
+	if m.gone != "" && !r.Branch && r.Key == m.gone {
+		return " ✕"
+	}
+	return ""
 }

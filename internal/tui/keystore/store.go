@@ -61,6 +61,13 @@ type Store struct {
 	t     *tree // tree view's index: built when tree view is first switched on, then kept in step
 
 	smallMax, chunkMax int32
+
+	// sweeping: a relisting is on (BeginSweep); seen marks the ids it
+	// listed, so EndSweep drops the keys it did not.
+	sweeping bool
+	seen     []uint64
+	// compactMin is how many removed keys Compact lets pile up at least.
+	compactMin int
 }
 
 // New returns an empty Store in flat view. delim splits keys into the tree view's
@@ -71,7 +78,7 @@ func newStore(delim string, smallMax, chunkMax int32) *Store {
 	if smallMax < 1 || smallMax > 32 || smallMax&(smallMax-1) != 0 || chunkMax < 2 {
 		panic("keystore: bad list sizes")
 	}
-	s := &Store{delim: delim, smallMax: smallMax, chunkMax: chunkMax}
+	s := &Store{delim: delim, smallMax: smallMax, chunkMax: chunkMax, compactMin: defaultCompactMin}
 	s.index.seed = maphash.MakeSeed()
 	s.Reset()
 	return s
@@ -87,9 +94,11 @@ func (s *Store) Add(keys []string) int {
 		s.index.reserve()
 		slot, h, id := s.index.find(k, &s.keys)
 		if id >= 0 && !s.order.dead(id) {
+			s.mark(id)
 			continue
 		}
 		id = s.keys.push(k)
+		s.mark(id)
 		s.index.put(slot, h, id)
 		s.order.push()
 		if s.t != nil {
@@ -120,6 +129,144 @@ func (s *Store) Remove(keys ...string) int {
 	return removed
 }
 
+// defaultCompactMin: below this many removed keys, Compact keeps them (their
+// bytes and ids cost little, and compacting costs a pass over every key).
+const defaultCompactMin = 1 << 16
+
+// Compact frees what removed keys still hold (their bytes, ids and index
+// slots) once there are at least as many of them as live keys, and at
+// least compactMin; it reports whether it did. Live mode removes keys as
+// they expire, so without it a dashboard left open on a cache that churns
+// through new keys would grow without bound. The keys keep their order and
+// the tree its expanded branches; rows are renumbered, so callers find
+// their cursor's key again with Locate. It does nothing during a sweep.
+func (s *Store) Compact() bool {
+	dead := s.order.ndead
+	if s.sweeping || dead < s.compactMin || dead < s.Len() {
+		return false
+	}
+	s.compact()
+	return true
+}
+
+func (s *Store) compact() {
+	live := make([]string, 0, s.Len())
+	for id := int32(0); id < s.keys.n; id++ {
+		if !s.order.dead(id) {
+			live = append(live, s.keys.key(id))
+		}
+	}
+	var expanded []string
+	if s.t != nil {
+		expanded = s.t.expandedPrefixes()
+	}
+	expandNew, treeView := s.expandNew, s.treeView
+	s.Reset() // and expandNew off: the branches take their saved state
+	s.treeView = treeView
+	s.Add(live) // copies the keys into new pages: the old ones are freed
+	if s.t != nil {
+		for _, p := range expanded {
+			if path := s.t.walk(p); len(path) > 1 {
+				s.t.setExpanded(append([]int32(nil), path[:len(path)-1]...), path[len(path)-1], true)
+			}
+		}
+		s.t.expandNew = expandNew
+	}
+	s.expandNew = expandNew
+}
+
+// Removed is how many removed keys the store still holds the bytes of.
+func (s *Store) Removed() int { return s.order.ndead }
+
+// BeginSweep starts a relisting that keeps what is held: keys added from
+// now on are marked as listed, and EndSweep removes those that were not (a
+// rescan after live mode missed events).
+func (s *Store) BeginSweep() {
+	s.sweeping = true
+	s.seen = s.seen[:0]
+}
+
+// EndSweep removes the keys the relisting since BeginSweep did not list,
+// and returns how many. Without a sweep it does nothing.
+func (s *Store) EndSweep() int {
+	if !s.sweeping {
+		return 0
+	}
+	s.sweeping = false
+	var gone []string
+	for id := int32(0); id < s.keys.n; id++ {
+		if !s.order.dead(id) && !s.marked(id) {
+			gone = append(gone, s.keys.key(id))
+		}
+	}
+	s.seen = nil
+	return s.Remove(gone...)
+}
+
+// CancelSweep ends a sweep without removing anything (the relisting failed).
+func (s *Store) CancelSweep() { s.sweeping, s.seen = false, nil }
+
+func (s *Store) mark(id int32) {
+	if !s.sweeping {
+		return
+	}
+	w := int(id >> 6)
+	for len(s.seen) <= w {
+		s.seen = append(s.seen, 0)
+	}
+	s.seen[w] |= 1 << (id & 63)
+}
+
+func (s *Store) marked(id int32) bool {
+	w := int(id >> 6)
+	return w < len(s.seen) && s.seen[w]>>(id&63)&1 != 0
+}
+
+// Locate returns the row showing key (a leaf) or, with branch, the branch
+// of that prefix, without expanding anything: ok is false when it is not
+// held or sits under a collapsed branch.
+func (s *Store) Locate(key string, branch bool) (row int, ok bool) {
+	if !s.treeOn() {
+		if branch {
+			return -1, false
+		}
+		_, _, id := s.index.find(key, &s.keys)
+		if id < 0 || s.order.dead(id) {
+			return -1, false
+		}
+		return int(s.order.rank(id)), true
+	}
+	var leaf int32 = -1
+	if !branch {
+		_, _, id := s.index.find(key, &s.keys)
+		if id < 0 || s.order.dead(id) {
+			return -1, false
+		}
+		leaf = id
+	}
+	path := s.t.walk(key)
+	if path == nil || branch && (len(path) < 2 || s.t.full(^path[len(path)-1]) != key) {
+		return -1, false
+	}
+	path = append([]int32(nil), path...)
+	last := len(path) // the levels whose children lead to the row
+	if branch {
+		last--
+	}
+	r := int32(-1)
+	for lvl := 0; lvl < last; lvl++ {
+		if lvl > 0 && !s.t.b(path[lvl]).expanded {
+			return -1, false
+		}
+		child := leaf
+		if lvl+1 < len(path) {
+			child = ^path[lvl+1]
+		}
+		r += 1 + s.t.rank(path[lvl], child)
+	}
+	return int(r), true
+}
+
 // Len returns the number of distinct keys held.
 func (s *Store) Len() int { return int(s.keys.n) - s.order.ndead }
 
@@ -130,6 +277,7 @@ func (s *Store) Reset() {
 	s.index.reset()
 	s.order = newOrder()
 	s.expandNew = false
+	s.sweeping, s.seen = false, nil
 	if s.t != nil {
 		s.t = s.newTree()
 	}
@@ -735,6 +883,38 @@ func (t *tree) remove(id int32, k string) {
 		t.grow(path, lvl-1, -1)
 		t.freeBranch(path[lvl])
 	}
+}
+
+// expandedPrefixes are the prefixes of the expanded branches, parents first.
+func (t *tree) expandedPrefixes() []string {
+	var out []string
+	var visit func(b int32)
+	visit = func(b int32) {
+		br := t.b(b)
+		kids := t.kidRefs(br)
+		for _, ref := range kids {
+			if ref < 0 {
+				if t.b(^ref).expanded {
+					out = append(out, t.full(ref))
+				}
+				visit(^ref)
+			}
+		}
+	}
+	visit(0)
+	return out
+}
+
+// kidRefs are branch br's children, small list or big.
+func (t *tree) kidRefs(br *branch) []int32 {
+	if !br.big {
+		return append([]int32(nil), t.small(br)...)
+	}
+	var out []int32
+	for _, c := range t.bigs[br.at].chunks {
+		out = append(out, c.refs...)
+	}
+	return out
 }
 
 // walk returns the branches from the root down to the one holding k's leaf, or nil if

@@ -603,10 +603,18 @@ func runModel(t *testing.T, delim string, smallMax, chunkMax int32, seed uint64)
 				s.CollapseAll()
 			}
 			m.setAll(on)
-		default:
+		case n < 98:
 			op = "Reset()"
 			s.Reset()
 			m.reset()
+		default:
+			// Rows keep their order and branches their expansion; the
+			// removed keys' ids are gone.
+			op = "compact()"
+			s.compact()
+			if s.Removed() != 0 {
+				t.Fatalf("compact left %d removed keys", s.Removed())
+			}
 		}
 		log = append(log, op)
 		if len(log) > 8 {
@@ -622,6 +630,25 @@ func runModel(t *testing.T, delim string, smallMax, chunkMax int32, seed uint64)
 			}
 			if got := s.Parent(i); got != w.parent {
 				t.Fatalf("step %d %s: Parent(%d) = %d, want %d\nlast ops %q", step, op, i, got, w.parent, log)
+			}
+		}
+		// Locate finds every visible row by its key, and nothing hidden.
+		shown := map[Row]int{}
+		for i, w := range want {
+			shown[Row{Key: w.Key, Branch: w.Branch}] = i
+		}
+		for range 4 {
+			k := randKey()
+			if len(m.keys) > 0 && rng.IntN(3) > 0 {
+				k = m.keys[rng.IntN(len(m.keys))]
+			}
+			branch := false
+			if i := strings.LastIndex(k, delim); delim != "" && i >= 0 && rng.IntN(2) == 0 {
+				k, branch = k[:i+len(delim)], true
+			}
+			wrow, wok := shown[Row{Key: k, Branch: branch}]
+			if row, ok := s.Locate(k, branch); ok != wok || ok && row != wrow {
+				t.Fatalf("step %d %s: Locate(%q, %v) = %d, %v, want %d, %v\nlast ops %q", step, op, k, branch, row, ok, wrow, wok, log)
 			}
 		}
 	}
@@ -890,4 +917,62 @@ func heapBytes() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// TestSweepDropsWhatTheRelistingMissed: after BeginSweep, the keys added
+// again (or for the first time) stay and the others go at EndSweep, in
+// both views; CancelSweep and Reset drop nothing.
+func TestSweepDropsWhatTheRelistingMissed(t *testing.T) {
+	for _, tree := range []bool{false, true} {
+		s := New(":")
+		s.SetTree(tree)
+		s.Add([]string{"a:1", "a:2", "b:1", "c"})
+		s.BeginSweep()
+		s.Add([]string{"a:2", "new:1"})
+		s.Add([]string{"c"})
+		if n := s.EndSweep(); n != 2 {
+			t.Fatalf("tree %v: EndSweep removed %d, want 2 (a:1, b:1)", tree, n)
+		}
+		s.SetTree(false)
+		if got := dump(s); !slices.Equal(got, []string{"a:2", "c", "new:1"}) {
+			t.Fatalf("tree %v: after the sweep %q", tree, got)
+		}
+		s.BeginSweep()
+		s.CancelSweep()
+		if n := s.EndSweep(); n != 0 || s.Len() != 3 {
+			t.Fatalf("a cancelled sweep removed %d (len %d)", n, s.Len())
+		}
+	}
+}
+
+// TestCompactBoundsChurn: keys that come and go (live mode on a cache
+// churning through new keys) leave no bytes behind once Compact runs,
+// which it does only once removed keys outnumber the live ones.
+func TestCompactBoundsChurn(t *testing.T) {
+	s := New(":")
+	s.SetTree(true)
+	s.compactMin = 1000
+	s.Add([]string{"keep:1", "keep:2"})
+	s.Expand(0) // keep:
+	compactions := 0
+	for i := range 100000 {
+		k := fmt.Sprintf("churn:%d", i)
+		s.Add([]string{k})
+		s.Remove(k)
+		if s.Compact() {
+			compactions++
+		}
+		if s.Removed() > 1000 {
+			t.Fatalf("after %d keys came and went %d removed keys are still held", i+1, s.Removed())
+		}
+	}
+	if compactions < 90 {
+		t.Fatalf("%d compactions in 100000 removals", compactions)
+	}
+	if got := dump(s); !slices.Equal(got, []string{"keep: (2) -", "  1", "  2"}) {
+		t.Fatalf("after compacting %q", got)
+	}
+	if s.Compact() {
+		t.Fatal("compacted with nothing removed")
+	}
 }

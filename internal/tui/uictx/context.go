@@ -33,6 +33,9 @@ type Context struct {
 	// last probe found down (as the backend names them, unescaped).
 	NodesDown []string
 
+	// Live is the state of the live watch, as the header's strip shows it.
+	Live Live
+
 	// Width and Height are the terminal's.
 	Width, Height int
 
@@ -113,6 +116,29 @@ func (c *Context) Unreachable(err error) {
 // to be looked at again at retryAt.
 func (c *Context) Degrade(err error, retryAt time.Time) {
 	c.Conn.State, c.Conn.Err, c.Conn.RetryAt, c.Conn.backoff = Degraded, err, retryAt, time.Second
+}
+
+// LiveState is what the live watch is doing.
+type LiveState int
+
+const (
+	// LiveUnavailable: the backend reports no key events (or not yet
+	// connected); the strip says nothing.
+	LiveUnavailable LiveState = iota
+	LiveStarting              // subscribing
+	LiveOn                    // events flow
+	LiveOff                   // turned off by the user (L)
+	LiveNotifyOff             // the server's keyspace notifications are off
+	LiveRefused               // the server's ACL refuses the subscription
+	LiveRetrying              // the watch failed to start; tried again at RetryAt
+)
+
+// Live is the live watch's state and its event rate.
+type Live struct {
+	State   LiveState
+	Rate    float64 // events of the filter per second, over the last second
+	Err     error   // why it is not on
+	RetryAt time.Time
 }
 
 // Publish queues an event. The root hands every queued event to every
@@ -199,6 +225,18 @@ type (
 	KeysChanged struct{}
 	// Refresh: the user asked to read everything again (r).
 	Refresh struct{}
+
+	// LiveBatch is what the live watch saw happen to the keys of Pattern
+	// since the last batch: the last event of each key, in the order the
+	// keys first came up. Components ignore a batch of another pattern.
+	LiveBatch struct {
+		Pattern string
+		Events  []backends.Event
+	}
+	// LiveGap: events may have been missed (a reconnect, a failover, more
+	// events than the dashboard keeps up with, live mode turned back on);
+	// the key list lists again so nothing stays stale.
+	LiveGap struct{ Why string }
 
 	// Open asks for the selected entry to take the focus; Back returns it
 	// to the key list.

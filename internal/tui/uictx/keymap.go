@@ -10,6 +10,7 @@ type KeyMap struct {
 	Filter, ClearFilter, Find, Next, Prev   key.Binding
 	Tree, Mode, LoadAll                     key.Binding
 	Delete, Invalidate, TTL, Refresh, Copy  key.Binding
+	Live, Analyze                           key.Binding
 	Help, Quit                              key.Binding
 }
 
@@ -42,6 +43,8 @@ func NewKeyMap() KeyMap {
 		TTL:         b([]string{"t"}, "t", "edit TTL"),
 		Refresh:     b([]string{"r"}, "r", "refresh"),
 		Copy:        b([]string{"y"}, "y", "copy key"),
+		Live:        b([]string{"L"}, "L", "live on/off"),
+		Analyze:     b([]string{"A"}, "A", "analysis"),
 		Help:        b([]string{"?"}, "?", "help"),
 		Quit:        b([]string{"q", "ctrl+c"}, "q", "quit"),
 	}
@@ -62,7 +65,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Expand, k.Collapse, k.Tree, k.Focus, k.Enter},
 		{k.Filter, k.ClearFilter, k.Find, k.Next, k.Prev},
-		{k.Mode, k.LoadAll, k.Copy, k.Refresh},
+		{k.Mode, k.LoadAll, k.Copy, k.Refresh, k.Live, k.Analyze},
 		{k.Delete, k.Invalidate, k.TTL, k.Help, k.Quit},
 	}
 }
