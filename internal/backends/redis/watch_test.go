@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/faultproxy"
 	"github.com/cachectl/cachectl/internal/testenv"
 	"github.com/cachectl/cachectl/internal/watchtest"
 )
@@ -271,5 +272,102 @@ func TestWatchSentinelFailover(t *testing.T) {
 		if v := notifyValue(t, env.Client(t, a)); v != "" {
 			t.Errorf("%s kept notify-keyspace-events %q", a, v)
 		}
+	}
+}
+
+// TestWatchEnableCutShort: the CONFIG SET that enables notifications
+// reaches the server but its reply never comes back (a hung link, Ctrl-C
+// at that moment): the watch fails to start, and the value the server did
+// take is put back all the same.
+func TestWatchEnableCutShort(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	b, px := viaProxy(t, env.URL, backends.Options{Timeout: time.Second})
+	fired := px.Arm(faultproxy.Rule{Fault: faultproxy.Stall, Dir: faultproxy.Up,
+		When: faultproxy.AfterChunkWith([]byte("$3\r\nset\r\n$22\r\nnotify-keyspace-events"), 1)})
+	err := b.Watch(context.Background(), backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
+	awaitFault(t, fired)
+	if err == nil {
+		t.Fatal("the watch started without an answer to CONFIG SET")
+	}
+	if v := notifyValue(t, admin); v != "" {
+		t.Fatalf("after the failed start notify-keyspace-events = %q, want it off again", v)
+	}
+}
+
+// TestWatchRestoresTheValueBeforeItsChange: someone sets a value of their
+// own during the watch, lacking classes it needs; the watch adds them
+// again (with a gap) and at its end puts back that newer value, not the
+// one it found first.
+func TestWatchRestoresTheValueBeforeItsChange(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	b := open(t, env.URL, backends.Options{Timeout: time.Second})
+	w := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "Kx").Err(); err != nil {
+		t.Fatal(err)
+	}
+	gap, _ := w.Await(t, backends.EventGap, "", 10*time.Second)
+	if gap.Node != env.Addr || gap.Since.IsZero() || !strings.Contains(gap.Detail, "notify-keyspace-events") {
+		t.Fatalf("gap %+v", gap)
+	}
+	admin.Set(ctx, "after", "1", 0)
+	w.Await(t, backends.EventSet, "after", 10*time.Second)
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if v := notifyValue(t, admin); !sameClasses(v, "Kx") {
+		t.Fatalf("after the watch notify-keyspace-events = %q, want the operator's %q", v, "Kx")
+	}
+}
+
+// TestWatchNotificationsTurnedOff: two watches enable notifications; the
+// first to end puts the old value back while the other runs. The other
+// sees it (a gap, no silent loss), turns them on again and restores the
+// old value at its own end. A watch without --enable-notifications whose
+// notifications are turned off under it ends, saying so.
+func TestWatchNotificationsTurnedOff(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	b := open(t, env.URL, backends.Options{Timeout: time.Second})
+	first := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	second := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	if err := first.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if v := notifyValue(t, admin); v != "" {
+		t.Fatalf("the first watch left %q", v)
+	}
+	gap, _ := second.Await(t, backends.EventGap, "", 10*time.Second)
+	if gap.Since.IsZero() || !strings.Contains(gap.Detail, `notify-keyspace-events was changed to ""`) {
+		t.Fatalf("gap %+v", gap)
+	}
+	admin.Set(ctx, "after", "1", 0)
+	second.Await(t, backends.EventSet, "after", 10*time.Second)
+	if err := second.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if v := notifyValue(t, admin); v != "" {
+		t.Fatalf("the second watch left %q", v)
+	}
+
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "AE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		ended <- b.Watch(ctx, backends.WatchOptions{Ready: func() { admin.ConfigSet(ctx, "notify-keyspace-events", "") }},
+			func(backends.Event) error { return nil })
+	}()
+	select {
+	case err := <-ended:
+		var off *backends.NotificationsOffError
+		if !errors.As(err, &off) || !strings.Contains(err.Error(), "during the watch") {
+			t.Fatalf("notifications turned off under a watch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watch whose notifications were turned off went on silently")
 	}
 }
