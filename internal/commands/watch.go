@@ -51,7 +51,7 @@ and puts the old value back when the watch ends (refused in read-only mode).
 Memcached (1.5.19+) streams its own log: "watch mutations evictions" (and
 deletions where the server has them), from every server of a pool.
 
-The watch runs until Ctrl-C (exit 0), --count events or --duration. -o jsonl
+The watch runs until Ctrl-C (exit 130), --count events or --duration (exit 0). -o jsonl
 prints one JSON object per event: {"time","event","key","node"}, plus
 "detail" (the server's own name for it; why, for a gap) and "since" (gaps).`,
 		Example: `  cachectl watch 'session:*'
@@ -152,7 +152,9 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 	case errors.Is(err, errCountReached), errors.Is(err, context.DeadlineExceeded) && signalled.Err() == nil:
 		return nil
 	case errors.Is(err, context.Canceled) && signalled.Err() != nil:
-		return errStopped // Ctrl-C, SIGTERM: the normal end of a watch
+		// Ctrl-C, SIGTERM: interrupted, as every command is (exit 130);
+		// what was seen is printed already.
+		return &silentError{err: err}
 	case errors.As(err, &off):
 		return fmt.Errorf("%w: rerun with --enable-notifications to turn them on for the watch (the old value is restored when it ends), or set them yourself: CONFIG SET notify-keyspace-events %s", err, notifyHint(off))
 	}
