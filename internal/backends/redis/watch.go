@@ -194,8 +194,8 @@ func (r *watchRun) follow(ctx context.Context, n watchNode, started func(error),
 			}
 			ps.Close()
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctxEnded(ctx); err != nil {
+			return err
 		}
 		if serr := r.sink.Err(); serr != nil {
 			return serr
@@ -228,6 +228,19 @@ func (r *watchRun) follow(ctx context.Context, n watchNode, started func(error),
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// ctxEnded is ctx's error, also in the instant after its deadline passed
+// and before ctx says so: a read cut by that deadline (--duration) is the
+// end of the watch, not a lost subscription.
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (r *watchRun) setLost(addr string, t time.Time) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,5 +370,32 @@ func TestWatchNotificationsTurnedOff(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a watch whose notifications were turned off went on silently")
+	}
+}
+
+// TestWatchDeadlineEndsQuietly: a watch whose ctx has a deadline
+// (--duration) ends with it, never warning of a lost subscription (the
+// read cut by the deadline is not a lost link) nor reporting a gap.
+func TestWatchDeadlineEndsQuietly(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	var mu sync.Mutex
+	var warnings []string
+	b := open(t, env.URL, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
+	for range 12 {
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		err := b.Watch(ctx, backends.WatchOptions{EnableNotifications: true}, func(e backends.Event) error {
+			return fmt.Errorf("unexpected event %+v", e)
+		})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Watch = %v, want the deadline", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, w := range warnings {
+		if strings.Contains(w, "lost") {
+			t.Fatalf("warning at the deadline: %q", w)
+		}
 	}
 }
