@@ -202,3 +202,19 @@ func TestWatchStuckStdout(t *testing.T) {
 		t.Fatalf("after Ctrl-C notify-keyspace-events = %q", v)
 	}
 }
+
+// TestWatchInterruptedWithPassword: Ctrl-C of a watch whose URL holds a
+// password is exit 130 with no error line either (the error that hides
+// secrets wrapped the silent one, and "error: interrupted" was printed).
+func TestWatchInterruptedWithPassword(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	if err := env.Client(t, env.Addr).ConfigSet(context.Background(), "notify-keyspace-events", "AE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := testenv.RedisUserURL(t, env.URL, "+@all", "~*", "&*")
+	w := startWatchCmd(t, false, "-u", u, "watch")
+	w.cancel() // Ctrl-C
+	if c := w.exit(t); c != ExitInterrupted || strings.Contains(w.errOut.String(), "error") {
+		t.Fatalf("Ctrl-C: exit %d: %q", c, w.errOut.String())
+	}
+}
