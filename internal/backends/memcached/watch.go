@@ -68,7 +68,7 @@ func watchFlags(fetches, deletions bool) []string {
 // The first connection's failure goes to started and ends it; later ones
 // are retried, and reported as a gap once the stream is back.
 func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink *backends.EventSink, started func(error)) error {
-	deletions := true
+	deletions, warnDeletions := true, false
 	first, down := true, false
 	var since time.Time
 	var why string
@@ -79,6 +79,12 @@ func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink
 		var up time.Time
 		err := b.watchOnce(ctx, s, watchFlags(fetches, deletions), func() {
 			subscribed, up = true, time.Now()
+			if warnDeletions {
+				// Said once the server took the watch without them: one
+				// that refuses every watch lacks more than deletions.
+				warnDeletions = false
+				b.warn(s.addr + " does not report deletions (no `watch deletions`; newer memcached has it): del events of its keys are not seen")
+			}
 			if first {
 				started(nil)
 			} else if err := sink.Emit(backends.Event{Time: time.Now(), Kind: backends.EventGap, Node: s.addr, Since: since, Detail: "reconnected after " + why}); err != nil {
@@ -93,8 +99,7 @@ func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink
 			return serr
 		}
 		if errors.Is(err, mcproto.ErrWatchRefused) && deletions && !subscribed {
-			deletions = false
-			b.warn(s.addr + " does not report deletions (no `watch deletions`; newer memcached has it): del events of its keys are not seen")
+			deletions, warnDeletions = false, true
 			continue
 		}
 		if first {

@@ -190,9 +190,9 @@ func TestWatchProxyRefused(t *testing.T) {
 	t.Log(err)
 }
 
-// lyingServer accepts connections, answers OK to a watch command and then
-// sends lines; it counts the connections it took.
-func lyingServer(t *testing.T, lines ...string) (addr string, accepted func() int) {
+// lyingServer accepts connections, answers answer to a watch command and
+// then sends lines; it counts the connections it took.
+func lyingServer(t *testing.T, answer string, lines ...string) (addr string, accepted func() int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -215,7 +215,7 @@ func lyingServer(t *testing.T, lines ...string) (addr string, accepted func() in
 				if _, err := c.Read(buf); err != nil {
 					return
 				}
-				c.Write([]byte("OK\r\n" + strings.Join(lines, "\r\n") + "\r\n"))
+				c.Write([]byte(answer + "\r\n" + strings.Join(lines, "\r\n") + "\r\n"))
 				c.Read(buf) // held open until the client goes
 			}()
 		}
@@ -229,7 +229,7 @@ func lyingServer(t *testing.T, lines ...string) (addr string, accepted func() in
 // might) costs a gap for each, named; the stream goes on on the same
 // connection and the entries around them arrive.
 func TestWatchUnreadableLines(t *testing.T) {
-	addr, accepted := lyingServer(t,
+	addr, accepted := lyingServer(t, "OK",
 		"\x1b[2Jgarbage",
 		"ts=1796312899.5 gid=1 type=item_store key=one status=stored cmd=set",
 		"ts=1796312899.6 gid=2 type=item_store key=a%zz status=stored cmd=set",
@@ -253,7 +253,7 @@ func TestWatchUnreadableLines(t *testing.T) {
 // drops the connection at once is reconnected with a growing pause, not
 // ten times a second, each with a gap.
 func TestWatchFailingStreamBacksOff(t *testing.T) {
-	addr, accepted := lyingServer(t, strings.Repeat("x", 70<<10)) // a line longer than a reader takes
+	addr, accepted := lyingServer(t, "OK", strings.Repeat("x", 70<<10)) // a line longer than a reader takes
 	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
 	w := watchtest.Start(t, b, backends.WatchOptions{})
 	start := time.Now()
@@ -265,5 +265,19 @@ func TestWatchFailingStreamBacksOff(t *testing.T) {
 	}
 	if n := accepted(); n > 8 || gaps > 8 {
 		t.Fatalf("%d connections and %d gaps in %v", n, gaps, time.Since(start))
+	}
+}
+
+// TestWatchRefusedByOldServer: a server that answers ERROR to every watch
+// (before 1.5.19) is one line, exit 2, without first claiming it only
+// lacks deletions.
+func TestWatchRefusedByOldServer(t *testing.T) {
+	addr, _ := lyingServer(t, "ERROR")
+	var warnings []string
+	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second, Warn: func(m string) { warnings = append(warnings, m) }})
+	err := b.Watch(context.Background(), backends.WatchOptions{}, func(backends.Event) error { return nil })
+	var ue *backends.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "1.5.19") || len(warnings) != 0 {
+		t.Fatalf("watch of a server without watch: %v; warnings %q", err, warnings)
 	}
 }
