@@ -414,6 +414,13 @@ func (r *watchRun) prepare(ctx context.Context, n watchNode) error {
 		pe := r.b.wrapAt(n.addr, err)
 		r.warn(fmt.Sprintf("could not check notify-keyspace-events on %s (%s); subscribing anyway: events arrive only if keyspace notifications are on", n.addr, briefOf(pe)))
 		return nil
+	case isUnknownCommand(err) && !r.opts.EnableNotifications:
+		// CONFIG renamed away, as managed services do: their notifications
+		// are set in the service's own configuration.
+		r.warn(fmt.Sprintf("could not check notify-keyspace-events on %s (it has no CONFIG command: a managed service sets them in its own configuration); subscribing anyway: events arrive only if keyspace notifications are on", n.addr))
+		return nil
+	case isUnknownCommand(err):
+		return &backends.UnsupportedError{What: "--enable-notifications on " + n.addr + " (it has no CONFIG command: set notify-keyspace-events in the service's own configuration)"}
 	case err != nil:
 		return r.b.wrapAt(n.addr, err)
 	case !ok:

@@ -399,3 +399,27 @@ func TestWatchDeadlineEndsQuietly(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchWithoutConfig: a server whose CONFIG is renamed away (managed
+// services) is watched anyway, with a warning that the setting could not
+// be checked; --enable-notifications is refused in one line.
+func TestWatchWithoutConfig(t *testing.T) {
+	env := testenv.PrivateRedis(t, "--rename-command", "CONFIG", "", "--notify-keyspace-events", "KEA")
+	var mu sync.Mutex
+	var warnings []string
+	b := open(t, env.URL, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
+	env.Client(t, env.Addr).Set(context.Background(), "k", "v", 0)
+	w.Await(t, backends.EventSet, "k", 10*time.Second)
+	w.Stop()
+	mu.Lock()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "no CONFIG command") {
+		t.Fatalf("warnings %q", warnings)
+	}
+	mu.Unlock()
+	err := b.Watch(context.Background(), backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
+	var ue *backends.UnsupportedError
+	if !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("--enable-notifications without CONFIG: %v", err)
+	}
+}
