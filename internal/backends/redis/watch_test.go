@@ -26,6 +26,18 @@ func notifyValue(t *testing.T, cl *goredis.Client) string {
 	return v["notify-keyspace-events"]
 }
 
+// stopRestored stops w, which must end by its cancellation, and checks
+// that admin's server has notify-keyspace-events with want's classes back.
+func stopRestored(t *testing.T, w *watchtest.Watching, admin *goredis.Client, want string) {
+	t.Helper()
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled watch returned %v", err)
+	}
+	if v := notifyValue(t, admin); !sameClasses(v, want) {
+		t.Fatalf("after the watch notify-keyspace-events = %q, want %q back", v, want)
+	}
+}
+
 func TestEventKinds(t *testing.T) {
 	for name, want := range map[string]string{
 		"set": "set", "setrange": "set", "incrby": "set", "append": "set", "lpush": "set", "hset": "set",
@@ -103,12 +115,7 @@ func TestWatchStandalone(t *testing.T) {
 			t.Fatalf("a key outside the patterns: %+v", s)
 		}
 	}
-	if err := w.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled watch returned %v", err)
-	}
-	if v := notifyValue(t, admin); v != before {
-		t.Fatalf("after the watch notify-keyspace-events = %q, want %q back", v, before)
-	}
+	stopRestored(t, w, admin, before)
 }
 
 // TestWatchRestartReportsGap: the server restarts mid-watch (its
@@ -133,12 +140,7 @@ func TestWatchRestartReportsGap(t *testing.T) {
 	}
 	admin.Set(ctx, "after", "1", 0)
 	w.Await(t, backends.EventSet, "after", 10*time.Second)
-	if err := w.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	if v := notifyValue(t, admin); v != "" {
-		t.Fatalf("after the watch notify-keyspace-events = %q, want it off again", v)
-	}
+	stopRestored(t, w, admin, "")
 	t.Logf("gap %v: %s", gap.Time.Sub(gap.Since).Round(time.Millisecond), gap.Detail)
 }
 
@@ -315,12 +317,7 @@ func TestWatchRestoresTheValueBeforeItsChange(t *testing.T) {
 	}
 	admin.Set(ctx, "after", "1", 0)
 	w.Await(t, backends.EventSet, "after", 10*time.Second)
-	if err := w.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	if v := notifyValue(t, admin); !sameClasses(v, "Kx") {
-		t.Fatalf("after the watch notify-keyspace-events = %q, want the operator's %q", v, "Kx")
-	}
+	stopRestored(t, w, admin, "Kx")
 }
 
 // TestWatchNotificationsTurnedOff: two watches enable notifications; the
@@ -335,24 +332,14 @@ func TestWatchNotificationsTurnedOff(t *testing.T) {
 	b := open(t, env.URL, backends.Options{Timeout: time.Second})
 	first := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
 	second := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
-	if err := first.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	if v := notifyValue(t, admin); v != "" {
-		t.Fatalf("the first watch left %q", v)
-	}
+	stopRestored(t, first, admin, "")
 	gap, _ := second.Await(t, backends.EventGap, "", 10*time.Second)
 	if gap.Since.IsZero() || !strings.Contains(gap.Detail, `notify-keyspace-events was changed to ""`) {
 		t.Fatalf("gap %+v", gap)
 	}
 	admin.Set(ctx, "after", "1", 0)
 	second.Await(t, backends.EventSet, "after", 10*time.Second)
-	if err := second.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	if v := notifyValue(t, admin); v != "" {
-		t.Fatalf("the second watch left %q", v)
-	}
+	stopRestored(t, second, admin, "")
 
 	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "AE").Err(); err != nil {
 		t.Fatal(err)
