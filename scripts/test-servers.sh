@@ -95,7 +95,7 @@ usage() {
 usage: scripts/test-servers.sh start             start the servers, print export lines
        scripts/test-servers.sh cluster           start a private Redis Cluster, print export lines
        scripts/test-servers.sh sentinel          start a private Sentinel setup, print export lines
-       scripts/test-servers.sh redis             start a private standalone Redis, print export lines
+       scripts/test-servers.sh redis [ARG...]    start a private standalone Redis (with redis-server ARGs), print export lines
        scripts/test-servers.sh ssh               sshd and the servers of start in a network namespace (root)
        scripts/test-servers.sh sshd DIR          one more sshd in the namespace of DIR's ssh setup
        scripts/test-servers.sh kill DIR ADDR     SIGKILL DIR's Redis server on ADDR (127.0.0.1:PORT)
@@ -1116,14 +1116,15 @@ cmd_sentinel() {
 	finish_start
 }
 
-# cmd_redis: one standalone Redis in a state dir of its own, for tests that
-# restart it or change its configuration (kill and restart take its address).
+# cmd_redis [ARG...]: one standalone Redis in a state dir of its own, for
+# tests that restart it or change its configuration (kill and restart take
+# its address); ARGs go to redis-server (e.g. --rename-command CONFIG '').
 cmd_redis() {
 	ensure_installed redis-server redis-cli
 	new_state
 	fill_port_pool 1
 	REDIS_PORT=''
-	start_redis redis REDIS_PORT redis_ping --port PORT
+	start_redis redis REDIS_PORT redis_ping --port PORT "$@"
 	{
 		printf 'export CACHECTL_TEST_PRIVATE_REDIS_URL=redis://127.0.0.1:%s\n' "$REDIS_PORT"
 		printf 'export CACHECTL_TEST_PRIVATE_REDIS_STATE=%q\n' "$STATE"
@@ -1291,8 +1292,8 @@ sentinel)
 	cmd_sentinel
 	;;
 redis)
-	args 1 1 $#
-	cmd_redis
+	shift
+	cmd_redis "$@"
 	;;
 ssh)
 	args 1 1 $#

@@ -74,12 +74,18 @@ type NotificationsOffError struct {
 	Node    string
 	Value   string // the server's notify-keyspace-events
 	Missing string // the classes to add
+	// During: they were on when the watch started and were turned off
+	// under it (someone's CONFIG SET, another watch putting its old value back).
+	During bool
 }
 
 func (e *NotificationsOffError) Error() string {
 	state := "off"
 	if e.Value != "" {
 		state = "incomplete"
+	}
+	if e.During {
+		return fmt.Sprintf("keyspace notifications were turned %s on %s during the watch (notify-keyspace-events became %q; a watch needs %q added)", state, e.Node, e.Value, e.Missing)
 	}
 	return fmt.Sprintf("keyspace notifications are %s on %s (notify-keyspace-events is %q; a watch needs %q added)", state, e.Node, e.Value, e.Missing)
 }

@@ -195,6 +195,7 @@ func (e *silentError) Error() string { return e.err.Error() }
 func (e *silentError) Unwrap() error { return e.err }
 
 func silent(err error) bool {
-	_, ok := err.(*silentError)
-	return ok
+	// Through the wrapper that hides a URL's password as well.
+	var s *silentError
+	return errors.As(err, &s)
 }

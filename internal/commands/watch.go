@@ -51,7 +51,7 @@ and puts the old value back when the watch ends (refused in read-only mode).
 Memcached (1.5.19+) streams its own log: "watch mutations evictions" (and
 deletions where the server has them), from every server of a pool.
 
-The watch runs until Ctrl-C (exit 0), --count events or --duration. -o jsonl
+The watch runs until Ctrl-C (exit 130), --count events or --duration (exit 0). -o jsonl
 prints one JSON object per event: {"time","event","key","node"}, plus
 "detail" (the server's own name for it; why, for a gap) and "since" (gaps).`,
 		Example: `  cachectl watch 'session:*'
@@ -117,6 +117,7 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 	p := &eventPrinter{io: opts.IO, w: out, mode: opts.Output, keys: &keyPrinter{prof: prof}}
 	p.several = nodeLabel(b.Describe(), true) != ""
 	info := b.Describe()
+	q := startEventQueue(p, out)
 	count := 0
 	err = w.Watch(ctx, backends.WatchOptions{
 		Patterns:            opts.Patterns,
@@ -126,11 +127,7 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "watching %s for key events (Ctrl-C stops)\n", textesc.Line(info.Address))
 		},
 	}, func(e backends.Event) error {
-		if err := p.event(e); err != nil {
-			return err
-		}
-		// A line as it happens, in a pipe too: a watch is read live.
-		if err := out.Flush(); err != nil {
+		if err := q.send(ctx, e); err != nil {
 			return err
 		}
 		if e.Kind != backends.EventGap {
@@ -141,8 +138,7 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 		}
 		return nil
 	})
-	p.finish()
-	if ferr := out.Flush(); err == nil || errors.Is(err, errCountReached) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ferr := q.end(signalled.Done()); err == nil || errors.Is(err, errCountReached) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		if ferr != nil {
 			return ferr
 		}
@@ -152,11 +148,79 @@ func watchRun(ctx context.Context, opts *watchOptions) error {
 	case errors.Is(err, errCountReached), errors.Is(err, context.DeadlineExceeded) && signalled.Err() == nil:
 		return nil
 	case errors.Is(err, context.Canceled) && signalled.Err() != nil:
-		return errStopped // Ctrl-C, SIGTERM: the normal end of a watch
+		// Ctrl-C, SIGTERM: interrupted, as every command is (exit 130);
+		// what was seen is printed already.
+		return &silentError{err: err}
 	case errors.As(err, &off):
 		return fmt.Errorf("%w: rerun with --enable-notifications to turn them on for the watch (the old value is restored when it ends), or set them yourself: CONFIG SET notify-keyspace-events %s", err, notifyHint(off))
 	}
 	return err
+}
+
+// eventQueue hands events from the watch to a goroutine that prints them,
+// so that a stdout nobody drains (a reader that stopped) cannot hold the
+// watch: Ctrl-C still ends it and its notifications are put back. A full
+// queue makes the watch wait, as a direct write would: memory stays
+// bounded, and the server's own limits (Redis' pubsub output buffer,
+// memcached's skipped entries) then cost a gap that says so.
+type eventQueue struct {
+	events chan backends.Event
+	failed chan struct{} // closed when printing failed (err is set)
+	done   chan struct{} // closed when the printer has finished (err is set)
+	err    error
+}
+
+func startEventQueue(p *eventPrinter, out *bufio.Writer) *eventQueue {
+	q := &eventQueue{events: make(chan backends.Event, 64), failed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(q.done)
+		for e := range q.events {
+			err := p.event(e)
+			if err == nil {
+				// A line as it happens, in a pipe too: a watch is read live.
+				err = out.Flush()
+			}
+			if err != nil {
+				q.err = err
+				close(q.failed)
+				return
+			}
+		}
+		p.finish()
+		q.err = out.Flush()
+	}()
+	return q
+}
+
+// send queues e, or says why it cannot: printing failed, or ctx ended
+// while the queue was full.
+func (q *eventQueue) send(ctx context.Context, e backends.Event) error {
+	select {
+	case q.events <- e:
+		return nil
+	case <-q.failed:
+		return q.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// end lets the printer write what is queued (and close a JSON array) and
+// returns its error. After a signal it waits a second at most: a stdout
+// that does not drain must not keep the process from ending.
+func (q *eventQueue) end(signal <-chan struct{}) error {
+	close(q.events)
+	select {
+	case <-q.done:
+		return q.err
+	case <-signal:
+	}
+	select {
+	case <-q.done:
+		return q.err
+	case <-time.After(time.Second):
+		return nil
+	}
 }
 
 // notifyHint is the value to set by hand: the server's plus what is missing.

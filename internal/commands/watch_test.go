@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +42,19 @@ type backgroundWatch struct {
 
 func startWatchCmd(t *testing.T, tty bool, args ...string) *backgroundWatch {
 	t.Helper()
+	return startWatchCmdTo(t, nil, tty, args...)
+}
+
+// startWatchCmdTo is startWatchCmd with stdout going to out (nil: the
+// buffer w.out).
+func startWatchCmdTo(t *testing.T, out io.Writer, tty bool, args ...string) *backgroundWatch {
+	t.Helper()
 	r := newTestRun(t, nil)
 	w := &backgroundWatch{out: &lockedBuffer{}, errOut: &lockedBuffer{}, code: make(chan int, 1)}
 	r.f.IO.Out, r.f.IO.ErrOut = w.out, w.errOut
+	if out != nil {
+		r.f.IO.Out = out
+	}
 	r.f.IO.SetStdoutTTY(tty)
 	r.f.IO.SetColorEnabled(tty)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,7 +89,7 @@ func (w *backgroundWatch) exit(t *testing.T) int {
 
 // TestWatchCommand: -o jsonl lines of the documented shape, --count ends
 // with exit 0, a pipe gets tab-separated escaped keys, a terminal colour,
-// Ctrl-C ends with exit 0 and restores notify-keyspace-events.
+// Ctrl-C ends with exit 130 (no error line) and restores notify-keyspace-events.
 func TestWatchCommand(t *testing.T) {
 	env := testenv.PrivateRedis(t)
 	admin := env.Client(t, env.Addr)
@@ -132,7 +144,7 @@ func TestWatchCommand(t *testing.T) {
 		t.Fatal("notifications not on during the watch")
 	}
 	w.cancel() // Ctrl-C
-	if c := w.exit(t); c != ExitOK {
+	if c := w.exit(t); c != ExitInterrupted || strings.Contains(w.errOut.String(), "error") {
 		t.Fatalf("Ctrl-C: exit %d: %s", c, w.errOut.String())
 	}
 	if v := notify(); v != "" {
@@ -157,5 +169,52 @@ func TestWatchRefusals(t *testing.T) {
 	run := m.run(t, pipe, "watch")
 	if run.code != ExitUsage || !strings.Contains(run.err(), "watch on http caches is not supported yet") {
 		t.Fatalf("http: exit %d %q", run.code, run.err())
+	}
+}
+
+// stuckWriter is a stdout whose reader stopped reading: every write blocks
+// until the test ends.
+type stuckWriter struct{ release chan struct{} }
+
+func (w stuckWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return 0, io.ErrClosedPipe
+}
+
+// TestWatchStuckStdout: a reader that stops reading (a paused pager) holds
+// the watch's output, not the watch: Ctrl-C still ends it (exit 130) and
+// notify-keyspace-events is put back.
+func TestWatchStuckStdout(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	stuck := stuckWriter{release: make(chan struct{})}
+	t.Cleanup(func() { close(stuck.release) })
+	w := startWatchCmdTo(t, stuck, false, "-u", env.URL, "watch", "--enable-notifications")
+	for i := range 500 {
+		admin.Set(ctx, fmt.Sprintf("k:%d", i), "1", 0)
+	}
+	w.cancel() // Ctrl-C
+	if c := w.exit(t); c != ExitInterrupted {
+		t.Fatalf("Ctrl-C: exit %d: %s", c, w.errOut.String())
+	}
+	if v := admin.ConfigGet(ctx, "notify-keyspace-events").Val()["notify-keyspace-events"]; v != "" {
+		t.Fatalf("after Ctrl-C notify-keyspace-events = %q", v)
+	}
+}
+
+// TestWatchInterruptedWithPassword: Ctrl-C of a watch whose URL holds a
+// password is exit 130 with no error line either (the error that hides
+// secrets wrapped the silent one, and "error: interrupted" was printed).
+func TestWatchInterruptedWithPassword(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	if err := env.Client(t, env.Addr).ConfigSet(context.Background(), "notify-keyspace-events", "AE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := testenv.RedisUserURL(t, env.URL, "+@all", "~*", "&*")
+	w := startWatchCmd(t, false, "-u", u, "watch")
+	w.cancel() // Ctrl-C
+	if c := w.exit(t); c != ExitInterrupted || strings.Contains(w.errOut.String(), "error") {
+		t.Fatalf("Ctrl-C: exit %d: %q", c, w.errOut.String())
 	}
 }

@@ -26,6 +26,10 @@ type LogEntry struct {
 	// Skipped is how many entries the server dropped because this watcher
 	// fell behind (a line naming them instead of an entry); 0 otherwise.
 	Skipped int64
+	// Unreadable is, for a line the parser refused (Type "unreadable"),
+	// why: the stream goes on (its lines are still framed), the entry is
+	// lost.
+	Unreadable error
 }
 
 // maxLogLine bounds what ParseLogLine looks at; memcached's own entries
@@ -118,7 +122,8 @@ func truncate(b []byte) string {
 var ErrWatchRefused = errors.New("the server refused the watch command")
 
 // Watch turns the connection into a log stream ("watch FLAGS…") and hands
-// each entry to fn until ctx ends, the stream fails or fn returns an error.
+// each entry to fn until ctx ends, the stream fails or fn returns an error;
+// a line that does not parse is handed over as an "unreadable" entry.
 // started is called once the server has accepted the flags. The connection
 // is unusable for anything else afterwards.
 func (c *Conn) Watch(ctx context.Context, flags []string, started func(), fn func(LogEntry) error) error {
@@ -166,7 +171,9 @@ func (c *Conn) Watch(ctx context.Context, flags []string, started func(), fn fun
 		}
 		e, err := ParseLogLine(line)
 		if err != nil {
-			return err
+			// One bad line (an older server's unencoded key, a lying one)
+			// loses that entry only: the next line is read as usual.
+			e = LogEntry{Type: "unreadable", Unreadable: err}
 		}
 		if err := fn(e); err != nil {
 			return err

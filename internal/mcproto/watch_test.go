@@ -1,6 +1,10 @@
 package mcproto
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,6 +68,51 @@ func FuzzParseLogLine(f *testing.F) {
 		}
 		if e.Type == "" || e.Skipped == 0 && e.Time.IsZero() || len(e.Key) > len(line) || e.Skipped < 0 {
 			t.Fatalf("%q parsed as %+v", line, e)
+		}
+	})
+}
+
+// FuzzWatchStream: whatever a server sends after the watch command (an
+// answer other than OK, lines of any length and bytes, a stream cut
+// anywhere), Watch never panics, calls started at most once and only after
+// OK, hands over only entries with a type, and ends with an error once the
+// stream does.
+func FuzzWatchStream(f *testing.F) {
+	for _, s := range []string{
+		"OK\r\nts=1.1 gid=1 type=item_store key=a status=stored cmd=set\r\n[skipped: 3]\r\n",
+		"OK\r\n\r\ngarbage\r\nts=1.1 type=deleted key=%zz\r\n",
+		"ERROR\r\n", "CLIENT_ERROR bad flag\r\n", "VALUE x 0 1\r\n", "OK", "OK\r\nts=1.1 type=x key=" + strings.Repeat("k", 9<<10),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		client, server := net.Pipe()
+		go func() {
+			buf := make([]byte, 256)
+			_, _ = server.Read(buf) // the watch command
+			_, _ = server.Write(stream)
+			server.Close()
+		}()
+		c := NewConn(client, time.Second)
+		defer c.Close()
+		started := 0
+		ended := make(chan error, 1)
+		go func() {
+			ended <- c.Watch(context.Background(), []string{"mutations"}, func() { started++ }, func(e LogEntry) error {
+				if started != 1 || e.Type == "" || e.Type == "unreadable" && e.Unreadable == nil {
+					return fmt.Errorf("entry %+v (started %d)", e, started)
+				}
+				return nil
+			})
+		}()
+		var err error
+		select {
+		case err = <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Watch of %q did not end with the stream", stream)
+		}
+		if err == nil || started > 1 || strings.HasPrefix(err.Error(), "entry ") {
+			t.Fatalf("Watch of %q: %v, started %d times", stream, err, started)
 		}
 	})
 }

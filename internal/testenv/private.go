@@ -38,10 +38,16 @@ func needPrograms(t testing.TB, programs ...string) {
 // dir named by stateVar) when the test ends.
 func startPrivate(t testing.TB, what, stateVar string, extraEnv ...string) map[string]string {
 	t.Helper()
+	return startPrivateWith(t, what, nil, stateVar, extraEnv...)
+}
+
+// startPrivateWith is startPrivate passing args after what to the script.
+func startPrivateWith(t testing.TB, what string, args []string, stateVar string, extraEnv ...string) map[string]string {
+	t.Helper()
 	needPrograms(t, "redis-server", "redis-cli", "timeout")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ServersScript(), what)
+	cmd := exec.CommandContext(ctx, ServersScript(), append([]string{what}, args...)...)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

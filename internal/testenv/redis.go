@@ -12,10 +12,10 @@ type RedisEnv struct {
 }
 
 // PrivateRedis starts a standalone Redis with `scripts/test-servers.sh
-// redis` and stops it when the test ends.
-func PrivateRedis(t testing.TB) RedisEnv {
+// redis` (args go to redis-server) and stops it when the test ends.
+func PrivateRedis(t testing.TB, args ...string) RedisEnv {
 	t.Helper()
-	vars := startPrivate(t, "redis", "CACHECTL_TEST_PRIVATE_REDIS_STATE")
+	vars := startPrivateWith(t, "redis", args, "CACHECTL_TEST_PRIVATE_REDIS_STATE")
 	u := vars["CACHECTL_TEST_PRIVATE_REDIS_URL"]
 	if u == "" {
 		t.Fatalf("scripts/test-servers.sh redis printed no URL: %v", vars)

@@ -61,7 +61,7 @@ func (w *Watching) Stop() error {
 	}
 }
 
-// Await reads events until one has kind and key ("" for any key), failing
+// Await reads events until one has kind and key ("" for any), failing
 // the test after timeout; it returns that event and those read before it.
 func (w *Watching) Await(t testing.TB, kind, key string, timeout time.Duration) (backends.Event, []backends.Event) {
 	t.Helper()
@@ -70,7 +70,7 @@ func (w *Watching) Await(t testing.TB, kind, key string, timeout time.Duration) 
 	for {
 		select {
 		case e := <-w.events:
-			if e.Kind == kind && (key == "" || e.Key == key) {
+			if (kind == "" || e.Kind == kind) && (key == "" || e.Key == key) {
 				return e, before
 			}
 			before = append(before, e)

@@ -68,16 +68,23 @@ func watchFlags(fetches, deletions bool) []string {
 // The first connection's failure goes to started and ends it; later ones
 // are retried, and reported as a gap once the stream is back.
 func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink *backends.EventSink, started func(error)) error {
-	deletions := true
+	deletions, warnDeletions := true, false
 	first, down := true, false
 	var since time.Time
 	var why string
-	backoff := 100 * time.Millisecond
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 2 * time.Second
+	backoff := minBackoff
 	for {
 		subscribed := false
+		var up time.Time
 		err := b.watchOnce(ctx, s, watchFlags(fetches, deletions), func() {
-			subscribed = true
-			backoff = 100 * time.Millisecond
+			subscribed, up = true, time.Now()
+			if warnDeletions {
+				// Said once the server took the watch without them: one
+				// that refuses every watch lacks more than deletions.
+				warnDeletions = false
+				b.warn(s.addr + " does not report deletions (no `watch deletions`; newer memcached has it): del events of its keys are not seen")
+			}
 			if first {
 				started(nil)
 			} else if err := sink.Emit(backends.Event{Time: time.Now(), Kind: backends.EventGap, Node: s.addr, Since: since, Detail: "reconnected after " + why}); err != nil {
@@ -92,8 +99,7 @@ func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink
 			return serr
 		}
 		if errors.Is(err, mcproto.ErrWatchRefused) && deletions && !subscribed {
-			deletions = false
-			b.warn(s.addr + " does not report deletions (no `watch deletions`; newer memcached has it): del events of its keys are not seen")
+			deletions, warnDeletions = false, true
 			continue
 		}
 		if first {
@@ -106,12 +112,18 @@ func (b *Backend) watchServer(ctx context.Context, s *server, fetches bool, sink
 			why = watchLostReason(err)
 			b.warn(fmt.Sprintf("lost the log stream of %s at %s (%s); reconnecting", s.addr, since.Format("15:04:05.000"), why))
 		}
+		if subscribed && time.Since(up) >= maxBackoff {
+			// The stream lasted: reconnect at once. One that fails as soon
+			// as it is accepted keeps backing off, so a server in that
+			// state costs a gap every 2 s, not ten a second.
+			backoff = minBackoff
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -173,6 +185,8 @@ func logEvent(e mcproto.LogEntry, fetches bool) (backends.Event, bool) {
 		ev.Kind, ev.Detail = backends.EventExpired, "noticed by a read"
 	case e.Skipped > 0:
 		ev = backends.Event{Time: time.Now(), Kind: backends.EventGap, Detail: fmt.Sprintf("the server dropped %d log entries: the watch fell behind", e.Skipped)}
+	case e.Unreadable != nil:
+		ev = backends.Event{Time: time.Now(), Kind: backends.EventGap, Detail: "a log entry could not be read (" + e.Unreadable.Error() + ")"}
 	default:
 		return ev, false
 	}

@@ -189,3 +189,95 @@ func TestWatchProxyRefused(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// lyingServer accepts connections, answers answer to a watch command and
+// then sends lines; it counts the connections it took.
+func lyingServer(t *testing.T, answer string, lines ...string) (addr string, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	n := 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			n++
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				c.Write([]byte(answer + "\r\n" + strings.Join(lines, "\r\n") + "\r\n"))
+				c.Read(buf) // held open until the client goes
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+// TestWatchUnreadableLines: a server sending lines that are not log
+// entries (garbage, a key with a bad %-escape as an older or lying server
+// might) costs a gap for each, named; the stream goes on on the same
+// connection and the entries around them arrive.
+func TestWatchUnreadableLines(t *testing.T) {
+	addr, accepted := lyingServer(t, "OK",
+		"\x1b[2Jgarbage",
+		"ts=1796312899.5 gid=1 type=item_store key=one status=stored cmd=set",
+		"ts=1796312899.6 gid=2 type=item_store key=a%zz status=stored cmd=set",
+		"ts=1796312899.7 gid=3 type=item_store key=two status=stored cmd=set")
+	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
+	var kinds []string
+	for range 4 {
+		e, _ := w.Await(t, "", "", 10*time.Second)
+		kinds = append(kinds, e.Kind+" "+e.Key)
+		if e.Kind == backends.EventGap && !strings.Contains(e.Detail, "could not be read") {
+			t.Fatalf("gap %+v", e)
+		}
+	}
+	if strings.Join(kinds, ",") != "gap ,set one,gap ,set two" || accepted() != 1 {
+		t.Fatalf("events %q over %d connection(s)", kinds, accepted())
+	}
+}
+
+// TestWatchFailingStreamBacksOff: a server that accepts the watch and
+// drops the connection at once is reconnected with a growing pause, not
+// ten times a second, each with a gap.
+func TestWatchFailingStreamBacksOff(t *testing.T) {
+	addr, accepted := lyingServer(t, "OK", strings.Repeat("x", 70<<10)) // a line longer than a reader takes
+	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
+	start := time.Now()
+	gaps := 0
+	for time.Since(start) < 3*time.Second {
+		if e, _ := w.Await(t, backends.EventGap, "", 10*time.Second); e.Kind == backends.EventGap {
+			gaps++
+		}
+	}
+	if n := accepted(); n > 8 || gaps > 8 {
+		t.Fatalf("%d connections and %d gaps in %v", n, gaps, time.Since(start))
+	}
+}
+
+// TestWatchRefusedByOldServer: a server that answers ERROR to every watch
+// (before 1.5.19) is one line, exit 2, without first claiming it only
+// lacks deletions.
+func TestWatchRefusedByOldServer(t *testing.T) {
+	addr, _ := lyingServer(t, "ERROR")
+	var warnings []string
+	b := open(t, "memcached://"+addr, backends.Options{Timeout: 2 * time.Second, Warn: func(m string) { warnings = append(warnings, m) }})
+	err := b.Watch(context.Background(), backends.WatchOptions{}, func(backends.Event) error { return nil })
+	var ue *backends.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "1.5.19") || len(warnings) != 0 {
+		t.Fatalf("watch of a server without watch: %v; warnings %q", err, warnings)
+	}
+}

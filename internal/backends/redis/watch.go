@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -85,7 +86,11 @@ type watchRun struct {
 	// pingEvery is how long a quiet subscription waits before a PING; a
 	// second quiet period without its PONG means the link is dead.
 	pingEvery time.Duration
-	notify    notifyTracker
+	// checkEvery is how often a subscription reads notify-keyspace-events
+	// again: turned off under the watch (by hand, by another watch putting
+	// its old value back), events would stop without a sign.
+	checkEvery time.Duration
+	notify     notifyTracker
 
 	mu     sync.Mutex
 	warned map[string]bool
@@ -97,15 +102,16 @@ type watchRun struct {
 
 func (b *Backend) newWatchRun(opts backends.WatchOptions, fn func(backends.Event) error) *watchRun {
 	return &watchRun{
-		b:         b,
-		opts:      opts,
-		sink:      backends.NewEventSink(opts.Patterns, fn),
-		channel:   fmt.Sprintf("__keyevent@%d__:*", b.target.DB),
-		pingEvery: max(b.opts.Timeout, time.Second),
-		warned:    map[string]bool{},
-		lost:      map[string]time.Time{},
-		nudge:     make(chan struct{}, 1),
-		notify:    notifyTracker{set: map[string]*notifyChange{}},
+		b:          b,
+		opts:       opts,
+		sink:       backends.NewEventSink(opts.Patterns, fn),
+		channel:    fmt.Sprintf("__keyevent@%d__:*", b.target.DB),
+		pingEvery:  max(b.opts.Timeout, time.Second),
+		checkEvery: max(b.opts.Timeout, time.Second),
+		warned:     map[string]bool{},
+		lost:       map[string]time.Time{},
+		nudge:      make(chan struct{}, 1),
+		notify:     notifyTracker{set: map[string]*notifyChange{}},
 	}
 }
 
@@ -188,8 +194,8 @@ func (r *watchRun) follow(ctx context.Context, n watchNode, started func(error),
 			}
 			ps.Close()
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctxEnded(ctx); err != nil {
+			return err
 		}
 		if serr := r.sink.Err(); serr != nil {
 			return serr
@@ -222,6 +228,19 @@ func (r *watchRun) follow(ctx context.Context, n watchNode, started func(error),
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// ctxEnded is ctx's error, also in the instant after its deadline passed
+// and before ctx says so: a read cut by that deadline (--duration) is the
+// end of the watch, not a lost subscription.
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (r *watchRun) setLost(addr string, t time.Time) {
@@ -309,8 +328,16 @@ func (r *watchRun) receive(ctx context.Context, n watchNode, ps *goredis.PubSub)
 	prefix := strings.TrimSuffix(r.channel, "*")
 	alive := time.Now()
 	pinged := false
+	checked := alive // notifications were on then (prepare)
 	for {
-		msg, err := ps.ReceiveTimeout(ctx, r.pingEvery)
+		if time.Since(checked) >= r.checkEvery {
+			at := time.Now()
+			if err := r.recheck(ctx, n, checked); err != nil {
+				return at, err
+			}
+			checked = at
+		}
+		msg, err := ps.ReceiveTimeout(ctx, min(r.pingEvery, r.checkEvery))
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -347,6 +374,33 @@ func (r *watchRun) receive(ctx context.Context, n watchNode, ps *goredis.PubSub)
 	}
 }
 
+// recheck reads n's notify-keyspace-events during the watch. Classes it
+// needs gone missing since on (when they were last seen complete) mean
+// events may have been lost: with EnableNotifications they are added again
+// and a gap reported, else the watch ends saying so. A failed read changes
+// nothing (a dead link is the subscription's to notice; a user without
+// CONFIG was warned by prepare).
+func (r *watchRun) recheck(ctx context.Context, n watchNode, on time.Time) error {
+	opCtx, cancel := r.b.op(ctx)
+	vals, err := n.cl.ConfigGet(opCtx, "notify-keyspace-events").Result()
+	cancel()
+	value, ok := vals["notify-keyspace-events"]
+	if err != nil || !ok {
+		return nil
+	}
+	missing := missingClasses(value)
+	switch {
+	case missing == "":
+		return nil
+	case !r.opts.EnableNotifications:
+		return &backends.NotificationsOffError{Node: n.addr, Value: value, Missing: missing, During: true}
+	}
+	if err := r.notify.enable(ctx, r, n, value, missing); err != nil {
+		return err
+	}
+	return r.gap(n.addr, on, fmt.Sprintf("notify-keyspace-events was changed to %q during the watch; the missing classes were added again", value))
+}
+
 // prepare checks the node's notify-keyspace-events and, when allowed, adds
 // the classes a watch needs. A user who may not read the setting is told
 // once that it could not be checked; the watch goes on.
@@ -360,6 +414,13 @@ func (r *watchRun) prepare(ctx context.Context, n watchNode) error {
 		pe := r.b.wrapAt(n.addr, err)
 		r.warn(fmt.Sprintf("could not check notify-keyspace-events on %s (%s); subscribing anyway: events arrive only if keyspace notifications are on", n.addr, briefOf(pe)))
 		return nil
+	case isUnknownCommand(err) && !r.opts.EnableNotifications:
+		// CONFIG renamed away, as managed services do: their notifications
+		// are set in the service's own configuration.
+		r.warn(fmt.Sprintf("could not check notify-keyspace-events on %s (it has no CONFIG command: a managed service sets them in its own configuration); subscribing anyway: events arrive only if keyspace notifications are on", n.addr))
+		return nil
+	case isUnknownCommand(err):
+		return &backends.UnsupportedError{What: "--enable-notifications on " + n.addr + " (it has no CONFIG command: set notify-keyspace-events in the service's own configuration)"}
 	case err != nil:
 		return r.b.wrapAt(n.addr, err)
 	case !ok:
@@ -399,34 +460,39 @@ type notifyChange struct {
 }
 
 // enable adds the missing classes to value on n. A server that predates
-// streams refuses t: it is then left out.
+// streams refuses t: it is then left out. The change is noted before it is
+// sent: a CONFIG SET cut short (Ctrl-C, a timeout) may still have been
+// applied, and restore looks at what the server holds.
 func (t *notifyTracker) enable(ctx context.Context, r *watchRun, n watchNode, value, missing string) error {
 	opCtx, cancel := r.b.op(ctx)
 	defer cancel()
-	err := n.cl.ConfigSet(opCtx, "notify-keyspace-events", value+missing).Err()
+	want := value + missing
+	t.note(n, value, want)
+	err := n.cl.ConfigSet(opCtx, "notify-keyspace-events", want).Err()
 	if err != nil && isReplyError(err) && !commandDenied(err) && strings.Contains(missing, "t") {
-		err = n.cl.ConfigSet(opCtx, "notify-keyspace-events", value+strings.ReplaceAll(missing, "t", "")).Err()
+		want = value + strings.ReplaceAll(missing, "t", "")
+		t.note(n, value, want)
+		err = n.cl.ConfigSet(opCtx, "notify-keyspace-events", want).Err()
 	}
 	if err != nil {
 		return r.b.wrapAt(n.addr, err)
 	}
-	vals, err := n.cl.ConfigGet(opCtx, "notify-keyspace-events").Result()
-	if err != nil {
-		return r.b.wrapAt(n.addr, err)
+	shown := want
+	if vals, err := n.cl.ConfigGet(opCtx, "notify-keyspace-events").Result(); err == nil {
+		shown = vals["notify-keyspace-events"] // as the server writes it
 	}
-	ours := vals["notify-keyspace-events"]
+	r.warn(fmt.Sprintf("set notify-keyspace-events on %s to %q (was %q) for the watch; it is put back when the watch ends", n.addr, shown, value))
+	return nil
+}
+
+// note records that n's value is being changed from old to ours. The old
+// value is the one found just before this change: after a restart (the
+// server's configured value) or someone else's change, that is what the
+// server would hold without the watch.
+func (t *notifyTracker) note(n watchNode, old, ours string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, had := t.set[n.addr]
-	if !had {
-		// The first value seen is the one to restore: after a restart the
-		// server reads its config file again, which holds it too.
-		c = &notifyChange{old: value}
-		t.set[n.addr] = c
-	}
-	c.cl, c.ours = n.cl, ours
-	r.warn(fmt.Sprintf("set notify-keyspace-events on %s to %q (was %q) for the watch; it is put back when the watch ends", n.addr, ours, value))
-	return nil
+	t.set[n.addr] = &notifyChange{cl: n.cl, old: old, ours: ours}
 }
 
 // restore puts back every value the watch changed, unless someone changed
@@ -467,13 +533,28 @@ func restoreOne(ctx context.Context, c *notifyChange) error {
 	if err != nil {
 		return err
 	}
-	if now := vals["notify-keyspace-events"]; now != c.ours {
-		if now == c.old {
-			return nil // restarted with its own value, or put back by hand
-		}
+	now := vals["notify-keyspace-events"]
+	switch {
+	case sameClasses(now, c.old):
+		return nil // never changed (a CONFIG SET cut short), restarted, or put back by hand
+	case !sameClasses(now, c.ours):
 		return errChangedMeanwhile(now)
 	}
 	return c.cl.ConfigSet(ctx, "notify-keyspace-events", c.old).Err()
+}
+
+// sameClasses reports whether two notify-keyspace-events values name the
+// same classes: the server rewrites what it is given ("Eg$" reads back as
+// "g$E", all classes as "A").
+func sameClasses(a, b string) bool {
+	set := func(v string) map[rune]bool {
+		m := map[rune]bool{}
+		for _, c := range strings.ReplaceAll(v, "A", notifyAll) {
+			m[c] = true
+		}
+		return m
+	}
+	return maps.Equal(set(a), set(b))
 }
 
 // shellWord quotes a value for a command line a user may paste.

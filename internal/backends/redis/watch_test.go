@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/faultproxy"
 	"github.com/cachectl/cachectl/internal/testenv"
 	"github.com/cachectl/cachectl/internal/watchtest"
 )
@@ -22,6 +24,18 @@ func notifyValue(t *testing.T, cl *goredis.Client) string {
 		t.Fatal(err)
 	}
 	return v["notify-keyspace-events"]
+}
+
+// stopRestored stops w, which must end by its cancellation, and checks
+// that admin's server has notify-keyspace-events with want's classes back.
+func stopRestored(t *testing.T, w *watchtest.Watching, admin *goredis.Client, want string) {
+	t.Helper()
+	if err := w.Stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled watch returned %v", err)
+	}
+	if v := notifyValue(t, admin); !sameClasses(v, want) {
+		t.Fatalf("after the watch notify-keyspace-events = %q, want %q back", v, want)
+	}
 }
 
 func TestEventKinds(t *testing.T) {
@@ -101,12 +115,7 @@ func TestWatchStandalone(t *testing.T) {
 			t.Fatalf("a key outside the patterns: %+v", s)
 		}
 	}
-	if err := w.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled watch returned %v", err)
-	}
-	if v := notifyValue(t, admin); v != before {
-		t.Fatalf("after the watch notify-keyspace-events = %q, want %q back", v, before)
-	}
+	stopRestored(t, w, admin, before)
 }
 
 // TestWatchRestartReportsGap: the server restarts mid-watch (its
@@ -131,12 +140,7 @@ func TestWatchRestartReportsGap(t *testing.T) {
 	}
 	admin.Set(ctx, "after", "1", 0)
 	w.Await(t, backends.EventSet, "after", 10*time.Second)
-	if err := w.Stop(); !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	if v := notifyValue(t, admin); v != "" {
-		t.Fatalf("after the watch notify-keyspace-events = %q, want it off again", v)
-	}
+	stopRestored(t, w, admin, "")
 	t.Logf("gap %v: %s", gap.Time.Sub(gap.Since).Round(time.Millisecond), gap.Detail)
 }
 
@@ -271,5 +275,138 @@ func TestWatchSentinelFailover(t *testing.T) {
 		if v := notifyValue(t, env.Client(t, a)); v != "" {
 			t.Errorf("%s kept notify-keyspace-events %q", a, v)
 		}
+	}
+}
+
+// TestWatchEnableCutShort: the CONFIG SET that enables notifications
+// reaches the server but its reply never comes back (a hung link, Ctrl-C
+// at that moment): the watch fails to start, and the value the server did
+// take is put back all the same.
+func TestWatchEnableCutShort(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	b, px := viaProxy(t, env.URL, backends.Options{Timeout: time.Second})
+	fired := px.Arm(faultproxy.Rule{Fault: faultproxy.Stall, Dir: faultproxy.Up,
+		When: faultproxy.AfterChunkWith([]byte("$3\r\nset\r\n$22\r\nnotify-keyspace-events"), 1)})
+	err := b.Watch(context.Background(), backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
+	awaitFault(t, fired)
+	if err == nil {
+		t.Fatal("the watch started without an answer to CONFIG SET")
+	}
+	if v := notifyValue(t, admin); v != "" {
+		t.Fatalf("after the failed start notify-keyspace-events = %q, want it off again", v)
+	}
+}
+
+// TestWatchRestoresTheValueBeforeItsChange: someone sets a value of their
+// own during the watch, lacking classes it needs; the watch adds them
+// again (with a gap) and at its end puts back that newer value, not the
+// one it found first.
+func TestWatchRestoresTheValueBeforeItsChange(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	b := open(t, env.URL, backends.Options{Timeout: time.Second})
+	w := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "Kx").Err(); err != nil {
+		t.Fatal(err)
+	}
+	gap, _ := w.Await(t, backends.EventGap, "", 10*time.Second)
+	if gap.Node != env.Addr || gap.Since.IsZero() || !strings.Contains(gap.Detail, "notify-keyspace-events") {
+		t.Fatalf("gap %+v", gap)
+	}
+	admin.Set(ctx, "after", "1", 0)
+	w.Await(t, backends.EventSet, "after", 10*time.Second)
+	stopRestored(t, w, admin, "Kx")
+}
+
+// TestWatchNotificationsTurnedOff: two watches enable notifications; the
+// first to end puts the old value back while the other runs. The other
+// sees it (a gap, no silent loss), turns them on again and restores the
+// old value at its own end. A watch without --enable-notifications whose
+// notifications are turned off under it ends, saying so.
+func TestWatchNotificationsTurnedOff(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	admin := env.Client(t, env.Addr)
+	ctx := context.Background()
+	b := open(t, env.URL, backends.Options{Timeout: time.Second})
+	first := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	second := watchtest.Start(t, b, backends.WatchOptions{EnableNotifications: true})
+	stopRestored(t, first, admin, "")
+	gap, _ := second.Await(t, backends.EventGap, "", 10*time.Second)
+	if gap.Since.IsZero() || !strings.Contains(gap.Detail, `notify-keyspace-events was changed to ""`) {
+		t.Fatalf("gap %+v", gap)
+	}
+	admin.Set(ctx, "after", "1", 0)
+	second.Await(t, backends.EventSet, "after", 10*time.Second)
+	stopRestored(t, second, admin, "")
+
+	if err := admin.ConfigSet(ctx, "notify-keyspace-events", "AE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		ended <- b.Watch(ctx, backends.WatchOptions{Ready: func() { admin.ConfigSet(ctx, "notify-keyspace-events", "") }},
+			func(backends.Event) error { return nil })
+	}()
+	select {
+	case err := <-ended:
+		var off *backends.NotificationsOffError
+		if !errors.As(err, &off) || !strings.Contains(err.Error(), "during the watch") {
+			t.Fatalf("notifications turned off under a watch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watch whose notifications were turned off went on silently")
+	}
+}
+
+// TestWatchDeadlineEndsQuietly: a watch whose ctx has a deadline
+// (--duration) ends with it, never warning of a lost subscription (the
+// read cut by the deadline is not a lost link) nor reporting a gap.
+func TestWatchDeadlineEndsQuietly(t *testing.T) {
+	env := testenv.PrivateRedis(t)
+	var mu sync.Mutex
+	var warnings []string
+	b := open(t, env.URL, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
+	for range 12 {
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		err := b.Watch(ctx, backends.WatchOptions{EnableNotifications: true}, func(e backends.Event) error {
+			return fmt.Errorf("unexpected event %+v", e)
+		})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Watch = %v, want the deadline", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, w := range warnings {
+		if strings.Contains(w, "lost") {
+			t.Fatalf("warning at the deadline: %q", w)
+		}
+	}
+}
+
+// TestWatchWithoutConfig: a server whose CONFIG is renamed away (managed
+// services) is watched anyway, with a warning that the setting could not
+// be checked; --enable-notifications is refused in one line.
+func TestWatchWithoutConfig(t *testing.T) {
+	env := testenv.PrivateRedis(t, "--rename-command", "CONFIG", "", "--notify-keyspace-events", "KEA")
+	var mu sync.Mutex
+	var warnings []string
+	b := open(t, env.URL, backends.Options{Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }})
+	w := watchtest.Start(t, b, backends.WatchOptions{})
+	env.Client(t, env.Addr).Set(context.Background(), "k", "v", 0)
+	w.Await(t, backends.EventSet, "k", 10*time.Second)
+	w.Stop()
+	mu.Lock()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "no CONFIG command") {
+		t.Fatalf("warnings %q", warnings)
+	}
+	mu.Unlock()
+	err := b.Watch(context.Background(), backends.WatchOptions{EnableNotifications: true}, func(backends.Event) error { return nil })
+	var ue *backends.UnsupportedError
+	if !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("--enable-notifications without CONFIG: %v", err)
 	}
 }
