@@ -1,0 +1,360 @@
+package backends
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachectl/cachectl/internal/analyze"
+	"github.com/cachectl/cachectl/internal/glob"
+)
+
+// Hot-key methods: what produced a HotReport's figures (DESIGN 12.3).
+const (
+	// HotMonitor: Redis MONITOR for a while, key accesses counted per key.
+	HotMonitor = "monitor"
+	// HotFreq: Redis OBJECT FREQ of every key, under an LFU maxmemory
+	// policy: a logarithmic counter that decays, not a count.
+	HotFreq = "object-freq"
+	// HotFetchers: memcached's "watch fetchers" log for a while, reads
+	// that found their item counted per key.
+	HotFetchers = "fetchers"
+)
+
+// DefaultHotCapacity is how many keys a sample counts at most: exact below,
+// Space-Saving over-estimates above (HotKey.Error says by how much).
+const DefaultHotCapacity = 10000
+
+// HotOptions shape a hot-key measurement.
+type HotOptions struct {
+	// Patterns keep the keys matching any of them (none: every key).
+	Patterns []string
+	// Duration is how long a sample runs (monitor, fetchers); the LFU
+	// counters are read at once and need none.
+	Duration time.Duration
+	// Top is how many keys the report keeps, hottest first.
+	Top int
+	// Capacity bounds the keys a sample counts (0: DefaultHotCapacity).
+	Capacity int
+	// Method forces one method (HotMonitor, HotFreq) where the backend
+	// has several; "" lets it choose.
+	Method string
+	// Started, when set, is called once the measurement runs, with its
+	// method: a sample's Duration counts from then.
+	Started func(method string)
+	// Note receives a one-line remark on what the measurement could not do
+	// as asked; it may be called from any goroutine.
+	Note func(msg string)
+}
+
+func (o HotOptions) note(msg string) {
+	if o.Note != nil {
+		o.Note(msg)
+	}
+}
+
+// HotKey is one key of a report. Count is set by the sampling methods, Freq
+// by HotFreq.
+type HotKey struct {
+	Key  string
+	Node string // where the key lives, on a backend of several nodes
+	// Count is the accesses seen; Error the most of it that may be
+	// another key's (Space-Saving, once the table overflowed; 0: exact).
+	Count int64
+	Error int64
+	// Freq is the server's LFU counter (0-255, logarithmic, decaying).
+	Freq int64
+}
+
+// HotNode is what one node contributed.
+type HotNode struct {
+	Node string
+	// Commands is what the node's sample saw (commands, reads); for
+	// HotFreq, the keys whose counter was read.
+	Commands int64
+	// Accesses is the key accesses counted (sampling methods).
+	Accesses int64
+	// Err is why the node's figures stop short ("" when they do not).
+	Err string
+}
+
+// HotReport is a measurement's result.
+type HotReport struct {
+	Method string
+	// Duration is how long the sample ran (0 for HotFreq).
+	Duration time.Duration
+	// Commands and Accesses sum the nodes'.
+	Commands, Accesses int64
+	// Approximate: the sample counted more distinct keys than its
+	// capacity, so some counts are over-estimates (by at most their Error).
+	Approximate bool
+	// Gaps: the server said it dropped log entries, or a node's stream was
+	// lost for a while: counts are lower bounds.
+	Gaps  bool
+	Keys  []HotKey // hottest first, at most Top
+	Nodes []HotNode
+}
+
+// HotKeyer is a backend that can tell its hot keys. HotKeys measures for
+// opts.Duration (or reads the counters at once) and returns what it found.
+// When ctx ends first, it returns what was measured until then together
+// with ctx's error; a node that fails midway is reported in its HotNode
+// while the others go on. Meant to run in a goroutine of its own (the
+// dashboard can call it as the CLI does).
+type HotKeyer interface {
+	HotKeys(ctx context.Context, opts HotOptions) (*HotReport, error)
+}
+
+// patternFilter reports whether a key passes the patterns (none, or one
+// that matches everything, keeps every key).
+func patternFilter(patterns []string) func(string) bool {
+	for _, p := range patterns {
+		if glob.MatchesAll(p) {
+			return func(string) bool { return true }
+		}
+	}
+	if len(patterns) == 0 {
+		return func(string) bool { return true }
+	}
+	return func(key string) bool {
+		for _, p := range patterns {
+			if glob.Match(p, key) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// HotCounter counts key accesses of a sample in bounded memory (a
+// Space-Saving table of analyze.Heavy), per node; safe for concurrent use.
+type HotCounter struct {
+	match func(string) bool
+
+	mu    sync.Mutex
+	table *analyze.Heavy
+	nodes map[string]*HotNode
+	order []string
+	gaps  bool
+}
+
+// NewHotCounter counts up to capacity keys (0: DefaultHotCapacity) that
+// pass the patterns.
+func NewHotCounter(capacity int, patterns []string) *HotCounter {
+	if capacity <= 0 {
+		capacity = DefaultHotCapacity
+	}
+	return &HotCounter{match: patternFilter(patterns), table: analyze.NewHeavy(capacity), nodes: map[string]*HotNode{}}
+}
+
+func (c *HotCounter) node(name string) *HotNode {
+	n, ok := c.nodes[name]
+	if !ok {
+		n = &HotNode{Node: name}
+		c.nodes[name] = n
+		c.order = append(c.order, name)
+	}
+	return n
+}
+
+// Node makes node known, so that it is reported even when it saw nothing.
+func (c *HotCounter) Node(node string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.node(node)
+}
+
+// Command counts one command (or log entry) that node's sample saw, and an
+// access of each of its keys that passes the patterns.
+func (c *HotCounter) Command(node string, keys ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.node(node)
+	n.Commands++
+	for _, k := range keys {
+		if !c.match(k) {
+			continue
+		}
+		n.Accesses++
+		// A node name never holds a NUL: the key is what follows the first.
+		c.table.Add(node+"\x00"+k, 0, 0, false)
+	}
+}
+
+// Fail records why node's figures stop short.
+func (c *HotCounter) Fail(node string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.node(node)
+	if n.Err == "" {
+		n.Err = err.Error()
+	}
+}
+
+// Gap records that some of the traffic was not seen.
+func (c *HotCounter) Gap() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gaps = true
+}
+
+// Report is what was counted so far, the top keys hottest first (ties by
+// key, for a stable order).
+func (c *HotCounter) Report(method string, took time.Duration, top int) *HotReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &HotReport{Method: method, Duration: took, Approximate: c.table.Approximate(), Gaps: c.gaps}
+	for _, name := range c.order {
+		n := *c.nodes[name]
+		r.Commands += n.Commands
+		r.Accesses += n.Accesses
+		r.Nodes = append(r.Nodes, n)
+	}
+	rows := c.table.Rows()
+	keys := make([]HotKey, 0, len(rows))
+	for _, row := range rows {
+		node, key, _ := strings.Cut(row.Name, "\x00")
+		keys = append(keys, HotKey{Key: key, Node: node, Count: row.Keys, Error: row.Error})
+	}
+	r.Keys = topHot(keys, top, func(k HotKey) int64 { return k.Count })
+	return r
+}
+
+// topHot sorts keys hottest first by the figure and keeps top of them.
+func topHot(keys []HotKey, top int, figure func(HotKey) int64) []HotKey {
+	slices.SortFunc(keys, func(a, b HotKey) int {
+		if c := cmp.Compare(figure(b), figure(a)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Node, b.Node)
+	})
+	if top > 0 && len(keys) > top {
+		keys = keys[:top]
+	}
+	return keys
+}
+
+// TopFreq keeps the top keys by LFU counter in bounded memory while a
+// listing streams them; safe for concurrent use.
+type TopFreq struct {
+	mu    sync.Mutex
+	top   int
+	keys  []HotKey
+	nodes map[string]*HotNode
+	order []string
+}
+
+// NewTopFreq keeps top keys (at least one).
+func NewTopFreq(top int) *TopFreq {
+	return &TopFreq{top: max(top, 1), nodes: map[string]*HotNode{}}
+}
+
+// Add offers one key's counter.
+func (t *TopFreq) Add(node, key string, freq int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.nodes[node]
+	if !ok {
+		n = &HotNode{Node: node}
+		t.nodes[node] = n
+		t.order = append(t.order, node)
+	}
+	n.Commands++
+	t.keys = append(t.keys, HotKey{Key: strings.Clone(key), Node: node, Freq: freq})
+	// Sorting a buffer of twice the top now and then keeps memory bounded
+	// without a heap's bookkeeping.
+	if len(t.keys) >= 2*t.top+64 {
+		t.keys = slices.Clone(topHot(t.keys, t.top, func(k HotKey) int64 { return k.Freq }))
+	}
+}
+
+// Fail records why node's figures stop short.
+func (t *TopFreq) Fail(node string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.nodes[node]
+	if !ok {
+		n = &HotNode{Node: node}
+		t.nodes[node] = n
+		t.order = append(t.order, node)
+	}
+	if n.Err == "" {
+		n.Err = err.Error()
+	}
+}
+
+// Report is the top keys read so far.
+func (t *TopFreq) Report() *HotReport {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := &HotReport{Method: HotFreq}
+	for _, name := range t.order {
+		n := *t.nodes[name]
+		r.Commands += n.Commands
+		r.Nodes = append(r.Nodes, n)
+	}
+	r.Keys = topHot(slices.Clone(t.keys), t.top, func(k HotKey) int64 { return k.Freq })
+	return r
+}
+
+// HotFromFetches measures hot keys from a Watcher that reports reads
+// (WatchOptions.Fetches: memcached's watch fetchers) for opts.Duration:
+// every get event counted per key and node. Gaps (entries the server
+// dropped, a lost stream) make the counts lower bounds.
+func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOptions) (*HotReport, error) {
+	c := NewHotCounter(opts.Capacity, nil) // the watch filters by pattern
+	for _, n := range nodes {
+		c.Node(n)
+	}
+	var start time.Time
+	var once sync.Once
+	sampleCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var timer *time.Timer
+	err := w.Watch(sampleCtx, WatchOptions{Patterns: opts.Patterns, Fetches: true, Ready: func() {
+		once.Do(func() {
+			start = time.Now()
+			if opts.Duration > 0 {
+				timer = time.AfterFunc(opts.Duration, cancel)
+			}
+			if opts.Started != nil {
+				opts.Started(HotFetchers)
+			}
+		})
+	}}, func(e Event) error {
+		switch e.Kind {
+		case EventGet:
+			c.Command(e.Node, e.Key)
+		case EventGap:
+			c.Gap()
+			opts.note(fmt.Sprintf("some reads were not seen: %s", e.Detail))
+		}
+		return nil
+	})
+	if timer != nil {
+		timer.Stop()
+	}
+	if start.IsZero() {
+		// Never started: nothing was measured.
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+	r := c.Report(HotFetchers, time.Since(start), opts.Top)
+	switch {
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return r, nil
+	}
+	return r, err
+}
