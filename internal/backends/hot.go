@@ -52,7 +52,8 @@ type HotOptions struct {
 	Note func(msg string)
 }
 
-func (o HotOptions) note(msg string) {
+// Say hands msg to Note, when set.
+func (o HotOptions) Say(msg string) {
 	if o.Note != nil {
 		o.Note(msg)
 	}
@@ -335,7 +336,7 @@ func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOpti
 			c.Command(e.Node, e.Key)
 		case EventGap:
 			c.Gap()
-			opts.note(fmt.Sprintf("some reads were not seen: %s", e.Detail))
+			opts.Say(fmt.Sprintf("some reads were not seen: %s", e.Detail))
 		}
 		return nil
 	})
