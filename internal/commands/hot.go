@@ -153,7 +153,7 @@ func hotRun(ctx context.Context, opts *hotOptions) error {
 			// what runs and what it costs while it does.
 			switch m {
 			case backends.HotMonitor:
-				fmt.Fprintf(opts.IO.ErrOut, "%s MONITOR copies every command %s runs to cachectl and slows a busy server while it runs\n", cs.Yellow("warning:"), textesc.Line(info.Address))
+				fmt.Fprintf(opts.IO.ErrOut, "%s MONITOR copies every command the server runs to cachectl, which slows a busy server while it runs\n", cs.Yellow("warning:"))
 				fmt.Fprintf(opts.IO.ErrOut, "sampling commands with MONITOR %s (Ctrl-C stops early)\n", hotFor(opts.Duration))
 			case backends.HotFetchers:
 				fmt.Fprintf(opts.IO.ErrOut, "counting reads from watch fetchers on %s %s (Ctrl-C stops early)\n", textesc.Line(info.Address), hotFor(opts.Duration))
@@ -415,17 +415,24 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 		if r.Method == backends.HotMonitor {
 			cols = append(cols, accesses)
 		}
-		t := newBarTable(append(cols, "")...)
+		failed := slices.ContainsFunc(r.Nodes, func(n backends.HotNode) bool { return n.Err != "" })
+		if failed {
+			cols = append(cols, "STATUS")
+		}
+		t := newBarTable(cols...)
 		for _, n := range r.Nodes {
 			cells := []string{textesc.Line(n.Node), fmt.Sprint(n.Commands)}
 			if r.Method == backends.HotMonitor {
 				cells = append(cells, fmt.Sprint(n.Accesses))
 			}
-			status := ""
-			if n.Err != "" {
-				status = "stopped early: " + textesc.Line(n.Err)
+			if failed {
+				status := "ok"
+				if n.Err != "" {
+					status = "stopped early: " + textesc.Line(n.Err)
+				}
+				cells = append(cells, status)
 			}
-			t.row(append(cells, status)...)
+			t.row(cells...)
 		}
 		t.print(w, cs)
 	}

@@ -100,12 +100,18 @@ func (b *Backend) hotMethod(ctx context.Context, opts backends.HotOptions, nodes
 		cancel()
 		switch {
 		case commandDenied(err):
-			opts.Say(fmt.Sprintf("could not read maxmemory-policy on %s (%s): sampling with MONITOR; --method %s reads the LFU counters where the policy is an LFU one", n.addr, briefOf(b.wrapAt(n.addr, err)), backends.HotFreq))
-			return backends.HotMonitor, nil
+			// Whether the counters are kept shows in OBJECT FREQ's answer.
+			on, perr := b.probeLFU(ctx, n)
+			if perr != nil {
+				return "", perr
+			}
+			opts.Say(fmt.Sprintf("could not read maxmemory-policy on %s (%s): asked OBJECT FREQ instead, which says the LFU counters are %s", n.addr, briefOf(b.wrapAt(n.addr, err)), map[bool]string{true: "kept", false: "not kept"}[on]))
+			if on {
+				lfu++
+			}
 		case err != nil:
 			return "", b.wrapAt(n.addr, err)
-		}
-		if strings.Contains(vals["maxmemory-policy"], "lfu") {
+		case strings.Contains(vals["maxmemory-policy"], "lfu"):
 			lfu++
 		}
 	}
@@ -126,6 +132,26 @@ func (b *Backend) hasCommand(ctx context.Context, n hotNode, name string) bool {
 	defer cancel()
 	v, err := n.cl.Do(opCtx, "COMMAND", "INFO", name).Slice()
 	return err == nil && len(v) == 1 && v[0] != nil
+}
+
+// probeLFU asks OBJECT FREQ of one key whether the node keeps LFU
+// counters: false when it says no, when it has no key to ask of, or when
+// the user may not ask.
+func (b *Backend) probeLFU(ctx context.Context, n hotNode) (bool, error) {
+	opCtx, cancel := b.op(ctx)
+	defer cancel()
+	keys, _, err := n.cl.Scan(opCtx, 0, "", 100).Result()
+	if err != nil || len(keys) == 0 {
+		return false, nil
+	}
+	err = n.cl.ObjectFreq(opCtx, keys[0]).Err()
+	switch {
+	case err == nil, errors.Is(err, goredis.Nil):
+		return true, nil
+	case isReplyError(err):
+		return false, nil
+	}
+	return false, b.wrapAt(n.addr, err)
 }
 
 // lfuOff is the start of Redis' reply to OBJECT FREQ without an LFU policy.
@@ -161,7 +187,10 @@ func (b *Backend) hotFreq(ctx context.Context, opts backends.HotOptions, nodes [
 	for _, err := range errs {
 		var pe *backends.PermissionError
 		var se *backends.ServerError
-		if errors.As(err, &pe) || errors.As(err, &se) && strings.HasPrefix(se.Msg, lfuOff) {
+		if errors.As(err, &se) && strings.HasPrefix(se.Msg, lfuOff) {
+			return nil, fmt.Errorf("the LFU counters need an LFU maxmemory-policy (allkeys-lfu or volatile-lfu), which %s does not have; without one, sample with --method %s: %w", se.Address, backends.HotMonitor, err)
+		}
+		if errors.As(err, &pe) {
 			return nil, err // the same on every node: no figure to show
 		}
 		if err != nil {
