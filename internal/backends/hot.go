@@ -47,10 +47,27 @@ type HotOptions struct {
 	// Started, when set, is called once the measurement runs, with its
 	// method: a sample's Duration counts from then.
 	Started func(method string)
+	// Counter, when set, is what a sampling method counts into (else a new
+	// one of Capacity keys): a live view (the dashboard, a test waiting for
+	// what it sent) reads its Report while the sample runs. Make it with
+	// NewHotCounter(capacity, Patterns): its patterns are the ones applied.
+	Counter *HotCounter
 	// Note receives a one-line remark on what the measurement could not do
 	// as asked; it may be called from any goroutine.
 	Note func(msg string)
 }
+
+// counter is opts.Counter, else a new one.
+func (o HotOptions) counter(patterns []string) *HotCounter {
+	if o.Counter != nil {
+		return o.Counter
+	}
+	return NewHotCounter(o.Capacity, patterns)
+}
+
+// NewCounter is the counter a sampling method counts into: Counter when
+// set, else a new one of Capacity keys passing Patterns.
+func (o HotOptions) NewCounter() *HotCounter { return o.counter(o.Patterns) }
 
 // Say hands msg to Note, when set.
 func (o HotOptions) Say(msg string) {
@@ -311,7 +328,7 @@ func (t *TopFreq) Report() *HotReport {
 // every get event counted per key and node. Gaps (entries the server
 // dropped, a lost stream) make the counts lower bounds.
 func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOptions) (*HotReport, error) {
-	c := NewHotCounter(opts.Capacity, nil) // the watch filters by pattern
+	c := opts.counter(nil) // the watch filters by pattern
 	for _, n := range nodes {
 		c.Node(n)
 	}

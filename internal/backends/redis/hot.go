@@ -267,7 +267,7 @@ const monitorLineMax = 64 << 10
 // hotMonitor samples every node's commands with MONITOR for opts.Duration
 // and counts the key accesses of the commands run in db.
 func (b *Backend) hotMonitor(ctx context.Context, opts backends.HotOptions, nodes []hotNode, db int) (*backends.HotReport, error) {
-	counter := backends.NewHotCounter(opts.Capacity, opts.Patterns)
+	counter := opts.NewCounter()
 	specs := make([]map[string]keySpec, len(nodes))
 	for i, n := range nodes {
 		counter.Node(n.addr)
