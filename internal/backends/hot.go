@@ -325,18 +325,34 @@ func (t *TopFreq) Report() *HotReport {
 
 // HotFromFetches measures hot keys from a Watcher that reports reads
 // (WatchOptions.Fetches: memcached's watch fetchers) for opts.Duration:
-// every get event counted per key and node. Gaps (entries the server
+// every get event counted per key and node, but for the lookups a write or
+// a deletion logs of its own key (see readFilter). Gaps (entries the server
 // dropped, a lost stream) make the counts lower bounds.
 func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOptions) (*HotReport, error) {
 	c := opts.counter(nil) // the watch filters by pattern
 	for _, n := range nodes {
 		c.Node(n)
 	}
+	rf := &readFilter{counter: c, window: lookupWindow}
 	var start time.Time
 	var once sync.Once
 	sampleCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var timer *time.Timer
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		tick := time.NewTicker(lookupWindow / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sampleCtx.Done():
+				return
+			case now := <-tick.C:
+				rf.flush(now.Add(-lookupWindow))
+			}
+		}
+	}()
 	err := w.Watch(sampleCtx, WatchOptions{Patterns: opts.Patterns, Fetches: true, Ready: func() {
 		once.Do(func() {
 			start = time.Now()
@@ -350,7 +366,9 @@ func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOpti
 	}}, func(e Event) error {
 		switch e.Kind {
 		case EventGet:
-			c.Command(e.Node, e.Key)
+			rf.read(e.Node, e.Key, time.Now())
+		case EventSet, EventDel:
+			rf.write(e.Node, e.Key, time.Now())
 		case EventGap:
 			c.Gap()
 			opts.Say(fmt.Sprintf("some reads were not seen: %s", e.Detail))
@@ -360,6 +378,9 @@ func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOpti
 	if timer != nil {
 		timer.Stop()
 	}
+	cancel()
+	<-flushed
+	rf.flush(time.Now().Add(time.Hour)) // the sample is over: every read left counts
 	if start.IsZero() {
 		// Never started: nothing was measured.
 		if err == nil {
@@ -375,4 +396,79 @@ func HotFromFetches(ctx context.Context, w Watcher, nodes []string, opts HotOpti
 		return r, nil
 	}
 	return r, err
+}
+
+// lookupWindow is how long a read waits to be counted, in case the write
+// whose lookup it was follows; a write's entries are logged microseconds
+// apart and arrive together.
+const lookupWindow = 20 * time.Millisecond
+
+// maxPendingReads bounds the reads waiting on lookupWindow; past it the
+// older half is counted at once.
+const maxPendingReads = 100000
+
+// readFilter tells reads from lookups: memcached (1.6) logs an item_get
+// "found" for every lookup of an item, those a set, an ms or a deletion
+// makes of its own key too, just before that write's own entry. A get
+// event followed within the window by a write of the same key on the same
+// node is taken for the write's lookup and not counted. (Lookups of touch
+// and of deletions where the server cannot report them still count.)
+type readFilter struct {
+	counter *HotCounter
+	window  time.Duration
+
+	mu      sync.Mutex
+	pending []pendingRead // by arrival
+}
+
+type pendingRead struct {
+	node, key string
+	at        time.Time
+	dropped   bool
+}
+
+func (f *readFilter) read(node, key string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = append(f.pending, pendingRead{node: node, key: key, at: now})
+	if len(f.pending) > maxPendingReads {
+		f.countLocked(len(f.pending) / 2) // in bulk: shifting the rest is the cost
+	}
+}
+
+// write drops the latest pending read of the same key and node within the
+// window: it was the write's lookup.
+func (f *readFilter) write(node, key string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.pending) - 1; i >= 0; i-- {
+		p := &f.pending[i]
+		if now.Sub(p.at) > f.window {
+			return
+		}
+		if !p.dropped && p.node == node && p.key == key {
+			p.dropped = true
+			return
+		}
+	}
+}
+
+// flush counts the reads that arrived before cutoff.
+func (f *readFilter) flush(cutoff time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for n < len(f.pending) && f.pending[n].at.Before(cutoff) {
+		n++
+	}
+	f.countLocked(n)
+}
+
+func (f *readFilter) countLocked(n int) {
+	for _, p := range f.pending[:n] {
+		if !p.dropped {
+			f.counter.Command(p.node, p.key)
+		}
+	}
+	f.pending = slices.Delete(f.pending, 0, n)
 }
