@@ -290,8 +290,24 @@ func (t *TopFreq) Add(node, key string, freq int64) {
 	// Sorting a buffer of twice the top now and then keeps memory bounded
 	// without a heap's bookkeeping.
 	if len(t.keys) >= 2*t.top+64 {
-		t.keys = slices.Clone(topHot(t.keys, t.top, func(k HotKey) int64 { return k.Freq }))
+		t.keys = slices.Clone(t.best())
 	}
+}
+
+// best is the top keys by counter, each once: SCAN may return a key twice.
+func (t *TopFreq) best() []HotKey {
+	keys := topHot(t.keys, 0, func(k HotKey) int64 { return k.Freq })
+	seen := make(map[[2]string]bool, len(keys))
+	keys = slices.DeleteFunc(keys, func(k HotKey) bool {
+		id := [2]string{k.Node, k.Key}
+		dup := seen[id]
+		seen[id] = true
+		return dup
+	})
+	if len(keys) > t.top {
+		keys = keys[:t.top]
+	}
+	return keys
 }
 
 // Fail records why node's figures stop short.
@@ -319,7 +335,7 @@ func (t *TopFreq) Report() *HotReport {
 		r.Commands += n.Commands
 		r.Nodes = append(r.Nodes, n)
 	}
-	r.Keys = topHot(slices.Clone(t.keys), t.top, func(k HotKey) int64 { return k.Freq })
+	r.Keys = slices.Clone(t.best())
 	return r
 }
 

@@ -247,7 +247,7 @@ func (h *hotResult) limits() string {
 	case backends.HotMonitor:
 		return "key accesses (reads and writes) of the commands seen in this sample only, keys by COMMAND's key positions: a script's keys through its own calls; the sources of movable-key commands (ZUNIONSTORE, XREAD, SORT BY) and container subcommands (OBJECT, MEMORY USAGE) are not counted; reads served by replicas are not seen; MONITOR slows the server while it runs"
 	case backends.HotFetchers:
-		return "reads that found their item (get, gets, gat, mg hits) during the sample only; misses and writes are not counted; entries the server drops when the watch falls behind are lost"
+		return "reads that found their item (get, gets, gat, mg hits) during the sample only; misses are not counted, nor writes (memcached logs a write's own lookup as a read: it is told apart by the write that follows); lookups of touch and delete count as reads; entries the server drops when the watch falls behind are lost"
 	}
 	return ""
 }
