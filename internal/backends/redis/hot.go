@@ -29,6 +29,9 @@ var (
 type hotNode struct {
 	addr string
 	cl   *goredis.Client
+	// shown names the node in errors: the URL for a standalone server, as
+	// every other command's errors do; else the node's address.
+	shown string
 }
 
 // HotKeys measures the hot keys of a standalone server (backends.HotKeyer).
@@ -37,7 +40,7 @@ func (b *Backend) HotKeys(ctx context.Context, opts backends.HotOptions) (*backe
 	if !ok {
 		return nil, &backends.UnsupportedError{What: "hot keys on this kind of Redis client"}
 	}
-	return b.hotKeys(ctx, opts, []hotNode{{addr: b.serverName(), cl: cl}}, b.target.DB)
+	return b.hotKeys(ctx, opts, []hotNode{{addr: b.serverName(), cl: cl, shown: b.target.Display}}, b.target.DB)
 }
 
 // HotKeys measures on every primary: each sees only its own slots' traffic.
@@ -50,7 +53,7 @@ func (c *Cluster) HotKeys(ctx context.Context, opts backends.HotOptions) (*backe
 	var nodes []hotNode
 	for _, n := range t.nodes {
 		if n.primary && !n.noAddr && !n.failing && len(n.slots) > 0 {
-			nodes = append(nodes, hotNode{addr: n.addr, cl: c.node(n.addr)})
+			nodes = append(nodes, hotNode{addr: n.addr, cl: c.node(n.addr), shown: n.addr})
 		}
 	}
 	if len(nodes) == 0 {
@@ -65,7 +68,7 @@ func (s *Sentinel) HotKeys(ctx context.Context, opts backends.HotOptions) (*back
 	if err != nil {
 		return nil, err
 	}
-	return s.Backend.hotKeys(ctx, opts, []hotNode{{addr: m, cl: s.nodes.get(m)}}, s.target.DB)
+	return s.Backend.hotKeys(ctx, opts, []hotNode{{addr: m, cl: s.nodes.get(m), shown: m}}, s.target.DB)
 }
 
 func (b *Backend) hotKeys(ctx context.Context, opts backends.HotOptions, nodes []hotNode, db int) (*backends.HotReport, error) {
@@ -105,12 +108,12 @@ func (b *Backend) hotMethod(ctx context.Context, opts backends.HotOptions, nodes
 			if perr != nil {
 				return "", perr
 			}
-			opts.Say(fmt.Sprintf("could not read maxmemory-policy on %s (%s): asked OBJECT FREQ instead, which says the LFU counters are %s", n.addr, briefOf(b.wrapAt(n.addr, err)), map[bool]string{true: "kept", false: "not kept"}[on]))
+			opts.Say(fmt.Sprintf("could not read maxmemory-policy on %s (%s): asked OBJECT FREQ instead, which says the LFU counters are %s", n.addr, briefOf(b.wrapAt(n.shown, err)), map[bool]string{true: "kept", false: "not kept"}[on]))
 			if on {
 				lfu++
 			}
 		case err != nil:
-			return "", b.wrapAt(n.addr, err)
+			return "", b.wrapAt(n.shown, err)
 		case strings.Contains(vals["maxmemory-policy"], "lfu"):
 			lfu++
 		}
@@ -151,7 +154,7 @@ func (b *Backend) probeLFU(ctx context.Context, n hotNode) (bool, error) {
 	case isReplyError(err):
 		return false, nil
 	}
-	return false, b.wrapAt(n.addr, err)
+	return false, b.wrapAt(n.shown, err)
 }
 
 // lfuOff is the start of Redis' reply to OBJECT FREQ without an LFU policy.
@@ -212,7 +215,7 @@ func (b *Backend) freqNode(ctx context.Context, n hotNode, patterns []string, to
 			keys, next, err := n.cl.Scan(opCtx, cursor, p, int64(b.opts.ScanCount)).Result()
 			cancel()
 			if err != nil {
-				return b.wrapAt(n.addr, err)
+				return b.wrapAt(n.shown, err)
 			}
 			if err := b.freqPage(ctx, n, keys, earlier, top); err != nil {
 				return err
@@ -245,7 +248,7 @@ func (b *Backend) freqPage(ctx context.Context, n hotNode, keys, earlier []strin
 		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) && !isReplyError(err) {
-		return b.wrapAt(n.addr, err)
+		return b.wrapAt(n.shown, err)
 	}
 	for i, c := range cmds {
 		f, err := c.Result()
@@ -253,7 +256,7 @@ func (b *Backend) freqPage(ctx context.Context, n hotNode, keys, earlier []strin
 		case errors.Is(err, goredis.Nil), err != nil && strings.Contains(err.Error(), "no such key"):
 			continue // deleted since the SCAN
 		case err != nil:
-			return b.wrapAt(n.addr, err)
+			return b.wrapAt(n.shown, err)
 		}
 		top.Add(n.addr, keys[i], f)
 	}
@@ -339,7 +342,7 @@ func (b *Backend) keySpecs(ctx context.Context, n hotNode, opts backends.HotOpti
 	if err != nil || len(infos) == 0 {
 		why := "no reply"
 		if err != nil {
-			why = briefOf(b.wrapAt(n.addr, err))
+			why = briefOf(b.wrapAt(n.shown, err))
 		}
 		opts.Say(fmt.Sprintf("COMMAND failed on %s (%s): keys are found for the common commands only", n.addr, why))
 		return knownKeySpecs
@@ -397,13 +400,13 @@ func (e *notStartedError) Unwrap() error { return e.err }
 // sends MONITOR; once accepted, read gets the stream until ctx ends.
 func (b *Backend) monitorConn(ctx context.Context, n hotNode, read func(*bufio.Reader) error) error {
 	o := n.cl.Options()
-	fail := func(err error) error { return &notStartedError{err: b.wrapAt(n.addr, err)} }
+	fail := func(err error) error { return &notStartedError{err: b.wrapAt(n.shown, err)} }
 	if o.Dialer == nil {
 		return fail(errors.New("no dialer"))
 	}
 	conn, err := o.Dialer(ctx, "tcp", o.Addr)
 	if err != nil {
-		return &notStartedError{err: &backends.ConnError{Address: n.addr, Err: simplifyNetErr(err)}}
+		return &notStartedError{err: &backends.ConnError{Address: n.shown, Err: simplifyNetErr(err)}}
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -422,7 +425,7 @@ func (b *Backend) monitorConn(ctx context.Context, n hotNode, read func(*bufio.R
 	if err := monitorCommand(conn, rd, "MONITOR"); err != nil {
 		if pe := b.permissionError(err); pe != nil {
 			named := *pe
-			named.Address = n.addr
+			named.Address = n.shown
 			return &notStartedError{err: &named}
 		}
 		return fail(err)
@@ -440,7 +443,7 @@ func (b *Backend) monitorConn(ctx context.Context, n hotNode, read func(*bufio.R
 	if errors.As(err, &ne) {
 		err = simplifyNetErr(err)
 	}
-	return &backends.ConnError{Address: n.addr, Err: err}
+	return &backends.ConnError{Address: n.shown, Err: err}
 }
 
 // monitorCommand sends one command as a RESP array and reads its one-line
