@@ -25,9 +25,11 @@ type hotOptions struct {
 
 	Patterns []string
 	Duration time.Duration
-	Top      int
-	Method   string
-	Capacity int
+	// DurationSet: --duration was given (the LFU counters need none).
+	DurationSet bool
+	Top         int
+	Method      string
+	Capacity    int
 }
 
 // hotMethods are what --method accepts ("auto": the backend chooses).
@@ -71,6 +73,7 @@ Ctrl-C ends a sample early and prints what was measured (exit 130; with
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Output = f.Output()
+			opts.DurationSet = cmd.Flags().Changed("duration")
 			for _, a := range args {
 				p, err := opts.Mapper.Pattern(a)
 				if err != nil {
@@ -174,6 +177,9 @@ func hotRun(ctx context.Context, opts *hotOptions) error {
 		return runErr
 	}
 	interrupted := ctx.Err() != nil
+	if rep.Method == backends.HotFreq && opts.DurationSet {
+		notes.add("--duration does not apply to the LFU counters: they were read at once")
+	}
 	for _, n := range notes.list() {
 		fmt.Fprintln(opts.IO.ErrOut, cs.Dim("note:")+" "+textesc.Line(n))
 	}
