@@ -33,7 +33,7 @@ type hotOptions struct {
 }
 
 // hotMethods are what --method accepts ("auto": the backend chooses).
-var hotMethods = []string{"auto", backends.HotMonitor, backends.HotFreq, backends.HotFetchers}
+var hotMethods = []string{"auto", backends.HotCPU, backends.HotMonitor, backends.HotFreq, backends.HotFetchers}
 
 // NewCmdHot builds `cachectl hot`.
 func NewCmdHot(f *Factory, runF func(context.Context, *hotOptions) error) *cobra.Command {
@@ -44,6 +44,10 @@ func NewCmdHot(f *Factory, runF func(context.Context, *hotOptions) error) *cobra
 		Long: `Find the hot keys among those matching the patterns (default every key), and
 say which method produced the figures and what they mean:
 
+  hotkeys      Redis 8.6+ (where the server has HOTKEYS): its own tracking of
+               the CPU time spent per key, for --duration. Untested: no
+               Redis 8.6 was at hand; if it cannot start, the next method
+               is used, with a note.
   object-freq  Redis under an LFU maxmemory policy (allkeys-lfu, volatile-lfu):
                OBJECT FREQ of every matching key (SCAN, pipelined), read at
                once; --duration is not needed. The figure is Redis' LFU
@@ -100,7 +104,7 @@ Ctrl-C ends a sample early and prints what was measured (exit 130; with
 	}
 	cmd.Flags().DurationVar(&opts.Duration, "duration", 10*time.Second, "how long a sample runs (monitor, fetchers); 0: until Ctrl-C")
 	cmd.Flags().IntVar(&opts.Top, "top", 10, "how many keys to show")
-	cmd.Flags().StringVar(&opts.Method, "method", "auto", "how to measure: auto, monitor, object-freq (Redis) or fetchers (memcached)")
+	cmd.Flags().StringVar(&opts.Method, "method", "auto", "how to measure: auto, hotkeys, monitor, object-freq (Redis) or fetchers (memcached)")
 	cmd.Flags().IntVar(&opts.Capacity, "capacity", backends.DefaultHotCapacity, "distinct keys a sample counts (exact below, approximate above)")
 	_ = cmd.Flags().MarkHidden("capacity")
 	_ = cmd.RegisterFlagCompletionFunc("method", fixedCompletion(hotMethods...))
@@ -160,6 +164,8 @@ func hotRun(ctx context.Context, opts *hotOptions) error {
 				fmt.Fprintf(opts.IO.ErrOut, "sampling commands with MONITOR %s (Ctrl-C stops early)\n", hotFor(opts.Duration))
 			case backends.HotFetchers:
 				fmt.Fprintf(opts.IO.ErrOut, "counting reads from watch fetchers on %s %s (Ctrl-C stops early)\n", textesc.Line(info.Address), hotFor(opts.Duration))
+			case backends.HotCPU:
+				fmt.Fprintf(opts.IO.ErrOut, "tracking CPU time per key with HOTKEYS on %s %s (Ctrl-C stops early)\n", textesc.Line(info.Address), hotFor(opts.Duration))
 			case backends.HotFreq:
 				fmt.Fprintf(opts.IO.ErrOut, "reading the LFU counters of the keys on %s (Ctrl-C stops early)\n", textesc.Line(info.Address))
 			}
@@ -252,6 +258,8 @@ func (h *hotResult) limits() string {
 		return "Redis' LFU counter (0-255): grows logarithmically with accesses and decays with idle time (lfu-log-factor, lfu-decay-time); it ranks keys, it is not a count"
 	case backends.HotMonitor:
 		return "key accesses (reads and writes) of the commands seen in this sample only, keys by COMMAND's key positions: a script's keys through its own calls; the sources of movable-key commands (ZUNIONSTORE, XREAD, SORT BY) and container subcommands (OBJECT, MEMORY USAGE) are not counted; reads served by replicas are not seen; MONITOR slows the server while it runs"
+	case backends.HotCPU:
+		return "the server's own HOTKEYS tracking (Redis 8.6+; untested by cachectl): CPU time spent on each key during the sample, in microseconds, its top keys as the server ranks them (the patterns are applied to those afterwards); not a count of accesses"
 	case backends.HotFetchers:
 		return "reads that found their item (get, gets, gat, mg hits) during the sample only; misses are not counted, nor writes (memcached logs a write's own lookup as a read: it is told apart by the write that follows); lookups of touch and delete count as reads; entries the server drops when the watch falls behind are lost"
 	}
@@ -270,6 +278,8 @@ func (h *hotResult) headline() string {
 		return fmt.Sprintf("MONITOR sample for %s: %d command(s) seen, %d key access(es) counted; MONITOR slows the server", took, r.Commands, r.Accesses)
 	case backends.HotFetchers:
 		return fmt.Sprintf("watch fetchers for %s: %d read(s) seen", took, r.Accesses)
+	case backends.HotCPU:
+		return fmt.Sprintf("HOTKEYS for %s: CPU time per key, in microseconds (untested)", took)
 	}
 	return r.Method
 }
@@ -307,6 +317,7 @@ type hotKeyJSON struct {
 	Count     *int64 `json:"count,omitempty"`
 	Overcount *int64 `json:"overcount,omitempty"`
 	Freq      *int64 `json:"freq,omitempty"`
+	CPU       *int64 `json:"cpu_us,omitempty"`
 	Node      string `json:"node"`
 }
 
@@ -328,9 +339,12 @@ func (h *hotResult) json(runErr error) hotJSON {
 	for _, k := range r.Keys {
 		u, stored := h.keys.shown(k.Key)
 		kj := hotKeyJSON{Key: jsonKey(u), StoredKey: stored, Node: k.Node}
-		if r.Method == backends.HotFreq {
+		switch r.Method {
+		case backends.HotFreq:
 			kj.Freq = &k.Freq
-		} else {
+		case backends.HotCPU:
+			kj.CPU = &k.CPU
+		default:
 			kj.Count = &k.Count
 			if r.Approximate {
 				kj.Overcount = &k.Error
@@ -374,12 +388,15 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 	if len(r.Keys) == 0 {
 		fmt.Fprintln(w, "  "+cs.Dim("no key"+matching+" was seen"))
 	} else {
-		figure := "COUNT"
-		if r.Method == backends.HotFreq {
-			figure = "FREQ"
+		figure, counted := "COUNT", true
+		switch r.Method {
+		case backends.HotFreq:
+			figure, counted = "FREQ", false
+		case backends.HotCPU:
+			figure, counted = "CPU µs", false
 		}
 		head := []string{"RANK", figure}
-		if r.Method != backends.HotFreq {
+		if counted {
 			head = append(head, "SHARE")
 		}
 		if h.several() {
@@ -389,9 +406,12 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 		for i, k := range r.Keys {
 			u, _ := h.keys.shown(k.Key)
 			cells := []string{fmt.Sprint(i + 1)}
-			if r.Method == backends.HotFreq {
+			switch r.Method {
+			case backends.HotFreq:
 				cells = append(cells, fmt.Sprint(k.Freq))
-			} else {
+			case backends.HotCPU:
+				cells = append(cells, fmt.Sprint(k.CPU))
+			default:
 				cells = append(cells, approx(k.Count, k.Error > 0), share(k.Count, r.Accesses))
 			}
 			if h.several() {
@@ -414,6 +434,8 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 		switch r.Method {
 		case backends.HotFreq:
 			figure = "KEYS READ"
+		case backends.HotCPU:
+			figure = "KEYS"
 		case backends.HotFetchers:
 			figure = "READS"
 		}

@@ -74,6 +74,18 @@ func (s *Sentinel) HotKeys(ctx context.Context, opts backends.HotOptions) (*back
 func (b *Backend) hotKeys(ctx context.Context, opts backends.HotOptions, nodes []hotNode, db int) (*backends.HotReport, error) {
 	method := opts.Method
 	if method == "" {
+		hotkeys := true
+		for _, n := range nodes {
+			hotkeys = hotkeys && b.hasCommand(ctx, n, "hotkeys")
+		}
+		if hotkeys {
+			r, err := b.hotCPU(ctx, opts, nodes)
+			var ue *hotkeysUnusable
+			if !errors.As(err, &ue) {
+				return r, err
+			}
+			opts.Say(fmt.Sprintf("HOTKEYS could not be used (%v): measuring another way", ue.err))
+		}
 		var err error
 		if method, err = b.hotMethod(ctx, opts, nodes); err != nil {
 			return nil, err
@@ -84,8 +96,10 @@ func (b *Backend) hotKeys(ctx context.Context, opts backends.HotOptions, nodes [
 		return b.hotFreq(ctx, opts, nodes)
 	case backends.HotMonitor:
 		return b.hotMonitor(ctx, opts, nodes, db)
+	case backends.HotCPU:
+		return b.hotCPU(ctx, opts, nodes)
 	}
-	return nil, &backends.UnsupportedError{What: "hot-key method " + method + " on Redis (it has " + backends.HotFreq + " and " + backends.HotMonitor + ")"}
+	return nil, &backends.UnsupportedError{What: "hot-key method " + method + " on Redis (it has " + backends.HotFreq + ", " + backends.HotMonitor + " and, from Redis 8.6, " + backends.HotCPU + ")"}
 }
 
 // hotMethod picks OBJECT FREQ when every node has an LFU maxmemory policy
@@ -93,11 +107,6 @@ func (b *Backend) hotKeys(ctx context.Context, opts backends.HotOptions, nodes [
 func (b *Backend) hotMethod(ctx context.Context, opts backends.HotOptions, nodes []hotNode) (string, error) {
 	lfu := 0
 	for _, n := range nodes {
-		if b.hasCommand(ctx, n, "hotkeys") {
-			// Redis 8.6 tracks CPU time and network bytes per key, not
-			// accesses; cachectl has not been tested against it.
-			opts.Say(fmt.Sprintf("%s has HOTKEYS (Redis 8.6+), which cachectl does not use yet (untested): HOTKEYS START METRICS 1 CPU / HOTKEYS GET there ranks keys by CPU time", n.addr))
-		}
 		opCtx, cancel := b.op(ctx)
 		vals, err := n.cl.ConfigGet(opCtx, "maxmemory-policy").Result()
 		cancel()
