@@ -34,6 +34,11 @@ const (
 // Space-Saving over-estimates above (HotKey.Error says by how much).
 const DefaultHotCapacity = 10000
 
+// MaxHotKeyLen bounds the bytes of a key a sample keeps: a longer key is
+// counted by its first MaxHotKeyLen bytes (HotReport.LongKeys), so that
+// the table's memory stays bounded whatever the server sends.
+const MaxHotKeyLen = 1024
+
 // HotOptions shape a hot-key measurement.
 type HotOptions struct {
 	// Patterns keep the keys matching any of them (none: every key).
@@ -119,8 +124,11 @@ type HotReport struct {
 	Approximate bool
 	// Gaps: the server said it dropped log entries, or a node's stream was
 	// lost for a while: counts are lower bounds.
-	Gaps  bool
-	Keys  []HotKey // hottest first, at most Top
+	Gaps bool
+	// LongKeys counts the accesses of keys longer than MaxHotKeyLen,
+	// counted (and shown) by their first MaxHotKeyLen bytes.
+	LongKeys int64
+	Keys     []HotKey // hottest first, at most Top
 	Nodes []HotNode
 }
 
@@ -165,6 +173,7 @@ type HotCounter struct {
 	nodes map[string]*HotNode
 	order []string
 	gaps  bool
+	long  int64
 }
 
 // NewHotCounter counts up to capacity keys (0: DefaultHotCapacity) that
@@ -205,6 +214,10 @@ func (c *HotCounter) Command(node string, keys ...string) {
 			continue
 		}
 		n.Accesses++
+		if len(k) > MaxHotKeyLen {
+			k = k[:MaxHotKeyLen]
+			c.long++
+		}
 		// A node name never holds a NUL: the key is what follows the first.
 		c.table.Add(node+"\x00"+k, 0, 0, false)
 	}
@@ -232,7 +245,7 @@ func (c *HotCounter) Gap() {
 func (c *HotCounter) Report(method string, took time.Duration, top int) *HotReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := &HotReport{Method: method, Duration: took, Approximate: c.table.Approximate(), Gaps: c.gaps}
+	r := &HotReport{Method: method, Duration: took, Approximate: c.table.Approximate(), Gaps: c.gaps, LongKeys: c.long}
 	for _, name := range c.order {
 		n := *c.nodes[name]
 		r.Commands += n.Commands

@@ -81,3 +81,14 @@ func TestReadFilterDropsWritesOwnLookups(t *testing.T) {
 		t.Fatalf("late write: %+v", r.Keys)
 	}
 }
+
+func TestHotCounterBoundsKeyLength(t *testing.T) {
+	c := NewHotCounter(0, nil)
+	long := string(make([]byte, 3*MaxHotKeyLen))
+	c.Command("n", long+"a")
+	c.Command("n", long+"b")
+	r := c.Report(HotMonitor, 0, 0)
+	if r.LongKeys != 2 || len(r.Keys) != 1 || len(r.Keys[0].Key) != MaxHotKeyLen || r.Keys[0].Count != 2 {
+		t.Fatalf("%d long, keys %d", r.LongKeys, len(r.Keys))
+	}
+}

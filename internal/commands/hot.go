@@ -183,6 +183,9 @@ func hotRun(ctx context.Context, opts *hotOptions) error {
 		return runErr
 	}
 	interrupted := ctx.Err() != nil
+	if rep.LongKeys > 0 {
+		notes.add(fmt.Sprintf("%d access(es) of keys longer than %d bytes were counted by their first %d bytes", rep.LongKeys, backends.MaxHotKeyLen, backends.MaxHotKeyLen))
+	}
 	if rep.Method == backends.HotFreq && opts.DurationSet {
 		notes.add("--duration does not apply to the LFU counters: they were read at once")
 	}
