@@ -129,7 +129,7 @@ type HotReport struct {
 	// counted (and shown) by their first MaxHotKeyLen bytes.
 	LongKeys int64
 	Keys     []HotKey // hottest first, at most Top
-	Nodes []HotNode
+	Nodes    []HotNode
 }
 
 // HotKeyer is a backend that can tell its hot keys. HotKeys measures for
