@@ -66,6 +66,27 @@ type HotOptions struct {
 	Note func(msg string)
 }
 
+// Sample tells opts.Started that the measurement runs by method, then
+// waits for opts.Duration (none: until ctx ends) or ctx, whichever comes
+// first, and returns how long it waited.
+func (o HotOptions) Sample(ctx context.Context, method string) time.Duration {
+	start := time.Now()
+	if o.Started != nil {
+		o.Started(method)
+	}
+	var timeout <-chan time.Time
+	if o.Duration > 0 {
+		t := time.NewTimer(o.Duration)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	return time.Since(start)
+}
+
 // counter is opts.Counter, else a new one.
 func (o HotOptions) counter(patterns []string) *HotCounter {
 	if o.Counter != nil {
@@ -298,13 +319,7 @@ func NewTopFreq(top int) *TopFreq {
 func (t *TopFreq) Add(node, key string, freq int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n, ok := t.nodes[node]
-	if !ok {
-		n = &HotNode{Node: node}
-		t.nodes[node] = n
-		t.order = append(t.order, node)
-	}
-	n.Commands++
+	t.node(node).Commands++
 	t.keys = append(t.keys, HotKey{Key: strings.Clone(key), Node: node, Freq: freq})
 	// Sorting a buffer of twice the top now and then keeps memory bounded
 	// without a heap's bookkeeping.
@@ -333,15 +348,19 @@ func (t *TopFreq) best() []HotKey {
 func (t *TopFreq) Fail(node string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n, ok := t.nodes[node]
-	if !ok {
-		n = &HotNode{Node: node}
-		t.nodes[node] = n
-		t.order = append(t.order, node)
-	}
-	if n.Err == "" {
+	if n := t.node(node); n.Err == "" {
 		n.Err = err.Error()
 	}
+}
+
+func (t *TopFreq) node(name string) *HotNode {
+	n, ok := t.nodes[name]
+	if !ok {
+		n = &HotNode{Node: name}
+		t.nodes[name] = n
+		t.order = append(t.order, name)
+	}
+	return n
 }
 
 // Report is the top keys read so far.

@@ -78,13 +78,11 @@ Ctrl-C ends a sample early and prints what was measured (exit 130; with
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Output = f.Output()
 			opts.DurationSet = cmd.Flags().Changed("duration")
-			for _, a := range args {
-				p, err := opts.Mapper.Pattern(a)
-				if err != nil {
-					return err
-				}
-				opts.Patterns = append(opts.Patterns, p)
+			patterns, err := opts.Mapper.Patterns(args)
+			if err != nil {
+				return err
 			}
+			opts.Patterns = append(opts.Patterns, patterns...)
 			switch {
 			case opts.Duration < 0:
 				return usagef("--duration cannot be negative")

@@ -315,21 +315,7 @@ func (b *Backend) hotMonitor(ctx context.Context, opts backends.HotOptions, node
 			return nil, err
 		}
 	}
-	start := time.Now()
-	if opts.Started != nil {
-		opts.Started(backends.HotMonitor)
-	}
-	var timeout <-chan time.Time
-	if opts.Duration > 0 {
-		t := time.NewTimer(opts.Duration)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-sctx.Done():
-	case <-timeout:
-	}
-	took := time.Since(start)
+	took := opts.Sample(sctx, backends.HotMonitor)
 	cancel()
 	wg.Wait()
 	r := counter.Report(backends.HotMonitor, took, opts.Top)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cachectl/cachectl/internal/backends"
 )
@@ -57,21 +56,7 @@ func (b *Backend) hotCPU(ctx context.Context, opts backends.HotOptions, nodes []
 		}
 		started = append(started, n)
 	}
-	start := time.Now()
-	if opts.Started != nil {
-		opts.Started(backends.HotCPU)
-	}
-	var timeout <-chan time.Time
-	if opts.Duration > 0 {
-		t := time.NewTimer(opts.Duration)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-ctx.Done():
-	case <-timeout:
-	}
-	took := time.Since(start)
+	took := opts.Sample(ctx, backends.HotCPU)
 	// What was tracked is read even after Ctrl-C: that is what was measured.
 	match := backends.KeyFilter(opts.Patterns)
 	r := &backends.HotReport{Method: backends.HotCPU, Duration: took}
