@@ -184,6 +184,42 @@ func KeyFilter(patterns []string) func(string) bool {
 	}
 }
 
+// hotNodes are the nodes of a measurement, in the order first seen; the
+// holder's mutex guards them.
+type hotNodes struct {
+	byName map[string]*HotNode
+	order  []string
+}
+
+func (s *hotNodes) node(name string) *HotNode {
+	if s.byName == nil {
+		s.byName = map[string]*HotNode{}
+	}
+	n, ok := s.byName[name]
+	if !ok {
+		n = &HotNode{Node: name}
+		s.byName[name] = n
+		s.order = append(s.order, name)
+	}
+	return n
+}
+
+func (s *hotNodes) fail(name string, err error) {
+	if n := s.node(name); n.Err == "" {
+		n.Err = err.Error()
+	}
+}
+
+// report copies the nodes into r and sums their figures.
+func (s *hotNodes) report(r *HotReport) {
+	for _, name := range s.order {
+		n := *s.byName[name]
+		r.Commands += n.Commands
+		r.Accesses += n.Accesses
+		r.Nodes = append(r.Nodes, n)
+	}
+}
+
 // HotCounter counts key accesses of a sample in bounded memory (a
 // Space-Saving table of analyze.Heavy), per node; safe for concurrent use.
 type HotCounter struct {
@@ -191,8 +227,7 @@ type HotCounter struct {
 
 	mu    sync.Mutex
 	table *analyze.Heavy
-	nodes map[string]*HotNode
-	order []string
+	nodes hotNodes
 	gaps  bool
 	long  int64
 }
@@ -203,24 +238,14 @@ func NewHotCounter(capacity int, patterns []string) *HotCounter {
 	if capacity <= 0 {
 		capacity = DefaultHotCapacity
 	}
-	return &HotCounter{match: KeyFilter(patterns), table: analyze.NewHeavy(capacity), nodes: map[string]*HotNode{}}
-}
-
-func (c *HotCounter) node(name string) *HotNode {
-	n, ok := c.nodes[name]
-	if !ok {
-		n = &HotNode{Node: name}
-		c.nodes[name] = n
-		c.order = append(c.order, name)
-	}
-	return n
+	return &HotCounter{match: KeyFilter(patterns), table: analyze.NewHeavy(capacity)}
 }
 
 // Node makes node known, so that it is reported even when it saw nothing.
 func (c *HotCounter) Node(node string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.node(node)
+	c.nodes.node(node)
 }
 
 // Command counts one command (or log entry) that node's sample saw, and an
@@ -228,7 +253,7 @@ func (c *HotCounter) Node(node string) {
 func (c *HotCounter) Command(node string, keys ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := c.node(node)
+	n := c.nodes.node(node)
 	n.Commands++
 	for _, k := range keys {
 		if !c.match(k) {
@@ -248,10 +273,7 @@ func (c *HotCounter) Command(node string, keys ...string) {
 func (c *HotCounter) Fail(node string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := c.node(node)
-	if n.Err == "" {
-		n.Err = err.Error()
-	}
+	c.nodes.fail(node, err)
 }
 
 // Gap records that some of the traffic was not seen.
@@ -267,12 +289,7 @@ func (c *HotCounter) Report(method string, took time.Duration, top int) *HotRepo
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := &HotReport{Method: method, Duration: took, Approximate: c.table.Approximate(), Gaps: c.gaps, LongKeys: c.long}
-	for _, name := range c.order {
-		n := *c.nodes[name]
-		r.Commands += n.Commands
-		r.Accesses += n.Accesses
-		r.Nodes = append(r.Nodes, n)
-	}
+	c.nodes.report(r)
 	rows := c.table.Rows()
 	keys := make([]HotKey, 0, len(rows))
 	for _, row := range rows {
@@ -306,20 +323,19 @@ type TopFreq struct {
 	mu    sync.Mutex
 	top   int
 	keys  []HotKey
-	nodes map[string]*HotNode
-	order []string
+	nodes hotNodes
 }
 
 // NewTopFreq keeps top keys (at least one).
 func NewTopFreq(top int) *TopFreq {
-	return &TopFreq{top: max(top, 1), nodes: map[string]*HotNode{}}
+	return &TopFreq{top: max(top, 1)}
 }
 
 // Add offers one key's counter.
 func (t *TopFreq) Add(node, key string, freq int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.node(node).Commands++
+	t.nodes.node(node).Commands++
 	t.keys = append(t.keys, HotKey{Key: strings.Clone(key), Node: node, Freq: freq})
 	// Sorting a buffer of twice the top now and then keeps memory bounded
 	// without a heap's bookkeeping.
@@ -348,19 +364,7 @@ func (t *TopFreq) best() []HotKey {
 func (t *TopFreq) Fail(node string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if n := t.node(node); n.Err == "" {
-		n.Err = err.Error()
-	}
-}
-
-func (t *TopFreq) node(name string) *HotNode {
-	n, ok := t.nodes[name]
-	if !ok {
-		n = &HotNode{Node: name}
-		t.nodes[name] = n
-		t.order = append(t.order, name)
-	}
-	return n
+	t.nodes.fail(node, err)
 }
 
 // Report is the top keys read so far.
@@ -368,11 +372,7 @@ func (t *TopFreq) Report() *HotReport {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := &HotReport{Method: HotFreq}
-	for _, name := range t.order {
-		n := *t.nodes[name]
-		r.Commands += n.Commands
-		r.Nodes = append(r.Nodes, n)
-	}
+	t.nodes.report(r)
 	r.Keys = slices.Clone(t.best())
 	return r
 }
