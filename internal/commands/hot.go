@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachectl/cachectl/internal/analyze/report"
 	"github.com/cachectl/cachectl/internal/backends"
+	"github.com/cachectl/cachectl/internal/human"
 	"github.com/cachectl/cachectl/internal/iostreams"
 	"github.com/cachectl/cachectl/internal/textesc"
 )
@@ -371,7 +373,7 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 	}
 	matching := ""
 	if len(h.patterns) > 0 {
-		matching = " matching " + quotedPatterns(h.patterns)
+		matching = " matching " + textesc.Keys(h.patterns)
 	}
 	fmt.Fprintf(w, "%s%s on %s\n", what, matching, textesc.Line(h.info.Address))
 	fmt.Fprintf(w, "  %s  %s\n", cs.Bold("method"), h.headline())
@@ -403,7 +405,7 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 		if h.several() {
 			head = append(head, "NODE")
 		}
-		t := newBarTable(append(head, "KEY")...)
+		t := report.NewTable(append(head, "KEY")...)
 		for i, k := range r.Keys {
 			u, _ := h.keys.shown(k.Key)
 			cells := []string{fmt.Sprint(i + 1)}
@@ -413,14 +415,14 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 			case backends.HotCPU:
 				cells = append(cells, fmt.Sprint(k.CPU))
 			default:
-				cells = append(cells, approx(k.Count, k.Error > 0), share(k.Count, r.Accesses))
+				cells = append(cells, report.Approx(k.Count, k.Error > 0), report.Share(k.Count, r.Accesses))
 			}
 			if h.several() {
 				cells = append(cells, textesc.Line(k.Node))
 			}
-			t.row(append(cells, fitWidth(textesc.Key(u), maxKeyWidth))...)
+			t.Row(append(cells, human.Cut(textesc.Key(u), report.MaxKeyWidth))...)
 		}
-		t.print(w, cs)
+		t.Print(w, cs)
 		if r.Approximate {
 			fmt.Fprintln(w, "  "+cs.Dim("~ approximate: more distinct keys than the sample counts; a ~ row may over-count, and rarely seen keys may be missing"))
 		}
@@ -448,7 +450,7 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 		if failed {
 			cols = append(cols, "STATUS")
 		}
-		t := newBarTable(cols...)
+		t := report.NewTable(cols...)
 		for _, n := range r.Nodes {
 			cells := []string{textesc.Line(n.Node), fmt.Sprint(n.Commands)}
 			if r.Method == backends.HotMonitor {
@@ -461,9 +463,9 @@ func (h *hotResult) print(w io.Writer, ios *iostreams.IOStreams) {
 				}
 				cells = append(cells, status)
 			}
-			t.row(cells...)
+			t.Row(cells...)
 		}
-		t.print(w, cs)
+		t.Print(w, cs)
 	}
 }
 
