@@ -65,13 +65,11 @@ prints what was seen so far, marked partial, and exits 130.`,
 			if len(args) == 0 {
 				args = []string{"*"}
 			}
-			for _, a := range args {
-				p, err := opts.Mapper.Pattern(a)
-				if err != nil {
-					return err
-				}
-				opts.Patterns = append(opts.Patterns, p)
+			patterns, err := opts.Mapper.Patterns(args)
+			if err != nil {
+				return err
 			}
+			opts.Patterns = append(opts.Patterns, patterns...)
 			switch {
 			case opts.Depth < 1 || opts.Depth > 16:
 				return usagef("--depth must be between 1 and 16")

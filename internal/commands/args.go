@@ -84,6 +84,19 @@ func (m keyMapper) Pattern(arg string) (string, error) {
 	return m.via(arg, (*profiles.Profile).Pattern)
 }
 
+// Patterns maps each argument with Pattern.
+func (m keyMapper) Patterns(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		p, err := m.Pattern(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // PrefixPattern turns a literal prefix (--prefix) into the glob of the
 // stored keys that start with it.
 func (m keyMapper) PrefixPattern(arg string) (string, error) {

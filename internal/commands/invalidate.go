@@ -81,13 +81,11 @@ Ctrl-C stops after the batch in flight and reports exactly what was deleted
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Output = f.Output()
-			for _, a := range args {
-				p, err := opts.Mapper.Pattern(a)
-				if err != nil {
-					return err
-				}
-				opts.Patterns = append(opts.Patterns, p)
+			patterns, err := opts.Mapper.Patterns(args)
+			if err != nil {
+				return err
 			}
+			opts.Patterns = append(opts.Patterns, patterns...)
 			if err := opts.addTargets(cmd); err != nil {
 				return err
 			}

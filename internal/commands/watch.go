@@ -59,13 +59,11 @@ prints one JSON object per event: {"time","event","key","node"}, plus
   cachectl watch --count 10 --duration 30s`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Output = f.Output()
-			for _, a := range args {
-				p, err := opts.Mapper.Pattern(a)
-				if err != nil {
-					return err
-				}
-				opts.Patterns = append(opts.Patterns, p)
+			patterns, err := opts.Mapper.Patterns(args)
+			if err != nil {
+				return err
 			}
+			opts.Patterns = append(opts.Patterns, patterns...)
 			if opts.Count < 0 {
 				return usagef("--count must be positive")
 			}

@@ -42,7 +42,7 @@ var aclCategories = map[string][]string{
 	"eval": {"scripting"}, "evalsha": {"scripting"},
 	"subscribe": {"pubsub"}, "psubscribe": {"pubsub"},
 	"info": {"dangerous"}, "role": {"admin", "dangerous"}, "config|get": {"admin", "dangerous"},
-	"debug": {"admin", "dangerous"},
+	"debug": {"admin", "dangerous"}, "monitor": {"admin", "dangerous"}, "command": {"connection"},
 	// Only @slow holds CLUSTER NODES: granting the command is the narrow way.
 	"cluster|nodes": {"slow"}, "cluster|slots": {"slow"}, "cluster|shards": {"slow"}, "cluster|info": {"slow"},
 }
