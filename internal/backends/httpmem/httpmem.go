@@ -42,6 +42,10 @@ type Backend struct {
 
 	capsMu sync.Mutex
 	caps   *capabilities // asked once, on first need
+
+	// heartbeat, when set, is asked of event streams (tests: a dead
+	// stream is noticed after two missed heartbeats); 0 takes the server's.
+	heartbeat time.Duration
 }
 
 // capabilities is what GET /v1/capabilities says that this client uses.
