@@ -2066,7 +2066,7 @@ _REASONS = {
     200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
     404: "Not Found", 405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
     415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 501: "Not Implemented",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
 }
 
 
@@ -2337,19 +2337,53 @@ class WorkerSocket:
 
         start: Dict[str, Any] = {}
         body: List[bytes] = []
+        streaming: List[Any] = []  # the task noticing the client leave, once a body streams
+
+        async def until_eof() -> None:
+            try:
+                while await reader.read(4096):
+                    pass
+            except ConnectionError:
+                pass
+            closed.set()
 
         async def send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                if not streaming and not message.get("more_body", False):
+                    body.append(chunk)
+                    return
+                # A streamed body (an event stream): the head goes now, without
+                # a length; the body ends when the connection closes.
+                out = []
+                if not streaming:
+                    streaming.append(asyncio.ensure_future(until_eof()))
+                    status = int(start.get("status", 500))
+                    out.append(b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Status").encode()))
+                    out.extend(bytes(n).lower() + b": " + bytes(v) + b"\r\n" for n, v in start.get("headers", []))
+                    out.append(b"connection: close\r\n\r\n")
+                out.append(chunk)
+                try:
+                    writer.write(b"".join(out))
+                    await writer.drain()
+                except ConnectionError:
+                    closed.set()
+                    raise
 
         try:
             await self.app(scope, receive, send)
         except Exception:
-            log.exception("cachectl_asgi: the worker socket's app failed")
+            if not (streaming and closed.is_set()):
+                log.exception("cachectl_asgi: the worker socket's app failed")
             if not start:
                 await self._plain(writer, 500, "internal error")
+            return False
+        finally:
+            for task in streaming:
+                task.cancel()
+        if streaming:
             return False
         if left > 0:  # the app did not read the whole body: it cannot be skipped safely
             keep = False
