@@ -1365,6 +1365,7 @@ class _Subscriber:
         self.dropped = 0
         self.dropped_since = 0.0
         self.ready = asyncio.Event()
+        self.closing = False  # close_streams: end the stream
 
     def push(self, event: Tuple[float, str, bytes]) -> None:
         if self._matcher is not None and not self._matcher(event[2]):
@@ -1413,6 +1414,11 @@ class _EventHub:
         sub = _Subscriber(self, matcher, self._limit)
         self.subscribers.add(sub)
         return sub
+
+    def close_all(self) -> None:
+        for sub in list(self.subscribers):
+            sub.closing = True
+            sub.ready.set()
 
     def publish(self, kind: str, key: bytes) -> None:
         if not self.subscribers:
@@ -1497,6 +1503,13 @@ class CachectlApp:
         # None until the first event stream asks the adapter to observe its
         # cache; then whether it does (and reports this app's writes too).
         self._observed: Optional[bool] = None
+
+    def close_streams(self) -> None:
+        """Ends every open event stream (GET /v1/events). Call it when the app
+        shuts down (its lifespan): a server waits for open responses before it
+        exits, and a stream lasts until its client leaves. ``worker_socket``
+        calls it on exit."""
+        self._events.close_all()
 
     def _publish(self, kind: str, key: bytes) -> None:
         """Reports a write made through this app, unless the adapter sees it anyway."""
@@ -1780,6 +1793,8 @@ class CachectlApp:
                 done, _ = await asyncio.wait({waiter, gone}, timeout=stream.heartbeat, return_when=asyncio.FIRST_COMPLETED)
                 if gone in done:
                     waiter.cancel()
+                    break
+                if sub.closing:
                     break
                 if waiter in done:
                     body = sub.take()
@@ -2164,6 +2179,9 @@ class WorkerSocket:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
+        close_streams = getattr(self.app, "close_streams", None)
+        if callable(close_streams):
+            close_streams()  # the TCP server's streams, which would hold its shutdown
         server, self._server = self._server, None
         if server is not None:
             server.close()

@@ -149,6 +149,13 @@ class MappingEventsTest(unittest.IsolatedAsyncioTestCase):
         st, _, _ = await call_raw(open_app, "GET", "/v1/events", b"", [(b"host", b"evil.example")])
         self.assertEqual(st, 421)
 
+    async def test_close_streams(self):
+        s = Stream(self.app)
+        await s.open()
+        self.app.close_streams()
+        await asyncio.wait_for(s.task, 5)  # the response ends without the client leaving
+        self.assertFalse(self.app._events.subscribers)
+
     async def test_bounded_subscribers(self):
         self.app._events._max = 1
         s = Stream(self.app)
