@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -247,11 +246,7 @@ func TestPythonAdapterWatch(t *testing.T) {
 		}
 	}
 	e, before := w.Await(t, backends.EventExpired, "w:short", 10*time.Second)
-	var got []string
-	for _, ev := range before {
-		got = append(got, ev.Kind+" "+ev.Key)
-	}
-	if want := "set w:1,expire w:1,del w:1,set w:short"; strings.Join(got, ",") != want {
+	if got, want := eventsText(before), "set w:1,expire w:1,del w:1,set w:short"; got != want {
 		t.Errorf("events %q, want %q", got, want)
 	}
 	if e.Node != b.display {

@@ -665,12 +665,7 @@ func (b *Backend) ChunkedInvalidate(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, name := range c.Capabilities {
-		if name == "invalidate-chunked" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return hasCapability(c, "invalidate-chunked"), nil
 }
 
 // Invalidate deletes every key matching any of the globs on the server side,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,12 +260,7 @@ func (b *Backend) streamOnce(ctx context.Context, node, match string, sink *back
 }
 
 func hasCapability(c *capabilities, name string) bool {
-	for _, n := range c.Capabilities {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.Capabilities, name)
 }
 
 // wireEvent is one event's data line (docs/http-protocol.md, events).

@@ -41,11 +41,7 @@ func TestWatchMemserver(t *testing.T) {
 	must(t, b.Set(ctx, "w:\xff", []byte("x"), 0))
 	must(t, b.Set(ctx, "w:short", []byte("x"), 50*time.Millisecond))
 	e, before := w.Await(t, backends.EventExpired, "w:short", 10*time.Second)
-	var got []string
-	for _, ev := range before {
-		got = append(got, ev.Kind+" "+ev.Key)
-	}
-	if want := "set w:1,expire w:1,del w:1,set w:\xff,set w:short"; strings.Join(got, ",") != want {
+	if got, want := eventsText(before), "set w:1,expire w:1,del w:1,set w:\xff,set w:short"; got != want {
 		t.Errorf("events %q, want %q", got, want)
 	}
 	if e.Node != b.display || e.Time.IsZero() {
@@ -143,6 +139,15 @@ func TestWatchPool(t *testing.T) {
 	if e, _ := w.Await(t, backends.EventSet, "on-a", 5*time.Second); e.Node != ws[0].addr {
 		t.Errorf("node %q, want worker %s", e.Node, ws[0].addr)
 	}
+}
+
+// eventsText is "kind key" of each event, joined by commas.
+func eventsText(evs []backends.Event) string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Kind+" "+e.Key)
+	}
+	return strings.Join(out, ",")
 }
 
 func must(t *testing.T, err error) {
