@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -154,6 +156,66 @@ func TestUvicornWorkers(t *testing.T) {
 		if code != 0 || out != "" {
 			t.Fatalf("worker %s after invalidate: exit %d %q %q", n, code, out, errOut)
 		}
+	}
+
+	// watch: one event stream per worker, each event naming its socket:
+	// cachectl's writes reach all three, the app's own write one, and
+	// aiocache's TTL timers expire the short key in each.
+	watch := exec.Command(bin, "-u", url, "--token", token, "watch", "-o", "jsonl", "--count", "10", "--duration", "30s")
+	watch.Env = []string{"HOME=" + tmp, "PATH=" + os.Getenv("PATH")}
+	var events bytes.Buffer
+	watch.Stdout = &events
+	errPipe, err := watch.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		var said strings.Builder
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			said.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "watching ") {
+				ready <- ""
+			}
+		}
+		ready <- said.String()
+	}()
+	if said := <-ready; said != "" {
+		t.Fatalf("the watch did not start: %s", said)
+	}
+	if _, errOut, code := run(url, "set", "w:all", "1"); code != 0 {
+		t.Fatalf("set: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := run(url, "set", "w:short", "1", "--ttl", "1s"); code != 0 {
+		t.Fatalf("set --ttl: exit %d %s", code, errOut)
+	}
+	resp, err = http.Get(base + "/remember?key=w:app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&who)
+	resp.Body.Close()
+	if err := watch.Wait(); err != nil {
+		t.Fatalf("watch: %v\n%s", err, events.String())
+	}
+	t.Logf("cachectl -u %s watch -o jsonl:\n%s", url, events.String())
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(events.String()), "\n") {
+		var e struct{ Event, Key, Node string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil || !slices.Contains(names, e.Node) {
+			t.Fatalf("watch line %q: %v (want a node among %q)", line, err, names)
+		}
+		seen[e.Event+" "+e.Key]++
+		if e.Key == "w:app" && !strings.HasSuffix(e.Node, "-"+fmt.Sprint(who.PID)+".sock") {
+			t.Errorf("the app's write came from %s, not worker %d", e.Node, who.PID)
+		}
+	}
+	if want := map[string]int{"set w:all": 3, "set w:short": 3, "expired w:short": 3, "set w:app": 1}; !maps.Equal(seen, want) {
+		t.Fatalf("watch events %v, want %v", seen, want)
 	}
 
 	// A clean stop removes every socket.

@@ -61,7 +61,9 @@ type memCacheOptions struct {
 	// NoChunkedInvalidate removes "invalidate-chunked" from the
 	// capabilities, as an older server would answer.
 	NoChunkedInvalidate bool
-	Token               string
+	// NoEvents removes "events" (GET /v1/events) likewise.
+	NoEvents bool
+	Token    string
 }
 
 // startMemCache serves a fresh Store on a loopback port for this test.
@@ -74,10 +76,16 @@ func startMemCacheWith(t *testing.T, o memCacheOptions) *memCache {
 	h := memserver.NewHandler(c.Store, memserver.HandlerOptions{Token: o.Token, Version: "cachectl/test"})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.record(r)
-		if o.NoChunkedInvalidate && r.URL.Path == "/v1/capabilities" {
+		if (o.NoChunkedInvalidate || o.NoEvents) && r.URL.Path == "/v1/capabilities" {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
-			body := bytes.Replace(rec.Body.Bytes(), []byte(`,"invalidate-chunked"`), nil, 1)
+			body := rec.Body.Bytes()
+			if o.NoChunkedInvalidate {
+				body = bytes.Replace(body, []byte(`,"invalidate-chunked"`), nil, 1)
+			}
+			if o.NoEvents {
+				body = bytes.Replace(body, []byte(`,"events"`), nil, 1)
+			}
 			for k, v := range rec.Header() {
 				w.Header()[k] = v
 			}

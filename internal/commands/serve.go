@@ -129,7 +129,8 @@ func requestLog(ios *iostreams.IOStreams, verbose bool) func(string, ...any) {
 // startServer listens on addr and serves store until Wait's context ends;
 // logf, when not nil, logs each request.
 func startServer(ctx context.Context, logf func(string, ...any), store *memserver.Store, addr, token string, maxBody int64) (*runningServer, error) {
-	h := memserver.NewHandler(store, memserver.HandlerOptions{Token: token, MaxBody: maxBody, Version: "cachectl/" + build.Version, Log: logf})
+	streamsDone := make(chan struct{})
+	h := memserver.NewHandler(store, memserver.HandlerOptions{Token: token, MaxBody: maxBody, Version: "cachectl/" + build.Version, Log: logf, Stop: streamsDone})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -144,6 +145,9 @@ func startServer(ctx context.Context, logf func(string, ...any), store *memserve
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 	}
+	// Event streams last until the client leaves: a shutdown ends them
+	// instead of waiting for them.
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
 	rs := &runningServer{URL: "http://" + ln.Addr().String(), srv: srv, errc: make(chan error, 1), stop: stop}
 	go func() { rs.errc <- srv.Serve(ln) }()
 	return rs, nil

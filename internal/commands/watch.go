@@ -49,7 +49,9 @@ master behind Sentinel, followed through failovers. They are off by default:
 --enable-notifications adds the classes a watch needs to notify-keyspace-events
 and puts the old value back when the watch ends (refused in read-only mode).
 Memcached (1.5.19+) streams its own log: "watch mutations evictions" (and
-deletions where the server has them), from every server of a pool.
+deletions where the server has them), from every server of a pool. HTTP
+caches (cachectl serve, the Python adapter) stream theirs from GET /v1/events,
+one stream per worker.
 
 The watch runs until Ctrl-C (exit 130), --count events or --duration (exit 0). -o jsonl
 prints one JSON object per event: {"time","event","key","node"}, plus

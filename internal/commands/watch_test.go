@@ -154,7 +154,7 @@ func TestWatchCommand(t *testing.T) {
 
 // TestWatchRefusals: notifications off is one line offering the flag
 // (exit 1); enabling them in read-only mode is refused before any dial
-// (exit 4); a cache without events says so (exit 2).
+// (exit 4); an HTTP cache without the events capability says so (exit 2).
 func TestWatchRefusals(t *testing.T) {
 	env := testenv.PrivateRedis(t)
 	r := newTestRun(t, nil)
@@ -165,10 +165,10 @@ func TestWatchRefusals(t *testing.T) {
 	if c := r.run("-u", deadURL(t), "--read-only", "watch", "--enable-notifications"); c != ExitRefused || !strings.Contains(r.stderr.String(), "--read-only") {
 		t.Fatalf("read-only: exit %d %q", c, r.stderr.String())
 	}
-	m := startMemCache(t)
+	m := startMemCacheWith(t, memCacheOptions{NoEvents: true})
 	run := m.run(t, pipe, "watch")
-	if run.code != ExitUsage || !strings.Contains(run.err(), "watch on http caches is not supported yet") {
-		t.Fatalf("http: exit %d %q", run.code, run.err())
+	if run.code != ExitUsage || !strings.Contains(run.err(), "does not offer the `events` capability") || strings.Count(run.err(), "\n") != 1 {
+		t.Fatalf("http without events: exit %d %q", run.code, run.err())
 	}
 }
 

@@ -53,6 +53,12 @@ type HandlerOptions struct {
 	// ChunkBudget bounds the time of one chunked invalidate request (0:
 	// DefaultChunkBudget).
 	ChunkBudget time.Duration
+	// Stop, when closed, ends every event stream, so that a graceful
+	// shutdown (http.Server.RegisterOnShutdown) does not wait for them.
+	Stop <-chan struct{}
+	// EventBuffer is how many events one stream may fall behind before it
+	// gets a gap instead (0: DefaultEventBuffer).
+	EventBuffer int
 }
 
 type handler struct {
@@ -65,6 +71,9 @@ type handler struct {
 	tokenSum [sha256.Size]byte
 	hosts    map[string]bool // AllowedHosts, lower-case, ports stripped
 	budget   time.Duration
+	stop     <-chan struct{}
+	// eventBuffer bounds each event stream's backlog.
+	eventBuffer int
 
 	capabilities []byte // the constant GET /v1/capabilities body
 	// Header values shared by every response that uses them (net/http only
@@ -89,6 +98,8 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		noExpiry:    []string{"-1"},
 		hosts:       map[string]bool{},
 		budget:      opts.ChunkBudget,
+		stop:        opts.Stop,
+		eventBuffer: opts.EventBuffer,
 	}
 	for _, a := range opts.AllowedHosts {
 		h.hosts[hostOnly(a)] = true
@@ -126,7 +137,7 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 	}{
 		Protocol:     1,
 		Server:       h.version,
-		Capabilities: []string{"keys", "get", "set", "delete", "expire", "invalidate", "stats", CapInvalidateChunked},
+		Capabilities: []string{"keys", "get", "set", "delete", "expire", "invalidate", "stats", CapInvalidateChunked, CapEvents},
 		Formats:      []string{},
 		Limits:       limits{h.maxBody, h.maxKey, MaxCount},
 		Store:        storeInfo{Library: "cachectl", Class: "memserver.Store"},
@@ -187,6 +198,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/stats":
 		if h.method(w, r, "GET, HEAD", http.MethodGet, http.MethodHead) {
 			h.stats(w)
+		}
+	case "/v1/events":
+		if h.method(w, r, "GET", http.MethodGet) {
+			h.events(w, r)
 		}
 	case "/v1/capabilities":
 		if h.method(w, r, "GET, HEAD", http.MethodGet, http.MethodHead) {
@@ -637,6 +652,10 @@ func (l *logWriter) WriteHeader(status int) {
 	}
 	l.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.ResponseController reach the connection (flushes and
+// deadlines of event streams).
+func (l *logWriter) Unwrap() http.ResponseWriter { return l.ResponseWriter }
 
 func (l *logWriter) Write(b []byte) (int, error) {
 	l.wroteHeader = true

@@ -21,11 +21,11 @@ import (
 func TestCapabilities(t *testing.T) {
 	ts := newTestServer(t, Options{}, HandlerOptions{})
 	ts.do(t, "GET", "/v1/capabilities", nil).expect(t, 200,
-		`{"protocol":1,"server":"cachectl/dev","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked"],"formats":[],"limits":{"max_body":16777216,"max_key":65536,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
+		`{"protocol":1,"server":"cachectl/dev","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked","events"],"formats":[],"limits":{"max_body":16777216,"max_key":65536,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
 
 	ts = newTestServer(t, Options{}, HandlerOptions{MaxBody: 1000, MaxKey: 10, Version: "cachectl/1.2.3"})
 	ts.do(t, "GET", "/v1/capabilities", nil).expect(t, 200,
-		`{"protocol":1,"server":"cachectl/1.2.3","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked"],"formats":[],"limits":{"max_body":1000,"max_key":10,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
+		`{"protocol":1,"server":"cachectl/1.2.3","capabilities":["keys","get","set","delete","expire","invalidate","stats","invalidate-chunked","events"],"formats":[],"limits":{"max_body":1000,"max_key":10,"max_count":10000},"store":{"library":"cachectl","class":"memserver.Store","namespace":null}}`+"\n")
 	r := ts.do(t, "HEAD", "/v1/capabilities", nil)
 	if r.status != 200 || r.body != "" || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("HEAD capabilities: %+v", r)

@@ -176,6 +176,7 @@ type Store struct {
 	now       func() time.Time
 	epoch     time.Time // real clock, for LRU stamps
 	started   time.Time // Options.Now clock, for uptime
+	events    hub       // subscribers of the key events (events.go)
 }
 
 // NewStore returns an empty store.
@@ -227,6 +228,7 @@ func (s *Store) Get(key string) (Entry, bool) {
 			sh.misses++
 			sh.maybeShrink()
 			sh.mu.Unlock()
+			s.emit(EventExpired, key)
 			return Entry{}, false
 		}
 		ttl = e.ttl(now)
@@ -263,6 +265,10 @@ func (s *Store) Set(key string, value []byte, ttl time.Duration, format string) 
 	h, sh := s.locate(key)
 	sh.mu.Lock()
 	if e := sh.lookup(h, key); e != nil {
+		if s.events.active() && e.expired(s.nowNano()) {
+			// Overwritten after its TTL ran out but before a sweep found it.
+			s.emit(EventExpired, key)
+		}
 		delta := size - e.size()
 		// Replacing the fields, not the slice's bytes, keeps values that
 		// readers still hold intact.
@@ -270,6 +276,7 @@ func (s *Store) Set(key string, value []byte, ttl time.Duration, format string) 
 		sh.bytes += delta
 		s.used.Add(delta)
 		sh.touch(e, stamp)
+		key = e.key
 	} else {
 		// Clone: the key may be a slice of a request's query string, which
 		// the store must not keep alive.
@@ -277,8 +284,10 @@ func (s *Store) Set(key string, value []byte, ttl time.Duration, format string) 
 		sh.insert(e)
 		sh.bytes += size
 		s.used.Add(size)
+		key = e.key
 	}
 	sh.mu.Unlock()
+	s.emit(EventSet, key)
 	if s.maxMemory > 0 && s.used.Load() > s.maxMemory {
 		s.evict()
 	}
@@ -295,8 +304,11 @@ func (s *Store) Delete(key string) bool {
 		return false
 	}
 	live := !e.expired(s.nowNano())
-	if !live {
+	if live {
+		s.emit(EventDel, e.key)
+	} else {
 		sh.expired++
+		s.emit(EventExpired, e.key)
 	}
 	s.remove(sh, e)
 	sh.maybeShrink()
@@ -319,12 +331,14 @@ func (s *Store) Expire(key string, ttl time.Duration) bool {
 		s.remove(sh, e)
 		sh.expired++
 		sh.maybeShrink()
+		s.emit(EventExpired, e.key)
 		return false
 	}
 	e.expireAt = 0
 	if ttl > 0 {
 		e.expireAt = now + int64(ttl)
 	}
+	s.emit(EventExpire, e.key)
 	return true
 }
 
@@ -494,6 +508,7 @@ func (s *Store) InvalidateChunk(ctx context.Context, match []string, dryRun bool
 				case e.expired(now):
 					s.remove(sh, e)
 					sh.expired++
+					s.emit(EventExpired, e.key)
 				case matchesAny(match, e.key):
 					if !dryRun && deleted >= n {
 						// This bucket holds more: come back to it.
@@ -503,6 +518,7 @@ func (s *Store) InvalidateChunk(ctx context.Context, match []string, dryRun bool
 					if !dryRun {
 						s.remove(sh, e)
 						deleted++
+						s.emit(EventDel, e.key)
 					}
 				}
 				e = following
@@ -632,8 +648,10 @@ func (s *Store) walk(sh *shard, fn func(*entry) (remove bool)) int64 {
 					s.remove(sh, e)
 					sh.expired++
 					expired++
+					s.emit(EventExpired, e.key)
 				} else if fn != nil && fn(e) {
 					s.remove(sh, e)
+					s.emit(EventDel, e.key)
 				}
 				e = next
 			}
@@ -672,8 +690,10 @@ func (s *Store) evict() {
 			// An expired tail is counted as what it is.
 			if e.expired(s.nowNano()) {
 				sh.expired++
+				s.emit(EventExpired, e.key)
 			} else {
 				sh.evictions++
+				s.emit(EventEvicted, e.key)
 			}
 			s.remove(sh, e)
 			sh.maybeShrink()

@@ -100,7 +100,10 @@ func TestGolden(t *testing.T) {
 			p := &probe{Model: m}
 			tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(size.w, size.h),
 				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-			p.wait(t, "keys and stats", func(m *Model) bool { return m.scanDone() && m.header.Stats() != nil })
+			// The HTTP cache streams events: live mode is on once its stream is.
+			p.wait(t, "keys, stats and live", func(m *Model) bool {
+				return m.scanDone() && m.header.Stats() != nil && m.c.Live.State == uictx.LiveOn
+			})
 			// Tree rows: api:, feed:, invoices:, orders: — open orders: and its first order.
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnd})
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyRight})

@@ -69,6 +69,8 @@ SERVER_NAME = "cachectl-asgi/" + __version__
 ALL_CAPABILITIES = ("keys", "get", "set", "delete", "expire", "invalidate", "stats")
 #: POST /v1/invalidate with "limit" and "cursor": bounded steps, exact counts.
 CAP_INVALIDATE_CHUNKED = "invalidate-chunked"
+#: GET /v1/events: key events as server-sent events.
+CAP_EVENTS = "events"
 WRITE_CAPABILITIES = frozenset({"set", "delete", "expire", "invalidate"})
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -102,6 +104,14 @@ SNAPSHOT_TTL_S = 60.0
 # A snapshot is built in steps of this many keys (each filtered and sorted,
 # the event loop served in between), spread over requests of CHUNK_BUDGET_S.
 SNAPSHOT_RUN = 16384
+
+# Event streams (GET /v1/events): each subscriber keeps at most EVENT_BUFFER
+# events waiting (beyond, the newest are dropped and a gap says how many); at
+# most MAX_SUBSCRIBERS streams at once; a quiet stream sends a comment every
+# heartbeat (DEFAULT_HEARTBEAT_S, a client may ask for 1 to 300 s).
+EVENT_BUFFER = 4096
+MAX_SUBSCRIBERS = 64
+DEFAULT_HEARTBEAT_S = 15.0
 
 log = logging.getLogger("cachectl_asgi")
 
@@ -205,6 +215,15 @@ class CacheAdapter:
         """The capabilities' ``store``: ``{"library", "class", "namespace"}`` of the
         cache served, so that clients know its key layout; None to say nothing."""
         return None
+
+    def observe(self, publish: Callable[[str, bytes], None]) -> bool:
+        """Start reporting the cache's own changes (the app's writes, expiries)
+        as ``publish(kind, wire_key)``, kind one of "set", "del", "expired",
+        "evicted", "expire"; called on the event loop when the first event
+        stream opens. True when the adapter now reports every change, its own
+        writes included; False (the default) when it cannot see the cache
+        change, and CachectlApp reports only the writes made through it."""
+        return False
 
 
 # --------------------------------------------------------------------------
@@ -493,6 +512,75 @@ class AiocacheMemoryAdapter(CacheAdapter):
         ):
             out["hits"] = out["misses"] = 0
         return out
+
+    def observe(self, publish: Callable[[str, bytes], None]) -> bool:
+        """Wrap this cache instance's own operations (``_set``, ``_delete``,
+        ``_expire``, ``_increment``, ``_clear``, ``_redlock_release`` and the
+        private remover its TTL timers call) so that every change is published:
+        expiries when aiocache's timer removes the key. Timers already set are
+        re-armed on the wrapped remover. False (nothing wrapped) on an aiocache
+        whose layout differs."""
+        cache = self.cache
+        # The remover is private: SimpleMemoryBackend.__delete, name-mangled
+        # after the class that defines it.
+        remover_name = next(
+            (n for n in ("_%s__delete" % c.__name__.lstrip("_") for c in type(cache).__mro__) if hasattr(cache, n)), ""
+        )
+        remover = getattr(cache, remover_name, None) if remover_name else None
+        if not callable(remover) or not all(callable(getattr(cache, n, None)) for n in ("_set", "_delete", "_expire")):
+            return False
+        names = [n for n in ("_set", "_delete", "_expire", "_increment", "_clear", "_redlock_release") if callable(getattr(cache, n, None))]
+        orig = {n: getattr(cache, n) for n in names}
+        explicit = [0]  # > 0 while a delete asked for runs: its removals are "del", not "expired"
+
+        def emit(kind: str, skey: Any) -> None:
+            wire = _wire_key(skey)
+            if wire is not None:
+                publish(kind, wire)
+
+        def remove(key: Any) -> Any:
+            n = remover(key)
+            if n:
+                emit("del" if explicit[0] else "expired", key)
+            return n
+
+        async def _set(key: Any, *args: Any, **kwargs: Any) -> Any:
+            r = await orig["_set"](key, *args, **kwargs)
+            if r:
+                emit("set", key)
+            return r
+
+        async def _increment(key: Any, *args: Any, **kwargs: Any) -> Any:
+            r = await orig["_increment"](key, *args, **kwargs)
+            emit("set", key)
+            return r
+
+        async def _expire(key: Any, *args: Any, **kwargs: Any) -> Any:
+            r = await orig["_expire"](key, *args, **kwargs)
+            if r:
+                emit("expire", key)
+            return r
+
+        def deleting(name: str) -> Callable[..., Any]:
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                explicit[0] += 1
+                try:
+                    return await orig[name](*args, **kwargs)
+                finally:
+                    explicit[0] -= 1
+
+            return wrapper
+
+        setattr(cache, remover_name, remove)
+        wrappers = {"_set": _set, "_increment": _increment, "_expire": _expire}
+        for name in names:
+            setattr(cache, name, wrappers.get(name) or deleting(name))
+        loop = asyncio.get_running_loop()
+        for skey, handle in list(cache._handlers.items()):
+            if not handle.cancelled():
+                cache._handlers[skey] = loop.call_at(handle.when(), remove, skey)
+                handle.cancel()
+        return True
 
     def encode(self, value: Any) -> Tuple[bytes, Optional[str]]:
         if not self._objects:
@@ -989,8 +1077,9 @@ _ROUTES = {
     "/v1/expire": "expire",
     "/v1/invalidate": "invalidate",
     "/v1/stats": "stats",
+    "/v1/events": "events",
 }
-_KNOWN_PARAMS = frozenset({"key", "ttl", "match", "cursor", "count"})
+_KNOWN_PARAMS = frozenset({"key", "ttl", "match", "cursor", "count", "heartbeat"})
 
 
 def _key_json(key: bytes) -> Any:
@@ -1073,6 +1162,13 @@ class _Response(NamedTuple):
     status: int
     headers: List[Tuple[bytes, bytes]]
     body: bytes = b""
+
+
+class _EventStream(NamedTuple):
+    """GET /v1/events, accepted: streamed by CachectlApp._stream."""
+
+    subscriber: Any
+    heartbeat: float
 
 
 def _json_response(status: int, doc: Any, headers: Iterable[Tuple[str, str]] = ()) -> _Response:
@@ -1247,6 +1343,91 @@ def _prefix_filter(matchers: Iterable[_Matcher]) -> Tuple[bytes, ...]:
 # --------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------
+# Key events for GET /v1/events
+# --------------------------------------------------------------------------
+
+
+def _event_time(t: float) -> str:
+    """RFC 3339 UTC with microseconds, as the protocol's event times."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Subscriber:
+    """One event stream's backlog: at most ``limit`` events; beyond, newer
+    events are counted as dropped (a gap) instead of kept."""
+
+    def __init__(self, hub: "_EventHub", matcher: Optional["_Matcher"], limit: int):
+        self._hub = hub
+        self._matcher = matcher
+        self._limit = limit
+        self._events: List[Tuple[float, str, bytes]] = []
+        self.dropped = 0
+        self.dropped_since = 0.0
+        self.ready = asyncio.Event()
+        self.closing = False  # close_streams: end the stream
+
+    def push(self, event: Tuple[float, str, bytes]) -> None:
+        if self._matcher is not None and not self._matcher(event[2]):
+            return
+        if len(self._events) < self._limit:
+            self._events.append(event)
+        else:
+            if not self.dropped:
+                self.dropped_since = event[0]
+            self.dropped += 1
+        self.ready.set()
+
+    def take(self) -> bytes:
+        """The waiting events as stream bytes, then the gap of those dropped."""
+        self.ready.clear()
+        events, self._events = self._events, []
+        parts = [
+            b'data: {"time":"%s","event":"%s","key":%s}\n\n'
+            % (_event_time(t).encode(), kind.encode(), json.dumps(_key_json(key)).encode())
+            for t, kind, key in events
+        ]
+        if self.dropped:
+            parts.append(
+                b'data: {"time":"%s","event":"gap","since":"%s","dropped":%d,'
+                b'"detail":"the stream fell behind: %d events dropped"}\n\n'
+                % (_event_time(time.time()).encode(), _event_time(self.dropped_since).encode(), self.dropped, self.dropped)
+            )
+            self.dropped = 0
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._hub.subscribers.discard(self)
+
+
+class _EventHub:
+    """Hands each key event to every open stream; never waits for one."""
+
+    def __init__(self, limit: int = EVENT_BUFFER, max_subscribers: int = MAX_SUBSCRIBERS):
+        self.subscribers: set = set()
+        self._limit = limit
+        self._max = max_subscribers
+
+    def subscribe(self, matcher: Optional["_Matcher"]) -> Optional[_Subscriber]:
+        if len(self.subscribers) >= self._max:
+            return None
+        sub = _Subscriber(self, matcher, self._limit)
+        self.subscribers.add(sub)
+        return sub
+
+    def close_all(self) -> None:
+        for sub in list(self.subscribers):
+            sub.closing = True
+            sub.ready.set()
+
+    def publish(self, kind: str, key: bytes) -> None:
+        if not self.subscribers:
+            return
+        event = (time.time(), kind, key)
+        for sub in list(self.subscribers):
+            sub.push(event)
+
+
 class CachectlApp:
     """The ASGI 3 app speaking cachectl's HTTP cache protocol v1 for one adapter.
 
@@ -1318,6 +1499,22 @@ class CachectlApp:
         self.allowed_hosts = frozenset(_host_only(h.encode("idna") if isinstance(h, str) else h) for h in allowed_hosts)
         self._started = time.monotonic()
         self._snapshots = _Snapshots()
+        self._events = _EventHub()
+        # None until the first event stream asks the adapter to observe its
+        # cache; then whether it does (and reports this app's writes too).
+        self._observed: Optional[bool] = None
+
+    def close_streams(self) -> None:
+        """Ends every open event stream (GET /v1/events). Call it when the app
+        shuts down (its lifespan): a server waits for open responses before it
+        exits, and a stream lasts until its client leaves. ``worker_socket``
+        calls it on exit."""
+        self._events.close_all()
+
+    def _publish(self, kind: str, key: bytes) -> None:
+        """Reports a write made through this app, unless the adapter sees it anyway."""
+        if self._events.subscribers and not self._observed:
+            self._events.publish(kind, key)
 
     # -- ASGI entry point --------------------------------------------------
 
@@ -1335,6 +1532,9 @@ class CachectlApp:
             return
         try:
             response = await self._handle(scope, receive)
+            if isinstance(response, _EventStream):
+                await self._stream(response, receive, send)
+                return
         except _Disconnected:
             return
         except ProtocolError as e:
@@ -1400,6 +1600,8 @@ class CachectlApp:
         # What the endpoint answers to; read-only is a policy (403), not a 405.
         if route == "capabilities":
             return ["GET", "HEAD"]
+        if route == "events":
+            return ["GET"]
         if route in ("keys", "stats"):
             return ["GET", "HEAD"] if self._supports(route) else []
         if route == "entry":
@@ -1508,6 +1710,8 @@ class CachectlApp:
             return await self._list_keys(params)
         if route == "stats":
             return await self._stats()
+        if route == "events":
+            return self._open_events(params)
         if route == "entry":
             if method in ("GET", "HEAD"):
                 return await self._get_entry(params)
@@ -1524,6 +1728,7 @@ class CachectlApp:
         caps = self._effective_capabilities()
         if "invalidate" in caps:
             caps.append(CAP_INVALIDATE_CHUNKED)
+        caps.append(CAP_EVENTS)
         doc: Dict[str, Any] = {
             "protocol": PROTOCOL_VERSION,
             "server": self.server,
@@ -1539,6 +1744,70 @@ class CachectlApp:
         if store is not None:
             doc["store"] = store
         return _json_response(200, doc)
+
+    def _open_events(self, params: Dict[str, bytes]) -> "_EventStream":
+        match = params.get("match") or b"*"
+        matcher = None if match == b"*" else self._glob(match)
+        heartbeat = DEFAULT_HEARTBEAT_S
+        raw = params.get("heartbeat")
+        if raw:
+            if not _TTL_RE.match(raw) or not 1 <= float(raw) <= 300:
+                raise ProtocolError(400, "bad heartbeat: want 1 to 300 seconds")
+            heartbeat = float(raw)
+        if self._observed is None:
+            try:
+                self._observed = bool(self.adapter.observe(self._events.publish))
+            except Exception as e:  # a custom adapter's bug: report this app's own writes only
+                log.warning("cachectl_asgi: observe failed: %s", _one_line(e))
+                self._observed = False
+        sub = self._events.subscribe(matcher)
+        if sub is None:
+            raise ProtocolError(503, "too many event streams open (at most %d)" % MAX_SUBSCRIBERS, [("Retry-After", "5")])
+        return _EventStream(sub, heartbeat)
+
+    async def _stream(self, stream: "_EventStream", receive: Any, send: Any) -> None:
+        """Sends events as they come, a comment when quiet, until the client leaves."""
+        sub = stream.subscriber
+
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        gone = asyncio.ensure_future(disconnected())
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream"),
+                        (b"cache-control", b"no-store"),
+                        (b"x-content-type-options", b"nosniff"),
+                        (b"cache-heartbeat", ("%g" % stream.heartbeat).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b": subscribed\n\n", "more_body": True})
+            while not gone.done():
+                waiter = asyncio.ensure_future(sub.ready.wait())
+                done, _ = await asyncio.wait({waiter, gone}, timeout=stream.heartbeat, return_when=asyncio.FIRST_COMPLETED)
+                if gone in done:
+                    waiter.cancel()
+                    break
+                if sub.closing:
+                    break
+                if waiter in done:
+                    body = sub.take()
+                else:
+                    waiter.cancel()
+                    body = b": heartbeat\n\n"
+                if body:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            sub.close()
+            gone.cancel()
 
     def _glob(self, pattern: bytes) -> _Matcher:
         if len(pattern) > self.max_key:
@@ -1698,11 +1967,14 @@ class CachectlApp:
         body = await self._read_body(scope, receive)
         value = self.adapter.decode(body, fmt)
         await self.adapter.set(key, value, ttl)
+        self._publish("set", key)
         return _no_content()
 
     async def _delete_entry(self, params: Dict[str, bytes]) -> _Response:
         key = self._key(params)
         deleted = await self.adapter.delete(key)
+        if deleted:
+            self._publish("del", key)
         return _json_response(200, {"deleted": 1 if deleted else 0})
 
     async def _expire(self, params: Dict[str, bytes]) -> _Response:
@@ -1710,6 +1982,7 @@ class CachectlApp:
         ttl = self._ttl(params)
         if not await self.adapter.expire(key, ttl):
             raise ProtocolError(404, "key not found", code=_NOT_FOUND)
+        self._publish("expire", key)
         return _no_content()
 
     async def _invalidate(self, scope: dict, receive: Any) -> _Response:
@@ -1741,6 +2014,7 @@ class CachectlApp:
                     matched += 1
                     if not dry_run and await self.adapter.delete(key):
                         deleted += 1
+                        self._publish("del", key)
             return _json_response(200, {"matched": matched, "deleted": deleted, "cursor": ""})
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ProtocolError(400, "limit must be a positive number of keys")
@@ -1779,6 +2053,7 @@ class CachectlApp:
                     elif await self.adapter.delete(key):
                         matched += 1
                         deleted += 1
+                        self._publish("del", key)
             done = (deleted if not dry_run else matched) >= limit
             if done or visited >= budget or (visited % 64 == 0 and time.monotonic() >= deadline):
                 break
@@ -1806,7 +2081,7 @@ _REASONS = {
     200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
     404: "Not Found", 405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
     415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 501: "Not Implemented",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
 }
 
 
@@ -1904,6 +2179,9 @@ class WorkerSocket:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
+        close_streams = getattr(self.app, "close_streams", None)
+        if callable(close_streams):
+            close_streams()  # the TCP server's streams, which would hold its shutdown
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -2077,19 +2355,53 @@ class WorkerSocket:
 
         start: Dict[str, Any] = {}
         body: List[bytes] = []
+        streaming: List[Any] = []  # the task noticing the client leave, once a body streams
+
+        async def until_eof() -> None:
+            try:
+                while await reader.read(4096):
+                    pass
+            except ConnectionError:
+                pass
+            closed.set()
 
         async def send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                if not streaming and not message.get("more_body", False):
+                    body.append(chunk)
+                    return
+                # A streamed body (an event stream): the head goes now, without
+                # a length; the body ends when the connection closes.
+                out = []
+                if not streaming:
+                    streaming.append(asyncio.ensure_future(until_eof()))
+                    status = int(start.get("status", 500))
+                    out.append(b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Status").encode()))
+                    out.extend(bytes(n).lower() + b": " + bytes(v) + b"\r\n" for n, v in start.get("headers", []))
+                    out.append(b"connection: close\r\n\r\n")
+                out.append(chunk)
+                try:
+                    writer.write(b"".join(out))
+                    await writer.drain()
+                except ConnectionError:
+                    closed.set()
+                    raise
 
         try:
             await self.app(scope, receive, send)
         except Exception:
-            log.exception("cachectl_asgi: the worker socket's app failed")
+            if not (streaming and closed.is_set()):
+                log.exception("cachectl_asgi: the worker socket's app failed")
             if not start:
                 await self._plain(writer, 500, "internal error")
+            return False
+        finally:
+            for task in streaming:
+                task.cancel()
+        if streaming:
             return False
         if left > 0:  # the app did not read the whole body: it cannot be skipped safely
             keep = False

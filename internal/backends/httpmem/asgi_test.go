@@ -20,6 +20,7 @@ import (
 	"github.com/cachectl/cachectl/internal/backends"
 	"github.com/cachectl/cachectl/internal/serial"
 	"github.com/cachectl/cachectl/internal/testenv"
+	"github.com/cachectl/cachectl/internal/watchtest"
 )
 
 const systemPython = "/usr/bin/python3"
@@ -224,5 +225,31 @@ func TestPythonAdapter(t *testing.T) {
 	}
 	if total != 2 {
 		t.Fatalf("chunks deleted %d, want 2", total)
+	}
+}
+
+// TestPythonAdapterWatch: the adapter's event stream under uvicorn, read by
+// the backend's watch: writes, TTL changes and deletes, a bytes key.
+func TestPythonAdapterWatch(t *testing.T) {
+	ctx := context.Background()
+	b := openURL(t, startExampleApp(t, "e2e-token"), "e2e-token")
+	w := watchtest.Start(t, b, backends.WatchOptions{Patterns: []string{"w:*"}})
+	for _, step := range []func() error{
+		func() error { return b.SetFormat(ctx, "other", []byte(`1`), 0, "json") },
+		func() error { return b.SetFormat(ctx, "w:1", []byte(`1`), 0, "json") },
+		func() error { return b.Expire(ctx, "w:1", time.Hour) },
+		func() error { _, err := b.Delete(ctx, "w:1"); return err },
+		func() error { return b.SetFormat(ctx, "w:short", []byte(`1`), 100*time.Millisecond, "json") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, before := w.Await(t, backends.EventExpired, "w:short", 10*time.Second)
+	if got, want := eventsText(before), "set w:1,expire w:1,del w:1,set w:short"; got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	if e.Node != b.display {
+		t.Errorf("node %q", e.Node)
 	}
 }

@@ -42,6 +42,10 @@ type Backend struct {
 
 	capsMu sync.Mutex
 	caps   *capabilities // asked once, on first need
+
+	// heartbeat, when set, is asked of event streams (tests: a dead
+	// stream is noticed after two missed heartbeats); 0 takes the server's.
+	heartbeat time.Duration
 }
 
 // capabilities is what GET /v1/capabilities says that this client uses.
@@ -661,12 +665,7 @@ func (b *Backend) ChunkedInvalidate(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, name := range c.Capabilities {
-		if name == "invalidate-chunked" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return hasCapability(c, "invalidate-chunked"), nil
 }
 
 // Invalidate deletes every key matching any of the globs on the server side,

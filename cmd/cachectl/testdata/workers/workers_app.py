@@ -4,7 +4,8 @@ each worker reachable on its own socket (TestUvicornWorkers).
 At startup every worker writes worker:<pid> (its own) and the shared keys
 config:site and page:/ (the same in every worker, as an app's cache fills),
 then serves the adapter on $CACHECTL_WORKER_SOCKET_DIR/<hostname>-<pid>.sock.
-GET / answers the pid of the worker that took the request.
+GET / answers the pid of the worker that took the request; GET
+/remember?key=K writes K as the app itself would.
 """
 
 import contextlib
@@ -25,6 +26,12 @@ async def whoami(request):
     return JSONResponse({"pid": os.getpid()})
 
 
+async def remember(request):
+    """The app's own write (as an @cached function's): GET /remember?key=K."""
+    await cache.set(request.query_params["key"], {"pid": os.getpid()}, ttl=3600)
+    return JSONResponse({"pid": os.getpid()})
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app):
     await cache.set("worker:%d" % os.getpid(), {"pid": os.getpid()})
@@ -34,4 +41,4 @@ async def lifespan(app):
         yield
 
 
-app = Starlette(routes=[Route("/", whoami), Mount("/_cache", app=cache_app)], lifespan=lifespan)
+app = Starlette(routes=[Route("/", whoami), Route("/remember", remember), Mount("/_cache", app=cache_app)], lifespan=lifespan)

@@ -48,7 +48,7 @@ class AiocacheObjectsTest(AppTestCase):
 
     async def test_capabilities(self):
         doc = (await self.client.get("/v1/capabilities")).json()
-        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked", "events"])
         self.assertEqual(doc["formats"], ["json", "string", "bytes"])
 
     async def test_stored_keys_include_the_namespace(self):

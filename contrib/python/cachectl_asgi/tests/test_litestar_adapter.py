@@ -25,7 +25,7 @@ class LitestarTest(AppTestCase):
 
     async def test_capabilities(self):
         doc = (await self.client.get("/v1/capabilities")).json()
-        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "expire", "invalidate", "stats", "invalidate-chunked", "events"])
         self.assertEqual(doc["formats"], [])  # bytes in, bytes out: any Cache-Format
 
     async def test_values_served_as_stored(self):

@@ -39,7 +39,7 @@ class ProtocolTest(AppTestCase):
         doc = r.json()
         self.assertEqual(doc["protocol"], 1)
         self.assertTrue(doc["server"].startswith("cachectl-asgi/"))
-        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "invalidate", "stats", "invalidate-chunked"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "set", "delete", "invalidate", "stats", "invalidate-chunked", "events"])
         self.assertEqual(doc["formats"], ["json", "string", "bytes"])
         self.assertEqual(doc["limits"], {"max_body": 1024, "max_key": 64, "max_count": 50})
 
@@ -365,7 +365,7 @@ class ReadOnlyTest(AppTestCase):
 
     async def test_writes_refused(self):
         doc = (await self.client.get("/v1/capabilities")).json()
-        self.assertEqual(doc["capabilities"], ["keys", "get", "stats"])
+        self.assertEqual(doc["capabilities"], ["keys", "get", "stats", "events"])
         self.assertEqual(doc["formats"], [])
         self.assertError(await self.put("/v1/entry?key=k", b"x", "string"), 403, "read-only")
         self.assertError(await self.client.delete("/v1/entry?key=user%3A1"), 403, "read-only")
