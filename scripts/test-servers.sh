@@ -191,19 +191,64 @@ s.close()' 2>/dev/null) && [[ $p =~ ^[0-9]+$ ]] && ! port_in_use "$p"; then
 }
 
 # PORT_POOL: free ports found ahead by one python3 run for many servers (a
-# python3 start costs about 0.1s); take_port hands them out.
+# python3 start costs about 0.1s); take_port hands them out. They come from
+# below the kernel's ephemeral range: a port in it may be taken as the source
+# port of any outgoing connection (or by a client that connects to itself)
+# while its server is down, and a test that restarts the server on it would
+# fail. Concurrent starts share a registry of handed-out ports (under flock),
+# so they never pick the same one; entries of removed state dirs are freed.
 PORT_POOL=()
 fill_port_pool() { # N
 	local out
 	command -v python3 >/dev/null 2>&1 || return 0
-	# All N sockets are bound at once, so the ports are distinct.
-	out=$(python3 -c 'import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1" 2>/dev/null) || return 0
+	out=$(python3 - "$1" "$STATE" <<'PY' 2>/dev/null
+import fcntl, os, random, socket, sys
+n, state = int(sys.argv[1]), sys.argv[2]
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 32768
+first, last = 15000, lo - 1
+if last - first < 1000:
+    sys.exit(1)
+base = os.path.dirname(state)
+with open(os.path.join(base, "ports.lock"), "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    reg = os.path.join(base, "ports")
+    held = []
+    try:
+        for line in open(reg):
+            f = line.rstrip("\n").split(" ", 1)
+            if len(f) == 2 and f[0].isdigit() and os.path.isdir(f[1]):
+                held.append((int(f[0]), f[1]))
+    except OSError:
+        pass
+    taken = {p for p, _ in held}
+    socks, got = [], []
+    for _ in range(50 * n):
+        if len(got) == n:
+            break
+        p = random.randint(first, last)
+        if p in taken:
+            continue
+        taken.add(p)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+        got.append(p)
+    if len(got) < n:
+        sys.exit(1)
+    with open(reg + ".new", "w") as f:
+        for p, d in held + [(p, state) for p in got]:
+            f.write("%d %s\n" % (p, d))
+    os.replace(reg + ".new", reg)
+print(" ".join(map(str, got)))
+PY
+) || return 0
 	read -r -a PORT_POOL <<<"$out"
 }
 
