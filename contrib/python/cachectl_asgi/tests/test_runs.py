@@ -364,7 +364,9 @@ class RunCostTest(RunMixin, unittest.IsolatedAsyncioTestCase):
         large = min(t for t, _ in runs[200_000])
         stall = max(min(s for _, s in runs[n]) for n in runs)
         report = "50k keys %.3fs, 200k keys %.3fs, longest step %.3fs" % (small, large, stall)
-        self.assertLess(large, 6 * small, report)
+        # Linear is 4x, quadratic 16x; a cold cache on a busy machine has
+        # measured 6.7x for a linear run, so the bound sits between.
+        self.assertLess(large, 10 * small, report)
         self.assertLess(stall, 0.15, report)
 
 
